@@ -1,0 +1,115 @@
+# tarpit - a Postfix tarpit that remembers.
+#
+#   make              build bin/tarpit-{check,store,admin}
+#   make check        every test: unit, helpers end to end, real Postfix,
+#                     and the unit and helper tests again under ASan+UBSan
+#   make install      PREFIX=/usr/local DESTDIR= (programs, units, man pages,
+#                     config, Postfix snippets)
+#   make deps         install the Debian build and test dependencies
+#   make run          build and run the helpers on loopback with a scratch db
+
+PREFIX   ?= /usr/local
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+DATADIR  ?= $(PREFIX)/share/tarpit
+SYSCONFDIR ?= /etc
+UNITDIR  ?= /lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN      = -std=c11 -Wall -Wextra -Werror
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+
+PKG_CFLAGS := $(shell pkg-config --cflags libsystemd 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
+# Debian's libgdbm-dev ships no .pc file: fall back to -lgdbm.
+GDBM_CFLAGS := $(shell pkg-config --cflags gdbm 2>/dev/null)
+GDBM_LIBS  := $(shell pkg-config --libs gdbm 2>/dev/null || echo -lgdbm)
+
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -Ilib $(PKG_CFLAGS) $(GDBM_CFLAGS)
+LIBS       = $(GDBM_LIBS) $(PKG_LIBS)
+
+# O is the object directory prefix: empty for the normal build (objects
+# beside their sources, programs in bin/), build/san/ for the sanitizer one.
+O        ?=
+PROGS     = tarpit-check tarpit-store tarpit-admin
+LIB_SRCS  = $(wildcard lib/*.c)
+LIB_OBJS  = $(LIB_SRCS:%.c=$(O)%.o)
+UNIT_TESTS = $(patsubst tests/unit/%.c,$(O)tests/unit/%,$(wildcard tests/unit/*_test.c))
+TOOLS     = $(O)tests/policy-client $(O)tests/smtp-client
+
+all: $(PROGS:%=$(O)bin/%)
+
+$(O)lib/%.o: lib/%.c lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)bin/%.o: bin/%.c lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)lib/libtarpit.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(PROGS:%=$(O)bin/%): $(O)bin/%: $(O)bin/%.o $(O)lib/libtarpit.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)lib/libtarpit.a $(LIBS)
+
+$(UNIT_TESTS): $(O)tests/unit/%: tests/unit/%.c tests/unit/unit.h $(O)lib/libtarpit.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(O)lib/libtarpit.a $(LIBS)
+
+$(TOOLS): $(O)tests/%: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) $(LDFLAGS) -o $@ $<
+
+build-tests: all $(UNIT_TESTS) $(TOOLS)
+
+# The Debian packages a fresh machine needs to build and test.
+DEB_DEPS = build-essential pkg-config libgdbm-dev libsystemd-dev systemd \
+           postfix swaks iproute2 netcat-openbsd
+deps:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEB_DEPS)
+
+have-deps:
+	@{ [ -f /usr/include/gdbm.h ] && [ -f /usr/include/systemd/sd-daemon.h ] \
+	  && command -v systemd-socket-activate >/dev/null \
+	  && command -v postfix >/dev/null && command -v swaks >/dev/null \
+	  && command -v pkg-config >/dev/null; } || $(MAKE) deps
+
+check: have-deps
+	$(MAKE) build-tests
+	$(MAKE) O=build/san/ EXTRA_CFLAGS="$(SAN_FLAGS)" CFLAGS= build-tests
+	tests/run-all
+
+run: have-deps all
+	tests/run-local
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DATADIR)/postfix \
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	install -m 0755 $(PROGS:%=bin/%) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 share/man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 share/man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	for u in units/*; do \
+	    sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u \
+	        > $(DESTDIR)$(UNITDIR)/$${u##*/} && chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/}; \
+	done
+	install -m 0644 share/postfix/* $(DESTDIR)$(DATADIR)/postfix/
+	install -m 0644 share/sysusers.d/tarpit.conf $(DESTDIR)$(SYSUSERSDIR)/tarpit.conf
+	install -m 0644 share/tmpfiles.d/tarpit.conf $(DESTDIR)$(TMPFILESDIR)/tarpit.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/tarpit.conf ] || \
+	    install -m 0644 tarpit.conf $(DESTDIR)$(SYSCONFDIR)/tarpit.conf
+
+clean:
+	rm -f lib/*.o lib/libtarpit.a bin/*.o $(PROGS:%=bin/%) \
+	    tests/unit/*_test tests/policy-client tests/smtp-client
+	rm -rf build
+
+.PHONY: all build-tests deps have-deps check run install clean

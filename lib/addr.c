@@ -1,0 +1,131 @@
+/*
+ * NAME
+ *	addr - parse client addresses, make network keys
+ * DESCRIPTION
+ *	addr_parse() accepts what Postfix sends as client_address: dotted
+ *	IPv4 and textual IPv6.  An IPv4-mapped IPv6 address
+ *	(::ffff:192.0.2.1) becomes the IPv4 address it carries, and an IPv6
+ *	zone id ("%eth0") is dropped.  "unknown", empty or malformed text is
+ *	refused.
+ *
+ *	addr_network_key() masks the address to its network (ipv4_prefix or
+ *	ipv6_prefix bits) and spells it canonically: "192.0.2.0/24",
+ *	"2001:db8:1:2::/64".  That text is the database key.
+ *
+ *	addr_key_from_arg() takes what an admin types: an address (grouped
+ *	like a client's) or a network "ADDR/LEN" (kept at its own length).
+ */
+#define _GNU_SOURCE
+#include "addr.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+/* addr_parse - text to address; 0 or -1 */
+int addr_parse(const char *text, struct tp_addr *a)
+{
+    char    buf[INET6_ADDRSTRLEN + 1];
+    size_t  len = strcspn(text, "%");
+
+    memset(a, 0, sizeof(*a));
+    if (len == 0 || len >= sizeof(buf))
+	return -1;
+    if (text[len] == '%' && (text[len + 1] == 0 || strchr(text, ':') == 0))
+	return -1;				/* a zone id needs IPv6 and a name */
+    memcpy(buf, text, len);
+    buf[len] = 0;
+    if (inet_pton(AF_INET, buf, a->bytes) == 1) {
+	if (text[len] == '%')
+	    return -1;
+	a->family = AF_INET;
+	return 0;
+    }
+    if (inet_pton(AF_INET6, buf, a->bytes) == 1) {
+	if (memcmp(a->bytes, v4mapped, sizeof(v4mapped)) == 0) {
+	    memmove(a->bytes, a->bytes + 12, 4);
+	    memset(a->bytes + 4, 0, 12);
+	    a->family = AF_INET;
+	} else {
+	    a->family = AF_INET6;
+	}
+	return 0;
+    }
+    return -1;
+}
+
+/* addr_mask - clear all but the first prefix bits */
+void addr_mask(struct tp_addr *a, int prefix)
+{
+    int     nbytes = a->family == AF_INET ? 4 : 16;
+
+    for (int i = 0; i < nbytes; i++) {
+	int     keep = prefix - 8 * i;
+
+	if (keep >= 8)
+	    continue;
+	a->bytes[i] &= keep <= 0 ? 0 : (unsigned char) (0xff << (8 - keep));
+    }
+}
+
+/* format_key - "NETWORK/LEN" */
+static int format_key(const struct tp_addr *a, int prefix, char *key, size_t len)
+{
+    char    text[INET6_ADDRSTRLEN];
+
+    if (inet_ntop(a->family, a->bytes, text, sizeof(text)) == 0)
+	return -1;
+    if ((size_t) snprintf(key, len, "%s/%d", text, prefix) >= len)
+	return -1;
+    return 0;
+}
+
+/* addr_network_key - the key a client address is recorded under */
+int addr_network_key(const struct tp_addr *a, int v4prefix, int v6prefix,
+		             char *key, size_t len)
+{
+    struct tp_addr net = *a;
+    int     prefix = a->family == AF_INET ? v4prefix : v6prefix;
+
+    addr_mask(&net, prefix);
+    return format_key(&net, prefix, key, len);
+}
+
+/* addr_key_from_arg - an admin's "ADDR" or "ADDR/LEN" to a key */
+int addr_key_from_arg(const char *arg, int v4prefix, int v6prefix,
+		              char *key, size_t len)
+{
+    char    buf[INET6_ADDRSTRLEN + 8];
+    char   *slash, *end;
+    struct tp_addr a;
+    long    prefix;
+
+    if (strlen(arg) >= sizeof(buf))
+	return -1;
+    strcpy(buf, arg);
+    if ((slash = strchr(buf, '/')) == 0) {
+	if (addr_parse(buf, &a) < 0)
+	    return -1;
+	return addr_network_key(&a, v4prefix, v6prefix, key, len);
+    }
+    *slash = 0;
+    if (!isdigit((unsigned char) slash[1]))
+	return -1;
+    prefix = strtol(slash + 1, &end, 10);
+    if (*end || addr_parse(buf, &a) < 0)
+	return -1;
+    if (a.family == AF_INET && strchr(buf, ':') != 0) {
+	/* ::ffff:192.0.2.0/120 is 192.0.2.0/24 */
+	if (prefix < 96)
+	    return -1;
+	prefix -= 96;
+    }
+    if (prefix < 0 || prefix > (a.family == AF_INET ? 32 : 128))
+	return -1;
+    addr_mask(&a, (int) prefix);
+    return format_key(&a, (int) prefix, key, len);
+}

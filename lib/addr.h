@@ -1,0 +1,22 @@
+#ifndef TARPIT_ADDR_H
+#define TARPIT_ADDR_H
+
+/* addr - client addresses and the network keys they are grouped under */
+
+#include <stddef.h>
+
+#define ADDR_KEY_MAX 64		/* "ffff:...:ffff/128" fits */
+
+struct tp_addr {
+    int     family;			/* AF_INET or AF_INET6 */
+    unsigned char bytes[16];		/* 4 used for AF_INET */
+};
+
+int     addr_parse(const char *text, struct tp_addr *);
+void    addr_mask(struct tp_addr *, int prefix);
+int     addr_network_key(const struct tp_addr *, int v4prefix, int v6prefix,
+			         char *key, size_t len);
+int     addr_key_from_arg(const char *arg, int v4prefix, int v6prefix,
+			          char *key, size_t len);
+
+#endif

@@ -1,0 +1,278 @@
+/*
+ * NAME
+ *	conf - read tarpit.conf
+ * DESCRIPTION
+ *	The file holds "key = value" lines; '#' starts a comment, blank lines
+ *	are ignored.  Every key is a row of one table: its name, type,
+ *	default, and the range it may take, so a range check is data, not
+ *	code.  Durations are a number with an optional unit: ms, s (the
+ *	default), m, h, d or w; a fraction is allowed ("6.5s").
+ *
+ *	conf_path() picks the file: the -c option, else $TARPIT_CONF, else
+ *	/etc/tarpit.conf.
+ * DIAGNOSTICS
+ *	conf_load() returns -1 and writes "FILE:LINE: what is wrong" into the
+ *	caller's buffer for an unknown key, a bad value or a missing file.
+ */
+#define _GNU_SOURCE
+#include "conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum conf_type { CT_STR, CT_INT, CT_DURATION };
+
+struct conf_key {
+    const char *name;
+    enum conf_type type;
+    size_t  offset;
+    const char *def;
+    int64_t min, max;			/* for CT_DURATION in ms */
+};
+
+#define OFF(f) offsetof(struct tp_conf, f)
+#define DAY_MS (86400LL * 1000)
+
+static const struct conf_key conf_keys[] = {
+    {"database", CT_STR, OFF(database), "/var/lib/tarpit/tarpit.db", 0, 0},
+    {"sleep", CT_DURATION, OFF(sleep_ms), "65s", 0, 3600LL * 1000},
+    {"threshold", CT_INT, OFF(threshold), "1", 1, 1000000},
+    {"ipv4_prefix", CT_INT, OFF(ipv4_prefix), "24", 8, 32},
+    {"ipv6_prefix", CT_INT, OFF(ipv6_prefix), "64", 16, 128},
+    {"idle_timeout", CT_DURATION, OFF(idle_timeout_ms), "330s", 1000, DAY_MS},
+    {"refresh", CT_DURATION, OFF(refresh_ms), "1h", 0, 365 * DAY_MS},
+};
+
+#define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+/* conf_parse_duration - "65", "65s", "5m", "2h", "30d", "500ms", "6.5s" */
+int conf_parse_duration(const char *s, int64_t *ms)
+{
+    static const struct {
+	const char *unit;
+	int64_t ms;
+    } units[] = {
+	{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000},
+	{"h", 3600000}, {"d", 86400000}, {"w", 604800000},
+    };
+    int64_t whole = 0, frac = 0, scale = 1;
+    const char *p = s;
+
+    if (!isdigit((unsigned char) *p))
+	return -1;
+    for (; isdigit((unsigned char) *p); p++) {
+	if (whole > (INT64_MAX / 10) / 1000000000LL)
+	    return -1;
+	whole = whole * 10 + (*p - '0');
+    }
+    if (*p == '.') {
+	p++;
+	if (!isdigit((unsigned char) *p))
+	    return -1;
+	for (; isdigit((unsigned char) *p); p++) {
+	    if (scale < 1000000) {
+		frac = frac * 10 + (*p - '0');
+		scale *= 10;
+	    }
+	}
+    }
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+	if (strcmp(p, units[i].unit) == 0) {
+	    int64_t u = units[i].ms;
+
+	    if (whole > INT64_MAX / u / 2)
+		return -1;
+	    *ms = whole * u + frac * u / scale;
+	    return 0;
+	}
+    }
+    return -1;
+}
+
+/* conf_format_duration - the shortest exact spelling of a duration */
+void conf_format_duration(int64_t ms, char *buf, size_t len)
+{
+    if (ms % 1000 != 0)
+	snprintf(buf, len, "%" PRId64 "ms", ms);
+    else if (ms != 0 && ms % 86400000 == 0)
+	snprintf(buf, len, "%" PRId64 "d", ms / 86400000);
+    else if (ms != 0 && ms % 3600000 == 0)
+	snprintf(buf, len, "%" PRId64 "h", ms / 3600000);
+    else if (ms != 0 && ms % 60000 == 0)
+	snprintf(buf, len, "%" PRId64 "m", ms / 60000);
+    else
+	snprintf(buf, len, "%" PRId64 "s", ms / 1000);
+}
+
+/* parse_int - a whole decimal number, nothing else */
+static int parse_int(const char *s, int64_t *v)
+{
+    char   *end;
+
+    if (!isdigit((unsigned char) *s) && *s != '-')
+	return -1;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+
+    if (errno || *end)
+	return -1;
+    *v = n;
+    return 0;
+}
+
+/* set_key - store one value; 0 or -1 with a reason */
+static int set_key(struct tp_conf *c, const struct conf_key *k,
+		           const char *value, char *why, size_t whylen)
+{
+    char   *field = (char *) c + k->offset;
+    int64_t v;
+
+    switch (k->type) {
+    case CT_STR:
+	if (*value == 0) {
+	    snprintf(why, whylen, "%s: empty value", k->name);
+	    return -1;
+	}
+	if (strlen(value) >= CONF_PATH_MAX) {
+	    snprintf(why, whylen, "%s: value too long", k->name);
+	    return -1;
+	}
+	strcpy(field, value);
+	return 0;
+    case CT_INT:
+	if (parse_int(value, &v) < 0) {
+	    snprintf(why, whylen, "%s: \"%s\" is not a whole number",
+		     k->name, value);
+	    return -1;
+	}
+	if (v < k->min || v > k->max) {
+	    snprintf(why, whylen, "%s: %" PRId64 " is out of range "
+		     "%" PRId64 "..%" PRId64, k->name, v, k->min, k->max);
+	    return -1;
+	}
+	break;
+    case CT_DURATION:
+	if (conf_parse_duration(value, &v) < 0) {
+	    snprintf(why, whylen, "%s: \"%s\" is not a duration "
+		     "(like 65s, 5m, 2h, 30d)", k->name, value);
+	    return -1;
+	}
+	if (v < k->min || v > k->max) {
+	    char    lo[32], hi[32];
+
+	    conf_format_duration(k->min, lo, sizeof(lo));
+	    conf_format_duration(k->max, hi, sizeof(hi));
+	    snprintf(why, whylen, "%s: \"%s\" is out of range %s..%s",
+		     k->name, value, lo, hi);
+	    return -1;
+	}
+	break;
+    }
+    memcpy(field, &v, sizeof(v));
+    return 0;
+}
+
+/* conf_defaults - every key at its documented default */
+void conf_defaults(struct tp_conf *c)
+{
+    char    why[256];
+
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < NKEYS; i++)
+	if (set_key(c, conf_keys + i, conf_keys[i].def, why, sizeof(why)) < 0)
+	    abort();			/* a bad default is our bug */
+}
+
+/* conf_path - which file to read; *named: did the user name it? */
+const char *conf_path(const char *option, int *named)
+{
+    const char *env;
+
+    *named = 1;
+    if (option)
+	return option;
+    if ((env = getenv("TARPIT_CONF")) != 0 && *env)
+	return env;
+    *named = 0;
+    return CONF_DEFAULT_PATH;
+}
+
+/* trim - strip white space at both ends, in place */
+static char *trim(char *s)
+{
+    char   *e;
+
+    while (isspace((unsigned char) *s))
+	s++;
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char) e[-1]))
+	*--e = 0;
+    return s;
+}
+
+/* conf_load - defaults, then the file over them */
+int conf_load(struct tp_conf *c, const char *path, int must_exist,
+	              char *err, size_t errlen)
+{
+    FILE   *fp;
+    char    line[2048];
+    char    why[512];
+    int     lineno = 0;
+
+    conf_defaults(c);
+    if ((fp = fopen(path, "r")) == 0) {
+	if (errno == ENOENT && !must_exist)
+	    return 0;
+	snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	return -1;
+    }
+    while (fgets(line, sizeof(line), fp) != 0) {
+	char   *p, *key, *value, *eq;
+	const struct conf_key *k = 0;
+
+	lineno++;
+	if (strchr(line, '\n') == 0 && !feof(fp)) {
+	    snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+	    fclose(fp);
+	    return -1;
+	}
+	if ((p = strchr(line, '#')) != 0)
+	    *p = 0;
+	p = trim(line);
+	if (*p == 0)
+	    continue;
+	if ((eq = strchr(p, '=')) == 0) {
+	    snprintf(err, errlen, "%s:%d: expected \"key = value\"",
+		     path, lineno);
+	    fclose(fp);
+	    return -1;
+	}
+	*eq = 0;
+	key = trim(p);
+	value = trim(eq + 1);
+	for (size_t i = 0; i < NKEYS; i++)
+	    if (strcmp(conf_keys[i].name, key) == 0)
+		k = conf_keys + i;
+	if (k == 0) {
+	    snprintf(err, errlen, "%s:%d: unknown key \"%s\"", path, lineno, key);
+	    fclose(fp);
+	    return -1;
+	}
+	if (set_key(c, k, value, why, sizeof(why)) < 0) {
+	    snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+	    fclose(fp);
+	    return -1;
+	}
+    }
+    if (ferror(fp)) {
+	snprintf(err, errlen, "%s: read error", path);
+	fclose(fp);
+	return -1;
+    }
+    fclose(fp);
+    return 0;
+}

@@ -1,0 +1,346 @@
+/*
+ * NAME
+ *	db - GDBM store with an flock(2)-serialised open-use-close cycle
+ * DESCRIPTION
+ *	Every operation takes a lock on a separate lock file beside the
+ *	database (DATABASE.lock): shared to read, exclusive to write.  Inside
+ *	the lock it opens the GDBM file with GDBM_NOLOCK, does its work and
+ *	closes it again, so no state is cached across requests and several
+ *	processes can share the file safely.
+ *
+ *	Why not lock the database file itself: GDBM reads the header during
+ *	gdbm_open(), before a lock on its descriptor could be taken, and
+ *	gdbm_reorganize() replaces the file, so a lock on the old inode would
+ *	protect nothing.  GDBM's own locks fail at once instead of waiting, so
+ *	they cannot serialise writers either.
+ *
+ *	Lock waits are bounded (DB_LOCK_TIMEOUT_MS): a stuck holder makes an
+ *	operation fail, and the helpers then answer DUNNO, rather than hang.
+ *
+ *	Keys that start with '@' are reserved for the store's own
+ *	bookkeeping; db_walk() does not show them.
+ * DIAGNOSTICS
+ *	Operations return -1 on failure and db_error() says why in one line
+ *	that names the file.
+ */
+#define _GNU_SOURCE
+#include "db.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gdbm.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+struct tp_db {
+    char   *path;
+    char   *lock_path;
+    int     lock_fd;
+    char    error[512];
+};
+
+/* db_new - a handle for this database; no file is touched yet */
+struct tp_db *db_new(const char *path)
+{
+    struct tp_db *db = calloc(1, sizeof(*db));
+
+    if (db == 0)
+	return 0;
+    db->lock_fd = -1;
+    db->path = strdup(path);
+    if (db->path == 0 || asprintf(&db->lock_path, "%s.lock", path) < 0) {
+	free(db->path);
+	free(db);
+	return 0;
+    }
+    return db;
+}
+
+/* db_free - release the handle and its lock file descriptor */
+void db_free(struct tp_db *db)
+{
+    if (db == 0)
+	return;
+    if (db->lock_fd >= 0)
+	close(db->lock_fd);
+    free(db->path);
+    free(db->lock_path);
+    free(db);
+}
+
+const char *db_error(const struct tp_db *db)
+{
+    return db->error;
+}
+
+const char *db_path(const struct tp_db *db)
+{
+    return db->path;
+}
+
+/* set_error - remember why the last operation failed */
+__attribute__((format(printf, 2, 3)))
+static void set_error(struct tp_db *db, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(db->error, sizeof(db->error), fmt, ap);
+    va_end(ap);
+}
+
+static void alarm_handler(int sig)
+{
+    (void) sig;				/* only there to interrupt flock() */
+}
+
+/* lock - flock the lock file, waiting at most DB_LOCK_TIMEOUT_MS */
+static int lock(struct tp_db *db, int op)
+{
+    struct sigaction sa, old_sa;
+    struct itimerval tv = {{0, 0}, {DB_LOCK_TIMEOUT_MS / 1000,
+	(DB_LOCK_TIMEOUT_MS % 1000) * 1000}};
+    struct itimerval off = {{0, 0}, {0, 0}};
+    int     rc, saved;
+
+    if (db->lock_fd < 0) {
+	db->lock_fd = open(db->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+	if (db->lock_fd < 0 && (errno == EACCES || errno == EROFS))
+	    db->lock_fd = open(db->lock_path, O_RDONLY | O_CLOEXEC);
+	if (db->lock_fd < 0) {
+	    set_error(db, "%s: cannot open lock file: %s",
+		      db->lock_path, strerror(errno));
+	    return -1;
+	}
+    }
+    if (flock(db->lock_fd, op | LOCK_NB) == 0)
+	return 0;
+    if (errno != EWOULDBLOCK) {
+	set_error(db, "%s: flock: %s", db->lock_path, strerror(errno));
+	return -1;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = alarm_handler;	/* no SA_RESTART: flock gets EINTR */
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGALRM, &sa, &old_sa) < 0) {
+	set_error(db, "sigaction: %s", strerror(errno));
+	return -1;
+    }
+    setitimer(ITIMER_REAL, &tv, 0);
+    rc = flock(db->lock_fd, op);
+    saved = errno;
+    setitimer(ITIMER_REAL, &off, 0);
+    sigaction(SIGALRM, &old_sa, 0);
+    if (rc < 0) {
+	if (saved == EINTR)
+	    set_error(db, "%s: lock not granted within %d ms",
+		      db->lock_path, DB_LOCK_TIMEOUT_MS);
+	else
+	    set_error(db, "%s: flock: %s", db->lock_path, strerror(saved));
+	return -1;
+    }
+    return 0;
+}
+
+static void unlock(struct tp_db *db)
+{
+    flock(db->lock_fd, LOCK_UN);
+}
+
+/* open_gdbm - open under our lock; 0 with *dbf 0 when absent and reading */
+static int open_gdbm(struct tp_db *db, int writing, GDBM_FILE *dbf)
+{
+    int     flags = (writing ? GDBM_WRCREAT : GDBM_READER) | GDBM_NOLOCK
+    | GDBM_CLOEXEC;
+
+    *dbf = gdbm_open(db->path, 0, flags, 0640, 0);
+    if (*dbf != 0)
+	return 0;
+    if (!writing && gdbm_errno == GDBM_FILE_OPEN_ERROR && errno == ENOENT)
+	return 0;
+    if (gdbm_errno == GDBM_FILE_OPEN_ERROR || gdbm_errno == GDBM_FILE_READ_ERROR)
+	set_error(db, "%s: cannot open database: %s (%s)", db->path,
+		  gdbm_strerror(gdbm_errno), strerror(errno));
+    else
+	set_error(db, "%s: cannot open database: %s", db->path,
+		  gdbm_strerror(gdbm_errno));
+    return -1;
+}
+
+/* close_gdbm - close, reporting a failed final write */
+static int close_gdbm(struct tp_db *db, GDBM_FILE dbf)
+{
+    if (gdbm_close(dbf) != 0) {
+	set_error(db, "%s: close: %s", db->path, gdbm_strerror(gdbm_errno));
+	return -1;
+    }
+    return 0;
+}
+
+/* fetch - decode key's record from an open file; 1, 0 or -1 */
+static int fetch(struct tp_db *db, GDBM_FILE dbf, const char *key,
+		         struct tp_record *r)
+{
+    datum   k = {(char *) key, (int) strlen(key)};
+    datum   v = gdbm_fetch(dbf, k);
+    int     rc;
+
+    if (v.dptr == 0) {
+	if (gdbm_errno == GDBM_ITEM_NOT_FOUND)
+	    return 0;
+	set_error(db, "%s: fetch %s: %s", db->path, key,
+		  gdbm_strerror(gdbm_errno));
+	return -1;
+    }
+    rc = record_decode((unsigned char *) v.dptr, (size_t) v.dsize, r);
+    free(v.dptr);
+    if (rc < 0) {
+	set_error(db, "%s: record for %s is damaged or of an unknown version",
+		  db->path, key);
+	return -1;
+    }
+    return 1;
+}
+
+/* db_get - read one record under a shared lock; 1 found, 0 not, -1 error */
+int db_get(struct tp_db *db, const char *key, struct tp_record *r)
+{
+    GDBM_FILE dbf;
+    int     rc;
+
+    memset(r, 0, sizeof(*r));
+    if (lock(db, LOCK_SH) < 0)
+	return -1;
+    if (open_gdbm(db, 0, &dbf) < 0) {
+	unlock(db);
+	return -1;
+    }
+    if (dbf == 0) {
+	unlock(db);
+	return 0;
+    }
+    rc = fetch(db, dbf, key, r);
+    gdbm_close(dbf);
+    unlock(db);
+    return rc;
+}
+
+/* db_update - read, let fn change, write back: all under one exclusive lock */
+int db_update(struct tp_db *db, const char *key, db_update_fn *fn, void *ctx)
+{
+    GDBM_FILE dbf;
+    struct tp_record r;
+    int     found;
+    enum db_change change;
+    unsigned char buf[RECORD_MAX_SIZE];
+    datum   k = {(char *) key, (int) strlen(key)};
+    int     rc = -1;
+
+    if (lock(db, LOCK_EX) < 0)
+	return -1;
+    if (open_gdbm(db, 1, &dbf) < 0) {
+	unlock(db);
+	return -1;
+    }
+    if ((found = fetch(db, dbf, key, &r)) < 0)
+	goto out;
+    change = fn(&r, found, ctx);
+    if (change == DB_WRITE) {
+	datum   v;
+
+	v.dptr = (char *) buf;
+	v.dsize = (int) record_encode(&r, buf, sizeof(buf));
+	if (v.dsize == 0) {
+	    set_error(db, "record too large");
+	    goto out;
+	}
+	if (gdbm_store(dbf, k, v, GDBM_REPLACE) != 0) {
+	    set_error(db, "%s: store %s: %s", db->path, key,
+		      gdbm_strerror(gdbm_errno));
+	    goto out;
+	}
+    } else if (change == DB_DELETE && found) {
+	if (gdbm_delete(dbf, k) != 0) {
+	    set_error(db, "%s: delete %s: %s", db->path, key,
+		      gdbm_strerror(gdbm_errno));
+	    goto out;
+	}
+    }
+    rc = (int) change;
+out:
+    if (close_gdbm(db, dbf) < 0)
+	rc = -1;
+    unlock(db);
+    return rc;
+}
+
+static enum db_change delete_fn(struct tp_record *r, int found, void *ctx)
+{
+    (void) r;
+    *(int *) ctx = found;
+    return DB_DELETE;
+}
+
+/* db_delete - remove a key; 1 removed, 0 absent, -1 error */
+int db_delete(struct tp_db *db, const char *key)
+{
+    int     found = 0;
+
+    if (db_update(db, key, delete_fn, &found) < 0)
+	return -1;
+    return found;
+}
+
+/* db_walk - every record, in file order, under one shared lock */
+int db_walk(struct tp_db *db, db_walk_fn *fn, void *ctx)
+{
+    GDBM_FILE dbf;
+    datum   k, next;
+    int     count = 0;
+    int     stopped = 0;
+    int     rc = 0;
+
+    if (lock(db, LOCK_SH) < 0)
+	return -1;
+    if (open_gdbm(db, 0, &dbf) < 0) {
+	unlock(db);
+	return -1;
+    }
+    if (dbf == 0) {
+	unlock(db);
+	return 0;
+    }
+    for (k = gdbm_firstkey(dbf); k.dptr != 0; k = next) {
+	char    key[256];
+	struct tp_record r;
+
+	if (k.dsize > 0 && k.dsize < (int) sizeof(key) && k.dptr[0] != '@') {
+	    memcpy(key, k.dptr, (size_t) k.dsize);
+	    key[k.dsize] = 0;
+	    if (fetch(db, dbf, key, &r) == 1) {
+		count++;
+		if (fn(key, &r, ctx) != 0) {
+		    free(k.dptr);
+		    stopped = 1;
+		    break;
+		}
+	    }
+	}
+	next = gdbm_nextkey(dbf, k);
+	free(k.dptr);
+    }
+    if (!stopped && gdbm_errno != GDBM_ITEM_NOT_FOUND
+	&& gdbm_errno != GDBM_NO_ERROR) {
+	set_error(db, "%s: walk: %s", db->path, gdbm_strerror(gdbm_errno));
+	rc = -1;
+    }
+    gdbm_close(dbf);
+    unlock(db);
+    return rc < 0 ? -1 : count;
+}

@@ -1,0 +1,33 @@
+#ifndef TARPIT_DB_H
+#define TARPIT_DB_H
+
+/*
+ * db - the store: records by network key, behind a lock, in one file.
+ * Callers speak in keys and records; nothing here knows of Postfix.
+ */
+
+#include "record.h"
+
+#define DB_LOCK_TIMEOUT_MS 10000
+
+struct tp_db;
+
+enum db_change { DB_KEEP, DB_WRITE, DB_DELETE };
+
+/* Called under the exclusive lock with the current record (zeroed when
+ * !found); says what to do with it. */
+typedef enum db_change db_update_fn(struct tp_record *, int found, void *ctx);
+
+/* Called under the shared lock for each record; non-zero stops the walk. */
+typedef int db_walk_fn(const char *key, const struct tp_record *, void *ctx);
+
+struct tp_db *db_new(const char *path);
+void    db_free(struct tp_db *);
+const char *db_error(const struct tp_db *);
+const char *db_path(const struct tp_db *);
+int     db_get(struct tp_db *, const char *key, struct tp_record *);
+int     db_update(struct tp_db *, const char *key, db_update_fn *, void *ctx);
+int     db_delete(struct tp_db *, const char *key);
+int     db_walk(struct tp_db *, db_walk_fn *, void *ctx);
+
+#endif

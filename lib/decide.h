@@ -1,0 +1,25 @@
+#ifndef TARPIT_DECIDE_H
+#define TARPIT_DECIDE_H
+
+/* decide - what tarpit-check does with a request: a pure function */
+
+#include "conf.h"
+#include "record.h"
+
+enum verdict {
+    VERDICT_DUNNO,			/* answer at once, change nothing */
+    VERDICT_TARPIT,			/* record the attempt, wait, answer */
+};
+
+struct decision {
+    enum verdict verdict;
+    int64_t sleep_ms;
+    const char *reason;			/* a word or two for the log */
+};
+
+struct decision decide(const struct tp_conf *, const struct tp_record *,
+		               int found, int64_t now);
+int     record_is_stale(const struct tp_conf *, const struct tp_record *,
+			        int64_t now);
+
+#endif

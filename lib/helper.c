@@ -1,0 +1,157 @@
+/*
+ * NAME
+ *	helper - one policy connection, from start to end
+ * DESCRIPTION
+ *	helper_main() is the whole life of tarpit-check and tarpit-store:
+ *	take the connection (fd 3 from systemd with Accept=yes, or
+ *	stdin/stdout from inetd, xinetd, tcpserver or systemd-socket-activate
+ *	--inetd), read the config, then answer requests until end of input or
+ *	idle_timeout.
+ *
+ *	It fails open: a config error, a malformed request or a request
+ *	without a usable client address gets "action=DUNNO" and one log line;
+ *	only a request that cannot be framed ends the connection, cleanly.
+ * DIAGNOSTICS
+ *	Exit 0 after a normal end of the connection, 1 when there is no usable
+ *	connection or a bad command line.
+ */
+#define _GNU_SOURCE
+#include "helper.h"
+#include "addr.h"
+#include "log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#define REPLY_TIMEOUT_MS 10000
+
+static void usage(const char *progname)
+{
+    fprintf(stderr, "usage: %s [-c config_file]\n", progname);
+    exit(1);
+}
+
+/* take_connection - fd 3 from systemd, else stdin/stdout */
+static void take_connection(struct helper *h)
+{
+    int     n = sd_listen_fds(1);
+    int     listening = 0;
+    socklen_t len = sizeof(listening);
+
+    if (n < 0)
+	msg_fatal("sd_listen_fds: %s", strerror(-n));
+    if (n > 1)
+	msg_fatal("systemd passed %d sockets; expected one connection", n);
+    if (n == 1) {
+	int     fd = SD_LISTEN_FDS_START;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0
+	    && listening)
+	    msg_fatal("systemd passed a listening socket: the .socket unit "
+		      "needs Accept=yes");
+	policy_init(&h->conn, fd, fd);
+	log_avoid_fd(fd);
+    } else {
+	policy_init(&h->conn, STDIN_FILENO, STDOUT_FILENO);
+	log_avoid_fd(STDIN_FILENO);
+	log_avoid_fd(STDOUT_FILENO);
+    }
+}
+
+/* helper_client_key - the network key of client_address, or 0 */
+const char *helper_client_key(struct helper *h, const struct policy_req *q,
+			              char *key, size_t len)
+{
+    const char *client = policy_get(q, "client_address");
+    struct tp_addr a;
+
+    if (client == 0 || addr_parse(client, &a) < 0
+	|| addr_network_key(&a, (int) h->conf.ipv4_prefix,
+			    (int) h->conf.ipv6_prefix, key, len) < 0)
+	return 0;
+    return key;
+}
+
+/* helper_main - serve one policy connection */
+int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
+{
+    struct helper *h;
+    const char *option = 0;
+    int     ch;
+    int     status = 0;
+
+    log_init(progname);
+    while ((ch = getopt(argc, argv, "c:h")) != -1) {
+	switch (ch) {
+	case 'c':
+	    option = optarg;
+	    break;
+	default:
+	    usage(progname);
+	}
+    }
+    if (optind != argc)
+	usage(progname);
+    signal(SIGPIPE, SIG_IGN);
+    if ((h = calloc(1, sizeof(*h))) == 0)
+	msg_fatal("out of memory");
+    h->progname = progname;
+    take_connection(h);
+
+    int     named;
+    const char *path = conf_path(option, &named);
+
+    h->conf_ok = conf_load(&h->conf, path, named, h->conf_error,
+			   sizeof(h->conf_error)) == 0;
+    if (!h->conf_ok)
+	msg_error("%s; answering DUNNO to every request", h->conf_error);
+    else if ((h->db = db_new(h->conf.database)) == 0)
+	msg_fatal("out of memory");
+
+    for (;;) {
+	struct policy_req q;
+	char    action[512];
+	enum policy_status st;
+	int64_t idle = h->conf_ok ? h->conf.idle_timeout_ms : 330000;
+
+	st = policy_read(&h->conn, &q, idle);
+	if (st == POLICY_EOF)
+	    break;
+	if (st != POLICY_OK) {
+	    if (st == POLICY_TIMEOUT)
+		msg_info("closing the policy connection: %s",
+			 policy_status_text(st));
+	    else
+		msg_warn("closing the policy connection: %s",
+			 policy_status_text(st));
+	    break;
+	}
+	snprintf(action, sizeof(action), "DUNNO");
+	if (q.bad) {
+	    msg_warn("malformed policy request (%s): answering DUNNO", q.bad);
+	} else if (!h->conf_ok) {
+	    msg_warn("config error, answering DUNNO: %s", h->conf_error);
+	} else {
+	    const char *req = policy_get(&q, "request");
+
+	    if (req == 0 || strcmp(req, "smtpd_access_policy") != 0)
+		msg_warn("not a smtpd_access_policy request: answering DUNNO");
+	    else if (fn(h, &q, action, sizeof(action)) == HELPER_CLOSE)
+		break;
+	}
+	if (policy_reply(&h->conn, action, REPLY_TIMEOUT_MS) < 0) {
+	    msg_warn("cannot send the reply: %s", strerror(errno));
+	    status = 0;
+	    break;
+	}
+    }
+    db_free(h->db);
+    free(h);
+    return status;
+}

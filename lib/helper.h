@@ -1,0 +1,30 @@
+#ifndef TARPIT_HELPER_H
+#define TARPIT_HELPER_H
+
+/* helper - what tarpit-check and tarpit-store share: one policy connection */
+
+#include "conf.h"
+#include "db.h"
+#include "policy.h"
+
+struct helper {
+    const char *progname;
+    struct tp_conf conf;
+    int     conf_ok;			/* 0: answer DUNNO to everything */
+    char    conf_error[600];
+    struct tp_db *db;
+    struct policy_conn conn;
+};
+
+enum helper_next { HELPER_REPLY, HELPER_CLOSE };
+
+/* Handle one well-formed request: fill action, or say the connection is
+ * over (its peer is gone). */
+typedef enum helper_next helper_fn(struct helper *, const struct policy_req *,
+				           char *action, size_t len);
+
+int     helper_main(int argc, char **argv, const char *progname, helper_fn *);
+const char *helper_client_key(struct helper *, const struct policy_req *,
+			              char *key, size_t len);
+
+#endif

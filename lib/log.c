@@ -1,0 +1,161 @@
+/*
+ * NAME
+ *	log - one line per event, never onto the policy connection
+ * DESCRIPTION
+ *	msg_info(), msg_warn() and msg_error() write one line each; msg_fatal()
+ *	and msg_panic() write one and exit.  Under systemd (JOURNAL_STREAM names
+ *	our stderr) lines carry sd-daemon priority prefixes and no program
+ *	name, since the journal adds it.  Elsewhere they read
+ *	"program: warning: text".  When stderr is the policy connection itself
+ *	(inetd passes the socket as fds 0, 1 and 2) or is closed, lines go to
+ *	syslog(3) instead, so a log line can never reach Postfix.
+ *
+ *	Control characters are replaced by '?': request values are logged,
+ *	and a hostile client must not be able to forge log lines.
+ */
+#define _GNU_SOURCE
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+static const char *log_prog = "tarpit";
+static int log_journal;		/* stderr is the journal: use <N> prefixes */
+static int log_syslog;		/* stderr unusable: use syslog(3) */
+
+/* same_file - do two descriptors name the same open file? */
+static int same_file(int a, int b)
+{
+    struct stat sa, sb;
+
+    if (fstat(a, &sa) < 0 || fstat(b, &sb) < 0)
+	return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* log_init - choose where lines go */
+void log_init(const char *progname)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    struct stat st;
+
+    log_prog = progname;
+    if (fstat(STDERR_FILENO, &st) < 0) {
+	log_syslog = 1;
+    } else if (js != 0) {
+	unsigned long long dev, ino;
+
+	if (sscanf(js, "%llu:%llu", &dev, &ino) == 2
+	    && dev == (unsigned long long) st.st_dev
+	    && ino == (unsigned long long) st.st_ino)
+	    log_journal = 1;
+    }
+    if (log_syslog)
+	openlog(log_prog, LOG_PID, LOG_MAIL);
+}
+
+/* log_avoid_fd - never write log lines to this descriptor */
+void log_avoid_fd(int fd)
+{
+    if (!log_syslog && fd != STDERR_FILENO && same_file(fd, STDERR_FILENO)) {
+	log_syslog = 1;
+	log_journal = 0;
+	openlog(log_prog, LOG_PID, LOG_MAIL);
+    }
+    if (fd == STDERR_FILENO && !log_syslog) {
+	log_syslog = 1;
+	openlog(log_prog, LOG_PID, LOG_MAIL);
+    }
+}
+
+/* vlog - format, sanitise and write one line */
+static void vlog(int prio, const char *level, const char *fmt, va_list ap)
+{
+    char    text[1024];
+    char    line[1200];
+    int     saved = errno;
+    int     n;
+
+    n = vsnprintf(text, sizeof(text), fmt, ap);
+    if (n < 0)
+	snprintf(text, sizeof(text), "(unprintable log message)");
+    for (char *p = text; *p; p++)
+	if ((unsigned char) *p < 0x20 || *p == 0x7f)
+	    *p = '?';
+    if (log_syslog) {
+	syslog(prio, "%s%s%s", level ? level : "", level ? ": " : "", text);
+    } else {
+	if (log_journal)
+	    n = snprintf(line, sizeof(line), "<%d>%s%s%s\n", prio,
+			 level ? level : "", level ? ": " : "", text);
+	else
+	    n = snprintf(line, sizeof(line), "%s: %s%s%s\n", log_prog,
+			 level ? level : "", level ? ": " : "", text);
+	if (n > 0) {
+	    size_t  len = (size_t) n < sizeof(line) ? (size_t) n : sizeof(line) - 1;
+
+	    if (write(STDERR_FILENO, line, len) < 0) {
+		/* Nowhere else to report it. */
+	    }
+	}
+    }
+    errno = saved;
+}
+
+/* msg_info - an event worth one line */
+void msg_info(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(LOG_INFO, 0, fmt, ap);
+    va_end(ap);
+}
+
+/* msg_warn - something is wrong but we go on */
+void msg_warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(LOG_WARNING, "warning", fmt, ap);
+    va_end(ap);
+}
+
+/* msg_error - an operation failed */
+void msg_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(LOG_ERR, "error", fmt, ap);
+    va_end(ap);
+}
+
+/* msg_fatal - cannot go on: log and exit 1 */
+void msg_fatal(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(LOG_CRIT, "fatal", fmt, ap);
+    va_end(ap);
+    exit(1);
+}
+
+/* msg_panic - our own bug: log and abort */
+void msg_panic(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(LOG_CRIT, "panic", fmt, ap);
+    va_end(ap);
+    abort();
+}

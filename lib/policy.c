@@ -1,0 +1,216 @@
+/*
+ * NAME
+ *	policy - read Postfix policy requests, write replies
+ * DESCRIPTION
+ *	policy_read() frames one request: "name=value" lines up to a blank
+ *	line.  Lines may end in LF or CRLF.  The request is parsed in place in
+ *	the connection's buffer and stays valid until the next call.
+ *
+ *	A request that can be framed but not used (a line without '=', an
+ *	empty name, a NUL byte, more than POLICY_MAX_ATTRS attributes) is
+ *	returned with ->bad set: the caller answers it, which keeps the
+ *	connection in step with Postfix.  A request that cannot be framed
+ *	(more than POLICY_MAX_REQUEST bytes without a blank line), one cut
+ *	short by end of input, or one not complete within the time limit,
+ *	is reported as such: the caller closes the connection.
+ *
+ *	policy_reply() writes "action=TEXT" and a blank line within a time
+ *	limit, so a peer that never reads cannot hold us.
+ */
+#define _GNU_SOURCE
+#include "policy.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* monotonic_ms - a clock that never jumps */
+int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* policy_init - a connection on these descriptors */
+void policy_init(struct policy_conn *c, int in_fd, int out_fd)
+{
+    c->in_fd = in_fd;
+    c->out_fd = out_fd;
+    c->start = c->end = 0;
+}
+
+/* find_end - offset just past the blank line ending a request, or 0 */
+static size_t find_end(const char *p, size_t len)
+{
+    size_t  line = 0;
+
+    for (size_t i = 0; i < len; i++) {
+	if (p[i] != '\n')
+	    continue;
+	if (i == line || (i == line + 1 && p[line] == '\r'))
+	    return i + 1;
+	line = i + 1;
+    }
+    return 0;
+}
+
+/* parse - split a framed request into attributes, in place */
+static void parse(char *p, size_t len, struct policy_req *q)
+{
+    char   *end = p + len;
+
+    q->nattr = 0;
+    q->bad = 0;
+    if (memchr(p, 0, len) != 0)
+	q->bad = "NUL byte in request";
+    while (p < end) {
+	char   *nl = memchr(p, '\n', (size_t) (end - p));
+	char   *eq;
+
+	*nl = 0;
+	if (nl > p && nl[-1] == '\r')
+	    nl[-1] = 0;
+	if (*p == 0)			/* the blank line */
+	    break;
+	if (q->bad == 0) {
+	    if ((eq = strchr(p, '=')) == 0)
+		q->bad = "line without '='";
+	    else if (eq == p)
+		q->bad = "attribute with an empty name";
+	    else if (q->nattr >= POLICY_MAX_ATTRS)
+		q->bad = "too many attributes";
+	    else {
+		*eq = 0;
+		q->attr[q->nattr].name = p;
+		q->attr[q->nattr].value = eq + 1;
+		q->nattr++;
+	    }
+	}
+	p = nl + 1;
+    }
+    if (q->bad == 0 && q->nattr == 0)
+	q->bad = "empty request";
+}
+
+/* policy_read - the next request, within timeout_ms */
+enum policy_status policy_read(struct policy_conn *c, struct policy_req *q,
+			               int64_t timeout_ms)
+{
+    int64_t deadline = monotonic_ms() + timeout_ms;
+    size_t  scanned = 0;
+    size_t  end;
+
+    /* Compact: the previous request is no longer referenced. */
+    if (c->start > 0) {
+	memmove(c->buf, c->buf + c->start, c->end - c->start);
+	c->end -= c->start;
+	c->start = 0;
+    }
+    for (;;) {
+	if ((end = find_end(c->buf + scanned, c->end - scanned)) != 0) {
+	    end += scanned;
+	    parse(c->buf, end, q);
+	    c->start = end;
+	    return POLICY_OK;
+	}
+	/* Rescan from the start of the last partial line only. */
+	for (scanned = c->end; scanned > 0 && c->buf[scanned - 1] != '\n'; scanned--)
+	     /* void */ ;
+	if (c->end >= POLICY_MAX_REQUEST)
+	    return POLICY_TOO_BIG;
+
+	int64_t left = deadline - monotonic_ms();
+	struct pollfd pfd = {.fd = c->in_fd,.events = POLLIN};
+
+	if (left <= 0)
+	    return POLICY_TIMEOUT;
+	int     n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int) left);
+
+	if (n < 0) {
+	    if (errno == EINTR)
+		continue;
+	    return POLICY_IO_ERROR;
+	}
+	if (n == 0)
+	    continue;			/* the deadline check decides */
+	ssize_t got = read(c->in_fd, c->buf + c->end, POLICY_MAX_REQUEST - c->end);
+
+	if (got < 0) {
+	    if (errno == EINTR || errno == EAGAIN)
+		continue;
+	    return errno == ECONNRESET ? (c->end ? POLICY_TRUNCATED : POLICY_EOF)
+		: POLICY_IO_ERROR;
+	}
+	if (got == 0)
+	    return c->end ? POLICY_TRUNCATED : POLICY_EOF;
+	c->end += (size_t) got;
+    }
+}
+
+/* policy_get - an attribute's value, or 0 when absent */
+const char *policy_get(const struct policy_req *q, const char *name)
+{
+    for (size_t i = 0; i < q->nattr; i++)
+	if (strcmp(q->attr[i].name, name) == 0)
+	    return q->attr[i].value;
+    return 0;
+}
+
+/* policy_reply - "action=TEXT\n\n", all of it, within timeout_ms */
+int policy_reply(struct policy_conn *c, const char *action, int64_t timeout_ms)
+{
+    char    out[1024];
+    int64_t deadline = monotonic_ms() + timeout_ms;
+    int     len = snprintf(out, sizeof(out), "action=%s\n\n", action);
+    size_t  done = 0;
+
+    if (len < 0 || (size_t) len >= sizeof(out))
+	return -1;
+    while (done < (size_t) len) {
+	struct pollfd pfd = {.fd = c->out_fd,.events = POLLOUT};
+	int64_t left = deadline - monotonic_ms();
+
+	if (left <= 0)
+	    return -1;
+	int     n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int) left);
+
+	if (n < 0 && errno != EINTR)
+	    return -1;
+	if (n <= 0)
+	    continue;
+	ssize_t put = write(c->out_fd, out + done, (size_t) len - done);
+
+	if (put < 0) {
+	    if (errno == EINTR || errno == EAGAIN)
+		continue;
+	    return -1;
+	}
+	done += (size_t) put;
+    }
+    return 0;
+}
+
+/* policy_status_text - for log lines */
+const char *policy_status_text(enum policy_status s)
+{
+    switch (s) {
+    case POLICY_OK:
+	return "ok";
+    case POLICY_EOF:
+	return "end of input";
+    case POLICY_TRUNCATED:
+	return "end of input inside a request";
+    case POLICY_TIMEOUT:
+	return "no complete request within idle_timeout";
+    case POLICY_TOO_BIG:
+	return "request larger than 32768 bytes";
+    case POLICY_IO_ERROR:
+	return "read error";
+    }
+    return "?";
+}
