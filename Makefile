@@ -39,7 +39,7 @@ PROGS     = tarpit-check tarpit-store tarpit-admin
 LIB_SRCS  = $(wildcard lib/*.c)
 LIB_OBJS  = $(LIB_SRCS:%.c=$(O)%.o)
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(O)tests/unit/%,$(wildcard tests/unit/*_test.c))
-TOOLS     = $(O)tests/policy-client $(O)tests/smtp-client
+TOOLS     = tests/policy-client tests/smtp-client
 
 all: $(PROGS:%=$(O)bin/%)
 
@@ -62,9 +62,9 @@ $(UNIT_TESTS): $(O)tests/unit/%: tests/unit/%.c tests/unit/unit.h $(O)lib/libtar
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(O)lib/libtarpit.a $(LIBS)
 
-$(TOOLS): $(O)tests/%: tests/%.c
+$(TOOLS): tests/%: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) $(LDFLAGS) -o $@ $<
+	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 build-tests: all $(UNIT_TESTS) $(TOOLS)
 

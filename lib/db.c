@@ -42,6 +42,7 @@ struct tp_db {
     char   *path;
     char   *lock_path;
     int     lock_fd;
+    int     lock_timeout_ms;
     char    error[512];
 };
 
@@ -53,6 +54,7 @@ struct tp_db *db_new(const char *path)
     if (db == 0)
 	return 0;
     db->lock_fd = -1;
+    db->lock_timeout_ms = DB_LOCK_TIMEOUT_MS;
     db->path = strdup(path);
     if (db->path == 0 || asprintf(&db->lock_path, "%s.lock", path) < 0) {
 	free(db->path);
@@ -77,6 +79,12 @@ void db_free(struct tp_db *db)
 const char *db_error(const struct tp_db *db)
 {
     return db->error;
+}
+
+/* db_set_lock_timeout - how long an operation waits for the lock */
+void db_set_lock_timeout(struct tp_db *db, int ms)
+{
+    db->lock_timeout_ms = ms;
 }
 
 const char *db_path(const struct tp_db *db)
@@ -104,8 +112,8 @@ static void alarm_handler(int sig)
 static int lock(struct tp_db *db, int op)
 {
     struct sigaction sa, old_sa;
-    struct itimerval tv = {{0, 0}, {DB_LOCK_TIMEOUT_MS / 1000,
-	(DB_LOCK_TIMEOUT_MS % 1000) * 1000}};
+    struct itimerval tv = {{0, 0}, {db->lock_timeout_ms / 1000,
+	(db->lock_timeout_ms % 1000) * 1000}};
     struct itimerval off = {{0, 0}, {0, 0}};
     int     rc, saved;
 
@@ -140,7 +148,7 @@ static int lock(struct tp_db *db, int op)
     if (rc < 0) {
 	if (saved == EINTR)
 	    set_error(db, "%s: lock not granted within %d ms",
-		      db->lock_path, DB_LOCK_TIMEOUT_MS);
+		      db->lock_path, db->lock_timeout_ms);
 	else
 	    set_error(db, "%s: flock: %s", db->lock_path, strerror(saved));
 	return -1;
@@ -248,6 +256,7 @@ int db_update(struct tp_db *db, const char *key, db_update_fn *fn, void *ctx)
 	unlock(db);
 	return -1;
     }
+    memset(&r, 0, sizeof(r));
     if ((found = fetch(db, dbf, key, &r)) < 0)
 	goto out;
     change = fn(&r, found, ctx);

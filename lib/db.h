@@ -23,6 +23,7 @@ typedef int db_walk_fn(const char *key, const struct tp_record *, void *ctx);
 
 struct tp_db *db_new(const char *path);
 void    db_free(struct tp_db *);
+void    db_set_lock_timeout(struct tp_db *, int ms);
 const char *db_error(const struct tp_db *);
 const char *db_path(const struct tp_db *);
 int     db_get(struct tp_db *, const char *key, struct tp_record *);

@@ -143,19 +143,25 @@ int main(int argc, char **argv)
     input[len] = 0;
     fd = connect_to(argv[optind], argv[optind + 1]);
 
-    /* Split into requests at blank lines and send them one by one. */
-    char   *p = input;
+    /* Split into requests at blank lines and send them one by one; the
+     * input may hold NUL bytes, so lengths, not strings. */
+    char   *p = input, *end_in = input + len;
 
-    while (*p) {
-	char   *end = strstr(p, "\n\n");
-	size_t  rlen = end ? (size_t) (end - p) + 2 : strlen(p);
+    while (p < end_in) {
+	char   *end;
+	size_t  rlen;
 	int     last;
 
-	while (*p == '\n' && rlen > 0)
-	    p++, rlen--;
-	if (rlen == 0)
+	while (p < end_in && *p == '\n')
+	    p++;
+	if (p >= end_in)
 	    break;
-	last = p[rlen] == 0 || strspn(p + rlen, "\n") == strlen(p + rlen);
+	end = memmem(p, (size_t) (end_in - p), "\n\n", 2);
+	rlen = end ? (size_t) (end - p) + 2 : (size_t) (end_in - p);
+	last = 1;
+	for (char *q = p + rlen; q < end_in; q++)
+	    if (*q != '\n')
+		last = 0;
 	long long t0 = now_ms();
 
 	send_all(fd, p, rlen);

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# helpers.sh - tarpit-check and tarpit-store end to end, each connection
+# a process under systemd-socket-activate --accept, as systemd runs them.
+. "$(dirname "$0")/../lib.sh"
+
+PC=$TOOLS/policy-client
+ADMIN="$BIN/tarpit-admin -c $T/tarpit.conf"
+cat >"$T/tarpit.conf" <<CONF
+database = $T/tarpit.db
+sleep = 1s
+threshold = 1
+idle_timeout = 3s
+CONF
+CPORT=$(free_port); activate "$T/check.log" "$CPORT" "$BIN/tarpit-check" -c "$T/tarpit.conf"
+CHECK_PID=$ACTIVATOR
+SPORT=$(free_port); activate "$T/store.log" "$SPORT" "$BIN/tarpit-store" -c "$T/tarpit.conf"
+
+# ask PORT - send stdin's requests, print "REPLY MS" lines
+ask() { "$PC" 127.0.0.1 "$1"; }
+ms_of() { printf '%s\n' "$1" | sed -n "${2:-1}p" | awk '{print $2}'; }
+action_of() { printf '%s\n' "$1" | sed -n "${2:-1}p" | awk '{print $1}'; }
+
+# --- The wait, then the escape -------------------------------------------
+out=$(req 192.0.2.10 1001 | ask "$CPORT")
+expect_eq "new client is answered DUNNO" "$(action_of "$out")" "action=DUNNO"
+expect_range "new client waits about sleep (ms)" "$(ms_of "$out")" 950 3000
+j=$($ADMIN --json check 192.0.2.10)
+expect_eq "the wait is recorded" "$(json_field "$j" tarpits)/$(json_field "$j" pending)/$(json_field "$j" escapes)" "1/1/0"
+out=$(req 192.0.2.10 1001 | ask "$SPORT")
+expect_eq "store answers DUNNO" "$(action_of "$out")" "action=DUNNO"
+j=$($ADMIN --json check 192.0.2.99)
+expect_eq "delivery after the wait is an escape, for the whole /24" \
+    "$(json_field "$j" escapes)/$(json_field "$j" pending)" "1/0"
+out=$(req 192.0.2.200 2002 | ask "$CPORT")
+expect_range "escaped network does not wait (ms)" "$(ms_of "$out")" 0 500
+out=$(req 192.0.2.201 2003 | ask "$SPORT")
+j=$($ADMIN --json check 192.0.2.10)
+expect_eq "a delivery without a wait is no escape" "$(json_field "$j" escapes)" "1"
+
+# --- A delivery from a network that never waited earns nothing ------------
+req 203.0.113.5 1 | ask "$SPORT" >/dev/null
+$ADMIN check 203.0.113.5 >/dev/null 2>&1
+expect_eq "store alone creates no record (exit 1)" "$?" "1"
+
+# --- One session waits once ------------------------------------------------
+out=$( { req 198.51.100.7 5555; req 198.51.100.7 5555; req 198.51.100.7 5556; } | ask "$CPORT")
+expect_range "session's first request waits (ms)" "$(ms_of "$out" 1)" 950 3000
+expect_range "same session's second request does not (ms)" "$(ms_of "$out" 2)" 0 500
+expect_range "the next session on the connection waits again (ms)" "$(ms_of "$out" 3)" 950 3000
+
+# --- IPv6 and IPv4-mapped addresses ----------------------------------------
+req 2001:db8:1:2::5 777 | ask "$CPORT" >/dev/null
+req 2001:db8:1:2:ffff::9 777 | ask "$SPORT" >/dev/null
+j=$($ADMIN --json check 2001:db8:1:2::1)
+expect_eq "IPv6 grouped by /64" "$(printf '%s' "$j" | sed 's/.*"network":"\([^"]*\)".*/\1/')/$(json_field "$j" escapes)" "2001:db8:1:2::/64/1"
+out=$(req 2001:db8:1:3::5 778 | ask "$CPORT")
+expect_range "another /64 waits (ms)" "$(ms_of "$out")" 950 3000
+req ::ffff:192.0.2.44 779 | ask "$CPORT" >/dev/null
+out=$(req ::ffff:192.0.2.44 780 | ask "$CPORT")
+expect_range "mapped address counts as its IPv4 /24 (escaped: no wait)" "$(ms_of "$out")" 0 500
+
+# --- The threshold -------------------------------------------------------------
+sed -i 's/^threshold = 1/threshold = 2/' "$T/tarpit.conf"
+for i in 1 2; do
+    req 100.64.1.1 "3$i" | ask "$CPORT" >/dev/null
+    req 100.64.1.1 "3$i" | ask "$SPORT" >/dev/null
+    out=$(req 100.64.1.1 "4$i" | ask "$CPORT")
+    if [ "$i" = 1 ]; then
+        expect_range "threshold 2: one escape is not enough (ms)" "$(ms_of "$out")" 950 3000
+        req 100.64.1.1 "4$i" | ask "$SPORT" >/dev/null   # that wait escapes too
+    else
+        expect_range "threshold 2: after enough escapes no wait (ms)" "$(ms_of "$out")" 0 500
+    fi
+done
+j=$($ADMIN --json check 100.64.1.1)
+expect_eq "threshold 2: escapes counted (only waits escape)" "$(json_field "$j" escapes)" "2"
+sed -i 's/^threshold = 2/threshold = 1/' "$T/tarpit.conf"
+
+# --- smtpd closes the policy connection mid-wait: the helper exits at once ---
+sed -i 's/^sleep = 1s/sleep = 30s/' "$T/tarpit.conf"
+t0=$(now_ms)
+req 192.0.2.99 1 >"$T/req"
+sed -i 's/192.0.2.99/172.16.5.5/' "$T/req"
+"$PC" -x 500 127.0.0.1 "$CPORT" <"$T/req" >/dev/null
+t_close=$(now_ms)
+if wait_no_children "$CHECK_PID" 5000; then
+    gone=$(( $(now_ms) - t_close ))
+    expect_range "helper exits after smtpd closes mid-wait (ms after close)" "$gone" 0 1000
+else
+    not_ok "helper exits after smtpd closes mid-wait" "still running 5 s after the close of a 30 s wait"
+fi
+j=$($ADMIN --json check 172.16.5.5)
+expect_eq "the cut-short wait is withdrawn (pending 0)" "$(json_field "$j" tarpits)/$(json_field "$j" pending)" "1/0"
+sed -i 's/^sleep = 30s/sleep = 1s/' "$T/tarpit.conf"
+
+# --- 50 clients at once: 5 networks x 10 sessions, wait then deliver ------
+pids=()
+for i in $(seq 0 49); do
+    (
+        net=$((i % 5)); a="10.50.$net.$((i + 1))"
+        o=$(req "$a" "$((6000 + i))" | ask "$CPORT")
+        [ "$(action_of "$o")" = action=DUNNO ] || exit 1
+        o=$(req "$a" "$((6000 + i))" | ask "$SPORT")
+        [ "$(action_of "$o")" = action=DUNNO ] || exit 1
+    ) &
+    pids+=("$!")
+done
+bad=0
+for j in "${pids[@]}"; do
+    wait "$j" || bad=$((bad + 1))
+done
+expect_eq "50 concurrent clients all answered" "$bad" "0"
+total=0
+for net in 0 1 2 3 4; do
+    j=$($ADMIN --json check "10.50.$net.1")
+    total=$((total + $(json_field "$j" escapes)))
+done
+expect_eq "no escape lost among 50 concurrent clients" "$total" "50"
+
+# --- Bad input: each gets its documented answer -------------------------------
+out=$(printf 'request=smtpd_access_policy\nclient_name=x\n\n' | ask "$CPORT")
+expect_eq "no client_address: DUNNO at once" "$(action_of "$out")" "action=DUNNO"
+out=$(req unknown 1 | ask "$CPORT")
+expect_eq "client_address=unknown: DUNNO" "$(action_of "$out")" "action=DUNNO"
+out=$(printf 'request=smtpd_access_policy\nthis line has no equals\nclient_address=192.0.2.1\n\n' | ask "$CPORT")
+expect_eq "malformed line: DUNNO" "$(action_of "$out")" "action=DUNNO"
+out=$(printf 'client_address=192.0.2.1\n\n' | ask "$CPORT")
+expect_eq "no request= attribute: DUNNO" "$(action_of "$out")" "action=DUNNO"
+out=$( { printf 'request=smtpd_access_policy\nx='; head -c 40000 /dev/zero | tr '\0' a; printf '\n\n'; } | ask "$CPORT")
+expect_eq "oversized request: connection closed" "$(action_of "$out")" "eof"
+out=$( { printf 'request=smtpd_access_policy\nx=a\000b\nclient_address=192.0.2.1\n\n'; req 192.0.2.1 9; } | ask "$CPORT")
+expect_eq "NUL byte: DUNNO, and the next request still answered" \
+    "$(action_of "$out" 1) $(action_of "$out" 2)" "action=DUNNO action=DUNNO"
+t0=$(now_ms)
+out=$(printf 'request=smtpd_access_policy\r\nclient_address=198.18.0.1\r\nclient_port=1\r\n\r\n' | ask "$CPORT")
+expect_eq "CRLF lines are understood" "$(action_of "$out")" "action=DUNNO"
+expect_range "CRLF request was tarpitted like any other (ms)" "$(ms_of "$out")" 950 3000
+t0=$(now_ms)
+out=$(printf 'request=smtpd_access_policy\n' | "$PC" -t 10000 127.0.0.1 "$CPORT")
+expect_eq "silence: connection closed" "$(action_of "$out")" "eof"
+expect_range "silence: closed after idle_timeout 3s (ms)" "$(ms_of "$out")" 2900 5000
+
+# A database that cannot be opened: DUNNO without waiting, one log line.
+cat >"$T/bad-db.conf" <<CONF
+database = $T/no/such/dir/tarpit.db
+sleep = 5s
+CONF
+P2=$(free_port); activate "$T/bad.log" "$P2" "$BIN/tarpit-check" -c "$T/bad-db.conf"
+out=$(req 192.0.2.1 1 | ask "$P2")
+expect_eq "unusable database: DUNNO" "$(action_of "$out")" "action=DUNNO"
+expect_range "unusable database: no wait (ms)" "$(ms_of "$out")" 0 500
+check "unusable database: logged, naming the file" grep -q "no/such/dir/tarpit.db.lock" "$T/bad.log"
+
+# A config error: DUNNO to every request, one log line naming file and line.
+printf 'database = %s/x.db\nsleep = forever\n' "$T" >"$T/bad.conf"
+P3=$(free_port); activate "$T/badconf.log" "$P3" "$BIN/tarpit-check" -c "$T/bad.conf"
+out=$( { req 192.0.2.1 1; req 192.0.2.1 2; } | ask "$P3")
+expect_eq "config error: DUNNO to every request" "$(action_of "$out" 1) $(action_of "$out" 2)" "action=DUNNO action=DUNNO"
+check "config error: logged with file and line" grep -q "bad.conf:2: sleep" "$T/badconf.log"
+
+# inetd style (stdin/stdout) with stderr on the socket too: no log line may
+# reach the connection.
+P4=$(free_port)
+setsid systemd-socket-activate --accept --inetd -l "127.0.0.1:$P4" \
+    sh -c "exec '$BIN/tarpit-check' -c '$T/bad.conf' 2>&1" >>"$T/inetd.log" 2>&1 &
+PGIDS+=("$!")
+for i in $(seq 1 100); do ss -Htln "( sport = :$P4 )" | grep -q . && break; sleep 0.05; done
+out=$(printf 'garbage\n\n' | "$PC" 127.0.0.1 "$P4")
+expect_eq "inetd mode, stderr on the socket: the reply is clean" "$(action_of "$out")" "action=DUNNO"
+
+# The helpers left nothing running and crashed nowhere.
+wait_no_children "$CHECK_PID" 3000
+expect_eq "no helper process left" "$(children "$CHECK_PID")" "0"
+if grep -E "runtime error|AddressSanitizer|LeakSanitizer|died with (signal|code [^0])" "$T"/*.log >"$T/crash" 2>&1; then
+    not_ok "no helper crashed or leaked" "$(head -3 "$T/crash")"
+else
+    ok "no helper crashed or leaked"
+fi
+done_testing

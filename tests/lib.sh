@@ -1,0 +1,119 @@
+# tests/lib.sh - what every shell test shares: results, a scratch directory,
+# free loopback ports, and helpers started under systemd-socket-activate and
+# stopped again by process group, also when a test fails.
+#
+# BIN names the directory of the programs under test (default: bin).
+
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${BIN:-$TOP/bin}
+TOOLS=${TOOLS:-$TOP/tests}
+passed=0
+failed=0
+PGIDS=()
+T=$(mktemp -d /tmp/tarpit-test.XXXXXX)
+chmod 0755 "$T"
+
+cleanup() {
+    local g
+    for g in "${PGIDS[@]}"; do
+        kill -TERM -- "-$g" 2>/dev/null
+    done
+    sleep 0.1
+    for g in "${PGIDS[@]}"; do
+        kill -KILL -- "-$g" 2>/dev/null
+    done
+    [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ok NAME / not_ok NAME WHY - one result line each
+ok() { passed=$((passed + 1)); printf 'ok     %s\n' "$1"; }
+not_ok() {
+    failed=$((failed + 1)); printf 'FAILED %s\n' "$1"
+    shift; [ $# -gt 0 ] && printf '       %s\n' "$@"
+    return 0
+}
+
+# check NAME COMMAND... - ok when the command succeeds
+check() {
+    local name=$1; shift
+    if "$@" >"$T/check.out" 2>&1; then ok "$name"; else not_ok "$name" "$(tail -5 "$T/check.out")"; fi
+}
+
+# expect_eq NAME GOT WANT
+expect_eq() {
+    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got:  $2" "want: $3"; fi
+}
+
+# expect_range NAME VALUE MIN MAX - integers, inclusive
+expect_range() {
+    if [ "$2" -ge "$3" ] 2>/dev/null && [ "$2" -le "$4" ]; then ok "$1 ($2)"
+    else not_ok "$1" "got $2, want $3..$4"; fi
+}
+
+# done_testing - the closing line; exit status says whether all passed
+done_testing() {
+    printf '%s: %d passed, %d failed\n' "${0##*/}" "$passed" "$failed"
+    [ "$failed" -eq 0 ]
+}
+
+# free_port - a TCP port on loopback nobody listens on
+free_port() {
+    local p i
+    for i in $(seq 1 200); do
+        p=$((20000 + RANDOM % 30000))
+        if ! ss -Htln "( sport = :$p )" 2>/dev/null | grep -q .; then
+            echo "$p"; return 0
+        fi
+    done
+    echo "no free port" >&2; return 1
+}
+
+# activate LOG PORT PROGRAM ARGS... - run PROGRAM per connection on
+# 127.0.0.1:PORT (or [::1]:PORT when ADDR6=1); sets ACTIVATOR to its pid
+activate() {
+    local log=$1 port=$2 addr=127.0.0.1:$2; shift 2
+    [ -n "${ADDR6:-}" ] && addr="[::1]:$port"
+    setsid systemd-socket-activate --accept -l "$addr" "$@" >>"$log" 2>&1 &
+    ACTIVATOR=$!
+    PGIDS+=("$ACTIVATOR")
+    local i
+    for i in $(seq 1 100); do
+        ss -Htln "( sport = :$port )" | grep -q . && return 0
+        sleep 0.05
+    done
+    echo "activator on $addr did not start" >&2
+    return 1
+}
+
+# children PID - the helper processes an activator is running
+children() { pgrep -P "$1" | wc -l; }
+
+# wait_no_children PID MAX_MS - wait until the activator has no helpers left
+wait_no_children() {
+    local i
+    for i in $(seq 1 $(( $2 / 20 ))); do
+        [ "$(children "$1")" -eq 0 ] && return 0
+        sleep 0.02
+    done
+    return 1
+}
+
+# req ADDR [PORT] [more attribute lines] - one policy request, Postfix-shaped
+req() {
+    local addr=$1 port=${2:-40000}; shift 2 2>/dev/null || shift $#
+    printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n'
+    printf 'client_address=%s\nclient_name=unknown\nclient_port=%s\n' "$addr" "$port"
+    printf 'server_address=127.0.0.1\nserver_port=25\nhelo_name=test\n'
+    printf 'sender=a@example.org\nrecipient=b@example.net\ninstance=1.2.3\n'
+    local l; for l in "$@"; do printf '%s\n' "$l"; done
+    printf '\n'
+}
+
+# json_field JSON NAME - an integer field from tarpit-admin --json output
+json_field() { printf '%s' "$1" | sed -n "s/.*\"$2\":\(-\{0,1\}[0-9]*\).*/\1/p"; }
+
+# now_ms - wall clock in milliseconds
+now_ms() { date +%s%3N; }

@@ -1,0 +1,91 @@
+/* addr_test - client addresses to network keys, as a table */
+#include "addr.h"
+#include "unit.h"
+
+#include <string.h>
+
+static const struct {
+    const char *in;
+    int     v4, v6;
+    const char *key;			/* 0: must be refused */
+} client_cases[] = {
+    {"192.0.2.77", 24, 64, "192.0.2.0/24"},
+    {"192.0.2.77", 32, 64, "192.0.2.77/32"},
+    {"192.0.2.77", 16, 64, "192.0.0.0/16"},
+    {"192.0.2.77", 20, 64, "192.0.0.0/20"},
+    {"198.51.100.255", 25, 64, "198.51.100.128/25"},
+    {"::ffff:192.0.2.1", 24, 64, "192.0.2.0/24"},
+    {"::FFFF:192.0.2.1", 24, 64, "192.0.2.0/24"},
+    {"2001:db8:1:2:3:4:5:6", 24, 64, "2001:db8:1:2::/64"},
+    {"2001:db8:1:2:3:4:5:6", 24, 48, "2001:db8:1::/48"},
+    {"2001:db8:1:2:3:4:5:6", 24, 128, "2001:db8:1:2:3:4:5:6/128"},
+    {"2001:DB8::1", 24, 56, "2001:db8::/56"},
+    {"::1", 24, 64, "::/64"},
+    {"fe80::1%eth0", 24, 64, "fe80::/64"},
+    {"unknown", 24, 64, 0},
+    {"", 24, 64, 0},
+    {"192.0.2", 24, 64, 0},
+    {"192.0.2.256", 24, 64, 0},
+    {"192.0.2.1%eth0", 24, 64, 0},
+    {"fe80::1%", 24, 64, 0},
+    {"2001:db8::1::2", 24, 64, 0},
+    {" 192.0.2.1", 24, 64, 0},
+    {"192.0.2.1 ", 24, 64, 0},
+    {"1111:2222:3333:4444:5555:6666:7777:8888:9999", 24, 64, 0},
+};
+
+static const struct {
+    const char *in;
+    const char *key;
+} arg_cases[] = {
+    {"192.0.2.9", "192.0.2.0/24"},
+    {"192.0.2.0/24", "192.0.2.0/24"},
+    {"192.0.2.9/24", "192.0.2.0/24"},
+    {"10.1.2.3/8", "10.0.0.0/8"},
+    {"2001:db8::/32", "2001:db8::/32"},
+    {"::ffff:192.0.2.0/120", "192.0.2.0/24"},
+    {"192.0.2.0/33", 0},
+    {"192.0.2.0/", 0},
+    {"192.0.2.0/-1", 0},
+    {"192.0.2.0/2x", 0},
+    {"example.com", 0},
+};
+
+int main(void)
+{
+    for (size_t i = 0; i < sizeof(client_cases) / sizeof(client_cases[0]); i++) {
+	struct tp_addr a;
+	char    key[ADDR_KEY_MAX];
+	int     ok = addr_parse(client_cases[i].in, &a) == 0
+	&& addr_network_key(&a, client_cases[i].v4, client_cases[i].v6,
+			    key, sizeof(key)) == 0;
+
+	if (client_cases[i].key == 0)
+	    EXPECT(!ok, "\"%s\" should be refused", client_cases[i].in);
+	else
+	    EXPECT(ok && strcmp(key, client_cases[i].key) == 0,
+		   "\"%s\" gave \"%s\", want \"%s\"", client_cases[i].in,
+		   ok ? key : "(refused)", client_cases[i].key);
+    }
+    for (size_t i = 0; i < sizeof(arg_cases) / sizeof(arg_cases[0]); i++) {
+	char    key[ADDR_KEY_MAX];
+	int     ok = addr_key_from_arg(arg_cases[i].in, 24, 64, key, sizeof(key)) == 0;
+
+	if (arg_cases[i].key == 0)
+	    EXPECT(!ok, "\"%s\" should be refused", arg_cases[i].in);
+	else
+	    EXPECT(ok && strcmp(key, arg_cases[i].key) == 0,
+		   "\"%s\" gave \"%s\", want \"%s\"", arg_cases[i].in,
+		   ok ? key : "(refused)", arg_cases[i].key);
+    }
+    /* A key must fit: the longest IPv6 text plus "/128". */
+    {
+	struct tp_addr a;
+	char    small[8];
+
+	EXPECT(addr_parse("2001:db8::1", &a) == 0, "parse");
+	EXPECT(addr_network_key(&a, 24, 128, small, sizeof(small)) < 0,
+	       "a short buffer must be refused");
+    }
+    return unit_done("addr");
+}

@@ -1,0 +1,125 @@
+/*
+ * db_test - the store: get/update/delete/walk, a missing file, damage, and
+ * the lock: concurrent writers lose nothing, a held lock times out.
+ */
+#define _GNU_SOURCE
+#include "db.h"
+#include "unit.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static enum db_change bump(struct tp_record *r, int found, void *ctx)
+{
+    (void) found;
+    (void) ctx;
+    r->tarpits++;
+    return DB_WRITE;
+}
+
+static enum db_change keep(struct tp_record *r, int found, void *ctx)
+{
+    (void) r;
+    (void) found;
+    (void) ctx;
+    return DB_KEEP;
+}
+
+static int count_walk(const char *key, const struct tp_record *r, void *ctx)
+{
+    (void) r;
+    EXPECT(key[0] != '@', "reserved key shown: %s", key);
+    (*(int *) ctx)++;
+    return 0;
+}
+
+int main(void)
+{
+    char    dir[] = "/tmp/db_test.XXXXXX";
+    char    path[256], cmd[300];
+    struct tp_db *db;
+    struct tp_record r;
+    int     n = 0;
+
+    EXPECT(mkdtemp(dir) != 0, "mkdtemp");
+    snprintf(path, sizeof(path), "%s/t.db", dir);
+    db = db_new(path);
+
+    /* No file yet: reads find nothing, without creating it. */
+    EXPECT(db_get(db, "192.0.2.0/24", &r) == 0, "absent file: %s", db_error(db));
+    EXPECT(access(path, F_OK) < 0, "a read must not create the file");
+    EXPECT(db_walk(db, count_walk, &n) == 0 && n == 0, "empty walk");
+
+    EXPECT(db_update(db, "192.0.2.0/24", keep, 0) == DB_KEEP, "keep");
+    EXPECT(db_get(db, "192.0.2.0/24", &r) == 0, "keep writes nothing");
+    EXPECT(db_update(db, "192.0.2.0/24", bump, 0) == DB_WRITE, "write");
+    EXPECT(db_update(db, "192.0.2.0/24", bump, 0) == DB_WRITE, "write");
+    EXPECT(db_get(db, "192.0.2.0/24", &r) == 1 && r.tarpits == 2, "read back");
+    EXPECT(db_update(db, "2001:db8::/64", bump, 0) == DB_WRITE, "second key");
+    n = 0;
+    EXPECT(db_walk(db, count_walk, &n) == 2 && n == 2, "walk two");
+    EXPECT(db_delete(db, "192.0.2.0/24") == 1, "delete");
+    EXPECT(db_delete(db, "192.0.2.0/24") == 0, "delete again");
+    EXPECT(db_get(db, "192.0.2.0/24", &r) == 0, "gone");
+
+    /* Concurrency: 8 processes x 50 updates, none lost. */
+    for (int p = 0; p < 8; p++) {
+	if (fork() == 0) {
+	    struct tp_db *child = db_new(path);
+
+	    for (int i = 0; i < 50; i++)
+		if (db_update(child, "198.51.100.0/24", bump, 0) < 0)
+		    _exit(1);
+	    db_free(child);
+	    _exit(0);
+	}
+    }
+    int     failures = 0, status;
+
+    while (wait(&status) > 0)
+	failures += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+    EXPECT(failures == 0, "%d writers failed", failures);
+    int     got = db_get(db, "198.51.100.0/24", &r);
+
+    EXPECT(got == 1 && r.tarpits == 400, "lost updates: %d %lld of 400 %s",
+	   got, (long long) r.tarpits, db_error(db));
+
+    /* A lock held elsewhere: the operation fails after the timeout. */
+    char    lock_path[300];
+
+    snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
+    int     holder = open(lock_path, O_RDWR);
+
+    EXPECT(holder >= 0 && flock(holder, LOCK_EX) == 0, "hold the lock");
+    db_set_lock_timeout(db, 300);
+    /* A shared read waits too; flock locks from another open file. */
+    EXPECT(db_get(db, "198.51.100.0/24", &r) < 0
+	   && strstr(db_error(db), "not granted") != 0, "%s", db_error(db));
+    close(holder);
+    EXPECT(db_get(db, "198.51.100.0/24", &r) == 1, "lock released");
+
+    /* A damaged file: an error naming the file, not a crash. */
+    FILE   *fp = fopen(path, "r+");
+
+    fputs("this is not a gdbm header at all, no it is not.", fp);
+    fclose(fp);
+    EXPECT(db_get(db, "198.51.100.0/24", &r) < 0
+	   && strstr(db_error(db), path) != 0, "damage: %s", db_error(db));
+    EXPECT(db_update(db, "198.51.100.0/24", bump, 0) < 0, "no write to damage");
+
+    /* A directory that does not exist. */
+    struct tp_db *nowhere = db_new("/nonexistent/dir/t.db");
+
+    EXPECT(db_update(nowhere, "k", bump, 0) < 0
+	   && strstr(db_error(nowhere), "/nonexistent/dir/t.db.lock") != 0,
+	   "%s", db_error(nowhere));
+    db_free(nowhere);
+    db_free(db);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    EXPECT(system(cmd) == 0, "cleanup");
+    return unit_done("db");
+}
