@@ -5,6 +5,7 @@
  *	tarpit-admin [-c config_file] [--json] check address ...
  *	tarpit-admin [-c config_file] del address|network ...
  *	tarpit-admin [-c config_file] [--json] list
+ *	tarpit-admin [-c config_file] config [key ...]
  * DESCRIPTION
  *	One function per command; the record formats are documented in
  *	tarpit-admin(8) and stay stable for scripts.
@@ -33,7 +34,8 @@
 static const char usage_text[] =
 "usage: tarpit-admin [-c config_file] [--json] check address ...\n"
 "       tarpit-admin [-c config_file] del address|network ...\n"
-"       tarpit-admin [-c config_file] [--json] list\n";
+"       tarpit-admin [-c config_file] [--json] list\n"
+"       tarpit-admin [-c config_file] config [key ...]\n";
 
 static struct tp_conf conf;
 static int json;
@@ -272,6 +274,29 @@ static int cmd_list(struct tp_db *db, int argc, char **argv)
     return 0;
 }
 
+/* cmd_config - the effective settings, "key = value", like postconf */
+static int cmd_config(struct tp_db *db, int argc, char **argv)
+{
+    char    value[CONF_PATH_MAX];
+    const char *name;
+
+    (void) db;
+    if (argc == 0) {
+	for (size_t i = 0; (name = conf_key_name(i)) != 0; i++)
+	    if (conf_value(&conf, name, value, sizeof(value)) == 0)
+		printf("%s = %s\n", name, value);
+	return 0;
+    }
+    for (int i = 0; i < argc; i++) {
+	if (conf_value(&conf, argv[i], value, sizeof(value)) < 0) {
+	    fprintf(stderr, "tarpit-admin: unknown key \"%s\"\n", argv[i]);
+	    return EXIT_USAGE;
+	}
+	printf(argc == 1 ? "%s%s\n" : "%s = %s\n", argc == 1 ? "" : argv[i], value);
+    }
+    return 0;
+}
+
 static const struct command {
     const char *name;
     int     (*fn) (struct tp_db *, int, char **);
@@ -279,6 +304,7 @@ static const struct command {
     {"check", cmd_check},
     {"del", cmd_del},
     {"list", cmd_list},
+    {"config", cmd_config},
 };
 
 int main(int argc, char **argv)

@@ -6,15 +6,17 @@
  * DESCRIPTION
  *	Postfix asks at RCPT (check_policy_service in
  *	smtpd_recipient_restrictions).  A network that has not yet escaped
- *	`threshold` times is made to wait `sleep` before the answer DUNNO;
- *	the wait is recorded first (tarpits, pending) so that tarpit-store can
- *	turn it into an escape at end of data.  One SMTP session waits once:
- *	later requests of the session this process waited for are answered
- *	at once.
+ *	`threshold` times is made to wait `sleep` before the answer DUNNO.
+ *	The attempt is recorded before the wait (tarpits) and its completion
+ *	after it (pending): only a completed wait can become an escape when
+ *	tarpit-store sees the delivery at end of data.  So a wait that smtpd
+ *	abandoned (its policy timeout is shorter than `sleep`) earns nothing.
+ *	One SMTP session waits once: later requests of the session this
+ *	process waited for are answered at once.
  *
  *	The wait holds no lock and no open database, and ends at once when
- *	smtpd closes the policy connection: then nobody is left to answer,
- *	the pending wait is withdrawn and the process exits.
+ *	smtpd closes the policy connection: then nobody is left to answer and
+ *	the process exits.
  *
  *	Any fault of ours (database, config) answers DUNNO without a wait: a
  *	bug here must never delay or bounce mail.
@@ -70,20 +72,24 @@ static enum db_change begin_wait(struct tp_record *r, int found, void *ctx)
     r->last_tarpit = b->now;
     r->last_wait_ms = b->sleep_ms;
     r->tarpits++;
-    r->pending++;
     return DB_WRITE;
 }
 
-/* withdraw_wait - under the exclusive lock: the wait was cut short */
-static enum db_change withdraw_wait(struct tp_record *r, int found, void *ctx)
+struct end_ctx {
+    int64_t waited_ms;
+    int     completed;
+};
+
+/* end_wait - under the exclusive lock: how the wait ended */
+static enum db_change end_wait(struct tp_record *r, int found, void *ctx)
 {
-    int64_t waited_ms = *(int64_t *) ctx;
+    struct end_ctx *e = ctx;
 
     if (!found)
-	return DB_KEEP;
-    if (r->pending > 0)
-	r->pending--;
-    r->last_wait_ms = waited_ms;
+	return DB_KEEP;			/* deleted meanwhile: leave it so */
+    if (e->completed)
+	r->pending++;
+    r->last_wait_ms = e->waited_ms;
     return DB_WRITE;
 }
 
@@ -142,15 +148,16 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 		  client, key, db_error(h->db));
 	return HELPER_REPLY;
     }
-    switch (wait_watched(h->conn.in_fd, d.sleep_ms, &waited_ms)) {
-    case WAIT_DONE:
-	break;
-    case WAIT_POLICY_GONE:
+    enum wait_result w = wait_watched(h->conn.in_fd, d.sleep_ms, &waited_ms);
+    struct end_ctx e = {waited_ms, w == WAIT_DONE};
+
+    if (db_update(h->db, key, end_wait, &e) < 0)
+	msg_warn("network=%s: %s: the end of the wait is not recorded",
+		 key, db_error(h->db));
+    if (w == WAIT_POLICY_GONE) {
 	msg_info("client=%s network=%s: smtpd closed the policy connection "
 		 "after %" PRId64 ".%03" PRId64 "s of the wait", client, key,
 		 waited_ms / 1000, waited_ms % 1000);
-	if (db_update(h->db, key, withdraw_wait, &waited_ms) < 0)
-	    msg_warn("network=%s: %s", key, db_error(h->db));
 	return HELPER_CLOSE;
     }
     if (sid)

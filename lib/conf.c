@@ -2,8 +2,8 @@
  * NAME
  *	conf - read tarpit.conf
  * DESCRIPTION
- *	The file holds "key = value" lines; '#' starts a comment, blank lines
- *	are ignored.  Every key is a row of one table: its name, type,
+ *	The file holds "key = value" lines; '#' at the start of a line or
+ *	after white space starts a comment, blank lines are ignored.  Every key is a row of one table: its name, type,
  *	default, and the range it may take, so a range check is data, not
  *	code.  Durations are a number with an optional unit: ms, s (the
  *	default), m, h, d or w; a fraction is allowed ("6.5s").
@@ -214,6 +214,36 @@ static char *trim(char *s)
     return s;
 }
 
+/* conf_value - one key's value as the config file would spell it */
+int conf_value(const struct tp_conf *c, const char *name, char *buf, size_t len)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+	const struct conf_key *k = conf_keys + i;
+	const char *field = (const char *) c + k->offset;
+	int64_t v;
+
+	if (strcmp(k->name, name) != 0)
+	    continue;
+	if (k->type == CT_STR) {
+	    snprintf(buf, len, "%s", field);
+	    return 0;
+	}
+	memcpy(&v, field, sizeof(v));
+	if (k->type == CT_DURATION)
+	    conf_format_duration(v, buf, len);
+	else
+	    snprintf(buf, len, "%" PRId64, v);
+	return 0;
+    }
+    return -1;
+}
+
+/* conf_key_name - the name of the i-th key, or 0 past the end */
+const char *conf_key_name(size_t i)
+{
+    return i < NKEYS ? conf_keys[i].name : 0;
+}
+
 /* conf_load - defaults, then the file over them */
 int conf_load(struct tp_conf *c, const char *path, int must_exist,
 	              char *err, size_t errlen)
@@ -240,8 +270,11 @@ int conf_load(struct tp_conf *c, const char *path, int must_exist,
 	    fclose(fp);
 	    return -1;
 	}
-	if ((p = strchr(line, '#')) != 0)
-	    *p = 0;
+	for (p = line; *p; p++)
+	    if (*p == '#' && (p == line || isspace((unsigned char) p[-1]))) {
+		*p = 0;
+		break;
+	    }
 	p = trim(line);
 	if (*p == 0)
 	    continue;

@@ -23,6 +23,9 @@ void    conf_defaults(struct tp_conf *);
 const char *conf_path(const char *option, int *named);
 int     conf_load(struct tp_conf *, const char *path, int must_exist,
 		          char *err, size_t errlen);
+int     conf_value(const struct tp_conf *, const char *name, char *buf,
+		           size_t len);
+const char *conf_key_name(size_t i);
 int     conf_parse_duration(const char *, int64_t *ms);
 void    conf_format_duration(int64_t ms, char *buf, size_t len);
 

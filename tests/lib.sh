@@ -11,11 +11,16 @@ TOOLS=${TOOLS:-$TOP/tests}
 passed=0
 failed=0
 PGIDS=()
+AT_EXIT=()
 T=$(mktemp -d /tmp/tarpit-test.XXXXXX)
 chmod 0755 "$T"
 
+# at_exit COMMAND - run COMMAND (one string) first when the test ends
+at_exit() { AT_EXIT+=("$1"); }
+
 cleanup() {
-    local g
+    local g c
+    for c in "${AT_EXIT[@]}"; do eval "$c"; done
     for g in "${PGIDS[@]}"; do
         kill -TERM -- "-$g" 2>/dev/null
     done

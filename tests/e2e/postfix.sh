@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# postfix.sh - the tarpit in front of a real Postfix (Debian's postfix,
+# its own instance via `postfix -c DIR`), helpers under
+# systemd-socket-activate --accept, clients on 127.0.0.x.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/postfix-lib.sh"
+pf_need
+
+SC=$TOOLS/smtp-client
+ADMIN="$BIN/tarpit-admin -c $T/tarpit.conf"
+cat >"$T/tarpit.conf" <<CONF
+database = $T/tarpit.db
+sleep = 2s
+CONF
+CPORT=$(free_port); activate "$T/check.log" "$CPORT" "$BIN/tarpit-check" -c "$T/tarpit.conf"
+CHECK_PID=$ACTIVATOR
+SPORT=$(free_port); activate "$T/store.log" "$SPORT" "$BIN/tarpit-store" -c "$T/tarpit.conf"
+STORE_PID=$ACTIVATOR
+PF=$T/pf
+at_exit 'pf_stop "$PF"'
+pf_start "$PF" "$CPORT" "$SPORT" || { not_ok "postfix starts"; done_testing; exit 1; }
+ok "postfix $(postconf -h mail_version) started from $PF/etc on 127.0.0.1:$PF_PORT"
+
+# send NAME ARGS... - run smtp-client, keep its output in $T/NAME.out
+send() { local n=$1; shift; "$SC" "$@" 127.0.0.1 "$PF_PORT" >"$T/$n.out" 2>&1; }
+# ms NAME STEP [N] - the reply time of the Nth STEP line
+ms() { awk -v s="$2" -v n="${3:-1}" '$1 == s && ++i == n {print $3}' "$T/$1.out"; }
+code() { awk -v s="$2" -v n="${3:-1}" '$1 == s && ++i == n {print $2}' "$T/$1.out"; }
+qid() { awk '$1 == "eom" && $2 == 250 {print $4}' "$T/$1.out" | sed -n "${2:-1}p"; }
+field() { json_field "$($ADMIN --json check "$1" 2>/dev/null)" "$2"; }
+# in_log PATTERN - wait up to 5 s for PATTERN in the maillog
+in_log() {
+    local i; for i in $(seq 1 50); do grep -qE "$1" "$PF/maillog" && return 0; sleep 0.1; done
+    return 1
+}
+
+# 1. A new client waits at RCPT, its message is queued, its network escapes.
+send s1 -b 127.0.1.5 -r user@example.test
+expect_range "1. new client waits at RCPT about sleep=2s (ms)" "$(ms s1 rcpt)" 1900 4000
+q=$(qid s1)
+if [ -n "$q" ] && in_log "$q: to=<user@example.test>.*status=sent"; then
+    ok "1. its message is accepted and delivered ($q in the maillog)"
+else
+    not_ok "1. its message is accepted and delivered" "$(cat "$T/s1.out")"
+fi
+expect_eq "1. tarpit-admin check shows one escape for 127.0.1.0/24" "$(field 127.0.1.5 escapes)" "1"
+
+# 2. Another client of the same /24 is not delayed.
+send s2 -b 127.0.1.77 -r user@example.test
+expect_range "2. same /24 is not delayed at RCPT (ms)" "$(ms s2 rcpt)" 0 1000
+expect_eq "2. and its message is queued" "$(code s2 eom)" "250"
+
+# 3. Several recipients: one wait, not one per recipient.
+send s3 -b 127.0.3.5 -r a@example.test -r b@example.test -r c@example.test
+expect_range "3. first of three recipients waits (ms)" "$(ms s3 rcpt 1)" 1900 4000
+expect_range "3. second recipient does not (ms)" "$(ms s3 rcpt 2)" 0 1000
+expect_range "3. third recipient does not (ms)" "$(ms s3 rcpt 3)" 0 1000
+expect_eq "3. queued once, tarpitted once" "$(code s3 eom)/$(field 127.0.3.5 tarpits)" "250/1"
+
+# 4. Two messages in one session: the first waits, the second does not.
+$ADMIN del 127.0.3.5 >/dev/null
+send s4 -b 127.0.3.5 -m 2 -r user@example.test
+expect_range "4. first message of the session waits (ms)" "$(ms s4 rcpt 1)" 1900 4000
+expect_range "4. second message of the session does not (ms)" "$(ms s4 rcpt 2)" 0 1000
+expect_eq "4. both queued" "$(code s4 eom 1) $(code s4 eom 2)" "250 250"
+
+# 5. A client that gives up during the wait: nothing queued, no escape.
+send s5 -b 127.0.5.5 -g 800 -r user@example.test
+expect_eq "5. the client gave up during the wait" "$(awk '$1 == "rcpt" {print $2}' "$T/s5.out")" "gave-up"
+if in_log 'lost connection after RCPT from [^ ]*\[127\.0\.5\.5\]'; then
+    ok "5. smtpd logs the lost connection"
+else
+    not_ok "5. smtpd logs the lost connection" "$(tail -3 "$PF/maillog")"
+fi
+expect_eq "5. no escape recorded" "$(field 127.0.5.5 escapes)" "0"
+# smtpd opens a queue file at MAIL FROM ("QID: client=..."); it must never
+# reach the queue manager.
+q5=$(sed -n 's/.*smtpd.*: \([0-9A-F]*\): client=[^ ]*\[127\.0\.5\.5\].*/\1/p' "$PF/maillog")
+if [ -n "$q5" ] && ! grep -qE "($q5: from=|$q5: to=)" "$PF/maillog"; then
+    ok "5. nothing queued for it ($q5 never reached the queue manager)"
+else
+    not_ok "5. nothing queued for it" "$(grep -E "127.0.5.5|${q5:-none}" "$PF/maillog" | tail -3)"
+fi
+
+# 8. Load: 200 messages from 20 /24s, two parallel streams per network.
+t0=$(now_ms)
+pids=()
+for n in $(seq 1 20); do
+    for s in 1 2; do
+        (
+            for m in $(seq 1 5); do
+                "$SC" -b "127.0.$((100 + n)).$((s * 10 + m))" -r "user@example.test" \
+                    127.0.0.1 "$PF_PORT" >>"$T/load.$n.$s" 2>&1
+            done
+        ) &
+        pids+=("$!")
+    done
+done
+for p in "${pids[@]}"; do wait "$p"; done
+queued=$(cat "$T"/load.* | awk '$1 == "eom" && $2 == 250' | wc -l)
+expect_eq "8. all 200 messages from 20 networks accepted" "$queued" "200"
+exact=0 summary=
+for n in $(seq 1 20); do
+    j=$($ADMIN --json check "127.0.$((100 + n)).1")
+    t=$(json_field "$j" tarpits) e=$(json_field "$j" escapes) p=$(json_field "$j" pending)
+    [ "$t" -ge 1 ] && [ "$t" = "$e" ] && [ "$p" = 0 ] && exact=$((exact + 1))
+    summary="$summary $t/$e"
+done
+expect_eq "8. every network: escapes exactly equal its completed waits" "$exact" "20"
+echo "       (tarpits/escapes per network:$summary; $(( $(now_ms) - t0 )) ms)"
+
+# 6. tarpit-check not running: default_action=DUNNO lets mail through at once.
+kill -TERM -- "-$CHECK_PID"
+for i in $(seq 1 50); do ss -Htln "( sport = :$CPORT )" | grep -q . || break; sleep 0.05; done
+send s6 -b 127.0.6.5 -r user@example.test
+expect_range "6. check port closed: no wait at RCPT, at most Postfix's 1s retry delay (ms)" "$(ms s6 rcpt)" 0 2500
+expect_eq "6. and the message is queued" "$(code s6 eom)" "250"
+check "6. smtpd logged the failed policy connection" in_log "127\.0\.0\.1:$CPORT.*(Connection refused|connect)"
+
+# 7. A wait longer than the policy timeout: smtpd gives up on the helper,
+#    applies default_action (DUNNO) and the mail goes through unescaped.
+pf_stop "$PF"
+sed -i 's/^sleep = 2s/sleep = 6s/' "$T/tarpit.conf"
+CPORT=$(free_port); activate "$T/check2.log" "$CPORT" "$BIN/tarpit-check" -c "$T/tarpit.conf"
+CHECK_PID=$ACTIVATOR
+PF=$T/pf7
+pf_start "$PF" "$CPORT" "$SPORT" 2s || not_ok "7. postfix restarts with timeout=2s"
+send s7 -b 127.0.7.5 -r user@example.test
+expect_range "7. sleep 6s > timeout 2s: smtpd gives up after two tries, 2 x 2s + 1s (ms)" "$(ms s7 rcpt)" 4800 5900
+expect_eq "7. default_action=DUNNO: the message is still accepted" "$(code s7 eom)" "250"
+check "7. smtpd logs the timeout" in_log "problem talking to server 127\.0\.0\.1:$CPORT: Connection timed out"
+expect_eq "7. no escape for a wait the client did not sit out" "$(field 127.0.7.5 escapes)" "0"
+expect_eq "7. both tries were tarpit attempts" "$(field 127.0.7.5 tarpits)" "2"
+check "7. the first helper exited when smtpd closed its connection" \
+    grep -q "smtpd closed the policy connection after 3\.[0-9]*s" "$T/check2.log"
+# ... and the shipped defaults keep well clear of it.
+shipped_timeout=$(sed -n 's/.*60001, timeout=\([0-9]*\)s.*/\1/p' "$TOP/share/postfix/main.cf")
+shipped_sleep=$("$BIN/tarpit-admin" -c "$TOP/tarpit.conf" config sleep)
+shipped_sleep=${shipped_sleep%s}
+if [ -n "$shipped_timeout" ] && [ -n "$shipped_sleep" ] && [ $((shipped_sleep + 10)) -le "$shipped_timeout" ]; then
+    ok "7. shipped sleep ${shipped_sleep}s sits at least 10s below the shipped timeout ${shipped_timeout}s"
+else
+    not_ok "7. shipped sleep sits at least 10s below the shipped timeout" "sleep=$shipped_sleep timeout=$shipped_timeout"
+fi
+
+# Afterwards: Postfix stopped, every helper gone.
+pf_stop "$PF"
+if wait_no_children "$STORE_PID" 5000 && wait_no_children "$CHECK_PID" 5000; then
+    ok "8. every helper process is gone once Postfix has stopped"
+else
+    not_ok "8. every helper process is gone once Postfix has stopped" "$(pgrep -P "$STORE_PID" -P "$CHECK_PID" -a)"
+fi
+if grep -hE "runtime error|Sanitizer|died with (signal|code [^0])" "$T"/*.log >"$T/crash"; then
+    not_ok "no helper crashed" "$(head -3 "$T/crash")"
+else
+    ok "no helper crashed"
+fi
+done_testing
