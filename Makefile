@@ -15,7 +15,6 @@ DATADIR  ?= $(PREFIX)/share/tarpit
 SYSCONFDIR ?= /etc
 UNITDIR  ?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
-TMPFILESDIR ?= /usr/lib/tmpfiles.d
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -93,7 +92,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DATADIR)/postfix \
-	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	    $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(PROGS:%=bin/%) $(DESTDIR)$(SBINDIR)/
 	install -m 0644 share/man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 share/man/*.8 $(DESTDIR)$(MANDIR)/man8/
@@ -103,7 +102,6 @@ install: all
 	done
 	install -m 0644 share/postfix/* $(DESTDIR)$(DATADIR)/postfix/
 	install -m 0644 share/sysusers.d/tarpit.conf $(DESTDIR)$(SYSUSERSDIR)/tarpit.conf
-	install -m 0644 share/tmpfiles.d/tarpit.conf $(DESTDIR)$(TMPFILESDIR)/tarpit.conf
 	[ -e $(DESTDIR)$(SYSCONFDIR)/tarpit.conf ] || \
 	    install -m 0644 tarpit.conf $(DESTDIR)$(SYSCONFDIR)/tarpit.conf
 

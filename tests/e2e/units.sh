@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# units.sh - the shipped systemd units, installed by `make install` into a
+# scratch prefix, pass `systemd-analyze verify` without a single line of
+# output (it only warns, exit 0, on an unknown key), and keep the settings
+# a mail server needs.
+. "$(dirname "$0")/../lib.sh"
+
+R=$T/root
+make -s -C "$TOP" install DESTDIR= PREFIX="$R/usr" SYSCONFDIR="$R/etc" \
+    UNITDIR="$R/units" SYSUSERSDIR="$R/sysusers" >"$T/install.log" 2>&1
+check "make install into a scratch prefix" test -x "$R/usr/sbin/tarpit-check"
+for u in "$R"/units/*; do
+    out=$(MANPATH=$R/usr/share/man systemd-analyze verify "$u" 2>&1)
+    rc=$?
+    if [ $rc -eq 0 ] && [ -z "$out" ]; then
+        ok "systemd-analyze verify ${u##*/}: silent"
+    else
+        not_ok "systemd-analyze verify ${u##*/}: silent" "$out"
+    fi
+done
+
+# What the defaults get wrong for mail, set right.
+for s in check store; do
+    f=$R/units/tarpit-$s.socket
+    check "tarpit-$s.socket: Accept=yes" grep -qx 'Accept=yes' "$f"
+    check "tarpit-$s.socket: MaxConnections above Postfix's 100 smtpd" \
+        awk -F= '$1 == "MaxConnections" && $2 > 100 {f = 1} END {exit !f}' "$f"
+    check "tarpit-$s.socket: TriggerLimitIntervalSec=0" grep -qx 'TriggerLimitIntervalSec=0' "$f"
+    f=$R/units/tarpit-$s@.service
+    check "tarpit-$s@.service: ExecStart is the installed program" \
+        grep -qx "ExecStart=$R/usr/sbin/tarpit-$s" "$f"
+    check "tarpit-$s@.service: unprivileged, with a StateDirectory" \
+        sh -c "grep -qx 'User=tarpit' '$f' && grep -qx 'StateDirectory=tarpit' '$f'"
+    check "tarpit-$s@.service: logs to the journal, never the socket" \
+        sh -c "grep -qx 'StandardOutput=journal' '$f' && grep -qx 'StandardError=journal' '$f'"
+    check "tarpit-$s@.service: CollectMode=inactive-or-failed" grep -qx 'CollectMode=inactive-or-failed' "$f"
+done
+# The test itself: a unit with a mistake is caught.
+sed 's/^NoDelay=yes/NoDelayy=yes/' "$R/units/tarpit-check.socket" >"$T/broken.socket"
+out=$(MANPATH=$R/usr/share/man systemd-analyze verify "$T/broken.socket" 2>&1)
+if [ -n "$out" ]; then ok "an unknown key is caught"; else not_ok "an unknown key is caught"; fi
+done_testing
