@@ -69,7 +69,7 @@ build-tests: all $(UNIT_TESTS) $(TOOLS)
 
 # The Debian packages a fresh machine needs to build and test.
 DEB_DEPS = build-essential pkg-config libgdbm-dev libsystemd-dev systemd \
-           postfix swaks iproute2 netcat-openbsd
+           postfix swaks iproute2 procps
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEB_DEPS)
@@ -78,14 +78,14 @@ have-deps:
 	@{ [ -f /usr/include/gdbm.h ] && [ -f /usr/include/systemd/sd-daemon.h ] \
 	  && command -v systemd-socket-activate >/dev/null \
 	  && command -v postfix >/dev/null && command -v swaks >/dev/null \
-	  && command -v pkg-config >/dev/null; } || $(MAKE) deps
+	  && command -v pkg-config >/dev/null && command -v ss >/dev/null; } || $(MAKE) deps
 
 check: have-deps
 	$(MAKE) build-tests
 	$(MAKE) O=build/san/ EXTRA_CFLAGS="$(SAN_FLAGS)" CFLAGS= build-tests
 	tests/run-all
 
-run: have-deps all
+run: have-deps all tests/policy-client
 	tests/run-local
 
 install: all
