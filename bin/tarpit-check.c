@@ -117,11 +117,8 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
     int     found;
 
     snprintf(action, len, "DUNNO");
-    if (helper_client_key(h, q, key, sizeof(key)) == 0) {
-	msg_warn("client=%s: no usable client_address: DUNNO",
-		 client ? client : "(none)");
+    if (helper_client_key(h, q, key, sizeof(key)) == 0)
 	return HELPER_REPLY;
-    }
     if (sid && strcmp(sid, waited_session) == 0) {
 	msg_info("client=%s network=%s: DUNNO (this session already waited)",
 		 client, key);

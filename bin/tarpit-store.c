@@ -63,11 +63,8 @@ static enum helper_next store(struct helper *h, const struct policy_req *q,
     int     found;
 
     snprintf(action, len, "DUNNO");
-    if (helper_client_key(h, q, key, sizeof(key)) == 0) {
-	msg_warn("client=%s: no usable client_address: DUNNO",
-		 client ? client : "(none)");
+    if (helper_client_key(h, q, key, sizeof(key)) == 0)
 	return HELPER_REPLY;
-    }
     if ((found = db_get(h->db, key, &r)) < 0) {
 	msg_error("client=%s network=%s: %s: DUNNO", client, key,
 		  db_error(h->db));

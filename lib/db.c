@@ -216,6 +216,23 @@ static int fetch(struct tp_db *db, GDBM_FILE dbf, const char *key,
     return 1;
 }
 
+/* begin_read - shared lock and open to read: 1 open, 0 no file (unlocked
+ * again), -1 error (unlocked again) */
+static int begin_read(struct tp_db *db, GDBM_FILE *dbf)
+{
+    if (lock(db, LOCK_SH) < 0)
+	return -1;
+    if (open_gdbm(db, 0, dbf) < 0) {
+	unlock(db);
+	return -1;
+    }
+    if (*dbf == 0) {
+	unlock(db);
+	return 0;
+    }
+    return 1;
+}
+
 /* db_get - read one record under a shared lock; 1 found, 0 not, -1 error */
 int db_get(struct tp_db *db, const char *key, struct tp_record *r)
 {
@@ -223,16 +240,8 @@ int db_get(struct tp_db *db, const char *key, struct tp_record *r)
     int     rc;
 
     memset(r, 0, sizeof(*r));
-    if (lock(db, LOCK_SH) < 0)
-	return -1;
-    if (open_gdbm(db, 0, &dbf) < 0) {
-	unlock(db);
-	return -1;
-    }
-    if (dbf == 0) {
-	unlock(db);
-	return 0;
-    }
+    if ((rc = begin_read(db, &dbf)) <= 0)
+	return rc;
     rc = fetch(db, dbf, key, r);
     gdbm_close(dbf);
     unlock(db);
@@ -313,18 +322,11 @@ int db_walk(struct tp_db *db, db_walk_fn *fn, void *ctx)
     datum   k, next;
     int     count = 0;
     int     stopped = 0;
-    int     rc = 0;
+    int     rc;
 
-    if (lock(db, LOCK_SH) < 0)
-	return -1;
-    if (open_gdbm(db, 0, &dbf) < 0) {
-	unlock(db);
-	return -1;
-    }
-    if (dbf == 0) {
-	unlock(db);
-	return 0;
-    }
+    if ((rc = begin_read(db, &dbf)) <= 0)
+	return rc;
+    rc = 0;
     for (k = gdbm_firstkey(dbf); k.dptr != 0; k = next) {
 	char    key[256];
 	struct tp_record r;

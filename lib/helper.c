@@ -64,7 +64,7 @@ static void take_connection(struct helper *h)
     }
 }
 
-/* helper_client_key - the network key of client_address, or 0 */
+/* helper_client_key - the network key of client_address, or 0 (logged) */
 const char *helper_client_key(struct helper *h, const struct policy_req *q,
 			              char *key, size_t len)
 {
@@ -73,8 +73,11 @@ const char *helper_client_key(struct helper *h, const struct policy_req *q,
 
     if (client == 0 || addr_parse(client, &a) < 0
 	|| addr_network_key(&a, (int) h->conf.ipv4_prefix,
-			    (int) h->conf.ipv6_prefix, key, len) < 0)
+			    (int) h->conf.ipv6_prefix, key, len) < 0) {
+	msg_warn("client=%s: no usable client_address: DUNNO",
+		 client ? client : "(none)");
 	return 0;
+    }
     return key;
 }
 
