@@ -38,7 +38,7 @@ PROGS     = tarpit-check tarpit-store tarpit-admin
 LIB_SRCS  = $(wildcard lib/*.c)
 LIB_OBJS  = $(LIB_SRCS:%.c=$(O)%.o)
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(O)tests/unit/%,$(wildcard tests/unit/*_test.c))
-TOOLS     = tests/policy-client tests/smtp-client
+TOOLS     = tests/policy-client tests/smtp-client tests/watch-peer
 
 all: $(PROGS:%=$(O)bin/%)
 

@@ -5,6 +5,7 @@
  *	tarpit-admin [-c config_file] [--json] check address ...
  *	tarpit-admin [-c config_file] del address|network ...
  *	tarpit-admin [-c config_file] [--json] list
+ *	tarpit-admin [-c config_file] [--json] stats
  *	tarpit-admin [-c config_file] config [key ...]
  * DESCRIPTION
  *	One function per command; the record formats are documented in
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define EXIT_NOTFOUND 1
 #define EXIT_USAGE 2
@@ -35,6 +37,7 @@ static const char usage_text[] =
 "usage: tarpit-admin [-c config_file] [--json] check address ...\n"
 "       tarpit-admin [-c config_file] del address|network ...\n"
 "       tarpit-admin [-c config_file] [--json] list\n"
+"       tarpit-admin [-c config_file] [--json] stats\n"
 "       tarpit-admin [-c config_file] config [key ...]\n";
 
 static struct tp_conf conf;
@@ -297,6 +300,72 @@ static int cmd_config(struct tp_db *db, int argc, char **argv)
     return 0;
 }
 
+/* cmd_stats - host-wide totals and the hang-up histogram */
+static int cmd_stats(struct tp_db *db, int argc, char **argv)
+{
+    struct tp_stats st;
+    int64_t cum = 0, most = 0;
+    int     tty = isatty(STDOUT_FILENO);
+
+    (void) argv;
+    if (argc != 0)
+	usage();
+    if (db_get_stats(db, &st) < 0) {
+	fprintf(stderr, "tarpit-admin: %s\n", db_error(db));
+	return EXIT_DB;
+    }
+    if (json) {
+	printf("{\"tarpits\":%" PRId64 ",\"escapes\":%" PRId64
+	       ",\"hangups\":%" PRId64 ",\"early_talkers\":%" PRId64
+	       ",\"dropouts\":%" PRId64 ",\"hangup_histogram\":[",
+	       st.tarpits, st.escapes, st.hangups, st.early_talkers, st.dropouts);
+	for (int i = 0; i < HIST_BUCKETS; i++) {
+	    printf("%s{\"from\":%d,\"to\":", i ? "," : "", i * HIST_BUCKET_S);
+	    if (i == HIST_BUCKETS - 1)
+		printf("null");
+	    else
+		printf("%d", (i + 1) * HIST_BUCKET_S);
+	    printf(",\"count\":%" PRId64 "}", st.hangup_hist[i]);
+	}
+	printf("]}\n");
+	return 0;
+    }
+    printf("tarpits        %" PRId64 "\n"
+	   "escapes        %" PRId64 "\n"
+	   "hangups        %" PRId64 "\n"
+	   "early_talkers  %" PRId64 "\n"
+	   "dropouts       %" PRId64 "\n\n",
+	   st.tarpits, st.escapes, st.hangups, st.early_talkers, st.dropouts);
+    printf("hang-ups by time waited\n%-9s %8s %7s %7s\n", "waited",
+	   "count", "share", "cumul.");
+    for (int i = 0; i < HIST_BUCKETS; i++)
+	if (st.hangup_hist[i] > most)
+	    most = st.hangup_hist[i];
+    for (int i = 0; i < HIST_BUCKETS; i++) {
+	char    range[32];
+	int64_t n = st.hangup_hist[i];
+	double  share = st.hangups ? 100.0 * (double) n / (double) st.hangups : 0;
+
+	cum += n;
+	if (i == HIST_BUCKETS - 1)
+	    snprintf(range, sizeof(range), "%ds+", i * HIST_BUCKET_S);
+	else
+	    snprintf(range, sizeof(range), "%d-%ds", i * HIST_BUCKET_S,
+		     (i + 1) * HIST_BUCKET_S);
+	printf("%-9s %8" PRId64 " %6.1f%% %6.1f%%", range, n, share,
+	       st.hangups ? 100.0 * (double) cum / (double) st.hangups : 0.0);
+	if (tty && most > 0) {
+	    putchar(' ');
+	    for (int64_t b = 0; b < n * 40 / most; b++)
+		putchar('#');
+	}
+	putchar('\n');
+	if (cum == st.hangups && i >= 6)
+	    break;			/* the empty tail says nothing */
+    }
+    return 0;
+}
+
 static const struct command {
     const char *name;
     int     (*fn) (struct tp_db *, int, char **);
@@ -305,6 +374,7 @@ static const struct command {
     {"del", cmd_del},
     {"list", cmd_list},
     {"config", cmd_config},
+    {"stats", cmd_stats},
 };
 
 int main(int argc, char **argv)

@@ -26,6 +26,7 @@
 #include "helper.h"
 #include "log.h"
 #include "wait.h"
+#include "watch.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,8 +35,12 @@
 
 #define SESSION_MAX 512
 
-/* The session this process last waited for. */
+/* The session this process last made wait, and what it was answered. */
 static char waited_session[SESSION_MAX];
+static char session_action[CONF_ACTION_MAX];
+
+/* Whether "cannot watch the client" has been logged by this process. */
+static int watch_noted;
 
 /* session_id - client and server ends of the SMTP connection, or 0 */
 static const char *session_id(const struct policy_req *q, char *buf, size_t len)
@@ -62,44 +67,94 @@ struct begin_ctx {
 };
 
 /* begin_wait - under the exclusive lock: count the attempt */
-static enum db_change begin_wait(struct tp_record *r, int found, void *ctx)
+static enum db_change begin_wait(struct db_txn *t, void *ctx)
 {
     struct begin_ctx *b = ctx;
+    struct tp_record *r = &t->rec;
 
-    if (!found)
+    if (!t->found)
 	r->first_seen = b->now;
     r->last_seen = b->now;
     r->last_tarpit = b->now;
     r->last_wait_ms = b->sleep_ms;
     r->tarpits++;
+    t->stats.dropouts += record_settle(r, b->now);
+    t->stats.tarpits++;
+    t->stats_changed = 1;
     return DB_WRITE;
 }
 
 struct end_ctx {
-    int64_t waited_ms;
-    int     completed;
+    int64_t now;
+    const struct wait_outcome *w;
 };
 
 /* end_wait - under the exclusive lock: how the wait ended */
-static enum db_change end_wait(struct tp_record *r, int found, void *ctx)
+static enum db_change end_wait(struct db_txn *t, void *ctx)
 {
     struct end_ctx *e = ctx;
+    struct tp_record *r = &t->rec;
 
-    if (!found)
+    if (!t->found)
 	return DB_KEEP;			/* deleted meanwhile: leave it so */
-    if (e->completed)
+    r->last_wait_ms = e->w->waited_ms;
+    if (e->w->talked) {
+	r->early_talkers++;
+	t->stats.early_talkers++;
+	t->stats_changed = 1;
+    }
+    switch (e->w->result) {
+    case WAIT_DONE:
+	t->stats.dropouts += record_settle(r, e->now);
+	t->stats_changed = 1;
 	r->pending++;
-    r->last_wait_ms = e->waited_ms;
+	r->last_completed = e->now;
+	break;
+    case WAIT_CLIENT_GONE:
+	r->hangups++;
+	stats_add_hangup(&t->stats, e->w->waited_ms);
+	t->stats_changed = 1;
+	break;
+    case WAIT_POLICY_GONE:
+    case WAIT_EARLY_TALKER:
+	break;
+    }
     return DB_WRITE;
 }
 
 /* refresh - under the exclusive lock: a known network was seen */
-static enum db_change refresh(struct tp_record *r, int found, void *ctx)
+static enum db_change refresh(struct db_txn *t, void *ctx)
 {
-    if (!found)
+    if (!t->found)
 	return DB_KEEP;
-    r->last_seen = *(int64_t *) ctx;
+    t->rec.last_seen = *(int64_t *) ctx;
     return DB_WRITE;
+}
+
+/* start_watch - watch the SMTP client if we can; 0 when not */
+static struct client_watch *start_watch(struct helper *h,
+				                const struct policy_req *q,
+				                struct client_watch *w)
+{
+    char    why[256];
+
+    if (!h->conf.watch_client)
+	return 0;
+    if (watch_start(w, policy_get(q, "client_address"),
+		    policy_get(q, "client_port"), policy_get(q, "server_address"),
+		    policy_get(q, "server_port"), why, sizeof(why)) < 0) {
+	if (!watch_noted++)
+	    msg_info("cannot watch the SMTP client, waiting without: %s", why);
+	return 0;
+    }
+    return w;
+}
+
+/* seconds - "12.345" from milliseconds, for log lines */
+static const char *seconds(int64_t ms, char *buf, size_t len)
+{
+    snprintf(buf, len, "%" PRId64 ".%03" PRId64, ms / 1000, ms % 1000);
+    return buf;
 }
 
 /* check - one RCPT-stage request */
@@ -108,20 +163,23 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 {
     char    key[ADDR_KEY_MAX];
     char    session[SESSION_MAX];
+    char    secs[32];
     const char *client = policy_get(q, "client_address");
     const char *sid = session_id(q, session, sizeof(session));
     struct tp_record r;
     struct decision d;
+    struct client_watch watch, *w;
+    struct wait_outcome out;
     int64_t now = (int64_t) time(0);
-    int64_t waited_ms;
     int     found;
 
     snprintf(action, len, "DUNNO");
     if (helper_client_key(h, q, key, sizeof(key)) == 0)
 	return HELPER_REPLY;
     if (sid && strcmp(sid, waited_session) == 0) {
-	msg_info("client=%s network=%s: DUNNO (this session already waited)",
-		 client, key);
+	snprintf(action, len, "%s", session_action);
+	msg_info("client=%s network=%s: %s (this session already waited)",
+		 client, key, action);
 	return HELPER_REPLY;
     }
     if ((found = db_get(h->db, key, &r)) < 0) {
@@ -145,23 +203,41 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 		  client, key, db_error(h->db));
 	return HELPER_REPLY;
     }
-    enum wait_result w = wait_watched(h->conn.in_fd, d.sleep_ms, &waited_ms);
-    struct end_ctx e = {waited_ms, w == WAIT_DONE};
+    w = start_watch(h, q, &watch);
+    wait_watched(h->conn.in_fd, d.sleep_ms, w,
+		 strcmp(h->conf.early_talker_action, "ignore") != 0, &out);
+    if (w)
+	watch_stop(w);
+
+    struct end_ctx e = {(int64_t) time(0), &out};
 
     if (db_update(h->db, key, end_wait, &e) < 0)
 	msg_warn("network=%s: %s: the end of the wait is not recorded",
 		 key, db_error(h->db));
-    if (w == WAIT_POLICY_GONE) {
+    seconds(out.waited_ms, secs, sizeof(secs));
+    switch (out.result) {
+    case WAIT_POLICY_GONE:
 	msg_info("client=%s network=%s: smtpd closed the policy connection "
-		 "after %" PRId64 ".%03" PRId64 "s of the wait", client, key,
-		 waited_ms / 1000, waited_ms % 1000);
+		 "after %ss of the wait", client, key, secs);
 	return HELPER_CLOSE;
+    case WAIT_CLIENT_GONE:
+	msg_info("client=%s network=%s: hang-up after %ss of the wait",
+		 client, key, secs);
+	return HELPER_REPLY;		/* DUNNO: smtpd will find it gone */
+    case WAIT_EARLY_TALKER:
+	snprintf(action, len, "%s", h->conf.early_talker_action);
+	msg_info("client=%s network=%s: early talker after %ss of the wait: %s",
+		 client, key, secs, action);
+	break;
+    case WAIT_DONE:
+	msg_info("client=%s network=%s: DUNNO after a wait of %ss (%s%s)",
+		 client, key, secs, d.reason, out.talked ? ", early talker" : "");
+	break;
     }
-    if (sid)
+    if (sid) {
 	snprintf(waited_session, sizeof(waited_session), "%s", sid);
-    msg_info("client=%s network=%s: DUNNO after a wait of %" PRId64 ".%03"
-	     PRId64 "s (%s)", client, key, waited_ms / 1000, waited_ms % 1000,
-	     d.reason);
+	snprintf(session_action, sizeof(session_action), "%s", action);
+    }
     return HELPER_REPLY;
 }
 

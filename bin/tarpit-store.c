@@ -31,20 +31,30 @@ struct store_ctx {
 };
 
 /* count_escape - under the exclusive lock: pending wait -> escape */
-static enum db_change count_escape(struct tp_record *r, int found, void *ctx)
+static enum db_change count_escape(struct db_txn *t, void *ctx)
 {
     struct store_ctx *s = ctx;
+    struct tp_record *r = &t->rec;
+    int64_t dropped;
 
-    if (!found)
+    if (!t->found)
 	return DB_KEEP;
+    if ((dropped = record_settle(r, s->now)) > 0) {
+	t->stats.dropouts += dropped;
+	t->stats_changed = 1;
+    }
     if (r->pending > 0) {
 	r->pending--;
 	r->escapes++;
 	r->last_seen = s->now;
+	t->stats.escapes++;
+	t->stats_changed = 1;
 	s->escaped = 1;
 	s->escapes = r->escapes;
 	return DB_WRITE;
     }
+    if (dropped)
+	return DB_WRITE;
     if (record_is_stale(s->conf, r, s->now)) {
 	r->last_seen = s->now;
 	return DB_WRITE;

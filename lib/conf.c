@@ -23,8 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-enum conf_type { CT_STR, CT_INT, CT_DURATION };
+enum conf_type { CT_STR, CT_INT, CT_DURATION, CT_BOOL, CT_ACTION };
 
 struct conf_key {
     const char *name;
@@ -45,6 +46,9 @@ static const struct conf_key conf_keys[] = {
     {"ipv6_prefix", CT_INT, OFF(ipv6_prefix), "64", 16, 128},
     {"idle_timeout", CT_DURATION, OFF(idle_timeout_ms), "330s", 1000, DAY_MS},
     {"refresh", CT_DURATION, OFF(refresh_ms), "1h", 0, 365 * DAY_MS},
+    {"watch_client", CT_BOOL, OFF(watch_client), "yes", 0, 1},
+    {"early_talker_action", CT_ACTION, OFF(early_talker_action),
+    "REJECT Protocol error: talking before the server's reply", 0, 0},
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -124,6 +128,43 @@ static int parse_int(const char *s, int64_t *v)
     return 0;
 }
 
+/* parse_bool - yes/no and the usual spellings */
+static int parse_bool(const char *s, int64_t *v)
+{
+    static const char *yes[] = {"yes", "true", "on", "1"};
+    static const char *no[] = {"no", "false", "off", "0"};
+
+    for (size_t i = 0; i < 4; i++) {
+	if (strcasecmp(s, yes[i]) == 0)
+	    return *v = 1, 0;
+	if (strcasecmp(s, no[i]) == 0)
+	    return *v = 0, 0;
+    }
+    return -1;
+}
+
+/* conf_valid_action - a Postfix access action we are willing to send */
+int conf_valid_action(const char *s)
+{
+    static const char *words[] = {
+	"REJECT", "DEFER", "DEFER_IF_PERMIT", "DEFER_IF_REJECT", "DUNNO",
+    };
+    size_t  n = strcspn(s, " \t");
+
+    if (strlen(s) >= CONF_ACTION_MAX)
+	return 0;
+    for (const char *p = s; *p; p++)
+	if ((unsigned char) *p < 0x20 || *p == 0x7f)
+	    return 0;
+    if (n == 3 && (s[0] == '4' || s[0] == '5') && isdigit((unsigned char) s[1])
+	&& isdigit((unsigned char) s[2]))
+	return 1;
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+	if (strlen(words[i]) == n && strncasecmp(s, words[i], n) == 0)
+	    return 1;
+    return 0;
+}
+
 /* set_key - store one value; 0 or -1 with a reason */
 static int set_key(struct tp_conf *c, const struct conf_key *k,
 		           const char *value, char *why, size_t whylen)
@@ -143,6 +184,21 @@ static int set_key(struct tp_conf *c, const struct conf_key *k,
 	}
 	strcpy(field, value);
 	return 0;
+    case CT_ACTION:
+	if (strcmp(value, "ignore") != 0 && !conf_valid_action(value)) {
+	    snprintf(why, whylen, "%s: \"%s\" is neither \"ignore\" nor an action "
+		     "(REJECT, DEFER, DEFER_IF_PERMIT, 4xx or 5xx, and a text)",
+		     k->name, value);
+	    return -1;
+	}
+	strcpy(field, value);
+	return 0;
+    case CT_BOOL:
+	if (parse_bool(value, &v) < 0) {
+	    snprintf(why, whylen, "%s: \"%s\" is not yes or no", k->name, value);
+	    return -1;
+	}
+	break;
     case CT_INT:
 	if (parse_int(value, &v) < 0) {
 	    snprintf(why, whylen, "%s: \"%s\" is not a whole number",
@@ -224,12 +280,14 @@ int conf_value(const struct tp_conf *c, const char *name, char *buf, size_t len)
 
 	if (strcmp(k->name, name) != 0)
 	    continue;
-	if (k->type == CT_STR) {
+	if (k->type == CT_STR || k->type == CT_ACTION) {
 	    snprintf(buf, len, "%s", field);
 	    return 0;
 	}
 	memcpy(&v, field, sizeof(v));
-	if (k->type == CT_DURATION)
+	if (k->type == CT_BOOL)
+	    snprintf(buf, len, "%s", v ? "yes" : "no");
+	else if (k->type == CT_DURATION)
 	    conf_format_duration(v, buf, len);
 	else
 	    snprintf(buf, len, "%" PRId64, v);

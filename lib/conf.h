@@ -8,6 +8,7 @@
 
 #define CONF_DEFAULT_PATH "/etc/tarpit.conf"
 #define CONF_PATH_MAX 1024
+#define CONF_ACTION_MAX 256
 
 struct tp_conf {
     char    database[CONF_PATH_MAX];
@@ -17,6 +18,8 @@ struct tp_conf {
     int64_t ipv6_prefix;
     int64_t idle_timeout_ms;		/* silence on the policy connection */
     int64_t refresh_ms;			/* how stale last_seen may get */
+    int64_t watch_client;		/* watch the SMTP client during a wait */
+    char    early_talker_action[CONF_ACTION_MAX];	/* or "ignore" */
 };
 
 void    conf_defaults(struct tp_conf *);
@@ -26,6 +29,7 @@ int     conf_load(struct tp_conf *, const char *path, int must_exist,
 int     conf_value(const struct tp_conf *, const char *name, char *buf,
 		           size_t len);
 const char *conf_key_name(size_t i);
+int     conf_valid_action(const char *);
 int     conf_parse_duration(const char *, int64_t *ms);
 void    conf_format_duration(int64_t ms, char *buf, size_t len);
 

@@ -248,12 +248,44 @@ int db_get(struct tp_db *db, const char *key, struct tp_record *r)
     return rc;
 }
 
+/* store_bytes - put one encoded value */
+static int store_bytes(struct tp_db *db, GDBM_FILE dbf, const char *key,
+		               unsigned char *buf, size_t len)
+{
+    datum   k = {(char *) key, (int) strlen(key)};
+    datum   v = {(char *) buf, (int) len};
+
+    if (len == 0) {
+	set_error(db, "record too large");
+	return -1;
+    }
+    if (gdbm_store(dbf, k, v, GDBM_REPLACE) != 0) {
+	set_error(db, "%s: store %s: %s", db->path, key,
+		  gdbm_strerror(gdbm_errno));
+	return -1;
+    }
+    return 0;
+}
+
+/* fetch_stats - the host-wide counters from an open file (zero if none) */
+static void fetch_stats(GDBM_FILE dbf, struct tp_stats *s)
+{
+    datum   k = {(char *) STATS_KEY, (int) strlen(STATS_KEY)};
+    datum   v = gdbm_fetch(dbf, k);
+
+    memset(s, 0, sizeof(*s));
+    if (v.dptr == 0)
+	return;
+    /* Damaged counters start again from zero rather than block updates. */
+    (void) stats_decode((unsigned char *) v.dptr, (size_t) v.dsize, s);
+    free(v.dptr);
+}
+
 /* db_update - read, let fn change, write back: all under one exclusive lock */
 int db_update(struct tp_db *db, const char *key, db_update_fn *fn, void *ctx)
 {
     GDBM_FILE dbf;
-    struct tp_record r;
-    int     found;
+    struct db_txn t;
     enum db_change change;
     unsigned char buf[RECORD_MAX_SIZE];
     datum   k = {(char *) key, (int) strlen(key)};
@@ -265,31 +297,24 @@ int db_update(struct tp_db *db, const char *key, db_update_fn *fn, void *ctx)
 	unlock(db);
 	return -1;
     }
-    memset(&r, 0, sizeof(r));
-    if ((found = fetch(db, dbf, key, &r)) < 0)
+    memset(&t, 0, sizeof(t));
+    if ((t.found = fetch(db, dbf, key, &t.rec)) < 0)
 	goto out;
-    change = fn(&r, found, ctx);
+    fetch_stats(dbf, &t.stats);
+    change = fn(&t, ctx);
     if (change == DB_WRITE) {
-	datum   v;
-
-	v.dptr = (char *) buf;
-	v.dsize = (int) record_encode(&r, buf, sizeof(buf));
-	if (v.dsize == 0) {
-	    set_error(db, "record too large");
+	if (store_bytes(db, dbf, key, buf, record_encode(&t.rec, buf, sizeof(buf))) < 0)
 	    goto out;
-	}
-	if (gdbm_store(dbf, k, v, GDBM_REPLACE) != 0) {
-	    set_error(db, "%s: store %s: %s", db->path, key,
-		      gdbm_strerror(gdbm_errno));
-	    goto out;
-	}
-    } else if (change == DB_DELETE && found) {
+    } else if (change == DB_DELETE && t.found) {
 	if (gdbm_delete(dbf, k) != 0) {
 	    set_error(db, "%s: delete %s: %s", db->path, key,
 		      gdbm_strerror(gdbm_errno));
 	    goto out;
 	}
     }
+    if (t.stats_changed
+	&& store_bytes(db, dbf, STATS_KEY, buf, stats_encode(&t.stats, buf, sizeof(buf))) < 0)
+	goto out;
     rc = (int) change;
 out:
     if (close_gdbm(db, dbf) < 0)
@@ -298,10 +323,24 @@ out:
     return rc;
 }
 
-static enum db_change delete_fn(struct tp_record *r, int found, void *ctx)
+/* db_get_stats - the host-wide counters under a shared lock; 0 or -1 */
+int db_get_stats(struct tp_db *db, struct tp_stats *s)
 {
-    (void) r;
-    *(int *) ctx = found;
+    GDBM_FILE dbf;
+    int     rc;
+
+    memset(s, 0, sizeof(*s));
+    if ((rc = begin_read(db, &dbf)) <= 0)
+	return rc;
+    fetch_stats(dbf, s);
+    gdbm_close(dbf);
+    unlock(db);
+    return 0;
+}
+
+static enum db_change delete_fn(struct db_txn *t, void *ctx)
+{
+    *(int *) ctx = t->found;
     return DB_DELETE;
 }
 

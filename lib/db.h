@@ -14,9 +14,17 @@ struct tp_db;
 
 enum db_change { DB_KEEP, DB_WRITE, DB_DELETE };
 
-/* Called under the exclusive lock with the current record (zeroed when
- * !found); says what to do with it. */
-typedef enum db_change db_update_fn(struct tp_record *, int found, void *ctx);
+/* What an update sees under the exclusive lock: the key's record (zeroed
+ * when !found) and the host-wide counters, saved when stats_changed. */
+struct db_txn {
+    struct tp_record rec;
+    int     found;
+    struct tp_stats stats;
+    int     stats_changed;
+};
+
+/* Says what to do with the record. */
+typedef enum db_change db_update_fn(struct db_txn *, void *ctx);
 
 /* Called under the shared lock for each record; non-zero stops the walk. */
 typedef int db_walk_fn(const char *key, const struct tp_record *, void *ctx);
@@ -30,5 +38,6 @@ int     db_get(struct tp_db *, const char *key, struct tp_record *);
 int     db_update(struct tp_db *, const char *key, db_update_fn *, void *ctx);
 int     db_delete(struct tp_db *, const char *key);
 int     db_walk(struct tp_db *, db_walk_fn *, void *ctx);
+int     db_get_stats(struct tp_db *, struct tp_stats *);
 
 #endif

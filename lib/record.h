@@ -25,9 +25,28 @@ struct tp_record {
     int64_t last_wait_ms;		/* length of the last wait */
     int64_t allow_until;		/* manual allow; -1 forever */
     int64_t block_until;		/* block; -1 forever */
+    int64_t last_completed;		/* when the last wait completed */
 };
+
+/* Host-wide counters, under the reserved key STATS_KEY. */
+#define STATS_KEY "@stats"
+#define HIST_BUCKETS 31			/* 10 s each; the last is 300 s and up */
+#define HIST_BUCKET_S 10
+
+struct tp_stats {
+    int64_t tarpits, escapes, hangups, early_talkers, dropouts;
+    int64_t hangup_hist[HIST_BUCKETS];	/* hang-ups by time waited */
+};
+
+/* A completed wait not followed by a delivery within this time is a
+ * dropout: no SMTP session lasts that long. */
+#define PENDING_MAX_AGE 3600
 
 size_t  record_encode(const struct tp_record *, unsigned char *buf, size_t len);
 int     record_decode(const unsigned char *buf, size_t len, struct tp_record *);
+size_t  stats_encode(const struct tp_stats *, unsigned char *buf, size_t len);
+int     stats_decode(const unsigned char *buf, size_t len, struct tp_stats *);
+void    stats_add_hangup(struct tp_stats *, int64_t waited_ms);
+int64_t record_settle(struct tp_record *, int64_t now);
 
 #endif

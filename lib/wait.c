@@ -3,12 +3,20 @@
  *	wait - sleep for the tarpit, ending early when the waiter is gone
  * DESCRIPTION
  *	wait_watched() sleeps up to ms milliseconds in poll(2) on the policy
- *	connection.  When smtpd closes that connection (it gave up, timed out
- *	or exited), POLLRDHUP or POLLHUP ends the wait at once: nobody is left
- *	to answer.  No lock is held and no database is open while waiting.
+ *	connection, which ends the wait at once when smtpd closes it
+ *	(POLLRDHUP/POLLHUP: smtpd gave up, timed out or exited; nobody is left
+ *	to answer).
  *
- *	Bytes from smtpd during a wait break the protocol (it sends the next
- *	request only after our reply); they are left unread for the next
+ *	With a client_watch it also looks at smtpd's connection to the SMTP
+ *	client every WAIT_WATCH_INTERVAL_MS: a client that hung up ends the
+ *	wait (WAIT_CLIENT_GONE), and one that sends bytes during the wait is
+ *	an early talker: the wait ends (WAIT_EARLY_TALKER) when stop_on_talk,
+ *	and is only noted otherwise.  When the watch fails the wait goes on
+ *	unwatched.
+ *
+ *	No lock is held and no database is open while waiting.  Bytes from
+ *	smtpd itself during a wait break the protocol (it sends the next
+ *	request only after our reply); they are left for the next
  *	policy_read(), and from then on only a hang-up ends the wait early.
  */
 #define _GNU_SOURCE
@@ -27,51 +35,76 @@ static int peer_closed(int fd)
 
     if (n == 0)
 	return 1;
-    if (n < 0 && errno == ENOTSOCK) {
-	/* A pipe (inetd-style tests): readable means data or EOF; we cannot
-	 * peek, so trust POLLHUP alone. */
-	return 0;
-    }
     if (n < 0 && (errno == ECONNRESET || errno == EPIPE))
 	return 1;
-    return 0;
+    return 0;				/* data, or a pipe: trust POLLHUP */
 }
 
-/* wait_watched - sleep ms, or less when the policy peer goes away */
-enum wait_result wait_watched(int policy_fd, int64_t ms, int64_t *waited_ms)
+/* wait_watched - sleep ms, or less when a peer goes away */
+void wait_watched(int policy_fd, int64_t ms, struct client_watch *w,
+		          int stop_on_talk, struct wait_outcome *out)
 {
     int64_t start = monotonic_ms();
     int64_t deadline = start + ms;
+    int64_t next_look = start + WAIT_WATCH_INTERVAL_MS;
     short   events = POLLIN | POLLRDHUP;
 
+    out->talked = 0;
+    out->result = WAIT_DONE;
     for (;;) {
 	int64_t now = monotonic_ms();
 	int64_t left = deadline - now;
 
-	if (left <= 0) {
-	    *waited_ms = now - start;
-	    return WAIT_DONE;
+	if (w && now >= next_look) {
+	    switch (watch_poll(w)) {
+	    case WATCH_THERE:
+		break;
+	    case WATCH_GONE:
+		out->result = WAIT_CLIENT_GONE;
+		out->waited_ms = now - start;
+		return;
+	    case WATCH_TALKED:
+		out->talked = 1;
+		if (stop_on_talk) {
+		    out->result = WAIT_EARLY_TALKER;
+		    out->waited_ms = now - start;
+		    return;
+		}
+		w = 0;			/* noted; the rest of the wait is plain */
+		break;
+	    case WATCH_ERROR:
+		w = 0;
+		break;
+	    }
+	    next_look = now + WAIT_WATCH_INTERVAL_MS;
 	}
+	if (left <= 0) {
+	    out->waited_ms = now - start;
+	    return;
+	}
+	if (w && next_look - now < left)
+	    left = next_look - now;
+
 	struct pollfd pfd = {.fd = policy_fd,.events = events};
 	int     n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int) left);
 
 	if (n < 0) {
-	    if (errno == EINTR)
-		continue;
-	    /* Cannot watch: finish the wait blind rather than fail. */
-	    events = 0;
+	    if (errno != EINTR)
+		events = 0;		/* cannot watch: finish the wait blind */
 	    continue;
 	}
 	if (n == 0)
 	    continue;
 	if (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) {
-	    *waited_ms = monotonic_ms() - start;
-	    return WAIT_POLICY_GONE;
+	    out->result = WAIT_POLICY_GONE;
+	    out->waited_ms = monotonic_ms() - start;
+	    return;
 	}
 	if (pfd.revents & POLLIN) {
 	    if (peer_closed(policy_fd)) {
-		*waited_ms = monotonic_ms() - start;
-		return WAIT_POLICY_GONE;
+		out->result = WAIT_POLICY_GONE;
+		out->waited_ms = monotonic_ms() - start;
+		return;
 	    }
 	    events = POLLRDHUP;		/* unexpected data: leave it be */
 	}

@@ -3,13 +3,26 @@
 
 /* wait - the tarpit itself: sleep, but watch who is still there */
 
+#include "watch.h"
+
 #include <stdint.h>
+
+#define WAIT_WATCH_INTERVAL_MS 500	/* how often the SMTP client is looked at */
 
 enum wait_result {
     WAIT_DONE,				/* the whole time passed */
     WAIT_POLICY_GONE,			/* smtpd closed the policy connection */
+    WAIT_CLIENT_GONE,			/* the SMTP client hung up */
+    WAIT_EARLY_TALKER,			/* the SMTP client talked over the wait */
 };
 
-enum wait_result wait_watched(int policy_fd, int64_t ms, int64_t *waited_ms);
+struct wait_outcome {
+    enum wait_result result;
+    int64_t waited_ms;
+    int     talked;			/* bytes arrived, even if ignored */
+};
+
+void    wait_watched(int policy_fd, int64_t ms, struct client_watch *,
+		             int stop_on_talk, struct wait_outcome *);
 
 #endif

@@ -126,6 +126,30 @@ expect_range "6. check port closed: no wait at RCPT, at most Postfix's 1s retry 
 expect_eq "6. and the message is queued" "$(code s6 eom)" "250"
 check "6. smtpd logged the failed policy connection" in_log "127\.0\.0\.1:$CPORT.*(Connection refused|connect)"
 
+# 9. The watched wait: a client that hangs up 2 s into a 20 s wait frees
+#    its smtpd at once ("lost connection after RCPT" within a second or
+#    two, not at the end of the sleep).
+sed 's/^sleep = 2s/sleep = 20s/' "$T/tarpit.conf" >"$T/long.conf"
+activate "$T/check-long.log" "$CPORT" "$BIN/tarpit-check" -c "$T/long.conf"
+LONG_PID=$ACTIVATOR
+send s9 -b 127.0.9.5 -g 2000 -r user@example.test
+t_gone=$(now_ms)
+freed=
+for i in $(seq 1 200); do
+    if grep -qE 'lost connection after RCPT from [^ ]*\[127\.0\.9\.5\]' "$PF/maillog"; then
+        freed=$(( $(now_ms) - t_gone )); break
+    fi
+    sleep 0.05
+done
+if [ -n "$freed" ]; then
+    expect_range "9. hang-up mid-wait: smtpd logs the lost connection soon after (ms)" "$freed" 0 2500
+else
+    not_ok "9. hang-up mid-wait: smtpd logs the lost connection soon after" "not within 10 s"
+fi
+expect_eq "9. the hang-up is recorded for 127.0.9.0/24" "$(field 127.0.9.5 hangups)/$(field 127.0.9.5 escapes)" "1/0"
+kill -TERM -- "-$LONG_PID"
+for i in $(seq 1 50); do ss -Htln "( sport = :$CPORT )" | grep -q . || break; sleep 0.05; done
+
 # 7. A wait longer than the policy timeout: smtpd gives up on the helper,
 #    applies default_action (DUNNO) and the mail goes through unescaped.
 pf_stop "$PF"

@@ -34,6 +34,12 @@ static const struct {
     {"sleep = 2h\n", ":1: sleep: \"2h\" is out of range 0s..1h"},
     {"just words\n", ":1: expected \"key = value\""},
     {"database =\n", ":1: database: empty value"},
+    {"watch_client = maybe\n", ":1: watch_client: \"maybe\" is not yes or no"},
+    {"early_talker_action = BOUNCE now\n", ":1: early_talker_action: \"BOUNCE now\" is neither"},
+    {"early_talker_action = 45 x\n", ":1: early_talker_action:"},
+    {"early_talker_action = 450 4.7.1 slow down\nwatch_client = No\n", 0},
+    {"early_talker_action = ignore\nwatch_client = off\n", 0},
+    {"early_talker_action = defer_if_permit later\n", 0},
 };
 
 int main(void)
@@ -57,7 +63,8 @@ int main(void)
     conf_defaults(&c);
     EXPECT(strcmp(c.database, "/var/lib/tarpit/tarpit.db") == 0, "database");
     EXPECT(c.sleep_ms == 65000 && c.threshold == 1 && c.ipv4_prefix == 24
-	   && c.ipv6_prefix == 64, "documented defaults");
+	   && c.ipv6_prefix == 64 && c.watch_client == 1
+	   && strncmp(c.early_talker_action, "REJECT ", 7) == 0, "documented defaults");
 
     int     fd = mkstemp(path);
 

@@ -13,18 +13,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static enum db_change bump(struct tp_record *r, int found, void *ctx)
+static enum db_change bump(struct db_txn *t, void *ctx)
 {
-    (void) found;
     (void) ctx;
-    r->tarpits++;
+    t->rec.tarpits++;
+    t->stats.tarpits++;
+    t->stats_changed = 1;
     return DB_WRITE;
 }
 
-static enum db_change keep(struct tp_record *r, int found, void *ctx)
+static enum db_change keep(struct db_txn *t, void *ctx)
 {
-    (void) r;
-    (void) found;
+    (void) t;
     (void) ctx;
     return DB_KEEP;
 }
@@ -84,6 +84,10 @@ int main(void)
 	failures += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
     EXPECT(failures == 0, "%d writers failed", failures);
     int     got = db_get(db, "198.51.100.0/24", &r);
+    struct tp_stats st;
+
+    EXPECT(db_get_stats(db, &st) == 0 && st.tarpits == 403,
+	   "host-wide counter: %lld of 403", (long long) st.tarpits);
 
     EXPECT(got == 1 && r.tarpits == 400, "lost updates: %d %lld of 400 %s",
 	   got, (long long) r.tarpits, db_error(db));

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# watch.sh - the watched wait: real TCP connections on loopback stand in
+# for smtpd's connection to the SMTP client, and tarpit-check (sleep 30s)
+# must see the client hang up (FIN or RST) or talk, IPv4 and IPv6.
+. "$(dirname "$0")/../lib.sh"
+
+PC=$TOOLS/policy-client
+WP=$TOOLS/watch-peer
+ADMIN="$BIN/tarpit-admin -c $T/tarpit.conf"
+cat >"$T/tarpit.conf" <<CONF
+database = $T/tarpit.db
+sleep = 30s
+CONF
+CPORT=$(free_port); activate "$T/check.log" "$CPORT" "$BIN/tarpit-check" -c "$T/tarpit.conf"
+CHECK_PID=$ACTIVATOR
+PEERS=()
+at_exit 'for p in "${PEERS[@]}"; do kill "$p" 2>/dev/null; done'
+
+# peer NAME ARGS... - start a stand-in connection; its attributes in $T/NAME
+peer() {
+    local n=$1; shift
+    "$WP" "$@" >"$T/$n" &
+    PEERS+=("$!")
+    local i; for i in $(seq 1 100); do grep -q server_port "$T/$n" 2>/dev/null && return 0; sleep 0.02; done
+    return 1
+}
+# ask_for NAME [CONF] - a policy request naming that connection: "REPLY MS"
+ask_for() {
+    { printf 'request=smtpd_access_policy\nprotocol_state=RCPT\n'; cat "$T/$1"; printf '\n'; } |
+        "$PC" -t 60000 127.0.0.1 "${2:-$CPORT}"
+}
+ms_of() { awk '{print $NF}' <<<"$1"; }
+act_of() { awk '{print $1}' <<<"$1"; }
+
+# 1. FIN after 2 s of a 30 s wait: answered within about a second.
+peer fin -d 2000 -m close
+out=$(ask_for fin)
+expect_range "FIN after 2s: the wait ends within a second of it (ms)" "$(ms_of "$out")" 2000 3000
+j=$($ADMIN --json check 127.0.0.1)
+expect_eq "FIN: a hang-up is recorded, no pending wait" "$(json_field "$j" hangups)/$(json_field "$j" pending)" "1/0"
+expect_range "FIN: it had waited about 2s (last_wait_ms)" "$(json_field "$j" last_wait_ms)" 1900 3000
+$ADMIN del 127.0.0.1 >/dev/null
+
+# 2. RST instead of FIN.
+peer rst -d 2000 -m rst
+out=$(ask_for rst)
+expect_range "RST after 2s: the wait ends within a second of it (ms)" "$(ms_of "$out")" 2000 3000
+j=$($ADMIN --json check 127.0.0.1)
+expect_eq "RST: a hang-up is recorded" "$(json_field "$j" hangups)" "1"
+$ADMIN del 127.0.0.1 >/dev/null
+
+# 3. The client talks during the wait: an early talker, rejected.
+peer talk -d 1000 -m talk
+out=$(ask_for talk)
+expect_range "early talker: the wait ends within a second (ms)" "$(ms_of "$out")" 1000 2000
+expect_eq "early talker: answered with early_talker_action (REJECT)" "$(act_of "$out")" "action=REJECT"
+j=$($ADMIN --json check 127.0.0.1)
+expect_eq "early talker: counted, neither hang-up nor pending" \
+    "$(json_field "$j" early_talkers)/$(json_field "$j" hangups)/$(json_field "$j" pending)" "1/0/0"
+$ADMIN del 127.0.0.1 >/dev/null
+
+# 4. early_talker_action = ignore: noted, the wait goes on.
+cat >"$T/ignore.conf" <<CONF
+database = $T/tarpit.db
+sleep = 3s
+early_talker_action = ignore
+CONF
+P2=$(free_port); activate "$T/ignore.log" "$P2" "$BIN/tarpit-check" -c "$T/ignore.conf"
+peer talk2 -d 1000 -m talk
+out=$(ask_for talk2 "$P2")
+expect_range "early_talker_action=ignore: the full wait (ms)" "$(ms_of "$out")" 2950 4000
+j=$($ADMIN --json check 127.0.0.1)
+expect_eq "ignore: still counted as an early talker, and the wait completed" \
+    "$(json_field "$j" early_talkers)/$(json_field "$j" pending)" "1/1"
+$ADMIN del 127.0.0.1 >/dev/null
+
+# 5. An unknown 4-tuple: a plain wait, noted once in the log.
+printf 'client_address=192.0.2.1\nclient_port=1234\nserver_address=127.0.0.1\nserver_port=25\n' >"$T/unknown"
+cat >"$T/short.conf" <<CONF
+database = $T/tarpit.db
+sleep = 2s
+CONF
+P3=$(free_port); activate "$T/short.log" "$P3" "$BIN/tarpit-check" -c "$T/short.conf"
+out=$(ask_for unknown "$P3")
+expect_range "unknown connection: the full wait (ms)" "$(ms_of "$out")" 1950 3000
+check "unknown connection: noted in the log" grep -q "cannot watch the SMTP client" "$T/short.log"
+
+# 6. watch_client = no: a client that hangs up is not seen.
+cat >"$T/nowatch.conf" <<CONF
+database = $T/tarpit.db
+sleep = 3s
+watch_client = no
+CONF
+P4=$(free_port); activate "$T/nowatch.log" "$P4" "$BIN/tarpit-check" -c "$T/nowatch.conf"
+peer fin2 -d 500 -m close
+out=$(ask_for fin2 "$P4")
+expect_range "watch_client=no: the full wait despite the hang-up (ms)" "$(ms_of "$out")" 2950 4000
+$ADMIN del 127.0.0.1 >/dev/null
+
+# 7. IPv6: FIN and early talk on ::1.
+if ip -6 addr show lo 2>/dev/null | grep -q '::1'; then
+    peer fin6 -6 -d 1500 -m close
+    out=$(ask_for fin6)
+    expect_range "IPv6 FIN after 1.5s: the wait ends within a second (ms)" "$(ms_of "$out")" 1500 2500
+    j=$($ADMIN --json check ::1)
+    expect_eq "IPv6: a hang-up for ::/64" "$(json_field "$j" hangups)" "1"
+    peer talk6 -6 -d 1000 -m talk
+    out=$(ask_for talk6)
+    expect_eq "IPv6 early talker: REJECT" "$(act_of "$out")" "action=REJECT"
+    peer rst6 -6 -d 1000 -m rst
+    out=$(ask_for rst6)
+    expect_range "IPv6 RST after 1s: the wait ends within a second (ms)" "$(ms_of "$out")" 1000 2000
+else
+    not_ok "IPv6 on loopback" "::1 is not configured on lo"
+fi
+
+# 8. The host-wide histogram counts each hang-up in its 10 s bucket.
+out=$($ADMIN --json stats 2>/dev/null)
+expect_eq "stats: hang-ups counted host-wide" "$(json_field "$out" hangups)" "4"
+expect_eq "stats: all of them in the 0-10s bucket" \
+    "$(printf '%s' "$out" | grep -o '{"from":0,"to":10,"count":[0-9]*}')" '{"from":0,"to":10,"count":4}'
+
+wait_no_children "$CHECK_PID" 3000
+expect_eq "no helper process left" "$(children "$CHECK_PID")" "0"
+if grep -hE "runtime error|Sanitizer|died with (signal|code [^0])" "$T"/*.log >"$T/crash"; then
+    not_ok "no helper crashed" "$(head -3 "$T/crash")"
+else
+    ok "no helper crashed"
+fi
+done_testing
