@@ -67,6 +67,13 @@ $(TOOLS): tests/%: tests/%.c
 
 build-tests: all $(UNIT_TESTS) $(TOOLS)
 
+bench/watchbench: bench/watchbench.c
+	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+# Benchmarks measure and record (bench/results.md); they never fail a build.
+bench: have-deps all bench/watchbench
+	bench/run
+
 # The Debian packages a fresh machine needs to build and test.
 DEB_DEPS = build-essential pkg-config libgdbm-dev libsystemd-dev systemd \
            postfix swaks iproute2 procps
@@ -107,7 +114,8 @@ install: all
 
 clean:
 	rm -f lib/*.o lib/libtarpit.a bin/*.o $(PROGS:%=bin/%) \
-	    tests/unit/*_test tests/policy-client tests/smtp-client
+	    tests/unit/*_test tests/policy-client tests/smtp-client \
+	    tests/watch-peer bench/watchbench
 	rm -rf build
 
-.PHONY: all build-tests deps have-deps check run install clean
+.PHONY: all build-tests bench deps have-deps check run install clean

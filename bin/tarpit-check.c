@@ -188,6 +188,11 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 	return HELPER_REPLY;
     }
     d = decide(&h->conf, &r, found, now);
+    if (d.verdict == VERDICT_BLOCK) {
+	snprintf(action, len, "%s", h->conf.block_action);
+	msg_info("client=%s network=%s: %s (blocked)", client, key, action);
+	return HELPER_REPLY;
+    }
     if (d.verdict == VERDICT_DUNNO) {
 	if (record_is_stale(&h->conf, &r, now)
 	    && db_update(h->db, key, refresh, &now) < 0)

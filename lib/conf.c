@@ -49,6 +49,9 @@ static const struct conf_key conf_keys[] = {
     {"watch_client", CT_BOOL, OFF(watch_client), "yes", 0, 1},
     {"early_talker_action", CT_ACTION, OFF(early_talker_action),
     "REJECT Protocol error: talking before the server's reply", 0, 0},
+    {"block_action", CT_ACTION, OFF(block_action),
+    "REJECT Your network is blocked here", 0, 0},
+    {"max_age", CT_DURATION, OFF(max_age_ms), "30d", 3600LL * 1000, 3650 * DAY_MS},
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -185,7 +188,8 @@ static int set_key(struct tp_conf *c, const struct conf_key *k,
 	strcpy(field, value);
 	return 0;
     case CT_ACTION:
-	if (strcmp(value, "ignore") != 0 && !conf_valid_action(value)) {
+	if ((strcmp(value, "ignore") != 0 || strcmp(k->name, "block_action") == 0)
+	    && !conf_valid_action(value)) {
 	    snprintf(why, whylen, "%s: \"%s\" is neither \"ignore\" nor an action "
 		     "(REJECT, DEFER, DEFER_IF_PERMIT, 4xx or 5xx, and a text)",
 		     k->name, value);

@@ -20,6 +20,8 @@ struct tp_conf {
     int64_t refresh_ms;			/* how stale last_seen may get */
     int64_t watch_client;		/* watch the SMTP client during a wait */
     char    early_talker_action[CONF_ACTION_MAX];	/* or "ignore" */
+    char    block_action[CONF_ACTION_MAX];	/* the answer to a blocked network */
+    int64_t max_age_ms;			/* expire drops records untouched this long */
 };
 
 void    conf_defaults(struct tp_conf *);

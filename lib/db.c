@@ -35,7 +35,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 struct tp_db {
@@ -43,6 +45,8 @@ struct tp_db {
     char   *lock_path;
     int     lock_fd;
     int     lock_timeout_ms;
+    int64_t held_since;			/* when the exclusive lock was taken */
+    int64_t longest_hold_ms;		/* the longest exclusive hold so far */
     char    error[512];
 };
 
@@ -156,9 +160,40 @@ static int lock(struct tp_db *db, int op)
     return 0;
 }
 
+/* now_ms - a monotonic clock for lock hold times */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void unlock(struct tp_db *db)
 {
+    if (db->held_since) {
+	int64_t held = now_ms() - db->held_since;
+
+	if (held > db->longest_hold_ms)
+	    db->longest_hold_ms = held;
+	db->held_since = 0;
+    }
     flock(db->lock_fd, LOCK_UN);
+}
+
+/* db_longest_hold_ms - the longest this handle held the exclusive lock */
+int64_t db_longest_hold_ms(const struct tp_db *db)
+{
+    return db->longest_hold_ms;
+}
+
+/* lock_ex - the exclusive lock, timing how long it is held */
+static int lock_ex(struct tp_db *db)
+{
+    if (lock(db, LOCK_EX) < 0)
+	return -1;
+    db->held_since = now_ms();
+    return 0;
 }
 
 /* open_gdbm - open under our lock; 0 with *dbf 0 when absent and reading */
@@ -281,46 +316,96 @@ static void fetch_stats(GDBM_FILE dbf, struct tp_stats *s)
     free(v.dptr);
 }
 
-/* db_update - read, let fn change, write back: all under one exclusive lock */
-int db_update(struct tp_db *db, const char *key, db_update_fn *fn, void *ctx)
+/* apply - one key's read-change-write inside an open, locked file */
+static int apply(struct tp_db *db, GDBM_FILE dbf, const char *key,
+		         struct db_txn *t, db_update_fn *fn, void *ctx)
+{
+    unsigned char buf[RECORD_MAX_SIZE];
+    datum   k = {(char *) key, (int) strlen(key)};
+    enum db_change change;
+
+    memset(&t->rec, 0, sizeof(t->rec));
+    if ((t->found = fetch(db, dbf, key, &t->rec)) < 0)
+	return -1;
+    change = fn(t, ctx);
+    if (change == DB_WRITE) {
+	if (store_bytes(db, dbf, key, buf, record_encode(&t->rec, buf, sizeof(buf))) < 0)
+	    return -1;
+    } else if (change == DB_DELETE && t->found) {
+	if (gdbm_delete(dbf, k) != 0) {
+	    set_error(db, "%s: delete %s: %s", db->path, key,
+		      gdbm_strerror(gdbm_errno));
+	    return -1;
+	}
+    }
+    return (int) change;
+}
+
+/* db_update_many - db_update for each key, all under one exclusive lock
+ * and one open; returns the last key's change, or -1 */
+int db_update_many(struct tp_db *db, char *const *keys, size_t n,
+		           db_update_fn *fn, void *ctx)
 {
     GDBM_FILE dbf;
     struct db_txn t;
-    enum db_change change;
     unsigned char buf[RECORD_MAX_SIZE];
-    datum   k = {(char *) key, (int) strlen(key)};
-    int     rc = -1;
+    int     rc = 0;
 
-    if (lock(db, LOCK_EX) < 0)
+    if (lock_ex(db) < 0)
 	return -1;
     if (open_gdbm(db, 1, &dbf) < 0) {
 	unlock(db);
 	return -1;
     }
     memset(&t, 0, sizeof(t));
-    if ((t.found = fetch(db, dbf, key, &t.rec)) < 0)
-	goto out;
     fetch_stats(dbf, &t.stats);
-    change = fn(&t, ctx);
-    if (change == DB_WRITE) {
-	if (store_bytes(db, dbf, key, buf, record_encode(&t.rec, buf, sizeof(buf))) < 0)
-	    goto out;
-    } else if (change == DB_DELETE && t.found) {
-	if (gdbm_delete(dbf, k) != 0) {
-	    set_error(db, "%s: delete %s: %s", db->path, key,
-		      gdbm_strerror(gdbm_errno));
-	    goto out;
-	}
-    }
-    if (t.stats_changed
+    for (size_t i = 0; i < n && rc >= 0; i++)
+	rc = apply(db, dbf, keys[i], &t, fn, ctx);
+    if (rc >= 0 && t.stats_changed
 	&& store_bytes(db, dbf, STATS_KEY, buf, stats_encode(&t.stats, buf, sizeof(buf))) < 0)
-	goto out;
-    rc = (int) change;
-out:
+	rc = -1;
     if (close_gdbm(db, dbf) < 0)
 	rc = -1;
     unlock(db);
     return rc;
+}
+
+/* db_update - read, let fn change, write back: all under one exclusive lock */
+int db_update(struct tp_db *db, const char *key, db_update_fn *fn, void *ctx)
+{
+    char   *keys[1] = {(char *) key};
+
+    return db_update_many(db, keys, 1, fn, ctx);
+}
+
+/* db_reorganize - give the space of deleted records back to the system */
+int db_reorganize(struct tp_db *db)
+{
+    GDBM_FILE dbf;
+    int     rc = 0;
+
+    if (lock_ex(db) < 0)
+	return -1;
+    if (open_gdbm(db, 1, &dbf) < 0) {
+	unlock(db);
+	return -1;
+    }
+    if (gdbm_reorganize(dbf) != 0) {
+	set_error(db, "%s: reorganize: %s", db->path, gdbm_strerror(gdbm_errno));
+	rc = -1;
+    }
+    if (close_gdbm(db, dbf) < 0)
+	rc = -1;
+    unlock(db);
+    return rc;
+}
+
+/* db_size - the database file's size in bytes, or -1 */
+long long db_size(struct tp_db *db)
+{
+    struct stat st;
+
+    return stat(db->path, &st) < 0 ? -1 : (long long) st.st_size;
 }
 
 /* db_get_stats - the host-wide counters under a shared lock; 0 or -1 */

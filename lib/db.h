@@ -36,6 +36,11 @@ const char *db_error(const struct tp_db *);
 const char *db_path(const struct tp_db *);
 int     db_get(struct tp_db *, const char *key, struct tp_record *);
 int     db_update(struct tp_db *, const char *key, db_update_fn *, void *ctx);
+int     db_update_many(struct tp_db *, char *const *keys, size_t n,
+		               db_update_fn *, void *ctx);
+int     db_reorganize(struct tp_db *);
+long long db_size(struct tp_db *);
+int64_t db_longest_hold_ms(const struct tp_db *);
 int     db_delete(struct tp_db *, const char *key);
 int     db_walk(struct tp_db *, db_walk_fn *, void *ctx);
 int     db_get_stats(struct tp_db *, struct tp_stats *);

@@ -8,8 +8,12 @@
  *	row of a table.  In order, first match wins:
  *
  *	1. an admin allowed the network (until a time, or for ever): DUNNO;
- *	2. the network escaped `threshold` times: DUNNO;
- *	3. otherwise: tarpit for `sleep`.
+ *	2. the network is blocked (until a time, or for ever): block_action;
+ *	3. the network escaped `threshold` times: DUNNO;
+ *	4. otherwise: tarpit for `sleep`.
+ *
+ *	Allowing a network clears its block and blocking clears its
+ *	allowance, so 1 and 2 never disagree.
  *
  *	record_is_stale() says whether a known network's last_seen is older
  *	than `refresh`, so that the common path stays read-only.
@@ -17,7 +21,7 @@
 #include "decide.h"
 
 /* active_until - is an until-time (0 never, -1 for ever) still running? */
-static int active_until(int64_t until, int64_t now)
+int active_until(int64_t until, int64_t now)
 {
     return until == -1 || until > now;
 }
@@ -30,6 +34,11 @@ struct decision decide(const struct tp_conf *c, const struct tp_record *r,
 
     if (found && active_until(r->allow_until, now)) {
 	d.reason = "allowed";
+	return d;
+    }
+    if (found && active_until(r->block_until, now)) {
+	d.verdict = VERDICT_BLOCK;
+	d.reason = "blocked";
 	return d;
     }
     if (found && r->escapes >= c->threshold) {

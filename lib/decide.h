@@ -9,6 +9,7 @@
 enum verdict {
     VERDICT_DUNNO,			/* answer at once, change nothing */
     VERDICT_TARPIT,			/* record the attempt, wait, answer */
+    VERDICT_BLOCK,			/* answer block_action at once */
 };
 
 struct decision {
@@ -19,6 +20,7 @@ struct decision {
 
 struct decision decide(const struct tp_conf *, const struct tp_record *,
 		               int found, int64_t now);
+int     active_until(int64_t until, int64_t now);
 int     record_is_stale(const struct tp_conf *, const struct tp_record *,
 			        int64_t now);
 

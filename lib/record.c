@@ -8,7 +8,9 @@
  *	tp_record in the order of the table below.  New fields are only ever
  *	appended: a reader takes the fields it knows and ignores the rest, and
  *	a field missing from an older record reads as 0.  So the format
- *	changes version only when a field changes meaning.
+ *	changes version only when a field changes meaning.  An admin's comment,
+ *	when there is one, follows the fields: two bytes of length (most
+ *	significant first), then that many bytes of text, without a NUL.
  * DIAGNOSTICS
  *	The host-wide counters (struct tp_stats) use the same layout: their
  *	five totals, then the hang-up histogram buckets.
@@ -16,19 +18,25 @@
  *	record_decode() and stats_decode() return -1 for an unknown version
  *	or a length that does not match N.
  */
+#define _GNU_SOURCE
 #include "record.h"
 
 #include <string.h>
 
-#define F(name) offsetof(struct tp_record, name)
+#define F(name, kind) {#name, offsetof(struct tp_record, name), kind}
 
-static const size_t record_fields[] = {
-    F(first_seen), F(last_seen), F(tarpits), F(escapes), F(pending),
-    F(last_tarpit), F(hangups), F(early_talkers), F(dropouts),
-    F(last_wait_ms), F(allow_until), F(block_until), F(last_completed),
+/* The on-disk order: append only. */
+const struct record_field record_field_table[] = {
+    F(first_seen, RK_TIME), F(last_seen, RK_TIME), F(tarpits, RK_COUNT),
+    F(escapes, RK_COUNT), F(pending, RK_COUNT), F(last_tarpit, RK_TIME),
+    F(hangups, RK_COUNT), F(early_talkers, RK_COUNT), F(dropouts, RK_COUNT),
+    F(last_wait_ms, RK_MS), F(allow_until, RK_UNTIL), F(block_until, RK_UNTIL),
+    F(last_completed, RK_TIME),
 };
 
-#define NFIELDS (sizeof(record_fields) / sizeof(record_fields[0]))
+#define NFIELDS (sizeof(record_field_table) / sizeof(record_field_table[0]))
+
+const size_t record_nfields = NFIELDS;
 #define NSTATS (sizeof(struct tp_stats) / sizeof(int64_t))
 
 /* encode_fields - version, count, then n big-endian 64-bit values */
@@ -50,18 +58,19 @@ static size_t encode_fields(const int64_t *v, size_t n, unsigned char *buf,
     return need;
 }
 
-/* decode_fields - up to n values; missing ones are 0; 0 or -1 */
-static int decode_fields(const unsigned char *buf, size_t len, int64_t *v,
-			         size_t n)
+/* decode_fields - up to n values; missing ones are 0; the size of the
+ * fields part, or 0 when damaged */
+static size_t decode_fields(const unsigned char *buf, size_t len, int64_t *v,
+			            size_t n)
 {
     size_t  have;
 
     memset(v, 0, n * sizeof(*v));
     if (len < 2 || buf[0] != RECORD_VERSION)
-	return -1;
+	return 0;
     have = buf[1];
-    if (len != 2 + 8 * have)
-	return -1;
+    if (len < 2 + 8 * have)
+	return 0;
     for (size_t i = 0; i < have && i < n; i++) {
 	uint64_t u = 0;
 
@@ -69,29 +78,51 @@ static int decode_fields(const unsigned char *buf, size_t len, int64_t *v,
 	    u = (u << 8) | buf[2 + 8 * i + b];
 	v[i] = (int64_t) u;
     }
-    return 0;
+    return 2 + 8 * have;
 }
 
 /* record_encode - bytes for the database; their count, or 0 */
 size_t record_encode(const struct tp_record *r, unsigned char *buf, size_t len)
 {
     int64_t v[NFIELDS];
+    size_t  n, clen = strnlen(r->comment, sizeof(r->comment));
 
     for (size_t i = 0; i < NFIELDS; i++)
-	memcpy(v + i, (const char *) r + record_fields[i], sizeof(v[i]));
-    return encode_fields(v, NFIELDS, buf, len);
+	memcpy(v + i, (const char *) r + record_field_table[i].offset, sizeof(v[i]));
+    if ((n = encode_fields(v, NFIELDS, buf, len)) == 0)
+	return 0;
+    if (clen == 0 || clen >= sizeof(r->comment))
+	return clen == 0 ? n : 0;
+    if (len < n + 2 + clen)
+	return 0;
+    buf[n] = (unsigned char) (clen >> 8);
+    buf[n + 1] = (unsigned char) clen;
+    memcpy(buf + n + 2, r->comment, clen);
+    return n + 2 + clen;
 }
 
 /* record_decode - a record from the database's bytes; 0 or -1 */
 int record_decode(const unsigned char *buf, size_t len, struct tp_record *r)
 {
     int64_t v[NFIELDS];
+    size_t  n;
 
     memset(r, 0, sizeof(*r));
-    if (decode_fields(buf, len, v, NFIELDS) < 0)
+    if ((n = decode_fields(buf, len, v, NFIELDS)) == 0)
 	return -1;
+    if (len != n) {
+	size_t  clen;
+
+	if (len < n + 2)
+	    return -1;
+	clen = (size_t) buf[n] << 8 | buf[n + 1];
+	if (len != n + 2 + clen || clen == 0 || clen >= sizeof(r->comment)
+	    || memchr(buf + n + 2, 0, clen) != 0)
+	    return -1;
+	memcpy(r->comment, buf + n + 2, clen);
+    }
     for (size_t i = 0; i < NFIELDS; i++)
-	memcpy((char *) r + record_fields[i], v + i, sizeof(v[i]));
+	memcpy((char *) r + record_field_table[i].offset, v + i, sizeof(v[i]));
     return 0;
 }
 
@@ -109,7 +140,7 @@ int stats_decode(const unsigned char *buf, size_t len, struct tp_stats *s)
 {
     int64_t v[NSTATS];
 
-    if (decode_fields(buf, len, v, NSTATS) < 0) {
+    if (decode_fields(buf, len, v, NSTATS) != len) {
 	memset(s, 0, sizeof(*s));
 	return -1;
     }

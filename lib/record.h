@@ -11,6 +11,7 @@
 
 #define RECORD_VERSION 1
 #define RECORD_MAX_SIZE 512
+#define RECORD_COMMENT_MAX 128	/* bytes, NUL included */
 
 struct tp_record {
     int64_t first_seen;			/* first request from the network */
@@ -26,6 +27,7 @@ struct tp_record {
     int64_t allow_until;		/* manual allow; -1 forever */
     int64_t block_until;		/* block; -1 forever */
     int64_t last_completed;		/* when the last wait completed */
+    char    comment[RECORD_COMMENT_MAX];	/* an admin's note, or "" */
 };
 
 /* Host-wide counters, under the reserved key STATS_KEY. */
@@ -41,6 +43,20 @@ struct tp_stats {
 /* A completed wait not followed by a delivery within this time is a
  * dropout: no SMTP session lasts that long. */
 #define PENDING_MAX_AGE 3600
+
+/* The fields by name, for text formats (dump, JSON, check). */
+enum record_kind { RK_TIME, RK_COUNT, RK_UNTIL, RK_MS };
+
+struct record_field {
+    const char *name;
+    size_t  offset;
+    enum record_kind kind;
+};
+
+extern const struct record_field record_field_table[];
+extern const size_t record_nfields;
+
+#define RECORD_FIELD(r, f) ((int64_t *) ((char *) (r) + (f)->offset))
 
 size_t  record_encode(const struct tp_record *, unsigned char *buf, size_t len);
 int     record_decode(const unsigned char *buf, size_t len, struct tp_record *);

@@ -35,6 +35,15 @@ for s in check store; do
         sh -c "grep -qx 'StandardOutput=journal' '$f' && grep -qx 'StandardError=journal' '$f'"
     check "tarpit-$s@.service: CollectMode=inactive-or-failed" grep -qx 'CollectMode=inactive-or-failed' "$f"
 done
+check "tarpit-admin.socket: a UNIX socket, mode 0600" \
+    sh -c "grep -qx 'ListenStream=/run/tarpit/admin.sock' '$R/units/tarpit-admin.socket' && grep -qx 'SocketMode=0600' '$R/units/tarpit-admin.socket'"
+check "tarpit-admin@.service: runs tarpit-admin serve" grep -qx "ExecStart=$R/usr/sbin/tarpit-admin serve" "$R/units/tarpit-admin@.service"
+check "tarpit-admin-tcp.socket: 127.0.0.1:60003, with its warning" \
+    sh -c "grep -qx 'ListenStream=127.0.0.1:60003' '$R/units/tarpit-admin-tcp.socket' && grep -q 'any local user' '$R/units/tarpit-admin-tcp.socket'"
+check "tarpit-expire.timer: hourly, Persistent=yes" \
+    sh -c "grep -qx 'OnCalendar=hourly' '$R/units/tarpit-expire.timer' && grep -qx 'Persistent=yes' '$R/units/tarpit-expire.timer'"
+check "tarpit-expire.service: runs tarpit-admin expire" grep -qx "ExecStart=$R/usr/sbin/tarpit-admin expire" "$R/units/tarpit-expire.service"
+
 # The test itself: a unit with a mistake is caught.
 sed 's/^NoDelay=yes/NoDelayy=yes/' "$R/units/tarpit-check.socket" >"$T/broken.socket"
 out=$(MANPATH=$R/usr/share/man systemd-analyze verify "$T/broken.socket" 2>&1)

@@ -9,7 +9,7 @@
 static const struct {
     const char *name;
     int     found;
-    int64_t escapes, allow_until, threshold, sleep_ms;
+    int64_t escapes, allow_until, threshold, sleep_ms, block_until;
     enum verdict verdict;
     int64_t want_sleep;
     const char *reason;
@@ -23,6 +23,10 @@ static const struct {
     {"allowed until later", 1, 0, NOW + 1, 1, 65000, VERDICT_DUNNO, 0, "allowed"},
     {"allowance expired", 1, 0, NOW, 1, 65000, VERDICT_TARPIT, 65000, "not yet escaped"},
     {"sleep 0 still records", 0, 0, 0, 1, 0, VERDICT_TARPIT, 0, "new network"},
+    {"blocked for ever", 1, 0, 0, 1, 65000, VERDICT_BLOCK, 0, "blocked", -1},
+    {"blocked until later, even if escaped", 1, 5, 0, 1, 65000, VERDICT_BLOCK, 0, "blocked", NOW + 60},
+    {"block expired", 1, 1, 0, 1, 65000, VERDICT_DUNNO, 0, "escaped", NOW - 1},
+    {"allowed beats blocked", 1, 0, -1, 1, 65000, VERDICT_DUNNO, 0, "allowed", -1},
 };
 
 int main(void)
@@ -37,6 +41,7 @@ int main(void)
 	memset(&r, 0, sizeof(r));
 	r.escapes = cases[i].escapes;
 	r.allow_until = cases[i].allow_until;
+	r.block_until = cases[i].block_until;
 	struct decision d = decide(&c, &r, cases[i].found, NOW);
 
 	EXPECT(d.verdict == cases[i].verdict && d.sleep_ms == cases[i].want_sleep

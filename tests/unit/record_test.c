@@ -2,6 +2,7 @@
 #include "record.h"
 #include "unit.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int main(void)
@@ -19,8 +20,8 @@ int main(void)
     r.allow_until = -1;
     r.block_until = 4102444800LL;	/* past 2038: 64-bit times */
     n = record_encode(&r, buf, sizeof(buf));
-    EXPECT(n == 2 + 8 * 12, "encoded length %zu", n);
-    EXPECT(buf[0] == 1 && buf[1] == 12, "header %d %d", buf[0], buf[1]);
+    EXPECT(n == 2 + 8 * 13, "encoded length %zu", n);
+    EXPECT(buf[0] == 1 && buf[1] == 13, "header %d %d", buf[0], buf[1]);
     /* first_seen 1700000000 = 0x6553f100, big-endian in bytes 2..9 */
     static const unsigned char first[8] = {0, 0, 0, 0, 0x65, 0x53, 0xf1, 0x00};
 
@@ -38,13 +39,43 @@ int main(void)
 	   && back.escapes == 0 && back.allow_until == 0, "missing fields are 0");
 
     /* A newer record with more fields: the known ones are read. */
-    unsigned char newer[2 + 8 * 14];
+    unsigned char newer[2 + 8 * 15];
 
     memset(newer, 0xab, sizeof(newer));
     memcpy(newer, buf, n);
-    newer[1] = 14;
+    newer[1] = 15;
     EXPECT(record_decode(newer, sizeof(newer), &back) == 0, "longer record");
     EXPECT(memcmp(&r, &back, sizeof(r)) == 0, "known fields of a longer record");
+
+    /* A comment follows the fields, and round-trips. */
+    struct tp_record c = r;
+    unsigned char cbuf[RECORD_MAX_SIZE];
+    size_t  cn;
+
+    snprintf(c.comment, sizeof(c.comment), "ticket #42: a partner's MX");
+    cn = record_encode(&c, cbuf, sizeof(cbuf));
+    EXPECT(cn == n + 2 + strlen(c.comment), "length with comment %zu", cn);
+    EXPECT(record_decode(cbuf, cn, &back) == 0
+	   && strcmp(back.comment, c.comment) == 0
+	   && back.block_until == c.block_until, "comment round trip");
+    EXPECT(record_decode(cbuf, cn - 1, &back) < 0, "comment cut short");
+    cbuf[n + 2] = 0;
+    EXPECT(record_decode(cbuf, cn, &back) < 0, "NUL in a comment");
+
+    /* The counters share the layout. */
+    struct tp_stats st, st2;
+
+    memset(&st, 0, sizeof(st));
+    st.tarpits = 5;
+    st.hangup_hist[HIST_BUCKETS - 1] = 7;
+    cn = stats_encode(&st, cbuf, sizeof(cbuf));
+    EXPECT(cn > 0 && stats_decode(cbuf, cn, &st2) == 0
+	   && memcmp(&st, &st2, sizeof(st)) == 0, "stats round trip");
+    stats_add_hangup(&st, 9999);
+    stats_add_hangup(&st, 3999000);
+    stats_add_hangup(&st, 10000);
+    EXPECT(st.hangups == 3 && st.hangup_hist[0] == 1 && st.hangup_hist[1] == 1
+	   && st.hangup_hist[HIST_BUCKETS - 1] == 8, "histogram buckets");
 
     /* Damage. */
     EXPECT(record_decode(buf, 0, &back) < 0, "empty");

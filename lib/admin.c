@@ -1,0 +1,1012 @@
+/*
+ * NAME
+ *	admin - the commands of tarpit-admin
+ * DESCRIPTION
+ *	One function per command, each given its arguments after the command
+ *	word and returning an exit status (see tarpit-admin(8)).  They write
+ *	to a->out and a->err, so `tarpit-admin serve` runs the very same code
+ *	for a client on its socket.  Output formats are documented and
+ *	stable: scripts may rely on them.
+ */
+#define _GNU_SOURCE
+#include "admin.h"
+#include "addr.h"
+#include "decide.h"
+#include "record.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXPIRE_BATCH 200		/* keys per exclusive lock: expire, load */
+
+const char admin_usage_text[] =
+"usage: tarpit-admin [-c config_file] [--json] command [argument ...]\n"
+"commands:\n"
+"  check address ...          the record of each address's network\n"
+"  list                       every record, one a line\n"
+"  del address|network ...    remove records\n"
+"  allow address|network [--for duration] [--comment text]\n"
+"  block address|network [--for duration] [--comment text]\n"
+"  unblock address|network ...\n"
+"  info                       database, record counts, settings\n"
+"  stats                      totals and the hang-up histogram\n"
+"  expire                     drop records older than max_age\n"
+"  dump                       the whole database as text\n"
+"  load [file]                records from a dump (stdin by default)\n"
+"  doctor                     check the installation and Postfix\n"
+"  config [key ...]           the settings in effect\n"
+"  serve                      the admin socket protocol on fd 3 or stdin\n";
+
+/* admin_usage - the usage text on the error stream */
+int admin_usage(struct admin *a)
+{
+    fputs(admin_usage_text, a->err);
+    return ADMIN_USAGE;
+}
+
+/* format_time - ISO 8601 in UTC, or "-" for never */
+static const char *format_time(int64_t t, char *buf, size_t len)
+{
+    struct tm tm;
+    time_t  tt = (time_t) t;
+
+    if (t == 0 || gmtime_r(&tt, &tm) == 0)
+	return "-";
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+/* record_state - one word for a record, for list and info */
+static const char *record_state(const struct admin *a, const struct tp_record *r,
+				        int64_t now)
+{
+    if (active_until(r->allow_until, now))
+	return "allowed";
+    if (active_until(r->block_until, now))
+	return "blocked";
+    if (r->escapes >= a->conf.threshold)
+	return "escaped";
+    return "tarpitted";
+}
+
+/* json_string - a JSON string literal */
+static void json_string(FILE *fp, const char *s)
+{
+    putc('"', fp);
+    for (; *s; s++) {
+	unsigned char c = (unsigned char) *s;
+
+	if (c == '"' || c == '\\')
+	    fprintf(fp, "\\%c", c);
+	else if (c < 0x20 || c == 0x7f)
+	    fprintf(fp, "\\u%04x", c);
+	else
+	    putc(c, fp);
+    }
+    putc('"', fp);
+}
+
+/* print_json - one record as one JSON object on one line */
+static void print_json(struct admin *a, const char *key, const struct tp_record *r)
+{
+    fputs("{\"network\":", a->out);
+    json_string(a->out, key);
+    for (size_t i = 0; i < record_nfields; i++)
+	fprintf(a->out, ",\"%s\":%" PRId64, record_field_table[i].name,
+		*RECORD_FIELD(r, record_field_table + i));
+    fputs(",\"comment\":", a->out);
+    json_string(a->out, r->comment);
+    fprintf(a->out, ",\"state\":\"%s\"}\n", record_state(a, r, (int64_t) time(0)));
+}
+
+/* print_text - one record as "name value" lines */
+static void print_text(struct admin *a, const char *key, const struct tp_record *r)
+{
+    char    buf[40];
+
+    fprintf(a->out, "%-15s%s\n", "network", key);
+    fprintf(a->out, "%-15s%s\n", "state", record_state(a, r, (int64_t) time(0)));
+    for (size_t i = 0; i < record_nfields; i++) {
+	const struct record_field *f = record_field_table + i;
+	int64_t v = *RECORD_FIELD(r, f);
+
+	switch (f->kind) {
+	case RK_COUNT:
+	    fprintf(a->out, "%-15s%" PRId64 "\n", f->name, v);
+	    break;
+	case RK_MS:
+	    fprintf(a->out, "%-15s%" PRId64 "\n", f->name, v);
+	    break;
+	case RK_UNTIL:
+	    fprintf(a->out, "%-15s%s\n", f->name,
+		    v == -1 ? "forever" : format_time(v, buf, sizeof(buf)));
+	    break;
+	case RK_TIME:
+	    fprintf(a->out, "%-15s%s\n", f->name, format_time(v, buf, sizeof(buf)));
+	    break;
+	}
+    }
+    fprintf(a->out, "%-15s%s\n", "comment", r->comment[0] ? r->comment : "-");
+}
+
+/* arg_key - an address or network argument to its key; 0 or -1 (said) */
+static int arg_key(struct admin *a, const char *arg, char *key, size_t len)
+{
+    if (addr_key_from_arg(arg, (int) a->conf.ipv4_prefix,
+			  (int) a->conf.ipv6_prefix, key, len) < 0) {
+	fprintf(a->err, "tarpit-admin: \"%s\" is not an IP address or network\n", arg);
+	return -1;
+    }
+    return 0;
+}
+
+/* db_failed - report a database error */
+static int db_failed(struct admin *a)
+{
+    fprintf(a->err, "tarpit-admin: %s\n", db_error(a->db));
+    return ADMIN_DB;
+}
+
+/* cmd_check - print the record of each address's network */
+static int cmd_check(struct admin *a, int argc, char **argv)
+{
+    int     status = ADMIN_OK;
+
+    if (argc < 1)
+	return admin_usage(a);
+    for (int i = 0; i < argc; i++) {
+	char    key[ADDR_KEY_MAX];
+	struct tp_record r;
+	int     found;
+
+	if (arg_key(a, argv[i], key, sizeof(key)) < 0)
+	    return ADMIN_USAGE;
+	if ((found = db_get(a->db, key, &r)) < 0)
+	    return db_failed(a);
+	if (!found) {
+	    fprintf(a->err, "tarpit-admin: %s: no record for %s\n", argv[i], key);
+	    status = ADMIN_NOTFOUND;
+	    continue;
+	}
+	if (a->json)
+	    print_json(a, key, &r);
+	else {
+	    if (i > 0)
+		putc('\n', a->out);
+	    print_text(a, key, &r);
+	}
+    }
+    return status;
+}
+
+/* cmd_del - remove the records of addresses or networks */
+static int cmd_del(struct admin *a, int argc, char **argv)
+{
+    int     status = ADMIN_OK;
+
+    if (argc < 1)
+	return admin_usage(a);
+    for (int i = 0; i < argc; i++) {
+	char    key[ADDR_KEY_MAX];
+	int     found;
+
+	if (arg_key(a, argv[i], key, sizeof(key)) < 0)
+	    return ADMIN_USAGE;
+	if ((found = db_delete(a->db, key)) < 0)
+	    return db_failed(a);
+	if (found)
+	    fprintf(a->out, "deleted %s\n", key);
+	else {
+	    fprintf(a->err, "tarpit-admin: %s: no record for %s\n", argv[i], key);
+	    status = ADMIN_NOTFOUND;
+	}
+    }
+    return status;
+}
+
+struct mark {
+    int     what;			/* 'a'llow, 'b'lock, 'u'nblock */
+    int64_t until;
+    int64_t now;
+    const char *comment;
+    int     found;
+};
+
+/* apply_mark - under the exclusive lock: allow, block or unblock */
+static enum db_change apply_mark(struct db_txn *t, void *ctx)
+{
+    struct mark *m = ctx;
+    struct tp_record *r = &t->rec;
+
+    m->found = t->found;
+    if (m->what == 'u') {
+	if (!t->found)
+	    return DB_KEEP;
+	r->block_until = 0;
+	r->comment[0] = 0;
+	return DB_WRITE;
+    }
+    if (!t->found)
+	r->first_seen = r->last_seen = m->now;
+    if (m->what == 'a') {
+	r->allow_until = m->until;
+	r->block_until = 0;
+    } else {
+	r->block_until = m->until;
+	r->allow_until = 0;
+    }
+    if (m->comment)
+	snprintf(r->comment, sizeof(r->comment), "%s", m->comment);
+    return DB_WRITE;
+}
+
+/* mark - allow/block ADDR [--for DURATION] [--comment TEXT]; unblock ADDR... */
+static int mark(struct admin *a, int argc, char **argv, int what)
+{
+    struct mark m = {what, -1, (int64_t) time(0), 0, 0};
+    char   *target = 0;
+    char    key[ADDR_KEY_MAX];
+    int64_t ms;
+
+    for (int i = 0; i < argc; i++) {
+	if (what != 'u' && strcmp(argv[i], "--for") == 0 && i + 1 < argc) {
+	    if (conf_parse_duration(argv[++i], &ms) < 0 || ms < 1000) {
+		fprintf(a->err, "tarpit-admin: --for %s: not a duration of a "
+			"second or more\n", argv[i]);
+		return ADMIN_USAGE;
+	    }
+	    m.until = m.now + ms / 1000;
+	} else if (what != 'u' && strcmp(argv[i], "--comment") == 0 && i + 1 < argc) {
+	    m.comment = argv[++i];
+	    if (strlen(m.comment) >= RECORD_COMMENT_MAX) {
+		fprintf(a->err, "tarpit-admin: --comment: at most %d bytes\n",
+			RECORD_COMMENT_MAX - 1);
+		return ADMIN_USAGE;
+	    }
+	    for (const char *p = m.comment; *p; p++)
+		if ((unsigned char) *p < 0x20 || *p == 0x7f) {
+		    fprintf(a->err, "tarpit-admin: --comment: no control characters\n");
+		    return ADMIN_USAGE;
+		}
+	} else if (argv[i][0] == '-' || (target && what != 'u')) {
+	    return admin_usage(a);
+	} else if (what == 'u') {
+	    /* unblock takes several */
+	    if (arg_key(a, argv[i], key, sizeof(key)) < 0)
+		return ADMIN_USAGE;
+	    if (db_update(a->db, key, apply_mark, &m) < 0)
+		return db_failed(a);
+	    if (!m.found) {
+		fprintf(a->err, "tarpit-admin: %s: no record for %s\n", argv[i], key);
+		return ADMIN_NOTFOUND;
+	    }
+	    fprintf(a->out, "unblocked %s\n", key);
+	    target = argv[i];
+	} else {
+	    target = argv[i];
+	}
+    }
+    if (target == 0)
+	return admin_usage(a);
+    if (what == 'u')
+	return ADMIN_OK;
+    if (arg_key(a, target, key, sizeof(key)) < 0)
+	return ADMIN_USAGE;
+    if (db_update(a->db, key, apply_mark, &m) < 0)
+	return db_failed(a);
+
+    char    buf[40];
+
+    fprintf(a->out, "%s %s %s%s\n", what == 'a' ? "allowed" : "blocked", key,
+	    m.until == -1 ? "forever" : "until ",
+	    m.until == -1 ? "" : format_time(m.until, buf, sizeof(buf)));
+    return ADMIN_OK;
+}
+
+static int cmd_allow(struct admin *a, int argc, char **argv)
+{
+    return mark(a, argc, argv, 'a');
+}
+
+static int cmd_block(struct admin *a, int argc, char **argv)
+{
+    return mark(a, argc, argv, 'b');
+}
+
+static int cmd_unblock(struct admin *a, int argc, char **argv)
+{
+    return mark(a, argc, argv, 'u');
+}
+
+struct entry {
+    struct tp_addr net;
+    int     prefix;
+    char    key[ADDR_KEY_MAX];
+    struct tp_record r;
+};
+
+struct collection {
+    struct entry *v;
+    size_t  n, cap;
+    int     failed;
+};
+
+/* collect - db_walk callback: keep a copy of every record */
+static int collect(const char *key, const struct tp_record *r, void *ctx)
+{
+    struct collection *c = ctx;
+    struct entry *e;
+    char    addr[ADDR_KEY_MAX];
+    const char *slash = strchr(key, '/');
+
+    if (c->n == c->cap) {
+	size_t  cap = c->cap ? 2 * c->cap : 1024;
+	struct entry *v = realloc(c->v, cap * sizeof(*v));
+
+	if (v == 0) {
+	    c->failed = 1;
+	    return 1;
+	}
+	c->v = v;
+	c->cap = cap;
+    }
+    e = c->v + c->n;
+    memset(e, 0, sizeof(*e));
+    snprintf(e->key, sizeof(e->key), "%s", key);
+    snprintf(addr, sizeof(addr), "%.*s",
+	     slash ? (int) (slash - key) : (int) strlen(key), key);
+    if (addr_parse(addr, &e->net) < 0)
+	e->net.family = 0;		/* foreign key: sorts first, by text */
+    e->prefix = slash ? atoi(slash + 1) : 0;
+    e->r = *r;
+    c->n++;
+    return 0;
+}
+
+/* by_network - IPv4 before IPv6, then by address, then by prefix */
+static int by_network(const void *a, const void *b)
+{
+    const struct entry *x = a, *y = b;
+    int     c;
+
+    if (x->net.family != y->net.family)
+	return x->net.family < y->net.family ? -1 : 1;
+    if (x->net.family == 0)
+	return strcmp(x->key, y->key);
+    if ((c = memcmp(x->net.bytes, y->net.bytes, sizeof(x->net.bytes))) != 0)
+	return c;
+    return x->prefix - y->prefix;
+}
+
+/* collect_all - every record, sorted by network; 0 or an exit status */
+static int collect_all(struct admin *a, struct collection *c)
+{
+    memset(c, 0, sizeof(*c));
+    if (db_walk(a->db, collect, c) < 0) {
+	free(c->v);
+	return db_failed(a);
+    }
+    if (c->failed) {
+	fprintf(a->err, "tarpit-admin: out of memory\n");
+	free(c->v);
+	return ADMIN_DB;
+    }
+    if (c->n)
+	qsort(c->v, c->n, sizeof(*c->v), by_network);
+    return 0;
+}
+
+/* cmd_list - every record, one a line, sorted by network */
+static int cmd_list(struct admin *a, int argc, char **argv)
+{
+    struct collection c;
+    int64_t now = (int64_t) time(0);
+    int     rc;
+
+    (void) argv;
+    if (argc != 0)
+	return admin_usage(a);
+    if ((rc = collect_all(a, &c)) != 0)
+	return rc;
+    for (size_t i = 0; i < c.n; i++) {
+	const struct tp_record *r = &c.v[i].r;
+	char    f[32], l[32];
+
+	if (a->json)
+	    print_json(a, c.v[i].key, r);
+	else
+	    fprintf(a->out, "%s %s %s %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
+		    " %" PRId64 " %s\n", c.v[i].key,
+		    format_time(r->first_seen, f, sizeof(f)),
+		    format_time(r->last_seen, l, sizeof(l)),
+		    r->tarpits, r->escapes, r->pending, r->hangups,
+		    r->early_talkers, record_state(a, r, now));
+    }
+    free(c.v);
+    return ADMIN_OK;
+}
+
+/* cmd_info - where the database is, what it holds, what is set */
+static int cmd_info(struct admin *a, int argc, char **argv)
+{
+    struct collection c;
+    int64_t now = (int64_t) time(0);
+    long    n_allowed = 0, n_blocked = 0, n_escaped = 0, n_tarpitted = 0;
+    char    sleep_s[32], value[CONF_PATH_MAX];
+    int     rc;
+
+    (void) argv;
+    if (argc != 0)
+	return admin_usage(a);
+    if ((rc = collect_all(a, &c)) != 0)
+	return rc;
+    for (size_t i = 0; i < c.n; i++) {
+	const char *st = record_state(a, &c.v[i].r, now);
+
+	n_allowed += strcmp(st, "allowed") == 0;
+	n_blocked += strcmp(st, "blocked") == 0;
+	n_escaped += strcmp(st, "escaped") == 0;
+	n_tarpitted += strcmp(st, "tarpitted") == 0;
+    }
+    conf_format_duration(a->conf.sleep_ms, sleep_s, sizeof(sleep_s));
+    if (a->json) {
+	fputs("{\"config_file\":", a->out);
+	json_string(a->out, a->conf_file);
+	fputs(",\"database\":", a->out);
+	json_string(a->out, a->conf.database);
+	fprintf(a->out, ",\"database_bytes\":%lld,\"records\":%zu,\"escaped\":%ld,"
+		"\"tarpitted\":%ld,\"allowed\":%ld,\"blocked\":%ld,"
+		"\"sleep_ms\":%" PRId64 ",\"threshold\":%" PRId64 "}\n",
+		db_size(a->db), c.n, n_escaped, n_tarpitted, n_allowed,
+		n_blocked, a->conf.sleep_ms, a->conf.threshold);
+    } else {
+	fprintf(a->out, "config file         %s\n", a->conf_file);
+	fprintf(a->out, "database file       %s (%lld bytes)\n", a->conf.database,
+		db_size(a->db));
+	fprintf(a->out, "records             %zu: %ld escaped, %ld tarpitted, "
+		"%ld allowed, %ld blocked\n", c.n, n_escaped, n_tarpitted,
+		n_allowed, n_blocked);
+	for (size_t i = 0; conf_key_name(i) != 0; i++)
+	    if (conf_value(&a->conf, conf_key_name(i), value, sizeof(value)) == 0)
+		fprintf(a->out, "%-20s%s\n", conf_key_name(i), value);
+    }
+    free(c.v);
+    return ADMIN_OK;
+}
+
+/* cmd_stats - host-wide totals and the hang-up histogram */
+static int cmd_stats(struct admin *a, int argc, char **argv)
+{
+    struct tp_stats st;
+    int64_t cum = 0, most = 0;
+    int     tty = a->out == stdout && isatty(STDOUT_FILENO);
+
+    (void) argv;
+    if (argc != 0)
+	return admin_usage(a);
+    if (db_get_stats(a->db, &st) < 0)
+	return db_failed(a);
+    if (a->json) {
+	fprintf(a->out, "{\"tarpits\":%" PRId64 ",\"escapes\":%" PRId64
+		",\"hangups\":%" PRId64 ",\"early_talkers\":%" PRId64
+		",\"dropouts\":%" PRId64 ",\"hangup_histogram\":[",
+		st.tarpits, st.escapes, st.hangups, st.early_talkers, st.dropouts);
+	for (int i = 0; i < HIST_BUCKETS; i++) {
+	    fprintf(a->out, "%s{\"from\":%d,\"to\":", i ? "," : "", i * HIST_BUCKET_S);
+	    if (i == HIST_BUCKETS - 1)
+		fputs("null", a->out);
+	    else
+		fprintf(a->out, "%d", (i + 1) * HIST_BUCKET_S);
+	    fprintf(a->out, ",\"count\":%" PRId64 "}", st.hangup_hist[i]);
+	}
+	fputs("]}\n", a->out);
+	return ADMIN_OK;
+    }
+    fprintf(a->out, "tarpits        %" PRId64 "\nescapes        %" PRId64
+	    "\nhangups        %" PRId64 "\nearly_talkers  %" PRId64
+	    "\ndropouts       %" PRId64 "\n\n", st.tarpits, st.escapes,
+	    st.hangups, st.early_talkers, st.dropouts);
+    fprintf(a->out, "hang-ups by time waited\n%-9s %8s %7s %7s\n", "waited",
+	    "count", "share", "cumul.");
+    for (int i = 0; i < HIST_BUCKETS; i++)
+	if (st.hangup_hist[i] > most)
+	    most = st.hangup_hist[i];
+    for (int i = 0; i < HIST_BUCKETS; i++) {
+	char    range[32];
+	int64_t n = st.hangup_hist[i];
+	double  share = st.hangups ? 100.0 * (double) n / (double) st.hangups : 0;
+
+	cum += n;
+	if (i == HIST_BUCKETS - 1)
+	    snprintf(range, sizeof(range), "%ds+", i * HIST_BUCKET_S);
+	else
+	    snprintf(range, sizeof(range), "%d-%ds", i * HIST_BUCKET_S,
+		     (i + 1) * HIST_BUCKET_S);
+	fprintf(a->out, "%-9s %8" PRId64 " %6.1f%% %6.1f%%", range, n, share,
+		st.hangups ? 100.0 * (double) cum / (double) st.hangups : 0.0);
+	if (tty && most > 0) {
+	    putc(' ', a->out);
+	    for (int64_t b = 0; b < n * 40 / most; b++)
+		putc('#', a->out);
+	}
+	putc('\n', a->out);
+	if (cum == st.hangups && i >= 6)
+	    break;			/* the empty tail says nothing */
+    }
+    return ADMIN_OK;
+}
+
+struct expire_ctx {
+    int64_t now, cutoff;
+    long    removed, cleared;
+};
+
+/* expired - what expire would do: 0 nothing, 1 clear marks, 2 delete */
+static int expired(const struct tp_record *r, const struct expire_ctx *e)
+{
+    int     marks = (r->allow_until > 0 && r->allow_until <= e->now)
+    || (r->block_until > 0 && r->block_until <= e->now);
+    int     held = active_until(r->allow_until, e->now)
+    || active_until(r->block_until, e->now);
+
+    if (!held && r->last_seen < e->cutoff)
+	return 2;
+    return marks;
+}
+
+struct key_list {
+    char  **v;
+    size_t  n, cap;
+    const struct expire_ctx *e;
+    int     failed;
+};
+
+/* collect_expired - db_walk callback: the keys expire must look at */
+static int collect_expired(const char *key, const struct tp_record *r, void *ctx)
+{
+    struct key_list *k = ctx;
+
+    if (expired(r, k->e) == 0)
+	return 0;
+    if (k->n == k->cap) {
+	size_t  cap = k->cap ? 2 * k->cap : 1024;
+	char  **v = realloc(k->v, cap * sizeof(*v));
+
+	if (v == 0)
+	    return k->failed = 1;
+	k->v = v;
+	k->cap = cap;
+    }
+    if ((k->v[k->n] = strdup(key)) == 0)
+	return k->failed = 1;
+    k->n++;
+    return 0;
+}
+
+/* expire_one - under the exclusive lock: decide again, the record may
+ * have been touched since the walk */
+static enum db_change expire_one(struct db_txn *t, void *ctx)
+{
+    struct expire_ctx *e = ctx;
+    struct tp_record *r = &t->rec;
+
+    if (!t->found)
+	return DB_KEEP;
+    switch (expired(r, e)) {
+    case 2:
+	e->removed++;
+	return DB_DELETE;
+    case 1:
+	if (r->allow_until > 0 && r->allow_until <= e->now)
+	    r->allow_until = 0;
+	if (r->block_until > 0 && r->block_until <= e->now)
+	    r->block_until = 0;
+	e->cleared++;
+	return DB_WRITE;
+    }
+    return DB_KEEP;
+}
+
+/* cmd_expire - drop old records in batches, then give the space back */
+static int cmd_expire(struct admin *a, int argc, char **argv)
+{
+    struct expire_ctx e;
+    struct key_list k = {0, 0, 0, &e, 0};
+    long long before = db_size(a->db), after;
+    int     rc = ADMIN_OK;
+
+    (void) argv;
+    if (argc != 0)
+	return admin_usage(a);
+    e.now = (int64_t) time(0);
+    e.cutoff = e.now - a->conf.max_age_ms / 1000;
+    e.removed = e.cleared = 0;
+    if (db_walk(a->db, collect_expired, &k) < 0)
+	rc = db_failed(a);
+    else if (k.failed) {
+	fprintf(a->err, "tarpit-admin: out of memory\n");
+	rc = ADMIN_DB;
+    }
+    /* Short exclusive holds, so that the helpers never wait long. */
+    for (size_t i = 0; rc == ADMIN_OK && i < k.n; i += EXPIRE_BATCH) {
+	size_t  n = k.n - i < EXPIRE_BATCH ? k.n - i : EXPIRE_BATCH;
+
+	if (db_update_many(a->db, k.v + i, n, expire_one, &e) < 0)
+	    rc = db_failed(a);
+    }
+    for (size_t i = 0; i < k.n; i++)
+	free(k.v[i]);
+    free(k.v);
+    if (rc != ADMIN_OK)
+	return rc;
+    if (e.removed > 0 && db_reorganize(a->db) < 0)
+	return db_failed(a);
+    after = db_size(a->db);
+    if (a->json)
+	fprintf(a->out, "{\"removed\":%ld,\"cleared\":%ld,\"bytes_before\":%lld,"
+		"\"bytes_after\":%lld,\"longest_lock_ms\":%" PRId64 "}\n",
+		e.removed, e.cleared, before, after, db_longest_hold_ms(a->db));
+    else
+	fprintf(a->out, "expired %ld records untouched for %" PRId64 "s, "
+		"cleared %ld ended allow/block marks; database %lld -> %lld "
+		"bytes; longest exclusive lock %" PRId64 " ms\n",
+		e.removed, a->conf.max_age_ms / 1000, e.cleared, before,
+		after < 0 ? 0 : after, db_longest_hold_ms(a->db));
+    return ADMIN_OK;
+}
+
+/* cmd_config - the effective settings, "key = value", like postconf */
+static int cmd_config(struct admin *a, int argc, char **argv)
+{
+    char    value[CONF_PATH_MAX];
+    const char *name;
+
+    if (argc == 0) {
+	for (size_t i = 0; (name = conf_key_name(i)) != 0; i++)
+	    if (conf_value(&a->conf, name, value, sizeof(value)) == 0)
+		fprintf(a->out, "%s = %s\n", name, value);
+	return ADMIN_OK;
+    }
+    for (int i = 0; i < argc; i++) {
+	if (conf_value(&a->conf, argv[i], value, sizeof(value)) < 0) {
+	    fprintf(a->err, "tarpit-admin: unknown key \"%s\"\n", argv[i]);
+	    return ADMIN_USAGE;
+	}
+	if (argc == 1)
+	    fprintf(a->out, "%s\n", value);
+	else
+	    fprintf(a->out, "%s = %s\n", argv[i], value);
+    }
+    return ADMIN_OK;
+}
+
+/* put_comment - percent-encode what would break a dump line */
+static void put_comment(FILE *fp, const char *s)
+{
+    for (; *s; s++) {
+	unsigned char c = (unsigned char) *s;
+
+	if (c <= 0x20 || c == '%' || c >= 0x7f)
+	    fprintf(fp, "%%%02X", c);
+	else
+	    putc(c, fp);
+    }
+}
+
+/* cmd_dump - the whole database as text: see tarpit-admin(8) */
+static int cmd_dump(struct admin *a, int argc, char **argv)
+{
+    struct collection c;
+    struct tp_stats st;
+    int     rc;
+
+    (void) argv;
+    if (argc != 0)
+	return admin_usage(a);
+    if (db_get_stats(a->db, &st) < 0)
+	return db_failed(a);
+    if ((rc = collect_all(a, &c)) != 0)
+	return rc;
+    fprintf(a->out, "# tarpit dump %d\n", RECORD_VERSION);
+    fprintf(a->out, "@stats tarpits=%" PRId64 " escapes=%" PRId64 " hangups=%"
+	    PRId64 " early_talkers=%" PRId64 " dropouts=%" PRId64 " hist=",
+	    st.tarpits, st.escapes, st.hangups, st.early_talkers, st.dropouts);
+    for (int i = 0; i < HIST_BUCKETS; i++)
+	fprintf(a->out, "%s%" PRId64, i ? "," : "", st.hangup_hist[i]);
+    putc('\n', a->out);
+    for (size_t i = 0; i < c.n; i++) {
+	fputs(c.v[i].key, a->out);
+	for (size_t f = 0; f < record_nfields; f++)
+	    fprintf(a->out, " %s=%" PRId64, record_field_table[f].name,
+		    *RECORD_FIELD(&c.v[i].r, record_field_table + f));
+	if (c.v[i].r.comment[0]) {
+	    fputs(" comment=", a->out);
+	    put_comment(a->out, c.v[i].r.comment);
+	}
+	putc('\n', a->out);
+    }
+    free(c.v);
+    return fflush(a->out) == 0 ? ADMIN_OK : ADMIN_DB;
+}
+
+/* get_comment - undo put_comment; 0 or -1 */
+static int get_comment(const char *in, char *out, size_t len)
+{
+    size_t  n = 0;
+
+    for (; *in; in++) {
+	unsigned int c = (unsigned char) *in;
+
+	if (c == '%') {
+	    if (!isxdigit((unsigned char) in[1]) || !isxdigit((unsigned char) in[2])
+		|| sscanf(in + 1, "%2x", &c) != 1 || c == 0)
+		return -1;
+	    in += 2;
+	}
+	if (n + 1 >= len)
+	    return -1;
+	out[n++] = (char) c;
+    }
+    out[n] = 0;
+    return 0;
+}
+
+/* get_int - a whole decimal number, all of it; 0 or -1 */
+static int get_int(const char *s, int64_t *v)
+{
+    char   *end;
+
+    if (*s == 0)
+	return -1;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+
+    if (errno || *end)
+	return -1;
+    *v = n;
+    return 0;
+}
+
+struct load_item {
+    char   *key;
+    struct tp_record r;
+};
+
+struct load {
+    struct load_item *v;
+    char  **keys;
+    size_t  n, cap, next;
+    struct tp_stats stats;
+    int     have_stats;
+};
+
+/* parse_stats - "@stats name=value ..."; 0 or -1 with why */
+static int parse_stats(char *line, struct tp_stats *st, const char **why)
+{
+    char   *tok, *save = 0;
+    int64_t *totals[] = {&st->tarpits, &st->escapes, &st->hangups,
+	&st->early_talkers, &st->dropouts};
+    static const char *names[] = {"tarpits", "escapes", "hangups",
+	"early_talkers", "dropouts"};
+
+    memset(st, 0, sizeof(*st));
+    strtok_r(line, " ", &save);
+    while ((tok = strtok_r(0, " ", &save)) != 0) {
+	char   *eq = strchr(tok, '=');
+	int     known = 0;
+
+	if (eq == 0)
+	    return *why = "expected name=value", -1;
+	*eq++ = 0;
+	for (size_t i = 0; i < 5; i++)
+	    if (strcmp(tok, names[i]) == 0) {
+		if (get_int(eq, totals[i]) < 0)
+		    return *why = "not a number", -1;
+		known = 1;
+	    }
+	if (strcmp(tok, "hist") == 0) {
+	    char   *b, *bsave = 0;
+	    int     i = 0;
+
+	    for (b = strtok_r(eq, ",", &bsave); b; b = strtok_r(0, ",", &bsave)) {
+		if (i >= HIST_BUCKETS || get_int(b, st->hangup_hist + i) < 0)
+		    return *why = "bad histogram", -1;
+		i++;
+	    }
+	    known = 1;
+	}
+	if (!known)
+	    return *why = "unknown field", -1;
+    }
+    return 0;
+}
+
+/* parse_record - "NETWORK name=value ..." into an item; 0 or -1 with why */
+static int parse_record(struct admin *a, char *line, struct load_item *it,
+			        const char **why)
+{
+    char   *tok, *save = 0;
+    char    key[ADDR_KEY_MAX];
+
+    memset(it, 0, sizeof(*it));
+    tok = strtok_r(line, " ", &save);
+    if (tok == 0 || addr_key_from_arg(tok, (int) a->conf.ipv4_prefix,
+			  (int) a->conf.ipv6_prefix, key, sizeof(key)) < 0
+	|| strchr(tok, '/') == 0 || strcmp(key, tok) != 0)
+	return *why = "not a network in canonical form (like 192.0.2.0/24)", -1;
+    while ((tok = strtok_r(0, " ", &save)) != 0) {
+	char   *eq = strchr(tok, '=');
+	int     known = 0;
+
+	if (eq == 0)
+	    return *why = "expected name=value", -1;
+	*eq++ = 0;
+	if (strcmp(tok, "comment") == 0) {
+	    if (get_comment(eq, it->r.comment, sizeof(it->r.comment)) < 0)
+		return *why = "bad comment", -1;
+	    continue;
+	}
+	for (size_t f = 0; f < record_nfields; f++)
+	    if (strcmp(tok, record_field_table[f].name) == 0) {
+		if (get_int(eq, RECORD_FIELD(&it->r, record_field_table + f)) < 0)
+		    return *why = "not a number", -1;
+		known = 1;
+	    }
+	if (!known)
+	    return *why = "unknown field", -1;
+    }
+    if ((it->key = strdup(key)) == 0)
+	return *why = "out of memory", -1;
+    return 0;
+}
+
+/* load_one - under the exclusive lock: the next parsed record */
+static enum db_change load_one(struct db_txn *t, void *ctx)
+{
+    struct load *l = ctx;
+
+    if (l->have_stats) {
+	t->stats = l->stats;
+	t->stats_changed = 1;
+	l->have_stats = 0;
+    }
+    t->rec = l->v[l->next++].r;
+    return DB_WRITE;
+}
+
+static int by_key(const void *x, const void *y)
+{
+    return strcmp(*(char *const *) x, *(char *const *) y);
+}
+
+/* cmd_load - records from a dump; all checked before anything is written */
+static int cmd_load(struct admin *a, int argc, char **argv)
+{
+    FILE   *fp = stdin;
+    const char *name = "(stdin)";
+    char   *line = 0;
+    size_t  cap = 0;
+    ssize_t got;
+    long    lineno = 0;
+    struct load l;
+    int     rc = ADMIN_OK;
+
+    memset(&l, 0, sizeof(l));
+    if (argc > 1)
+	return admin_usage(a);
+    if (argc == 1 && strcmp(argv[0], "-") != 0) {
+	name = argv[0];
+	if ((fp = fopen(name, "r")) == 0) {
+	    fprintf(a->err, "tarpit-admin: %s: %s\n", name, strerror(errno));
+	    return ADMIN_USAGE;
+	}
+    }
+    while (rc == ADMIN_OK && (got = getline(&line, &cap, fp)) >= 0) {
+	const char *why = 0;
+
+	lineno++;
+	if (got > 0 && line[got - 1] == '\n')
+	    line[--got] = 0;
+	if (memchr(line, 0, (size_t) got) != 0)
+	    why = "NUL byte";
+	else if (line[0] == 0 || line[0] == '#')
+	    continue;
+	else if (strncmp(line, "@stats ", 7) == 0) {
+	    if (parse_stats(line, &l.stats, &why) == 0)
+		l.have_stats = 1;
+	} else {
+	    if (l.n == l.cap) {
+		size_t  ncap = l.cap ? 2 * l.cap : 1024;
+		struct load_item *v = realloc(l.v, ncap * sizeof(*v));
+
+		if (v == 0) {
+		    why = "out of memory";
+		    goto bad;
+		}
+		l.v = v;
+		l.cap = ncap;
+	    }
+	    if (parse_record(a, line, l.v + l.n, &why) == 0)
+		l.n++;
+	}
+bad:
+	if (why) {
+	    fprintf(a->err, "tarpit-admin: %s:%ld: %s; nothing loaded\n",
+		    name, lineno, why);
+	    rc = ADMIN_USAGE;
+	}
+    }
+    free(line);
+    if (fp != stdin)
+	fclose(fp);
+    if (rc == ADMIN_OK && (l.keys = calloc(l.n + 1, sizeof(*l.keys))) == 0)
+	rc = ADMIN_DB;
+    for (size_t i = 0; rc == ADMIN_OK && i < l.n; i++)
+	l.keys[i] = l.v[i].key;
+    if (rc == ADMIN_OK && l.n > 1) {
+	char  **sorted = malloc(l.n * sizeof(*sorted));
+
+	if (sorted == 0)
+	    rc = ADMIN_DB;
+	else {
+	    memcpy(sorted, l.keys, l.n * sizeof(*sorted));
+	    qsort(sorted, l.n, sizeof(*sorted), by_key);
+	    for (size_t i = 1; i < l.n; i++)
+		if (strcmp(sorted[i - 1], sorted[i]) == 0) {
+		    fprintf(a->err, "tarpit-admin: %s: %s appears twice; "
+			    "nothing loaded\n", name, sorted[i]);
+		    rc = ADMIN_USAGE;
+		    break;
+		}
+	    free(sorted);
+	}
+    }
+    /* Everything parsed: now write, in batches of short exclusive holds. */
+    for (size_t i = 0; rc == ADMIN_OK && i < l.n; i += EXPIRE_BATCH) {
+	size_t  n = l.n - i < EXPIRE_BATCH ? l.n - i : EXPIRE_BATCH;
+
+	if (db_update_many(a->db, l.keys + i, n, load_one, &l) < 0)
+	    rc = db_failed(a);
+    }
+    if (rc == ADMIN_OK)
+	fprintf(a->out, "loaded %zu records\n", l.n);
+    for (size_t i = 0; i < l.n; i++)
+	free(l.v[i].key);
+    free(l.v);
+    free(l.keys);
+    return rc;
+}
+
+static const struct command {
+    const char *name;
+    admin_fn *fn;
+} commands[] = {
+    {"check", cmd_check},
+    {"del", cmd_del},
+    {"list", cmd_list},
+    {"allow", cmd_allow},
+    {"block", cmd_block},
+    {"unblock", cmd_unblock},
+    {"info", cmd_info},
+    {"stats", cmd_stats},
+    {"expire", cmd_expire},
+    {"dump", cmd_dump},
+    {"load", cmd_load},
+    {"doctor", admin_doctor},
+    {"config", cmd_config},
+};
+
+/* admin_command - the function for a command word, or 0 */
+admin_fn *admin_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	if (strcmp(name, commands[i].name) == 0)
+	    return commands[i].fn;
+    return 0;
+}

@@ -1,0 +1,313 @@
+/*
+ * NAME
+ *	doctor - check a live installation and say what to fix
+ * DESCRIPTION
+ *	admin_doctor() looks at what an admin gets wrong: the database and
+ *	its lock file, the installed units, and Postfix's configuration as
+ *	postconf(1) reports it (so MAIL_CONFIG selects another Postfix
+ *	instance, as with Postfix's own tools).  Each problem is printed as
+ *	"problem: ..." followed by "  fix: ...".  The exit status is 0 when
+ *	nothing was found, ADMIN_PROBLEMS otherwise.
+ *
+ *	TARPIT_UNITDIR overrides where the installed units are looked for
+ *	(default: /etc/systemd/system, /lib/systemd/system,
+ *	/usr/lib/systemd/system, /usr/local/lib/systemd/system).
+ */
+#define _GNU_SOURCE
+#include "admin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DATA_STAGE_LIMIT_MS 120000	/* RFC 5321: the reply to DATA */
+#define TIMEOUT_MARGIN_MS 10000
+
+struct doctor {
+    struct admin *a;
+    int     problems;
+};
+
+/* problem - one finding and its fix */
+__attribute__((format(printf, 3, 4)))
+static void problem(struct doctor *d, const char *fix, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("problem: ", d->a->out);
+    va_start(ap, fmt);
+    vfprintf(d->a->out, fmt, ap);
+    va_end(ap);
+    fprintf(d->a->out, "\n  fix: %s\n", fix);
+    d->problems++;
+}
+
+/* good - one thing that is right */
+__attribute__((format(printf, 2, 3)))
+static void good(struct doctor *d, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("ok: ", d->a->out);
+    va_start(ap, fmt);
+    vfprintf(d->a->out, fmt, ap);
+    va_end(ap);
+    putc('\n', d->a->out);
+}
+
+/* check_database - the directory, the lock file, the file, its owner */
+static void check_database(struct doctor *d)
+{
+    const char *db = d->a->conf.database;
+    char   *dir = strdup(db), *slash, lock[CONF_PATH_MAX + 8];
+    struct passwd *pw = getpwnam("tarpit");
+    struct stat st;
+    struct tp_record r;
+
+    if (dir == 0)
+	return;
+    if ((slash = strrchr(dir, '/')) != 0)
+	*(slash == dir ? slash + 1 : slash) = 0;
+    else
+	strcpy(dir, ".");
+    if (stat(dir, &st) < 0) {
+	problem(d, "create it (systemd does, from the units' StateDirectory=, "
+		"once a helper has run), or set database = in tarpit.conf",
+		"the database directory %s does not exist", dir);
+	free(dir);
+	return;
+    }
+    if (st.st_mode & S_IWOTH)
+	problem(d, "chmod o-w on it", "the database directory %s is world-writable", dir);
+    if (pw && st.st_uid != pw->pw_uid && access(dir, W_OK) == 0
+	&& !(st.st_mode & S_IWGRP && st.st_gid == pw->pw_gid))
+	problem(d, "chown tarpit: it (the helpers run as user tarpit)",
+		"the database directory %s is not writable by user tarpit", dir);
+    snprintf(lock, sizeof(lock), "%s.lock", db);
+    if (stat(lock, &st) == 0 && pw && st.st_uid != pw->pw_uid
+	&& !(st.st_mode & S_IWGRP && st.st_gid == pw->pw_gid))
+	problem(d, "chown tarpit: the lock file", "the lock file %s is not "
+		"writable by user tarpit", lock);
+    if (db_get(d->a->db, "@doctor", &r) < 0)
+	problem(d, "see the message; `tarpit-admin info` shows the file",
+		"the database cannot be read: %s", db_error(d->a->db));
+    else
+	good(d, "database %s can be read", db);
+    free(dir);
+}
+
+/* check_units - installed, and enough connections for Postfix */
+static long check_units(struct doctor *d)
+{
+    const char *env = getenv("TARPIT_UNITDIR");
+    const char *dirs[] = {env, "/etc/systemd/system", "/lib/systemd/system",
+	"/usr/lib/systemd/system", "/usr/local/lib/systemd/system"};
+    long    maxconn = -1;
+
+    for (const char **unit = (const char *[]) {
+	"tarpit-check.socket", "tarpit-store.socket", 0};
+	 *unit; unit++) {
+	char    path[CONF_PATH_MAX + 64];
+	FILE   *fp = 0;
+
+	for (size_t i = env ? 0 : 1; i < sizeof(dirs) / sizeof(dirs[0]) && !fp; i++) {
+	    snprintf(path, sizeof(path), "%s/%s", dirs[i], *unit);
+	    fp = fopen(path, "r");
+	    if (env)
+		break;
+	}
+	if (fp == 0) {
+	    problem(d, "make install, then systemctl daemon-reload and "
+		    "systemctl enable --now tarpit-check.socket tarpit-store.socket",
+		    "the unit %s is not installed", *unit);
+	    continue;
+	}
+	char    line[512];
+	long    n = 64;			/* systemd's default */
+
+	while (fgets(line, sizeof(line), fp))
+	    if (strncmp(line, "MaxConnections=", 15) == 0)
+		n = strtol(line + 15, 0, 10);
+	fclose(fp);
+	good(d, "%s is installed (MaxConnections=%ld)", path, n);
+	if (strcmp(*unit, "tarpit-check.socket") == 0)
+	    maxconn = n;
+    }
+    return maxconn;
+}
+
+/* postconf - one parameter's value from `postconf -h`, or 0 */
+static char *postconf(const char *name)
+{
+    char    cmd[256], *buf = 0;
+    size_t  cap = 0;
+    FILE   *fp;
+    ssize_t n;
+
+    snprintf(cmd, sizeof(cmd), "postconf -h %s 2>/dev/null", name);
+    if ((fp = popen(cmd, "r")) == 0)
+	return 0;
+    n = getdelim(&buf, &cap, 0, fp);
+    if (pclose(fp) != 0 || n < 0) {
+	free(buf);
+	return 0;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+	buf[--n] = 0;
+    return buf;
+}
+
+/* find_service - the check_policy_service entry for a port in a list, its
+ * text in out (up to the closing brace); 0 or -1 */
+static int find_service(const char *list, const char *port, char *out, size_t len)
+{
+    char    needle[64];
+    const char *p, *start, *end;
+
+    snprintf(needle, sizeof(needle), ":%s", port);
+    for (p = list; (p = strstr(p, needle)) != 0; p++) {
+	char    after = p[strlen(needle)];
+
+	if (after && after != ',' && after != ' ' && after != '}'
+	    && after != '\n' && after != '\t')
+	    continue;
+	start = p;
+	while (start > list && strncmp(start, "check_policy_service", 20) != 0)
+	    start--;
+	if (strncmp(start, "check_policy_service", 20) != 0)
+	    continue;
+	end = strchr(p, '}');
+	if (end == 0 || (strchr(start, '{') == 0 || strchr(start, '{') > p))
+	    end = p + strlen(needle);	/* no braces: no per-service options */
+	else
+	    end++;
+	snprintf(out, len, "%.*s", (int) (end - start), start);
+	return 0;
+    }
+    return -1;
+}
+
+/* option - "name=value" inside a service entry, value in out; 0 or -1 */
+static int option(const char *entry, const char *name, char *out, size_t len)
+{
+    char    needle[64];
+    const char *p;
+
+    snprintf(needle, sizeof(needle), "%s=", name);
+    if ((p = strstr(entry, needle)) == 0)
+	return -1;
+    p += strlen(needle);
+    snprintf(out, len, "%.*s", (int) strcspn(p, ",} \t\n"), p);
+    return 0;
+}
+
+/* check_postfix - the policy lines, their timeouts, the process limit */
+static void check_postfix(struct doctor *d, long maxconn, const char *check_port,
+			          const char *store_port)
+{
+    char   *rcpt = postconf("smtpd_recipient_restrictions");
+    char   *data = postconf("smtpd_data_restrictions");
+    char   *eod = postconf("smtpd_end_of_data_restrictions");
+    char   *tmo = postconf("smtpd_policy_service_timeout");
+    char   *dflt = postconf("smtpd_policy_service_default_action");
+    char   *procs = postconf("default_process_limit");
+    char    entry[1024], value[128];
+    int64_t timeout_ms = 100000, sleep_ms = d->a->conf.sleep_ms;
+    const char *mc = getenv("MAIL_CONFIG");
+
+    if (rcpt == 0) {
+	good(d, "postconf not found or failing: Postfix not checked");
+	goto out;
+    }
+    good(d, "asking postconf%s%s", mc ? " with MAIL_CONFIG=" : "", mc ? mc : "");
+    if (tmo)
+	(void) conf_parse_duration(tmo, &timeout_ms);
+    if (find_service(rcpt, check_port, entry, sizeof(entry)) == 0) {
+	good(d, "smtpd_recipient_restrictions asks port %s", check_port);
+	if (option(entry, "timeout", value, sizeof(value)) == 0
+	    && conf_parse_duration(value, &timeout_ms) < 0)
+	    problem(d, "write it like timeout=100s", "timeout=%s is not a duration", value);
+	if (option(entry, "default_action", value, sizeof(value)) == 0) {
+	    if (strcasecmp(value, "DUNNO") != 0)
+		problem(d, "add default_action=DUNNO inside the { } of that "
+			"check_policy_service", "the tarpit check has "
+			"default_action=%s: when the tarpit is down, mail is %s",
+			value, "answered that instead of flowing");
+	} else if (dflt == 0 || strncasecmp(dflt, "DUNNO", 5) != 0)
+	    problem(d, "write check_policy_service { inet:127.0.0.1:60001, "
+		    "timeout=100s, default_action=DUNNO }",
+		    "the tarpit check has no default_action=DUNNO: when the "
+		    "tarpit is down, Postfix answers \"%s\"", dflt ? dflt : "451 4.3.5");
+	if (sleep_ms + TIMEOUT_MARGIN_MS > timeout_ms) {
+	    char    s[32], t[32];
+
+	    conf_format_duration(sleep_ms, s, sizeof(s));
+	    conf_format_duration(timeout_ms, t, sizeof(t));
+	    problem(d, "raise timeout= of the check (or lower sleep) so that "
+		    "timeout is at least sleep + 10s",
+		    "sleep = %s but the policy timeout is %s: smtpd gives up on "
+		    "the wait, retries, and no client ever escapes", s, t);
+	} else
+	    good(d, "policy timeout leaves room for sleep");
+    } else if (data && find_service(data, check_port, entry, sizeof(entry)) == 0) {
+	good(d, "smtpd_data_restrictions asks port %s (a DATA-stage wait)", check_port);
+    } else {
+	problem(d, "append check_policy_service { inet:127.0.0.1:60001, "
+		"timeout=100s, default_action=DUNNO } to smtpd_recipient_restrictions "
+		"(see share/tarpit/postfix/main.cf)",
+		"no check_policy_service for the tarpit check (port %s) in "
+		"smtpd_recipient_restrictions", check_port);
+    }
+    if (data && find_service(data, check_port, entry, sizeof(entry)) == 0
+	&& sleep_ms > DATA_STAGE_LIMIT_MS)
+	problem(d, "move the check to smtpd_recipient_restrictions (clients "
+		"allow 5 minutes for RCPT), or lower sleep below 120s",
+		"the check runs at DATA with sleep above 120s: RFC 5321 clients "
+		"give the reply to DATA only 2 minutes, so real servers give up");
+    if (eod && find_service(eod, store_port, entry, sizeof(entry)) == 0)
+	good(d, "smtpd_end_of_data_restrictions tells port %s", store_port);
+    else
+	problem(d, "set smtpd_end_of_data_restrictions = check_policy_service "
+		"{ inet:127.0.0.1:60002, timeout=10s, default_action=DUNNO }",
+		"no check_policy_service for the tarpit store (port %s) at end of "
+		"data: no network can ever escape", store_port);
+    if (procs && maxconn > 0 && maxconn < strtol(procs, 0, 10))
+	problem(d, "set MaxConnections= in tarpit-check.socket (a drop-in: "
+		"systemctl edit tarpit-check.socket) to at least the process limit",
+		"tarpit-check.socket takes %ld connections but Postfix runs up to "
+		"%s smtpd processes: the rest get default_action", maxconn, procs);
+out:
+    free(rcpt);
+    free(data);
+    free(eod);
+    free(tmo);
+    free(dflt);
+    free(procs);
+}
+
+/* admin_doctor - every check; the exit status says whether any failed */
+int admin_doctor(struct admin *a, int argc, char **argv)
+{
+    struct doctor d = {a, 0};
+    const char *check_port = "60001", *store_port = "60002";
+
+    for (int i = 0; i < argc; i++) {
+	if (strcmp(argv[i], "--check-port") == 0 && i + 1 < argc)
+	    check_port = argv[++i];
+	else if (strcmp(argv[i], "--store-port") == 0 && i + 1 < argc)
+	    store_port = argv[++i];
+	else
+	    return admin_usage(a);
+    }
+    good(&d, "config %s reads cleanly", a->conf_file);
+    check_database(&d);
+    check_postfix(&d, check_units(&d), check_port, store_port);
+    fprintf(a->out, "%d problem%s found\n", d.problems, d.problems == 1 ? "" : "s");
+    return d.problems ? ADMIN_PROBLEMS : ADMIN_OK;
+}

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# admin.sh - every tarpit-admin command in both formats, the admin socket
+# protocol, the dump/load round trip on 10,000 records, expire while 20
+# helpers keep working, and doctor on throw-away Postfix configs.
+. "$(dirname "$0")/../lib.sh"
+
+PC=$TOOLS/policy-client
+A="$BIN/tarpit-admin -c $T/tarpit.conf"
+cat >"$T/tarpit.conf" <<CONF
+database = $T/tarpit.db
+sleep = 1s
+max_age = 1d
+CONF
+
+# --- allow / block / unblock / check / list / del -------------------------
+out=$($A block 192.0.2.5 --for 1h --comment "spam run 42")
+expect_eq "block: says what it did" "${out%% until*}" "blocked 192.0.2.0/24"
+$A allow 2001:db8::1 --comment partner >/dev/null
+expect_eq "check: text format, state line" "$($A check 192.0.2.77 | awk '$1 == "state" {print $2}')" "blocked"
+expect_eq "check: the comment" "$($A check 192.0.2.77 | sed -n 's/^comment *//p')" "spam run 42"
+j=$($A --json check 2001:db8::5)
+expect_eq "check --json: allow_until -1 (for ever), state" \
+    "$(json_field "$j" allow_until) $(printf '%s' "$j" | sed 's/.*"state":"\([a-z]*\)".*/\1/')" "-1 allowed"
+$A check 198.51.100.1 >/dev/null 2>"$T/err"; rc=$?
+expect_eq "check: no record is exit 1 with a message" "$rc $(cat "$T/err")" \
+    "1 tarpit-admin: 198.51.100.1: no record for 198.51.100.0/24"
+$A check not-an-address >/dev/null 2>&1
+expect_eq "check: a bad address is exit 2" "$?" "2"
+expect_eq "list: sorted, IPv4 first, one a line with a state" \
+    "$($A list | awk '{print $1, $NF}' | tr '\n' ';')" "192.0.2.0/24 blocked;2001:db8::/64 allowed;"
+expect_eq "list --json: one object a line" "$($A --json list | grep -c '^{"network":')" "2"
+
+# A blocked network is answered with block_action by tarpit-check, at once.
+CPORT=$(free_port); activate "$T/check.log" "$CPORT" "$BIN/tarpit-check" -c "$T/tarpit.conf"
+CHECK_PID=$ACTIVATOR
+SPORT=$(free_port); activate "$T/store.log" "$SPORT" "$BIN/tarpit-store" -c "$T/tarpit.conf"
+out=$(req 192.0.2.9 1 | "$PC" 127.0.0.1 "$CPORT")
+expect_eq "blocked network: REJECT with block_action, at once" \
+    "$(cut -d' ' -f1-3 <<<"$out")" "action=REJECT Your network"
+out=$(req 2001:db8::9 1 | "$PC" 127.0.0.1 "$CPORT")
+expect_range "allowed network: no wait (ms)" "$(awk '{print $NF}' <<<"$out")" 0 500
+$A unblock 192.0.2.5 >/dev/null
+out=$(req 192.0.2.9 2 | "$PC" 127.0.0.1 "$CPORT")
+expect_eq "unblocked: tarpitted again like any other" "$(awk '{print $1}' <<<"$out")" "action=DUNNO"
+expect_eq "del: removes, exit 0" "$($A del 192.0.2.0/24)" "deleted 192.0.2.0/24"
+$A del 192.0.2.0/24 >/dev/null 2>&1
+expect_eq "del: again is exit 1" "$?" "1"
+
+# --- stats, info, config ------------------------------------------------------
+j=$($A --json stats)
+expect_eq "stats --json: tarpits counted host-wide" "$(json_field "$j" tarpits)" "1"
+expect_eq "stats --json: 31 histogram buckets" "$(grep -o '"from":' <<<"$j" | wc -l)" "31"
+check "stats: text table" sh -c "$A stats | grep -q '^hang-ups by time waited'"
+expect_eq "info --json: record count" "$(json_field "$($A --json info)" records)" "1"
+check "info: names the database" sh -c "$A info | grep -q '$T/tarpit.db'"
+expect_eq "config KEY: one value" "$($A config max_age)" "1d"
+
+# --- The admin socket protocol ------------------------------------------------
+printf 'request=smtpd_access_policy\nclient_address=203.0.113.9\nclient_port=1\n\n' | "$PC" 127.0.0.1 "$CPORT" >/dev/null
+APORT=$(free_port); activate "$T/admin.log" "$APORT" "$BIN/tarpit-admin" -c "$T/tarpit.conf" serve
+exec 7<>"/dev/tcp/127.0.0.1/$APORT"
+# reply - read one reply (up to its empty line) from fd 7
+reply() { local l r=; while IFS= read -r -t 5 l <&7; do [ -z "$l" ] && break; r="$r$l;"; done; printf '%s' "$r"; }
+printf 'check=203.0.113.1\n' >&7
+r=$(reply); expect_eq "serve: check=ADDR (tarpit_checks.py form)" "$(cut -d';' -f1 <<<"$r")" "network        203.0.113.0/24"
+printf 'all\n' >&7
+r=$(reply); expect_eq "serve: all lists every record" "$(tr ';' '\n' <<<"$r" | grep -c /)" "2"
+printf -- '--json check 203.0.113.1\n' >&7
+r=$(reply); expect_eq "serve: --json works per line" "$(json_field "$r" tarpits)" "1"
+printf 'block 203.0.113.1 --comment "from the socket"\n' >&7
+r=$(reply); expect_eq "serve: block with a quoted comment" "$r" "blocked 203.0.113.0/24 forever;"
+printf 'info\n' >&7
+r=$(reply); check "serve: info" grep -q "records  *2" <<<"$r"
+printf 'del=203.0.113.1\n' >&7
+r=$(reply); expect_eq "serve: del=ADDR" "$r" "deleted 203.0.113.0/24;"
+printf 'frobnicate\n' >&7
+r=$(reply); expect_eq "serve: an unknown command is an error line" "$r" 'error: unknown command "frobnicate";'
+printf 'check 198.51.100.1\n' >&7
+r=$(reply); expect_eq "serve: errors come back on the socket" "$r" \
+    "tarpit-admin: 198.51.100.1: no record for 198.51.100.0/24;error: exit status 1;"
+printf 'quit\n' >&7
+exec 7>&-
+
+# --- dump / load: an exact round trip of 10,000 records ------------------------
+$A del 2001:db8::1 >/dev/null
+now=$(date +%s)
+awk -v now="$now" 'BEGIN {
+    print "# tarpit dump 1"
+    for (i = 0; i < 10000; i++) {
+        net = sprintf("10.%d.%d.0/24", int(i / 256), i % 256)
+        old = (i % 4 == 0)     # a quarter of them untouched for 2 days
+        seen = old ? now - 172800 : now - 60
+        printf "%s first_seen=%d last_seen=%d tarpits=%d escapes=%d pending=0 last_tarpit=%d hangups=%d early_talkers=0 dropouts=0 last_wait_ms=65000 allow_until=0 block_until=0 last_completed=0%s\n",
+            net, seen - 100, seen, 1 + i % 3, i % 2, seen, i % 5, (i % 1000 == 7) ? " comment=note%20" i : ""
+    }
+}' >"$T/seed.txt"
+check "load: 10,000 records" sh -c "$A load '$T/seed.txt' | grep -qx 'loaded 10000 records'"
+$A dump >"$T/dump1.txt"
+expect_eq "dump: 10,000 records and the counters" "$(grep -c /24 "$T/dump1.txt")/$(grep -c '^@stats' "$T/dump1.txt")" "10000/1"
+mv "$T/tarpit.db" "$T/tarpit.db.old"
+$A load <"$T/dump1.txt" >/dev/null
+$A dump >"$T/dump2.txt"
+if cmp -s "$T/dump1.txt" "$T/dump2.txt"; then ok "dump | load | dump: identical, counters included"
+else not_ok "dump | load | dump: identical" "$(diff "$T/dump1.txt" "$T/dump2.txt" | head -3)"; fi
+rm -f "$T/tarpit.db.old"
+# Malformed input: the line number, and nothing changes.
+sed '5000s/tarpits=/tarpitz=/' "$T/dump1.txt" >"$T/bad.txt"
+sed -i '1i 198.51.100.0/24 tarpits=1' "$T/bad.txt"
+$A load "$T/bad.txt" >/dev/null 2>"$T/err"; rc=$?
+expect_eq "load: a malformed line is refused with its number" "$rc $(cat "$T/err")" \
+    "2 tarpit-admin: $T/bad.txt:5001: unknown field; nothing loaded"
+$A check 198.51.100.1 >/dev/null 2>&1
+expect_eq "load: ... and nothing was written" "$?" "1"
+printf '192.0.2.1/24 tarpits=1\n' | $A load >/dev/null 2>&1
+expect_eq "load: a network not in canonical form is refused" "$?" "2"
+
+# --- expire: exactly the old records, while 20 helpers keep working -----------
+before=$($A list | wc -l)
+# Twenty policy clients hammer escaped networks (reads) and new ones (writes).
+pids=()
+for i in $(seq 1 20); do
+    (
+        for k in $(seq 1 30); do
+            req "10.$((i + 100)).$k.1" "$k"
+        done | "$PC" 127.0.0.1 "$CPORT" >"$T/hammer.$i"
+    ) &
+    pids+=("$!")
+done
+sed -i 's/^sleep = 1s/sleep = 0/' "$T/tarpit.conf"
+sleep 0.2
+out=$($A --json expire)
+for p in "${pids[@]}"; do wait "$p"; done
+after=$($A list | wc -l)
+removed=$(json_field "$out" removed)
+expect_eq "expire: removed exactly the 2,500 records untouched for 2 days" "$removed" "2500"
+old_left=$($A --json list | awk -F'"last_seen":' '{split($2, a, ","); if (a[1] < '"$now"' - 86400) n++} END {print n + 0}')
+expect_eq "expire: none of the old ones is left" "$old_left" "0"
+expect_eq "expire: every other record is still there (and the 600 new ones)" "$((before - 2500 + 600))" "$after"
+longest=$(json_field "$out" longest_lock_ms)
+expect_range "expire: its longest exclusive lock hold (ms)" "$longest" 0 2000
+worst=$(cat "$T"/hammer.* | awk '{print $NF}' | sort -n | tail -1)
+answered=$(cat "$T"/hammer.* | grep -c '^action=DUNNO')
+expect_eq "expire: all 600 helper requests answered meanwhile" "$answered" "600"
+expect_range "expire: slowest helper answer meanwhile (ms)" "$worst" 0 2000
+echo "       (expire: $out)"
+
+# --- doctor on throw-away Postfix configs ------------------------------------
+if command -v postconf >/dev/null; then
+    R=$T/root
+    make -s -C "$TOP" install DESTDIR= PREFIX="$R/usr" SYSCONFDIR="$R/etc" \
+        UNITDIR="$R/units" SYSUSERSDIR="$R/sysusers" >/dev/null 2>&1
+    export TARPIT_UNITDIR=$R/units
+    mkdir -p "$T/pf"
+    printf 'database = %s/tarpit.db\n' "$T" >"$T/doctor.conf"     # sleep 65s
+    shipped=$(sed '/^#/d' "$TOP/share/postfix/main.cf")
+    doctor() { # doctor NAME MAIN.CF-EXTRA - run with that config, keep output
+        printf '%s\n%s\n' "$shipped" "$2" >"$T/pf/main.cf"
+        MAIL_CONFIG=$T/pf $BIN/tarpit-admin -c "$T/doctor.conf" doctor >"$T/doctor.$1" 2>&1
+        echo $?
+    }
+    expect_eq "doctor: the shipped lines pass (exit 0)" "$(doctor good '')" "0"
+    rc=$(doctor nodefault "$(printf '%s\n' "$shipped" | sed 's/, default_action=DUNNO//')")
+    expect_eq "doctor: no default_action=DUNNO is found (exit 5)" "$rc $(grep -c 'no default_action=DUNNO' "$T/doctor.nodefault")" "5 1"
+    rc=$(doctor timeout "$(printf '%s\n' "$shipped" | sed 's/timeout=100s/timeout=60s/')")
+    check "doctor: a timeout below sleep + 10s is found" grep -q "policy timeout is 1m" "$T/doctor.timeout"
+    rc=$(doctor nostore 'smtpd_end_of_data_restrictions =')
+    check "doctor: no store at end of data is found" grep -q "no check_policy_service for the tarpit store" "$T/doctor.nostore"
+    printf 'database = %s/tarpit.db\nsleep = 150s\n' "$T" >"$T/long.conf"
+    printf '%s\nsmtpd_recipient_restrictions = reject_unauth_destination\nsmtpd_data_restrictions = check_policy_service { inet:127.0.0.1:60001, timeout=200s, default_action=DUNNO }\n' "$shipped" >"$T/pf/main.cf"
+    MAIL_CONFIG=$T/pf $BIN/tarpit-admin -c "$T/long.conf" doctor >"$T/doctor.data" 2>&1
+    check "doctor: a DATA-stage wait over 120s is found" grep -q "runs at DATA with sleep above 120s" "$T/doctor.data"
+    rc=$(doctor procs 'default_process_limit = 600')
+    check "doctor: MaxConnections below Postfix's process limit is found" grep -q "takes 512 connections but Postfix runs up to 600" "$T/doctor.procs"
+    TARPIT_UNITDIR=$T/nowhere MAIL_CONFIG=$T/pf $BIN/tarpit-admin -c "$T/doctor.conf" doctor >"$T/doctor.units" 2>&1
+    check "doctor: units not installed are found" grep -q "the unit tarpit-check.socket is not installed" "$T/doctor.units"
+    unset TARPIT_UNITDIR
+else
+    not_ok "doctor on throw-away Postfix configs" "postconf is not installed"
+fi
+
+# --- Usage and errors -----------------------------------------------------------
+$A >/dev/null 2>&1; expect_eq "no command: exit 2" "$?" "2"
+$A frob >/dev/null 2>&1; expect_eq "unknown command: exit 2" "$?" "2"
+$BIN/tarpit-admin -c "$T/none.conf" list >/dev/null 2>"$T/err"; rc=$?
+expect_eq "missing named config: exit 3, naming it" "$rc $(grep -c none.conf "$T/err")" "3 1"
+printf 'database = /nonexistent/x.db\n' >"$T/nodb.conf"
+$BIN/tarpit-admin -c "$T/nodb.conf" block 192.0.2.1 >/dev/null 2>&1
+expect_eq "unusable database: exit 4" "$?" "4"
+check "-h prints the usage" sh -c "$A -h | grep -q '^usage: tarpit-admin'"
+
+wait_no_children "$CHECK_PID" 3000
+if grep -hE "runtime error|Sanitizer|died with (signal|code [^0])" "$T"/*.log >"$T/crash"; then
+    not_ok "no helper crashed" "$(head -3 "$T/crash")"
+else
+    ok "no helper crashed"
+fi
+done_testing
