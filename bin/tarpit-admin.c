@@ -204,6 +204,7 @@ int main(int argc, char **argv)
     if (fflush(stdout) != 0 && status == ADMIN_OK)
 	status = ADMIN_DB;
     db_free(a.db);
+    conf_free(&a.conf);
     free(args);
     return status;
 }

@@ -25,6 +25,7 @@
 #include "decide.h"
 #include "helper.h"
 #include "log.h"
+#include "slots.h"
 #include "wait.h"
 #include "watch.h"
 
@@ -39,8 +40,9 @@
 static char waited_session[SESSION_MAX];
 static char session_action[CONF_ACTION_MAX];
 
-/* Whether "cannot watch the client" has been logged by this process. */
+/* What this process has logged once already. */
 static int watch_noted;
+static char unknown_context[64];
 
 /* session_id - client and server ends of the SMTP connection, or 0 */
 static const char *session_id(const struct policy_req *q, char *buf, size_t len)
@@ -133,12 +135,14 @@ static enum db_change refresh(struct db_txn *t, void *ctx)
 
 /* start_watch - watch the SMTP client if we can; 0 when not */
 static struct client_watch *start_watch(struct helper *h,
+				                const struct tp_conf *p,
 				                const struct policy_req *q,
 				                struct client_watch *w)
 {
     char    why[256];
 
-    if (!h->conf.watch_client)
+    (void) h;
+    if (!p->watch_client)
 	return 0;
     if (watch_start(w, policy_get(q, "client_address"),
 		    policy_get(q, "client_port"), policy_get(q, "server_address"),
@@ -148,6 +152,50 @@ static struct client_watch *start_watch(struct helper *h,
 	return 0;
     }
     return w;
+}
+
+/* profile - the settings for this request's policy_context */
+static const struct tp_conf *profile(struct helper *h, const struct policy_req *q)
+{
+    const char *ctx = policy_get(q, "policy_context");
+    const struct tp_conf *p;
+
+    if (ctx == 0 || *ctx == 0)
+	return &h->conf;
+    if ((p = conf_profile(&h->conf, ctx)) != 0)
+	return p;
+    if (strncmp(unknown_context, ctx, sizeof(unknown_context) - 1) != 0) {
+	snprintf(unknown_context, sizeof(unknown_context), "%s", ctx);
+	msg_warn("policy_context=%s has no [%s] profile: using the global "
+		 "settings", ctx, ctx);
+    }
+    return &h->conf;
+}
+
+static void count_refused(struct tp_stats *s, void *ctx)
+{
+    (void) ctx;
+    s->waits_refused++;
+}
+
+/* take_slot - one of max_waiting; its descriptor, or -1 (logged) */
+static int take_slot(struct helper *h, const char *client, const char *key)
+{
+    char    path[CONF_PATH_MAX + 8], why[300];
+    int     fd;
+
+    snprintf(path, sizeof(path), "%s.slots", h->conf.database);
+    fd = slots_acquire(path, (int) h->conf.max_waiting, why, sizeof(why));
+    if (fd == -1) {
+	msg_warn("client=%s network=%s: DUNNO without a wait: max_waiting=%d "
+		 "waits are running", client, key, (int) h->conf.max_waiting);
+	if (db_update_stats(h->db, count_refused, 0) < 0)
+	    msg_warn("%s", db_error(h->db));
+    } else if (fd < 0) {
+	msg_error("client=%s network=%s: %s: DUNNO without a wait", client, key, why);
+	fd = -1;
+    }
+    return fd;
 }
 
 /* seconds - "12.345" from milliseconds, for log lines */
@@ -171,7 +219,8 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
     struct client_watch watch, *w;
     struct wait_outcome out;
     int64_t now = (int64_t) time(0);
-    int     found;
+    int     found, slot;
+    const struct tp_conf *p = profile(h, q);
 
     snprintf(action, len, "DUNNO");
     if (helper_client_key(h, q, key, sizeof(key)) == 0)
@@ -187,10 +236,23 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 		  db_error(h->db));
 	return HELPER_REPLY;
     }
-    d = decide(&h->conf, &r, found, now);
+    d = decide(p, q, &r, found, now);
+    if (p->dry_run) {
+	char    secs[32];
+
+	msg_info("client=%s network=%s: dry run: would %s%s%s (%s%s%s%s%s)",
+		 client, key, d.verdict == VERDICT_TARPIT ? "wait " :
+		 d.verdict == VERDICT_BLOCK ? "answer " : "answer DUNNO",
+		 d.verdict == VERDICT_TARPIT ? seconds(d.sleep_ms, secs, sizeof(secs)) :
+		 d.verdict == VERDICT_BLOCK ? p->block_action : "",
+		 d.verdict == VERDICT_TARPIT ? "s" : "", d.reason,
+		 p->name[0] ? ", profile " : "", p->name,
+		 d.rule ? ", rule: " : "", d.rule ? d.rule->text : "");
+	return HELPER_REPLY;
+    }
     if (d.verdict == VERDICT_BLOCK) {
-	snprintf(action, len, "%s", h->conf.block_action);
-	msg_info("client=%s network=%s: %s (blocked)", client, key, action);
+	snprintf(action, len, "%s", p->block_action);
+	msg_info("client=%s network=%s: %s (%s)", client, key, action, d.reason);
 	return HELPER_REPLY;
     }
     if (d.verdict == VERDICT_DUNNO) {
@@ -200,19 +262,23 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 	msg_info("client=%s network=%s: DUNNO (%s)", client, key, d.reason);
 	return HELPER_REPLY;
     }
+    if ((slot = take_slot(h, client, key)) < 0)
+	return HELPER_REPLY;
 
     struct begin_ctx b = {now, d.sleep_ms};
 
     if (db_update(h->db, key, begin_wait, &b) < 0) {
 	msg_error("client=%s network=%s: %s: DUNNO without a wait",
 		  client, key, db_error(h->db));
+	slots_release(slot);
 	return HELPER_REPLY;
     }
-    w = start_watch(h, q, &watch);
+    w = start_watch(h, p, q, &watch);
     wait_watched(h->conn.in_fd, d.sleep_ms, w,
-		 strcmp(h->conf.early_talker_action, "ignore") != 0, &out);
+		 strcmp(p->early_talker_action, "ignore") != 0, &out);
     if (w)
 	watch_stop(w);
+    slots_release(slot);
 
     struct end_ctx e = {(int64_t) time(0), &out};
 
@@ -230,7 +296,7 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 		 client, key, secs);
 	return HELPER_REPLY;		/* DUNNO: smtpd will find it gone */
     case WAIT_EARLY_TALKER:
-	snprintf(action, len, "%s", h->conf.early_talker_action);
+	snprintf(action, len, "%s", p->early_talker_action);
 	msg_info("client=%s network=%s: early talker after %ss of the wait: %s",
 		 client, key, secs, action);
 	break;

@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "decide.h"
 #include "record.h"
+#include "slots.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -454,6 +455,11 @@ static int cmd_info(struct admin *a, int argc, char **argv)
 	n_escaped += strcmp(st, "escaped") == 0;
 	n_tarpitted += strcmp(st, "tarpitted") == 0;
     }
+    char    slots[CONF_PATH_MAX + 8];
+    int     waiting;
+
+    snprintf(slots, sizeof(slots), "%s.slots", a->conf.database);
+    waiting = slots_in_use(slots, (int) a->conf.max_waiting);
     conf_format_duration(a->conf.sleep_ms, sleep_s, sizeof(sleep_s));
     if (a->json) {
 	fputs("{\"config_file\":", a->out);
@@ -462,9 +468,11 @@ static int cmd_info(struct admin *a, int argc, char **argv)
 	json_string(a->out, a->conf.database);
 	fprintf(a->out, ",\"database_bytes\":%lld,\"records\":%zu,\"escaped\":%ld,"
 		"\"tarpitted\":%ld,\"allowed\":%ld,\"blocked\":%ld,"
+		"\"waiting\":%d,\"max_waiting\":%" PRId64 ","
 		"\"sleep_ms\":%" PRId64 ",\"threshold\":%" PRId64 "}\n",
 		db_size(a->db), c.n, n_escaped, n_tarpitted, n_allowed,
-		n_blocked, a->conf.sleep_ms, a->conf.threshold);
+		n_blocked, waiting, a->conf.max_waiting, a->conf.sleep_ms,
+		a->conf.threshold);
     } else {
 	fprintf(a->out, "config file         %s\n", a->conf_file);
 	fprintf(a->out, "database file       %s (%lld bytes)\n", a->conf.database,
@@ -472,6 +480,8 @@ static int cmd_info(struct admin *a, int argc, char **argv)
 	fprintf(a->out, "records             %zu: %ld escaped, %ld tarpitted, "
 		"%ld allowed, %ld blocked\n", c.n, n_escaped, n_tarpitted,
 		n_allowed, n_blocked);
+	fprintf(a->out, "waiting now         %d of max_waiting %" PRId64 "\n",
+		waiting, a->conf.max_waiting);
 	for (size_t i = 0; conf_key_name(i) != 0; i++)
 	    if (conf_value(&a->conf, conf_key_name(i), value, sizeof(value)) == 0)
 		fprintf(a->out, "%-20s%s\n", conf_key_name(i), value);
@@ -505,13 +515,14 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
 		fprintf(a->out, "%d", (i + 1) * HIST_BUCKET_S);
 	    fprintf(a->out, ",\"count\":%" PRId64 "}", st.hangup_hist[i]);
 	}
-	fputs("]}\n", a->out);
+	fprintf(a->out, "],\"waits_refused\":%" PRId64 "}\n", st.waits_refused);
 	return ADMIN_OK;
     }
     fprintf(a->out, "tarpits        %" PRId64 "\nescapes        %" PRId64
 	    "\nhangups        %" PRId64 "\nearly_talkers  %" PRId64
-	    "\ndropouts       %" PRId64 "\n\n", st.tarpits, st.escapes,
-	    st.hangups, st.early_talkers, st.dropouts);
+	    "\ndropouts       %" PRId64 "\nwaits_refused  %" PRId64 "\n\n",
+	    st.tarpits, st.escapes, st.hangups, st.early_talkers, st.dropouts,
+	    st.waits_refused);
     fprintf(a->out, "hang-ups by time waited\n%-9s %8s %7s %7s\n", "waited",
 	    "count", "share", "cumul.");
     for (int i = 0; i < HIST_BUCKETS; i++)
@@ -671,6 +682,21 @@ static int cmd_config(struct admin *a, int argc, char **argv)
 	for (size_t i = 0; (name = conf_key_name(i)) != 0; i++)
 	    if (conf_value(&a->conf, name, value, sizeof(value)) == 0)
 		fprintf(a->out, "%s = %s\n", name, value);
+	for (size_t r = 0; r < a->conf.nrules; r++)
+	    fprintf(a->out, "rule = %s\n", a->conf.rules[r].text);
+	for (size_t p = 0; p < a->conf.nprofiles; p++) {
+	    const struct tp_conf *pc = a->conf.profiles + p;
+	    char    global[CONF_PATH_MAX];
+
+	    fprintf(a->out, "\n[%s]\n", pc->name);
+	    for (size_t i = 0; (name = conf_key_name(i)) != 0; i++)
+		if (conf_value(pc, name, value, sizeof(value)) == 0
+		    && conf_value(&a->conf, name, global, sizeof(global)) == 0
+		    && strcmp(value, global) != 0)
+		    fprintf(a->out, "%s = %s\n", name, value);
+	    for (size_t r = 0; r < pc->nrules; r++)
+		fprintf(a->out, "rule = %s\n", pc->rules[r].text);
+	}
 	return ADMIN_OK;
     }
     for (int i = 0; i < argc; i++) {
@@ -719,7 +745,7 @@ static int cmd_dump(struct admin *a, int argc, char **argv)
 	    st.tarpits, st.escapes, st.hangups, st.early_talkers, st.dropouts);
     for (int i = 0; i < HIST_BUCKETS; i++)
 	fprintf(a->out, "%s%" PRId64, i ? "," : "", st.hangup_hist[i]);
-    putc('\n', a->out);
+    fprintf(a->out, " waits_refused=%" PRId64 "\n", st.waits_refused);
     for (size_t i = 0; i < c.n; i++) {
 	fputs(c.v[i].key, a->out);
 	for (size_t f = 0; f < record_nfields; f++)
@@ -791,9 +817,9 @@ static int parse_stats(char *line, struct tp_stats *st, const char **why)
 {
     char   *tok, *save = 0;
     int64_t *totals[] = {&st->tarpits, &st->escapes, &st->hangups,
-	&st->early_talkers, &st->dropouts};
+	&st->early_talkers, &st->dropouts, &st->waits_refused};
     static const char *names[] = {"tarpits", "escapes", "hangups",
-	"early_talkers", "dropouts"};
+	"early_talkers", "dropouts", "waits_refused"};
 
     memset(st, 0, sizeof(*st));
     strtok_r(line, " ", &save);
@@ -804,7 +830,7 @@ static int parse_stats(char *line, struct tp_stats *st, const char **why)
 	if (eq == 0)
 	    return *why = "expected name=value", -1;
 	*eq++ = 0;
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 	    if (strcmp(tok, names[i]) == 0) {
 		if (get_int(eq, totals[i]) < 0)
 		    return *why = "not a number", -1;

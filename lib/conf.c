@@ -8,6 +8,16 @@
  *	code.  Durations are a number with an optional unit: ms, s (the
  *	default), m, h, d or w; a fraction is allowed ("6.5s").
  *
+ *	A line "[NAME]" starts a profile: the keys after it apply to requests
+ *	whose policy_context is NAME, over the global settings (which come
+ *	before the first section).  Global-only keys are refused inside one.
+ *
+ *	"rule = ATTRIBUTE PATTERN ACTION [ARGUMENT]" may repeat; each adds a
+ *	rule to its level.  PATTERN is /regex/ (POSIX extended; /regex/i
+ *	ignores case), a CIDR network (for address attributes), "*" (present
+ *	and not empty) or a literal; ACTION is "sleep DURATION", "skip" or
+ *	"block".  Regexes are compiled here, once per process.
+ *
  *	conf_path() picks the file: the -c option, else $TARPIT_CONF, else
  *	/etc/tarpit.conf.
  * DIAGNOSTICS
@@ -24,8 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 
-enum conf_type { CT_STR, CT_INT, CT_DURATION, CT_BOOL, CT_ACTION };
+enum conf_type { CT_STR, CT_INT, CT_DURATION, CT_BOOL, CT_ACTION, CT_RULE };
 
 struct conf_key {
     const char *name;
@@ -33,25 +44,33 @@ struct conf_key {
     size_t  offset;
     const char *def;
     int64_t min, max;			/* for CT_DURATION in ms */
+    int     global_only;		/* not allowed in a [profile] */
 };
+
+#define GLOBAL 1
 
 #define OFF(f) offsetof(struct tp_conf, f)
 #define DAY_MS (86400LL * 1000)
 
 static const struct conf_key conf_keys[] = {
-    {"database", CT_STR, OFF(database), "/var/lib/tarpit/tarpit.db", 0, 0},
-    {"sleep", CT_DURATION, OFF(sleep_ms), "65s", 0, 3600LL * 1000},
-    {"threshold", CT_INT, OFF(threshold), "1", 1, 1000000},
-    {"ipv4_prefix", CT_INT, OFF(ipv4_prefix), "24", 8, 32},
-    {"ipv6_prefix", CT_INT, OFF(ipv6_prefix), "64", 16, 128},
-    {"idle_timeout", CT_DURATION, OFF(idle_timeout_ms), "330s", 1000, DAY_MS},
-    {"refresh", CT_DURATION, OFF(refresh_ms), "1h", 0, 365 * DAY_MS},
-    {"watch_client", CT_BOOL, OFF(watch_client), "yes", 0, 1},
+    {"database", CT_STR, OFF(database), "/var/lib/tarpit/tarpit.db", 0, 0, GLOBAL},
+    {"sleep", CT_DURATION, OFF(sleep_ms), "65s", 0, 3600LL * 1000, 0},
+    {"threshold", CT_INT, OFF(threshold), "1", 1, 1000000, 0},
+    {"ipv4_prefix", CT_INT, OFF(ipv4_prefix), "24", 8, 32, GLOBAL},
+    {"ipv6_prefix", CT_INT, OFF(ipv6_prefix), "64", 16, 128, GLOBAL},
+    {"idle_timeout", CT_DURATION, OFF(idle_timeout_ms), "330s", 1000, DAY_MS, GLOBAL},
+    {"refresh", CT_DURATION, OFF(refresh_ms), "1h", 0, 365 * DAY_MS, GLOBAL},
+    {"watch_client", CT_BOOL, OFF(watch_client), "yes", 0, 1, 0},
     {"early_talker_action", CT_ACTION, OFF(early_talker_action),
-    "REJECT Protocol error: talking before the server's reply", 0, 0},
+    "REJECT Protocol error: talking before the server's reply", 0, 0, 0},
     {"block_action", CT_ACTION, OFF(block_action),
-    "REJECT Your network is blocked here", 0, 0},
-    {"max_age", CT_DURATION, OFF(max_age_ms), "30d", 3600LL * 1000, 3650 * DAY_MS},
+    "REJECT Your network is blocked here", 0, 0, 0},
+    {"max_age", CT_DURATION, OFF(max_age_ms), "30d", 3600LL * 1000, 3650 * DAY_MS, GLOBAL},
+    {"skip_authenticated", CT_BOOL, OFF(skip_authenticated), "yes", 0, 1, 0},
+    {"stress_sleep", CT_DURATION, OFF(stress_sleep_ms), "0", 0, 3600LL * 1000, 0},
+    {"max_waiting", CT_INT, OFF(max_waiting), "100", 1, 100000, GLOBAL},
+    {"dry_run", CT_BOOL, OFF(dry_run), "no", 0, 1, 0},
+    {"rule", CT_RULE, 0, 0, 0, 0, 0},
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -168,6 +187,163 @@ int conf_valid_action(const char *s)
     return 0;
 }
 
+/* parse_cidr - "ADDR/LEN" into a rule's network; 0 or -1 */
+static int parse_cidr(const char *s, struct tp_rule *r)
+{
+    char    buf[80], *slash, *end;
+    long    len;
+    int     max;
+
+    if (strlen(s) >= sizeof(buf))
+	return -1;
+    strcpy(buf, s);
+    slash = strchr(buf, '/');
+    *slash = 0;
+    len = strtol(slash + 1, &end, 10);
+    if (*end || slash[1] == 0 || !isdigit((unsigned char) slash[1]))
+	return -1;
+    memset(r->net, 0, sizeof(r->net));
+    if (inet_pton(AF_INET, buf, r->net) == 1)
+	r->family = AF_INET, max = 32;
+    else if (inet_pton(AF_INET6, buf, r->net) == 1)
+	r->family = AF_INET6, max = 128;
+    else
+	return -1;
+    if (len < 0 || len > max)
+	return -1;
+    r->prefix = (int) len;
+    return 0;
+}
+
+/* rule_free - what one rule holds */
+static void rule_free(struct tp_rule *r)
+{
+    if (r->kind == PAT_REGEX && r->text)
+	regfree(&r->re);
+    free(r->text);
+    free(r->attr);
+    free(r->literal);
+}
+
+/* parse_rule - "ATTRIBUTE PATTERN ACTION [ARGUMENT]"; 0 or -1 with why */
+static int parse_rule(const char *value, struct tp_rule *r, char *why, size_t whylen)
+{
+    char   *text = strdup(value), *p, *end, *pat, *act, *arg = 0;
+    size_t  n;
+
+    memset(r, 0, sizeof(*r));
+    if (text == 0)
+	return snprintf(why, whylen, "out of memory"), -1;
+    /* ATTRIBUTE */
+    n = strcspn(text, " \t");
+    if (n == 0 || text[n] == 0) {
+	free(text);
+	return snprintf(why, whylen, "rule: expected ATTRIBUTE PATTERN ACTION"), -1;
+    }
+    for (size_t i = 0; i < n; i++)
+	if (!(isalnum((unsigned char) text[i]) || text[i] == '_')) {
+	    free(text);
+	    return snprintf(why, whylen, "rule: \"%.*s\" is not an attribute name",
+			    (int) n, value), -1;
+	}
+    r->attr = strndup(text, n);
+    /* ACTION [ARGUMENT], from the right: "skip", "block" or "sleep D" */
+    end = text + strlen(text);
+    p = end;
+    while (p > text + n && !isspace((unsigned char) p[-1]))
+	p--;
+    act = p;
+    if (strcmp(act, "skip") != 0 && strcmp(act, "block") != 0) {
+	arg = act;
+	while (p > text + n && isspace((unsigned char) p[-1]))
+	    p--;
+	*p = 0;
+	while (p > text + n && !isspace((unsigned char) p[-1]))
+	    p--;
+	act = p;
+    }
+    if (act <= text + n || (arg == 0) != (strcmp(act, "sleep") != 0)) {
+	free(text);
+	rule_free(r);
+	return snprintf(why, whylen, "rule: the action must be \"sleep DURATION\", "
+			"\"skip\" or \"block\""), -1;
+    }
+    if (arg) {
+	r->action = RULE_SLEEP;
+	if (conf_parse_duration(arg, &r->sleep_ms) < 0 || r->sleep_ms > 3600000) {
+	    snprintf(why, whylen, "rule: sleep \"%s\" is not a duration up to 1h", arg);
+	    free(text);
+	    rule_free(r);
+	    return -1;
+	}
+    } else
+	r->action = strcmp(act, "skip") == 0 ? RULE_SKIP : RULE_BLOCK;
+    /* PATTERN: what lies between */
+    while (act > text + n && isspace((unsigned char) act[-1]))
+	act--;
+    *act = 0;
+    pat = text + n;
+    while (isspace((unsigned char) *pat))
+	pat++;
+    if (*pat == 0) {
+	free(text);
+	rule_free(r);
+	return snprintf(why, whylen, "rule: no PATTERN"), -1;
+    }
+    n = strlen(pat);
+    if (pat[0] == '/' && n >= 2 && (pat[n - 1] == '/' || (n >= 3 && pat[n - 2] == '/' && pat[n - 1] == 'i'))) {
+	int     icase = pat[n - 1] == 'i';
+	char    err[200];
+	int     rc;
+
+	pat[n - 1 - icase] = 0;
+	r->kind = PAT_REGEX;
+	if ((rc = regcomp(&r->re, pat + 1, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0))) != 0) {
+	    regerror(rc, &r->re, err, sizeof(err));
+	    snprintf(why, whylen, "rule: bad regex /%s/: %s", pat + 1, err);
+	    free(text);
+	    r->kind = PAT_LITERAL;	/* nothing compiled to free */
+	    rule_free(r);
+	    return -1;
+	}
+    } else if (strcmp(pat, "*") == 0) {
+	r->kind = PAT_ANY;
+    } else if (strchr(pat, '/') && parse_cidr(pat, r) == 0) {
+	r->kind = PAT_CIDR;
+    } else if (strchr(pat, '/')) {
+	snprintf(why, whylen, "rule: \"%s\" is neither /regex/ nor a network", pat);
+	free(text);
+	rule_free(r);
+	return -1;
+    } else {
+	r->kind = PAT_LITERAL;
+	r->literal = strdup(pat);
+    }
+    free(text);
+    r->text = strdup(value);
+    if (r->text == 0 || r->attr == 0 || (r->kind == PAT_LITERAL && r->literal == 0)) {
+	rule_free(r);
+	return snprintf(why, whylen, "out of memory"), -1;
+    }
+    return 0;
+}
+
+/* add_rule - parse and append a rule to this level; 0 or -1 */
+static int add_rule(struct tp_conf *c, const char *value, char *why, size_t whylen)
+{
+    struct tp_rule r, *v;
+
+    if (parse_rule(value, &r, why, whylen) < 0)
+	return -1;
+    if ((v = realloc(c->rules, (c->nrules + 1) * sizeof(*v))) == 0) {
+	rule_free(&r);
+	return snprintf(why, whylen, "out of memory"), -1;
+    }
+    c->rules = v;
+    c->rules[c->nrules++] = r;
+    return 0;
+}
+
 /* set_key - store one value; 0 or -1 with a reason */
 static int set_key(struct tp_conf *c, const struct conf_key *k,
 		           const char *value, char *why, size_t whylen)
@@ -176,6 +352,8 @@ static int set_key(struct tp_conf *c, const struct conf_key *k,
     int64_t v;
 
     switch (k->type) {
+    case CT_RULE:
+	return add_rule(c, value, why, whylen);
     case CT_STR:
 	if (*value == 0) {
 	    snprintf(why, whylen, "%s: empty value", k->name);
@@ -243,8 +421,72 @@ void conf_defaults(struct tp_conf *c)
 
     memset(c, 0, sizeof(*c));
     for (size_t i = 0; i < NKEYS; i++)
-	if (set_key(c, conf_keys + i, conf_keys[i].def, why, sizeof(why)) < 0)
+	if (conf_keys[i].def
+	    && set_key(c, conf_keys + i, conf_keys[i].def, why, sizeof(why)) < 0)
 	    abort();			/* a bad default is our bug */
+}
+
+/* free_rules - one level's rules */
+static void free_rules(struct tp_conf *c)
+{
+    for (size_t i = 0; i < c->nrules; i++)
+	rule_free(c->rules + i);
+    free(c->rules);
+    c->rules = 0;
+    c->nrules = 0;
+}
+
+/* conf_free - the rules and profiles a loaded config holds */
+void conf_free(struct tp_conf *c)
+{
+    for (size_t i = 0; i < c->nprofiles; i++)
+	free_rules(c->profiles + i);
+    free(c->profiles);
+    c->profiles = 0;
+    c->nprofiles = 0;
+    free_rules(c);
+}
+
+/* conf_profile - the settings for a policy_context; 0 when unknown */
+const struct tp_conf *conf_profile(const struct tp_conf *c, const char *name)
+{
+    for (size_t i = 0; i < c->nprofiles; i++)
+	if (strcmp(c->profiles[i].name, name) == 0)
+	    return c->profiles + i;
+    return 0;
+}
+
+/* start_profile - a new [name] section, the global settings copied */
+static struct tp_conf *start_profile(struct tp_conf *c, const char *name,
+				             char *why, size_t whylen)
+{
+    struct tp_conf *v, *p;
+    size_t  n = strlen(name);
+
+    if (n == 0 || n >= sizeof(c->name) || strspn(name,
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n) {
+	snprintf(why, whylen, "[%s]: a profile name is letters, digits, '_', "
+		 "'.' or '-'", name);
+	return 0;
+    }
+    if (conf_profile(c, name)) {
+	snprintf(why, whylen, "[%s] appears twice", name);
+	return 0;
+    }
+    if ((v = realloc(c->profiles, (c->nprofiles + 1) * sizeof(*v))) == 0) {
+	snprintf(why, whylen, "out of memory");
+	return 0;
+    }
+    c->profiles = v;
+    p = c->profiles + c->nprofiles++;
+    *p = *c;
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    p->rules = 0;
+    p->nrules = 0;
+    p->profiles = 0;
+    p->nprofiles = 0;
+    p->parent = c;
+    return p;
 }
 
 /* conf_path - which file to read; *named: did the user name it? */
@@ -282,7 +524,7 @@ int conf_value(const struct tp_conf *c, const char *name, char *buf, size_t len)
 	const char *field = (const char *) c + k->offset;
 	int64_t v;
 
-	if (strcmp(k->name, name) != 0)
+	if (strcmp(k->name, name) != 0 || k->type == CT_RULE)
 	    continue;
 	if (k->type == CT_STR || k->type == CT_ACTION) {
 	    snprintf(buf, len, "%s", field);
@@ -314,6 +556,7 @@ int conf_load(struct tp_conf *c, const char *path, int must_exist,
     char    line[2048];
     char    why[512];
     int     lineno = 0;
+    struct tp_conf *target = c;
 
     conf_defaults(c);
     if ((fp = fopen(path, "r")) == 0) {
@@ -329,8 +572,7 @@ int conf_load(struct tp_conf *c, const char *path, int must_exist,
 	lineno++;
 	if (strchr(line, '\n') == 0 && !feof(fp)) {
 	    snprintf(err, errlen, "%s:%d: line too long", path, lineno);
-	    fclose(fp);
-	    return -1;
+	    goto fail;
 	}
 	for (p = line; *p; p++)
 	    if (*p == '#' && (p == line || isspace((unsigned char) p[-1]))) {
@@ -340,11 +582,24 @@ int conf_load(struct tp_conf *c, const char *path, int must_exist,
 	p = trim(line);
 	if (*p == 0)
 	    continue;
+	if (*p == '[') {
+	    size_t  n = strlen(p);
+
+	    if (p[n - 1] != ']') {
+		snprintf(err, errlen, "%s:%d: expected \"[NAME]\"", path, lineno);
+		goto fail;
+	    }
+	    p[n - 1] = 0;
+	    if ((target = start_profile(c, trim(p + 1), why, sizeof(why))) == 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+		goto fail;
+	    }
+	    continue;
+	}
 	if ((eq = strchr(p, '=')) == 0) {
 	    snprintf(err, errlen, "%s:%d: expected \"key = value\"",
 		     path, lineno);
-	    fclose(fp);
-	    return -1;
+	    goto fail;
 	}
 	*eq = 0;
 	key = trim(p);
@@ -354,20 +609,28 @@ int conf_load(struct tp_conf *c, const char *path, int must_exist,
 		k = conf_keys + i;
 	if (k == 0) {
 	    snprintf(err, errlen, "%s:%d: unknown key \"%s\"", path, lineno, key);
-	    fclose(fp);
-	    return -1;
+	    goto fail;
 	}
-	if (set_key(c, k, value, why, sizeof(why)) < 0) {
+	if (k->global_only && target != c) {
+	    snprintf(err, errlen, "%s:%d: %s is global: set it before the first "
+		     "[profile]", path, lineno, key);
+	    goto fail;
+	}
+	if (set_key(target, k, value, why, sizeof(why)) < 0) {
 	    snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
-	    fclose(fp);
-	    return -1;
+	    goto fail;
 	}
+	if (k->type == CT_RULE)
+	    target->rules[target->nrules - 1].line = lineno;
     }
     if (ferror(fp)) {
 	snprintf(err, errlen, "%s: read error", path);
-	fclose(fp);
-	return -1;
+	goto fail;
     }
     fclose(fp);
     return 0;
+fail:
+    fclose(fp);
+    conf_free(c);
+    return -1;
 }

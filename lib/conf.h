@@ -3,6 +3,7 @@
 
 /* conf - tarpit.conf: key = value, one table of keys, ranges as data */
 
+#include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,7 +11,30 @@
 #define CONF_PATH_MAX 1024
 #define CONF_ACTION_MAX 256
 
+enum rule_pattern { PAT_REGEX, PAT_CIDR, PAT_ANY, PAT_LITERAL };
+enum rule_action { RULE_SLEEP, RULE_SKIP, RULE_BLOCK };
+
+/* rule = ATTRIBUTE PATTERN ACTION [ARGUMENT] */
+struct tp_rule {
+    char   *text;			/* as written, for messages */
+    char   *attr;
+    enum rule_pattern kind;
+    regex_t re;				/* PAT_REGEX */
+    int     family, prefix;		/* PAT_CIDR */
+    unsigned char net[16];
+    char   *literal;			/* PAT_LITERAL */
+    enum rule_action action;
+    int64_t sleep_ms;			/* RULE_SLEEP */
+    int     line;
+};
+
+/*
+ * The global settings, and a copy of them per [profile] with that
+ * section's keys over them.  Keys marked global-only in conf.c (database,
+ * prefixes, timeouts, max_waiting) are the same in every profile.
+ */
 struct tp_conf {
+    char    name[64];			/* the profile's name; "" global */
     char    database[CONF_PATH_MAX];
     int64_t sleep_ms;			/* tarpit length */
     int64_t threshold;			/* escapes that end the tarpit */
@@ -22,9 +46,21 @@ struct tp_conf {
     char    early_talker_action[CONF_ACTION_MAX];	/* or "ignore" */
     char    block_action[CONF_ACTION_MAX];	/* the answer to a blocked network */
     int64_t max_age_ms;			/* expire drops records untouched this long */
+    int64_t skip_authenticated;		/* no tarpit for SASL-authenticated */
+    int64_t stress_sleep_ms;		/* the wait when Postfix is under stress */
+    int64_t max_waiting;		/* waits at once on this host */
+    int64_t dry_run;			/* log decisions, act on none */
+
+    struct tp_rule *rules;		/* this level's own rules, in order */
+    size_t  nrules;
+    const struct tp_conf *parent;	/* a profile's global settings */
+    struct tp_conf *profiles;		/* the global settings' profiles */
+    size_t  nprofiles;
 };
 
 void    conf_defaults(struct tp_conf *);
+void    conf_free(struct tp_conf *);
+const struct tp_conf *conf_profile(const struct tp_conf *, const char *name);
 const char *conf_path(const char *option, int *named);
 int     conf_load(struct tp_conf *, const char *path, int must_exist,
 		          char *err, size_t errlen);

@@ -370,6 +370,31 @@ int db_update_many(struct tp_db *db, char *const *keys, size_t n,
     return rc;
 }
 
+/* db_update_stats - change the host-wide counters alone */
+int db_update_stats(struct tp_db *db, void (*fn) (struct tp_stats *, void *),
+		            void *ctx)
+{
+    GDBM_FILE dbf;
+    struct tp_stats st;
+    unsigned char buf[RECORD_MAX_SIZE];
+    int     rc = 0;
+
+    if (lock_ex(db) < 0)
+	return -1;
+    if (open_gdbm(db, 1, &dbf) < 0) {
+	unlock(db);
+	return -1;
+    }
+    fetch_stats(dbf, &st);
+    fn(&st, ctx);
+    if (store_bytes(db, dbf, STATS_KEY, buf, stats_encode(&st, buf, sizeof(buf))) < 0)
+	rc = -1;
+    if (close_gdbm(db, dbf) < 0)
+	rc = -1;
+    unlock(db);
+    return rc;
+}
+
 /* db_update - read, let fn change, write back: all under one exclusive lock */
 int db_update(struct tp_db *db, const char *key, db_update_fn *fn, void *ctx)
 {

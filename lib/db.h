@@ -39,6 +39,8 @@ int     db_update(struct tp_db *, const char *key, db_update_fn *, void *ctx);
 int     db_update_many(struct tp_db *, char *const *keys, size_t n,
 		               db_update_fn *, void *ctx);
 int     db_reorganize(struct tp_db *);
+int     db_update_stats(struct tp_db *, void (*fn) (struct tp_stats *, void *),
+			        void *ctx);
 long long db_size(struct tp_db *);
 int64_t db_longest_hold_ms(const struct tp_db *);
 int     db_delete(struct tp_db *, const char *key);

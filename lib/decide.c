@@ -2,15 +2,22 @@
  * NAME
  *	decide - the tarpit's decision, from config and record alone
  * DESCRIPTION
- *	decide() looks at the network's record (if any) and the config at
- *	time now and says whether to wait.  It does no I/O: the caller fetches
- *	the record and writes what follows, so every case can be tested as a
- *	row of a table.  In order, first match wins:
+ *	decide() looks at the request, the network's record (if any) and the
+ *	settings of the request's profile at time now and says whether to
+ *	wait.  It does no I/O: the caller fetches the record and writes what
+ *	follows, so every case can be tested as a row of a table.  The first
+ *	matching rule (the profile's own, then the global ones) says skip,
+ *	block or how long to sleep.  Then, first match wins:
  *
- *	1. an admin allowed the network (until a time, or for ever): DUNNO;
- *	2. the network is blocked (until a time, or for ever): block_action;
- *	3. the network escaped `threshold` times: DUNNO;
- *	4. otherwise: tarpit for `sleep`.
+ *	1. a rule says skip: DUNNO, no record;
+ *	2. skip_authenticated and a sasl_username: DUNNO, no record;
+ *	3. a rule says block: block_action;
+ *	4. an admin allowed the network (until a time, or for ever): DUNNO;
+ *	5. the network is blocked (until a time, or for ever): block_action;
+ *	6. the network escaped `threshold` times: DUNNO;
+ *	7. Postfix says stress=yes and stress_sleep is 0: DUNNO, no record;
+ *	8. otherwise: tarpit for the rule's sleep, else `sleep`; under stress
+ *	   for at most stress_sleep.
  *
  *	Allowing a network clears its block and blocking clears its
  *	allowance, so 1 and 2 never disagree.
@@ -18,7 +25,13 @@
  *	record_is_stale() says whether a known network's last_seen is older
  *	than `refresh`, so that the common path stays read-only.
  */
+#define _GNU_SOURCE
 #include "decide.h"
+#include "addr.h"
+
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 /* active_until - is an until-time (0 never, -1 for ever) still running? */
 int active_until(int64_t until, int64_t now)
@@ -26,12 +39,62 @@ int active_until(int64_t until, int64_t now)
     return until == -1 || until > now;
 }
 
-/* decide - the verdict for one request */
-struct decision decide(const struct tp_conf *c, const struct tp_record *r,
-		               int found, int64_t now)
+/* matches - does one rule's pattern match the request? */
+static int matches(const struct tp_rule *rule, const struct policy_req *q)
 {
-    struct decision d = {VERDICT_DUNNO, 0, ""};
+    const char *v = policy_get(q, rule->attr);
+    struct tp_addr a;
 
+    if (v == 0)
+	return 0;
+    switch (rule->kind) {
+    case PAT_ANY:
+	return *v != 0;
+    case PAT_LITERAL:
+	return strcasecmp(v, rule->literal) == 0;
+    case PAT_REGEX:
+	return regexec(&rule->re, v, 0, 0, 0) == 0;
+    case PAT_CIDR:
+	if (addr_parse(v, &a) < 0 || a.family != rule->family)
+	    return 0;
+	addr_mask(&a, rule->prefix);
+	return memcmp(a.bytes, rule->net, a.family == AF_INET ? 4 : 16) == 0;
+    }
+    return 0;
+}
+
+/* rule_match - the first matching rule: the profile's, then the global */
+const struct tp_rule *rule_match(const struct tp_conf *c, const struct policy_req *q)
+{
+    for (const struct tp_conf *level = c; level; level = level->parent)
+	for (size_t i = 0; i < level->nrules; i++)
+	    if (matches(level->rules + i, q))
+		return level->rules + i;
+    return 0;
+}
+
+/* decide - the verdict for one request */
+struct decision decide(const struct tp_conf *c, const struct policy_req *q,
+		               const struct tp_record *r, int found, int64_t now)
+{
+    struct decision d = {VERDICT_DUNNO, 0, "", 0};
+    const char *sasl = policy_get(q, "sasl_username");
+    const char *stress = policy_get(q, "stress");
+
+    d.rule = rule_match(c, q);
+    if (d.rule && d.rule->action == RULE_SKIP) {
+	d.reason = "rule: skip";
+	return d;
+    }
+    if (c->skip_authenticated && sasl && *sasl) {
+	d.reason = "authenticated";
+	return d;
+    }
+    if (d.rule && d.rule->action == RULE_BLOCK) {
+	d.verdict = VERDICT_BLOCK;
+	d.reason = "rule: block";
+	return d;
+    }
     if (found && active_until(r->allow_until, now)) {
 	d.reason = "allowed";
 	return d;
@@ -45,8 +108,17 @@ struct decision decide(const struct tp_conf *c, const struct tp_record *r,
 	d.reason = "escaped";
 	return d;
     }
+    d.sleep_ms = d.rule && d.rule->action == RULE_SLEEP ? d.rule->sleep_ms
+	: c->sleep_ms;
+    if (stress && strcasecmp(stress, "yes") == 0
+	&& c->stress_sleep_ms < d.sleep_ms) {
+	d.sleep_ms = c->stress_sleep_ms;
+	if (d.sleep_ms == 0) {
+	    d.reason = "stress";
+	    return d;
+	}
+    }
     d.verdict = VERDICT_TARPIT;
-    d.sleep_ms = c->sleep_ms;
     d.reason = found ? "not yet escaped" : "new network";
     return d;
 }

@@ -4,6 +4,7 @@
 /* decide - what tarpit-check does with a request: a pure function */
 
 #include "conf.h"
+#include "policy.h"
 #include "record.h"
 
 enum verdict {
@@ -16,10 +17,12 @@ struct decision {
     enum verdict verdict;
     int64_t sleep_ms;
     const char *reason;			/* a word or two for the log */
+    const struct tp_rule *rule;		/* the rule that matched, or 0 */
 };
 
-struct decision decide(const struct tp_conf *, const struct tp_record *,
-		               int found, int64_t now);
+struct decision decide(const struct tp_conf *profile, const struct policy_req *,
+		               const struct tp_record *, int found, int64_t now);
+const struct tp_rule *rule_match(const struct tp_conf *, const struct policy_req *);
 int     active_until(int64_t until, int64_t now);
 int     record_is_stale(const struct tp_conf *, const struct tp_record *,
 			        int64_t now);

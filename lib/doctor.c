@@ -207,6 +207,23 @@ static int option(const char *entry, const char *name, char *out, size_t len)
     return 0;
 }
 
+/* longest_sleep - the longest wait any profile or rule can ask for */
+static int64_t longest_sleep(const struct tp_conf *c)
+{
+    int64_t most = c->sleep_ms;
+
+    for (size_t i = 0; i < c->nrules; i++)
+	if (c->rules[i].action == RULE_SLEEP && c->rules[i].sleep_ms > most)
+	    most = c->rules[i].sleep_ms;
+    for (size_t p = 0; p < c->nprofiles; p++) {
+	int64_t n = longest_sleep(c->profiles + p);
+
+	if (n > most)
+	    most = n;
+    }
+    return most;
+}
+
 /* check_postfix - the policy lines, their timeouts, the process limit */
 static void check_postfix(struct doctor *d, long maxconn, const char *check_port,
 			          const char *store_port)
@@ -218,7 +235,7 @@ static void check_postfix(struct doctor *d, long maxconn, const char *check_port
     char   *dflt = postconf("smtpd_policy_service_default_action");
     char   *procs = postconf("default_process_limit");
     char    entry[1024], value[128];
-    int64_t timeout_ms = 100000, sleep_ms = d->a->conf.sleep_ms;
+    int64_t timeout_ms = 100000, sleep_ms = longest_sleep(&d->a->conf);
     const char *mc = getenv("MAIL_CONFIG");
 
     if (rcpt == 0) {

@@ -155,6 +155,7 @@ int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
 	}
     }
     db_free(h->db);
+    conf_free(&h->conf);
     free(h);
     return status;
 }

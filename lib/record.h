@@ -38,6 +38,7 @@ struct tp_record {
 struct tp_stats {
     int64_t tarpits, escapes, hangups, early_talkers, dropouts;
     int64_t hangup_hist[HIST_BUCKETS];	/* hang-ups by time waited */
+    int64_t waits_refused;		/* no wait: max_waiting were running */
 };
 
 /* A completed wait not followed by a delivery within this time is a

@@ -40,6 +40,20 @@ static const struct {
     {"early_talker_action = 450 4.7.1 slow down\nwatch_client = No\n", 0},
     {"early_talker_action = ignore\nwatch_client = off\n", 0},
     {"early_talker_action = defer_if_permit later\n", 0},
+    {"sleep = 2s\n[submission]\nsleep = 1s\nrule = client_name /\\.jp$/i sleep 1s\n", 0},
+    {"rule = client_name /a(b/ skip\n", ":1: rule: bad regex /a(b/:"},
+    {"\n\nrule = client_name /ok/ frobnicate\n", ":3: rule: the action must be"},
+    {"rule = client_name /ok/ sleep forever\n", ":1: rule: sleep \"forever\" is not a duration"},
+    {"rule = client_name skip\n", ":1: rule: no PATTERN"},
+    {"rule = client-name x skip\n", ":1: rule: \"client-name\" is not an attribute name"},
+    {"rule = client_address 192.0.2.0/33 skip\n", ":1: rule: \"192.0.2.0/33\" is neither /regex/ nor a network"},
+    {"[submission]\ndatabase = /tmp/x.db\n", ":2: database is global"},
+    {"[a]\n[a]\n", ":2: [a] appears twice"},
+    {"[a b]\n", ":1: [a b]: a profile name is"},
+    {"[open\n", ":1: expected \"[NAME]\""},
+    {"block_action = ignore\n", ":1: block_action: \"ignore\" is neither"},
+    {"max_waiting = 0\n", ":1: max_waiting: 0 is out of range"},
+    {"dry_run = perhaps\n", ":1: dry_run: \"perhaps\" is not yes or no"},
 };
 
 int main(void)
@@ -84,6 +98,7 @@ int main(void)
 	    EXPECT(rc < 0 && strstr(err, files[i].error) != 0
 		   && strncmp(err, path, strlen(path)) == 0,
 		   "case %zu: got \"%s\", want \"%s\"", i, err, files[i].error);
+	conf_free(&c);
     }
     /* Values really land. */
     FILE   *fp = fopen(path, "w");
