@@ -106,15 +106,16 @@ wait_no_children() {
     return 1
 }
 
-# req ADDR [PORT] [more attribute lines] - one policy request, Postfix-shaped
+# req ADDR [PORT] [more attribute lines] - one policy request, Postfix-shaped;
+# the extra attributes come first, so they win over the defaults
 req() {
     local addr=$1 port=${2:-40000}; shift 2 2>/dev/null || shift $#
-    printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n'
+    printf 'request=smtpd_access_policy\n'
+    local l; for l in "$@"; do printf '%s\n' "$l"; done
+    printf 'protocol_state=RCPT\nprotocol_name=ESMTP\n'
     printf 'client_address=%s\nclient_name=unknown\nclient_port=%s\n' "$addr" "$port"
     printf 'server_address=127.0.0.1\nserver_port=25\nhelo_name=test\n'
-    printf 'sender=a@example.org\nrecipient=b@example.net\ninstance=1.2.3\n'
-    local l; for l in "$@"; do printf '%s\n' "$l"; done
-    printf '\n'
+    printf 'sender=a@example.org\nrecipient=b@example.net\ninstance=1.2.3\n\n'
 }
 
 # json_field JSON NAME - an integer field from tarpit-admin --json output

@@ -179,6 +179,18 @@ else
     not_ok "7. shipped sleep sits at least 10s below the shipped timeout" "sleep=$shipped_sleep timeout=$shipped_timeout"
 fi
 
+# The shipped submission lines (seed 002) are valid Postfix configuration.
+S=$T/sub && mkdir -p "$S"
+sed '/^#/d' "$TOP/share/postfix/main.cf" "$TOP/share/postfix/submission.cf" >"$S/main.cf"
+sed '/^#/d' "$TOP/share/postfix/master.cf" >"$S/master.cf"
+if postconf -c "$S" -M submission/inet 2>"$T/sub.err" | grep -q 'smtpd_recipient_restrictions=\$submission_recipient_restrictions' \
+   && postconf -c "$S" -h submission_recipient_restrictions 2>>"$T/sub.err" | grep -q 'policy_context=submission' \
+   && [ ! -s "$T/sub.err" ]; then
+    ok "share/postfix submission lines parse cleanly with postconf"
+else
+    not_ok "share/postfix submission lines parse cleanly with postconf" "$(cat "$T/sub.err")"
+fi
+
 # Afterwards: Postfix stopped, every helper gone.
 pf_stop "$PF"
 if wait_no_children "$STORE_PID" 5000 && wait_no_children "$CHECK_PID" 5000; then
