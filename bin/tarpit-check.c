@@ -29,6 +29,7 @@
 #include "wait.h"
 #include "watch.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,9 +65,25 @@ static const char *session_id(const struct policy_req *q, char *buf, size_t len)
 }
 
 struct begin_ctx {
+    const struct tp_conf *conf;
     int64_t now;
     int64_t sleep_ms;
 };
+
+/* settle - old pending waits become dropouts, maybe a block; counted */
+static void settle(const struct tp_conf *c, struct db_txn *t, int64_t now)
+{
+    int64_t dropped = record_settle(&t->rec, now);
+
+    if (dropped) {
+	t->stats.dropouts += dropped;
+	t->stats_changed = 1;
+    }
+    if (block_after_failures(c, &t->rec, now)) {
+	t->stats.blocks++;
+	t->stats_changed = 1;
+    }
+}
 
 /* begin_wait - under the exclusive lock: count the attempt */
 static enum db_change begin_wait(struct db_txn *t, void *ctx)
@@ -80,13 +97,14 @@ static enum db_change begin_wait(struct db_txn *t, void *ctx)
     r->last_tarpit = b->now;
     r->last_wait_ms = b->sleep_ms;
     r->tarpits++;
-    t->stats.dropouts += record_settle(r, b->now);
+    settle(b->conf, t, b->now);
     t->stats.tarpits++;
     t->stats_changed = 1;
     return DB_WRITE;
 }
 
 struct end_ctx {
+    const struct tp_conf *conf;
     int64_t now;
     const struct wait_outcome *w;
 };
@@ -107,18 +125,22 @@ static enum db_change end_wait(struct db_txn *t, void *ctx)
     }
     switch (e->w->result) {
     case WAIT_DONE:
-	t->stats.dropouts += record_settle(r, e->now);
-	t->stats_changed = 1;
+	settle(e->conf, t, e->now);
 	r->pending++;
 	r->last_completed = e->now;
 	break;
     case WAIT_CLIENT_GONE:
 	r->hangups++;
+	r->failures++;
 	stats_add_hangup(&t->stats, e->w->waited_ms);
 	t->stats_changed = 1;
+	settle(e->conf, t, e->now);
+	break;
+    case WAIT_EARLY_TALKER:
+	r->failures++;
+	settle(e->conf, t, e->now);
 	break;
     case WAIT_POLICY_GONE:
-    case WAIT_EARLY_TALKER:
 	break;
     }
     return DB_WRITE;
@@ -198,6 +220,70 @@ static int take_slot(struct helper *h, const char *client, const char *key)
     return fd;
 }
 
+struct grey_ctx {
+    const struct tp_conf *conf;
+    int64_t now;
+    enum grey_result result;
+    int64_t retries;
+};
+
+/* grey_attempt - under the exclusive lock: one attempt of a tuple */
+static enum db_change grey_attempt(struct db_txn *t, void *ctx)
+{
+    struct grey_ctx *g = ctx;
+
+    g->result = grey_step(g->conf, &t->rec, t->found, g->now);
+    g->retries = t->rec.tarpits;
+    if (g->result == GREY_PASS)
+	return DB_DELETE;
+    t->stats.greylisted++;
+    t->stats_changed = 1;
+    return DB_WRITE;
+}
+
+/* grey_clear - under the exclusive lock: passed greylisting, start over */
+static enum db_change grey_clear(struct db_txn *t, void *ctx)
+{
+    (void) ctx;
+    if (!t->found)
+	return DB_KEEP;
+    t->rec.failures = 0;
+    return DB_WRITE;
+}
+
+/* greylist - a network that failed before: 1 answered (deferred), 0 it
+ * passed and goes on to the tarpit */
+static int greylist(struct helper *h, const struct tp_conf *p,
+		            const struct policy_req *q, const char *client,
+		            const char *key, char *action, size_t len)
+{
+    char    gkey[1024], *c;
+    const char *sender = policy_get(q, "sender");
+    const char *rcpt = policy_get(q, "recipient");
+    struct grey_ctx g = {p, (int64_t) time(0), GREY_DEFER, 0};
+
+    snprintf(gkey, sizeof(gkey), GREY_PREFIX "%s %s %s", key,
+	     sender && *sender ? sender : "<>", rcpt && *rcpt ? rcpt : "<>");
+    for (c = gkey; *c; c++)
+	*c = (char) tolower((unsigned char) *c);
+    if (db_update(h->db, gkey, grey_attempt, &g) < 0) {
+	msg_error("client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
+	return 1;
+    }
+    if (g.result == GREY_DEFER) {
+	snprintf(action, len, "%s", p->greylist_action);
+	msg_info("client=%s network=%s: greylisted (%lld of %lld retries): %s",
+		 client, key, (long long) g.retries, (long long) p->greylist_retries,
+		 action);
+	return 1;
+    }
+    if (db_update(h->db, key, grey_clear, 0) < 0)
+	msg_warn("network=%s: %s", key, db_error(h->db));
+    msg_info("client=%s network=%s: passed greylisting after %lld retries: "
+	     "tarpit again", client, key, (long long) g.retries);
+    return 0;
+}
+
 /* seconds - "12.345" from milliseconds, for log lines */
 static const char *seconds(int64_t ms, char *buf, size_t len)
 {
@@ -242,7 +328,8 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 
 	msg_info("client=%s network=%s: dry run: would %s%s%s (%s%s%s%s%s)",
 		 client, key, d.verdict == VERDICT_TARPIT ? "wait " :
-		 d.verdict == VERDICT_BLOCK ? "answer " : "answer DUNNO",
+		 d.verdict == VERDICT_BLOCK ? "answer " :
+		 d.verdict == VERDICT_GREYLIST ? "greylist" : "answer DUNNO",
 		 d.verdict == VERDICT_TARPIT ? seconds(d.sleep_ms, secs, sizeof(secs)) :
 		 d.verdict == VERDICT_BLOCK ? p->block_action : "",
 		 d.verdict == VERDICT_TARPIT ? "s" : "", d.reason,
@@ -255,6 +342,11 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 	msg_info("client=%s network=%s: %s (%s)", client, key, action, d.reason);
 	return HELPER_REPLY;
     }
+    if (d.verdict == VERDICT_GREYLIST) {
+	if (greylist(h, p, q, client, key, action, len))
+	    return HELPER_REPLY;
+	d.verdict = VERDICT_TARPIT;
+    }
     if (d.verdict == VERDICT_DUNNO) {
 	if (record_is_stale(&h->conf, &r, now)
 	    && db_update(h->db, key, refresh, &now) < 0)
@@ -265,7 +357,7 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
     if ((slot = take_slot(h, client, key)) < 0)
 	return HELPER_REPLY;
 
-    struct begin_ctx b = {now, d.sleep_ms};
+    struct begin_ctx b = {p, now, d.sleep_ms};
 
     if (db_update(h->db, key, begin_wait, &b) < 0) {
 	msg_error("client=%s network=%s: %s: DUNNO without a wait",
@@ -280,7 +372,7 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 	watch_stop(w);
     slots_release(slot);
 
-    struct end_ctx e = {(int64_t) time(0), &out};
+    struct end_ctx e = {p, (int64_t) time(0), &out};
 
     if (db_update(h->db, key, end_wait, &e) < 0)
 	msg_warn("network=%s: %s: the end of the wait is not recorded",

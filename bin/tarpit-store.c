@@ -46,6 +46,7 @@ static enum db_change count_escape(struct db_txn *t, void *ctx)
     if (r->pending > 0) {
 	r->pending--;
 	r->escapes++;
+	r->failures = 0;
 	r->last_seen = s->now;
 	t->stats.escapes++;
 	t->stats_changed = 1;

@@ -41,6 +41,10 @@ const char admin_usage_text[] =
 "  dump                       the whole database as text\n"
 "  load [file]                records from a dump (stdin by default)\n"
 "  doctor                     check the installation and Postfix\n"
+"  export-map [--format cidr|access] [-o file]\n"
+"                             the blocked networks as a Postfix table\n"
+"  import-log [--offenders] [--dry-run] file ...\n"
+"                             learn from Postfix mail logs\n"
 "  config [key ...]           the settings in effect\n"
 "  serve                      the admin socket protocol on fd 3 or stdin\n";
 
@@ -328,7 +332,7 @@ static int cmd_unblock(struct admin *a, int argc, char **argv)
 struct entry {
     struct tp_addr net;
     int     prefix;
-    char    key[ADDR_KEY_MAX];
+    char    key[1024];			/* a network, or a greylist entry */
     struct tp_record r;
 };
 
@@ -385,11 +389,12 @@ static int by_network(const void *a, const void *b)
     return x->prefix - y->prefix;
 }
 
-/* collect_all - every record, sorted by network; 0 or an exit status */
-static int collect_all(struct admin *a, struct collection *c)
+/* collect_all - every record (with greylist entries when grey), sorted by
+ * network; 0 or an exit status */
+static int collect_all(struct admin *a, struct collection *c, int grey)
 {
     memset(c, 0, sizeof(*c));
-    if (db_walk(a->db, collect, c) < 0) {
+    if ((grey ? db_walk_all : db_walk) (a->db, collect, c) < 0) {
 	free(c->v);
 	return db_failed(a);
     }
@@ -413,7 +418,7 @@ static int cmd_list(struct admin *a, int argc, char **argv)
     (void) argv;
     if (argc != 0)
 	return admin_usage(a);
-    if ((rc = collect_all(a, &c)) != 0)
+    if ((rc = collect_all(a, &c, 0)) != 0)
 	return rc;
     for (size_t i = 0; i < c.n; i++) {
 	const struct tp_record *r = &c.v[i].r;
@@ -445,7 +450,7 @@ static int cmd_info(struct admin *a, int argc, char **argv)
     (void) argv;
     if (argc != 0)
 	return admin_usage(a);
-    if ((rc = collect_all(a, &c)) != 0)
+    if ((rc = collect_all(a, &c, 0)) != 0)
 	return rc;
     for (size_t i = 0; i < c.n; i++) {
 	const char *st = record_state(a, &c.v[i].r, now);
@@ -503,10 +508,10 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
     if (db_get_stats(a->db, &st) < 0)
 	return db_failed(a);
     if (a->json) {
-	fprintf(a->out, "{\"tarpits\":%" PRId64 ",\"escapes\":%" PRId64
-		",\"hangups\":%" PRId64 ",\"early_talkers\":%" PRId64
-		",\"dropouts\":%" PRId64 ",\"hangup_histogram\":[",
-		st.tarpits, st.escapes, st.hangups, st.early_talkers, st.dropouts);
+	for (size_t i = 0; i < stats_nfields; i++)
+	    fprintf(a->out, "%s\"%s\":%" PRId64, i ? "," : "{",
+		    stats_field_table[i].name, *RECORD_FIELD(&st, stats_field_table + i));
+	fputs(",\"hangup_histogram\":[", a->out);
 	for (int i = 0; i < HIST_BUCKETS; i++) {
 	    fprintf(a->out, "%s{\"from\":%d,\"to\":", i ? "," : "", i * HIST_BUCKET_S);
 	    if (i == HIST_BUCKETS - 1)
@@ -515,14 +520,13 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
 		fprintf(a->out, "%d", (i + 1) * HIST_BUCKET_S);
 	    fprintf(a->out, ",\"count\":%" PRId64 "}", st.hangup_hist[i]);
 	}
-	fprintf(a->out, "],\"waits_refused\":%" PRId64 "}\n", st.waits_refused);
+	fputs("]}\n", a->out);
 	return ADMIN_OK;
     }
-    fprintf(a->out, "tarpits        %" PRId64 "\nescapes        %" PRId64
-	    "\nhangups        %" PRId64 "\nearly_talkers  %" PRId64
-	    "\ndropouts       %" PRId64 "\nwaits_refused  %" PRId64 "\n\n",
-	    st.tarpits, st.escapes, st.hangups, st.early_talkers, st.dropouts,
-	    st.waits_refused);
+    for (size_t i = 0; i < stats_nfields; i++)
+	fprintf(a->out, "%-15s%" PRId64 "\n", stats_field_table[i].name,
+		*RECORD_FIELD(&st, stats_field_table + i));
+    putc('\n', a->out);
     fprintf(a->out, "hang-ups by time waited\n%-9s %8s %7s %7s\n", "waited",
 	    "count", "share", "cumul.");
     for (int i = 0; i < HIST_BUCKETS; i++)
@@ -737,17 +741,19 @@ static int cmd_dump(struct admin *a, int argc, char **argv)
 	return admin_usage(a);
     if (db_get_stats(a->db, &st) < 0)
 	return db_failed(a);
-    if ((rc = collect_all(a, &c)) != 0)
+    if ((rc = collect_all(a, &c, 1)) != 0)
 	return rc;
     fprintf(a->out, "# tarpit dump %d\n", RECORD_VERSION);
-    fprintf(a->out, "@stats tarpits=%" PRId64 " escapes=%" PRId64 " hangups=%"
-	    PRId64 " early_talkers=%" PRId64 " dropouts=%" PRId64 " hist=",
-	    st.tarpits, st.escapes, st.hangups, st.early_talkers, st.dropouts);
+    fputs("@stats", a->out);
+    for (size_t i = 0; i < stats_nfields; i++)
+	fprintf(a->out, " %s=%" PRId64, stats_field_table[i].name,
+		*RECORD_FIELD(&st, stats_field_table + i));
+    fputs(" hist=", a->out);
     for (int i = 0; i < HIST_BUCKETS; i++)
 	fprintf(a->out, "%s%" PRId64, i ? "," : "", st.hangup_hist[i]);
-    fprintf(a->out, " waits_refused=%" PRId64 "\n", st.waits_refused);
+    putc('\n', a->out);
     for (size_t i = 0; i < c.n; i++) {
-	fputs(c.v[i].key, a->out);
+	put_comment(a->out, c.v[i].key);
 	for (size_t f = 0; f < record_nfields; f++)
 	    fprintf(a->out, " %s=%" PRId64, record_field_table[f].name,
 		    *RECORD_FIELD(&c.v[i].r, record_field_table + f));
@@ -816,10 +822,6 @@ struct load {
 static int parse_stats(char *line, struct tp_stats *st, const char **why)
 {
     char   *tok, *save = 0;
-    int64_t *totals[] = {&st->tarpits, &st->escapes, &st->hangups,
-	&st->early_talkers, &st->dropouts, &st->waits_refused};
-    static const char *names[] = {"tarpits", "escapes", "hangups",
-	"early_talkers", "dropouts", "waits_refused"};
 
     memset(st, 0, sizeof(*st));
     strtok_r(line, " ", &save);
@@ -830,9 +832,9 @@ static int parse_stats(char *line, struct tp_stats *st, const char **why)
 	if (eq == 0)
 	    return *why = "expected name=value", -1;
 	*eq++ = 0;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-	    if (strcmp(tok, names[i]) == 0) {
-		if (get_int(eq, totals[i]) < 0)
+	for (size_t i = 0; i < stats_nfields; i++)
+	    if (strcmp(tok, stats_field_table[i].name) == 0) {
+		if (get_int(eq, RECORD_FIELD(st, stats_field_table + i)) < 0)
 		    return *why = "not a number", -1;
 		known = 1;
 	    }
@@ -860,12 +862,21 @@ static int parse_record(struct admin *a, char *line, struct load_item *it,
     char   *tok, *save = 0;
     char    key[ADDR_KEY_MAX];
 
+    char    grey[1024];
+    const char *name;
+
     memset(it, 0, sizeof(*it));
     tok = strtok_r(line, " ", &save);
-    if (tok == 0 || addr_key_from_arg(tok, (int) a->conf.ipv4_prefix,
+    if (tok && strncmp(tok, "@grey%20", 8) == 0) {
+	if (get_comment(tok, grey, sizeof(grey)) < 0)
+	    return *why = "bad greylist entry", -1;
+	name = grey;
+    } else if (tok == 0 || addr_key_from_arg(tok, (int) a->conf.ipv4_prefix,
 			  (int) a->conf.ipv6_prefix, key, sizeof(key)) < 0
 	|| strchr(tok, '/') == 0 || strcmp(key, tok) != 0)
 	return *why = "not a network in canonical form (like 192.0.2.0/24)", -1;
+    else
+	name = key;
     while ((tok = strtok_r(0, " ", &save)) != 0) {
 	char   *eq = strchr(tok, '=');
 	int     known = 0;
@@ -887,7 +898,7 @@ static int parse_record(struct admin *a, char *line, struct load_item *it,
 	if (!known)
 	    return *why = "unknown field", -1;
     }
-    if ((it->key = strdup(key)) == 0)
+    if ((it->key = strdup(name)) == 0)
 	return *why = "out of memory", -1;
     return 0;
 }
@@ -1009,6 +1020,91 @@ bad:
     return rc;
 }
 
+/* access_key - a network as an access(5) table key, or 0 when its length
+ * cannot be written that way (not a multiple of 8 or 16 bits) */
+static const char *access_key(const struct entry *e, char *buf, size_t len)
+{
+    size_t  n = 0;
+
+    if (e->net.family == AF_INET && e->prefix % 8 == 0 && e->prefix > 0) {
+	for (int i = 0; i < e->prefix / 8; i++)
+	    n += (size_t) snprintf(buf + n, len - n, "%s%d", i ? "." : "", e->net.bytes[i]);
+	return buf;
+    }
+    if (e->net.family == AF_INET6 && e->prefix % 16 == 0 && e->prefix > 0) {
+	for (int i = 0; i < e->prefix / 16; i++)
+	    n += (size_t) snprintf(buf + n, len - n, "%s%x", i ? ":" : "",
+				   e->net.bytes[2 * i] << 8 | e->net.bytes[2 * i + 1]);
+	return buf;
+    }
+    return 0;
+}
+
+/* cmd_export_map - the blocked networks as a Postfix table */
+static int cmd_export_map(struct admin *a, int argc, char **argv)
+{
+    const char *format = "cidr", *out_path = 0;
+    struct collection c;
+    int64_t now = (int64_t) time(0);
+    char    tmp[CONF_PATH_MAX + 32], buf[64];
+    FILE   *fp = a->out;
+    long    written = 0, skipped = 0;
+    int     rc;
+
+    for (int i = 0; i < argc; i++) {
+	if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
+	    format = argv[++i];
+	else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+	    out_path = argv[++i];
+	else
+	    return admin_usage(a);
+    }
+    if (strcmp(format, "cidr") != 0 && strcmp(format, "access") != 0) {
+	fprintf(a->err, "tarpit-admin: --format %s: cidr or access\n", format);
+	return ADMIN_USAGE;
+    }
+    if ((rc = collect_all(a, &c, 0)) != 0)
+	return rc;
+    if (out_path) {
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", out_path, (long) getpid());
+	if ((fp = fopen(tmp, "w")) == 0) {
+	    fprintf(a->err, "tarpit-admin: %s: %s\n", tmp, strerror(errno));
+	    free(c.v);
+	    return ADMIN_DB;
+	}
+    }
+    fprintf(fp, "# Networks blocked by tarpit, for Postfix %s:%s.\n"
+	    "# Written by tarpit-admin export-map; edits are overwritten.\n",
+	    strcmp(format, "cidr") == 0 ? "cidr" : "hash",
+	    out_path ? out_path : "FILE");
+    for (size_t i = 0; i < c.n; i++) {
+	const char *key = c.v[i].key;
+
+	if (!active_until(c.v[i].r.block_until, now) || c.v[i].net.family == 0)
+	    continue;
+	if (strcmp(format, "access") == 0 && (key = access_key(c.v + i, buf, sizeof(buf))) == 0) {
+	    skipped++;
+	    continue;
+	}
+	fprintf(fp, "%s\t%s\n", key, a->conf.block_action);
+	written++;
+    }
+    free(c.v);
+    if (out_path) {
+	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0 || fclose(fp) != 0
+	    || rename(tmp, out_path) != 0) {
+	    fprintf(a->err, "tarpit-admin: %s: %s\n", out_path, strerror(errno));
+	    unlink(tmp);
+	    return ADMIN_DB;
+	}
+	fprintf(a->out, "wrote %ld blocked networks to %s\n", written, out_path);
+    }
+    if (skipped)
+	fprintf(a->err, "tarpit-admin: %ld networks not on an 8-bit (IPv4) or "
+		"16-bit (IPv6) boundary left out: use --format cidr\n", skipped);
+    return ADMIN_OK;
+}
+
 static const struct command {
     const char *name;
     admin_fn *fn;
@@ -1025,6 +1121,8 @@ static const struct command {
     {"dump", cmd_dump},
     {"load", cmd_load},
     {"doctor", admin_doctor},
+    {"export-map", cmd_export_map},
+    {"import-log", admin_import_log},
     {"config", cmd_config},
 };
 

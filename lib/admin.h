@@ -29,7 +29,8 @@ admin_fn *admin_command(const char *name);
 int     admin_usage(struct admin *);
 extern const char admin_usage_text[];
 
-/* doctor.c */
+/* doctor.c, importlog.c */
 int     admin_doctor(struct admin *, int argc, char **argv);
+int     admin_import_log(struct admin *, int argc, char **argv);
 
 #endif

@@ -70,6 +70,15 @@ static const struct conf_key conf_keys[] = {
     {"stress_sleep", CT_DURATION, OFF(stress_sleep_ms), "0", 0, 3600LL * 1000, 0},
     {"max_waiting", CT_INT, OFF(max_waiting), "100", 1, 100000, GLOBAL},
     {"dry_run", CT_BOOL, OFF(dry_run), "no", 0, 1, 0},
+    {"greylist", CT_BOOL, OFF(greylist), "no", 0, 1, 0},
+    {"greylist_delay", CT_DURATION, OFF(greylist_delay_ms), "300s", 0, DAY_MS, 0},
+    {"greylist_retries", CT_INT, OFF(greylist_retries), "2", 1, 100, 0},
+    {"greylist_window", CT_DURATION, OFF(greylist_window_ms), "2d", 60000, 365 * DAY_MS, 0},
+    {"greylist_action", CT_ACTION, OFF(greylist_action),
+    "DEFER_IF_PERMIT Greylisted: your network gave up on us before; please retry later", 0, 0, 0},
+    {"block_after", CT_INT, OFF(block_after), "0", 0, 1000000, 0},
+    {"block_for", CT_DURATION, OFF(block_for_ms), "7d", 60000, 3650 * DAY_MS, 0},
+    {"offender_threshold", CT_INT, OFF(offender_threshold), "3", 1, 1000000, GLOBAL},
     {"rule", CT_RULE, 0, 0, 0, 0, 0},
 };
 
@@ -366,7 +375,7 @@ static int set_key(struct tp_conf *c, const struct conf_key *k,
 	strcpy(field, value);
 	return 0;
     case CT_ACTION:
-	if ((strcmp(value, "ignore") != 0 || strcmp(k->name, "block_action") == 0)
+	if ((strcmp(value, "ignore") != 0 || strcmp(k->name, "early_talker_action") != 0)
 	    && !conf_valid_action(value)) {
 	    snprintf(why, whylen, "%s: \"%s\" is neither \"ignore\" nor an action "
 		     "(REJECT, DEFER, DEFER_IF_PERMIT, 4xx or 5xx, and a text)",

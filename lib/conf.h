@@ -50,6 +50,14 @@ struct tp_conf {
     int64_t stress_sleep_ms;		/* the wait when Postfix is under stress */
     int64_t max_waiting;		/* waits at once on this host */
     int64_t dry_run;			/* log decisions, act on none */
+    int64_t greylist;			/* greylist networks that failed */
+    int64_t greylist_delay_ms;		/* a retry counts after this long */
+    int64_t greylist_retries;		/* retries that end the greylisting */
+    int64_t greylist_window_ms;		/* ... within this time */
+    char    greylist_action[CONF_ACTION_MAX];
+    int64_t block_after;		/* failures that block; 0 never */
+    int64_t block_for_ms;		/* how long such a block lasts */
+    int64_t offender_threshold;		/* import-log --offenders: lines */
 
     struct tp_rule *rules;		/* this level's own rules, in order */
     size_t  nrules;

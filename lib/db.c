@@ -464,8 +464,8 @@ int db_delete(struct tp_db *db, const char *key)
     return found;
 }
 
-/* db_walk - every record, in file order, under one shared lock */
-int db_walk(struct tp_db *db, db_walk_fn *fn, void *ctx)
+/* walk - every record, and with all the greylist entries too */
+static int walk(struct tp_db *db, db_walk_fn *fn, void *ctx, int all)
 {
     GDBM_FILE dbf;
     datum   k, next;
@@ -477,10 +477,12 @@ int db_walk(struct tp_db *db, db_walk_fn *fn, void *ctx)
 	return rc;
     rc = 0;
     for (k = gdbm_firstkey(dbf); k.dptr != 0; k = next) {
-	char    key[256];
+	char    key[1024];
 	struct tp_record r;
 
-	if (k.dsize > 0 && k.dsize < (int) sizeof(key) && k.dptr[0] != '@') {
+	if (k.dsize > 0 && k.dsize < (int) sizeof(key) && (k.dptr[0] != '@'
+	    || (all && (size_t) k.dsize > strlen(GREY_PREFIX)
+		&& memcmp(k.dptr, GREY_PREFIX, strlen(GREY_PREFIX)) == 0))) {
 	    memcpy(key, k.dptr, (size_t) k.dsize);
 	    key[k.dsize] = 0;
 	    if (fetch(db, dbf, key, &r) == 1) {
@@ -503,4 +505,16 @@ int db_walk(struct tp_db *db, db_walk_fn *fn, void *ctx)
     gdbm_close(dbf);
     unlock(db);
     return rc < 0 ? -1 : count;
+}
+
+/* db_walk - every network's record, in file order, under one shared lock */
+int db_walk(struct tp_db *db, db_walk_fn *fn, void *ctx)
+{
+    return walk(db, fn, ctx, 0);
+}
+
+/* db_walk_all - the same, greylist entries included */
+int db_walk_all(struct tp_db *db, db_walk_fn *fn, void *ctx)
+{
+    return walk(db, fn, ctx, 1);
 }

@@ -11,7 +11,10 @@ enum verdict {
     VERDICT_DUNNO,			/* answer at once, change nothing */
     VERDICT_TARPIT,			/* record the attempt, wait, answer */
     VERDICT_BLOCK,			/* answer block_action at once */
+    VERDICT_GREYLIST,			/* failed before: greylist, then tarpit */
 };
+
+enum grey_result { GREY_DEFER, GREY_PASS };
 
 struct decision {
     enum verdict verdict;
@@ -24,6 +27,10 @@ struct decision decide(const struct tp_conf *profile, const struct policy_req *,
 		               const struct tp_record *, int found, int64_t now);
 const struct tp_rule *rule_match(const struct tp_conf *, const struct policy_req *);
 int     active_until(int64_t until, int64_t now);
+enum grey_result grey_step(const struct tp_conf *, struct tp_record *entry,
+			           int found, int64_t now);
+int     block_after_failures(const struct tp_conf *, struct tp_record *,
+			             int64_t now);
 int     record_is_stale(const struct tp_conf *, const struct tp_record *,
 			        int64_t now);
 

@@ -31,10 +31,19 @@ const struct record_field record_field_table[] = {
     F(escapes, RK_COUNT), F(pending, RK_COUNT), F(last_tarpit, RK_TIME),
     F(hangups, RK_COUNT), F(early_talkers, RK_COUNT), F(dropouts, RK_COUNT),
     F(last_wait_ms, RK_MS), F(allow_until, RK_UNTIL), F(block_until, RK_UNTIL),
-    F(last_completed, RK_TIME),
+    F(last_completed, RK_TIME), F(failures, RK_COUNT),
 };
 
 #define NFIELDS (sizeof(record_field_table) / sizeof(record_field_table[0]))
+
+#define S(name) {#name, offsetof(struct tp_stats, name), RK_COUNT}
+
+const struct record_field stats_field_table[] = {
+    S(tarpits), S(escapes), S(hangups), S(early_talkers), S(dropouts),
+    S(waits_refused), S(greylisted), S(blocks),
+};
+
+const size_t stats_nfields = sizeof(stats_field_table) / sizeof(stats_field_table[0]);
 
 const size_t record_nfields = NFIELDS;
 #define NSTATS (sizeof(struct tp_stats) / sizeof(int64_t))
@@ -169,6 +178,14 @@ int64_t record_settle(struct tp_record *r, int64_t now)
     if (n <= 0 || now - r->last_completed < PENDING_MAX_AGE)
 	return 0;
     r->dropouts += n;
+    r->failures += n;
     r->pending = 0;
     return n;
+}
+
+/* record_failed - how often the network failed the tarpit: hung up,
+ * talked over it, or waited and never delivered */
+int64_t record_failed(const struct tp_record *r)
+{
+    return r->hangups + r->early_talkers + r->dropouts;
 }

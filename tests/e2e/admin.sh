@@ -117,6 +117,7 @@ expect_eq "load: a network not in canonical form is refused" "$?" "2"
 # --- expire: exactly the old records, while 20 helpers keep working -----------
 before=$($A list | wc -l)
 # Twenty policy clients hammer escaped networks (reads) and new ones (writes).
+sed -i 's/^sleep = 1s/sleep = 0/' "$T/tarpit.conf"
 pids=()
 for i in $(seq 1 20); do
     (
@@ -126,7 +127,6 @@ for i in $(seq 1 20); do
     ) &
     pids+=("$!")
 done
-sed -i 's/^sleep = 1s/sleep = 0/' "$T/tarpit.conf"
 sleep 0.2
 out=$($A --json expire)
 for p in "${pids[@]}"; do wait "$p"; done

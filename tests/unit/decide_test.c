@@ -26,12 +26,21 @@ static const char config_a[] =
 "skip_authenticated = no\n"
 "rule = client_name /\\.jp$/i sleep 1s\n";
 
+static const char config_g[] =
+"sleep = 10s\n"
+"greylist = yes\n"
+"greylist_delay = 300s\n"
+"greylist_retries = 2\n"
+"greylist_window = 1d\n"
+"block_after = 3\n"
+"block_for = 7d\n";
+
 static const char config_b[] =
 "sleep = 10s\n"
 "stress_sleep = 2s\n"
 "rule = client_name /slow/ sleep 20s\n";
 
-enum rec { NONE, FRESH, ESCAPED, ALLOWED, BLOCKED };
+enum rec { NONE, FRESH, ESCAPED, ALLOWED, BLOCKED, FAILED };
 
 static const struct {
     const char *name;
@@ -69,6 +78,9 @@ static const struct {
     {"stress_sleep 2s caps sleep", config_b, 0, "client_address=192.0.2.1;stress=yes", NONE, VERDICT_TARPIT, 2000, "new network"},
     {"stress_sleep 2s caps a rule's sleep", config_b, 0, "client_address=192.0.2.1;stress=yes;client_name=slow.example", NONE, VERDICT_TARPIT, 2000, "new network"},
     {"rule sleep without stress", config_b, 0, "client_address=192.0.2.1;client_name=slow.example", NONE, VERDICT_TARPIT, 20000, "new network"},
+    {"greylist: a network that failed", config_g, 0, "client_address=192.0.2.1", FAILED, VERDICT_GREYLIST, 10000, "failed the tarpit before"},
+    {"greylist: a new network is tarpitted", config_g, 0, "client_address=192.0.2.1", NONE, VERDICT_TARPIT, 10000, "new network"},
+    {"greylist off: a failed network is tarpitted", config_a, 0, "client_address=192.0.2.1", FAILED, VERDICT_TARPIT, 10000, "not yet escaped"},
 };
 
 /* request - a policy_req from "name=value;..." (kept in buf) */
@@ -105,11 +117,12 @@ static void load(const char *text, struct tp_conf *c)
 
 int main(void)
 {
-    struct tp_conf a, b;
+    struct tp_conf a, b, g;
     char    buf[1024];
 
     load(config_a, &a);
     load(config_b, &b);
+    load(config_g, &g);
     EXPECT(a.nrules == 5 && a.nprofiles == 1 && a.profiles[0].nrules == 1,
 	   "parsed %zu rules, %zu profiles", a.nrules, a.nprofiles);
     EXPECT(conf_profile(&a, "submission") != 0, "known profile");
@@ -119,7 +132,8 @@ int main(void)
 	   "a profile copies the global settings and overrides its own");
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-	const struct tp_conf *c = cases[i].config == config_a ? &a : &b;
+	const struct tp_conf *c = cases[i].config == config_a ? &a
+	    : cases[i].config == config_g ? &g : &b;
 	struct policy_req q;
 	struct tp_record r;
 	int     found = cases[i].rec != NONE;
@@ -131,6 +145,7 @@ int main(void)
 	r.escapes = cases[i].rec == ESCAPED;
 	r.allow_until = cases[i].rec == ALLOWED ? -1 : 0;
 	r.block_until = cases[i].rec == BLOCKED ? NOW + 60 : 0;
+	r.failures = r.hangups = cases[i].rec == FAILED;
 	struct decision d = decide(c, &q, &r, found, NOW);
 
 	EXPECT(d.verdict == cases[i].verdict && d.sleep_ms == cases[i].sleep_ms
@@ -149,7 +164,47 @@ int main(void)
     EXPECT(!record_is_stale(&a, &r, NOW), "seen within the hour");
     r.last_seen = NOW - 3600;
     EXPECT(record_is_stale(&a, &r, NOW), "seen an hour ago");
+    /* Greylisting: a retry counts 300 s after the last counted one; two
+     * of them pass; the window starts the entry over. */
+    struct tp_record e;
+    static const struct {
+	int64_t at;
+	enum grey_result want;
+	int64_t retries;
+    } steps[] = {
+	{0, GREY_DEFER, 0},		/* first attempt: the entry is made */
+	{60, GREY_DEFER, 0},		/* too soon: not counted */
+	{300, GREY_DEFER, 1},		/* first retry */
+	{500, GREY_DEFER, 1},		/* too soon after it */
+	{600, GREY_PASS, 2},		/* second retry: pass */
+    };
+
+    memset(&e, 0, sizeof(e));
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+	enum grey_result got = grey_step(&g, &e, i > 0, NOW + steps[i].at);
+
+	EXPECT(got == steps[i].want && e.tarpits == steps[i].retries,
+	       "greylist step at +%llds: %d with %lld retries",
+	       (long long) steps[i].at, got, (long long) e.tarpits);
+    }
+    EXPECT(grey_step(&g, &e, 1, NOW + 86400 + 1) == GREY_DEFER && e.tarpits == 0,
+	   "past greylist_window: starts over");
+
+    /* block_after 3: three failures without an escape block for 7 days. */
+    memset(&r, 0, sizeof(r));
+    r.hangups = 2;
+    EXPECT(!block_after_failures(&g, &r, NOW), "two failures: no block");
+    r.dropouts = 1;
+    EXPECT(block_after_failures(&g, &r, NOW) && r.block_until == NOW + 7 * 86400,
+	   "three failures: blocked for block_for");
+    EXPECT(!block_after_failures(&g, &r, NOW), "already blocked: nothing new");
+    memset(&r, 0, sizeof(r));
+    r.hangups = 5;
+    r.escapes = 1;
+    EXPECT(!block_after_failures(&g, &r, NOW), "a network that escaped is never blocked");
+    EXPECT(!block_after_failures(&a, &r, NOW), "block_after 0: never");
     conf_free(&a);
     conf_free(&b);
+    conf_free(&g);
     return unit_done("decide");
 }
