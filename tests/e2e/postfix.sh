@@ -150,6 +150,33 @@ expect_eq "9. the hang-up is recorded for 127.0.9.0/24" "$(field 127.0.9.5 hangu
 kill -TERM -- "-$LONG_PID"
 for i in $(seq 1 50); do ss -Htln "( sport = :$CPORT )" | grep -q . || break; sleep 0.05; done
 
+# 10. Greylisting (taRgrey) through Postfix: a network that hung up is
+#     deferred, then accepted after its retry (greylist_retries = 1).
+printf 'greylist = yes\ngreylist_delay = 1s\ngreylist_retries = 1\n' | cat "$T/tarpit.conf" - >"$T/grey.conf"
+activate "$T/check-grey.log" "$CPORT" "$BIN/tarpit-check" -c "$T/grey.conf"
+GREY_PID=$ACTIVATOR
+send s10a -b 127.0.21.5 -g 800 -r user@example.test
+in_log 'lost connection after RCPT from [^ ]*\[127\.0\.21\.5\]' >/dev/null
+send s10b -b 127.0.21.5 -r user@example.test
+expect_eq "10. after a hang-up, the next try is greylisted (450 at RCPT)" "$(code s10b rcpt)" "450"
+check "10. smtpd logs the greylisting text" in_log 'Recipient address rejected: Greylisted'
+sleep 1.2
+send s10c -b 127.0.21.5 -r user@example.test
+expect_eq "10. the retry after greylist_delay is accepted" "$(code s10c rcpt) $(code s10c eom)" "250 250"
+expect_range "10. ... after the tarpit's wait again (ms)" "$(ms s10c rcpt)" 1900 4000
+expect_eq "10. and its network escapes" "$(field 127.0.21.5 escapes)" "1"
+kill -TERM -- "-$GREY_PID"
+for i in $(seq 1 50); do ss -Htln "( sport = :$CPORT )" | grep -q . || break; sleep 0.05; done
+
+# 11. import-log on this Postfix's own maillog: the networks that delivered
+#     are escaped in a fresh database, the one that gave up is not.
+printf 'database = %s/imported.db\n' "$T" >"$T/import.conf"
+"$BIN/tarpit-admin" -c "$T/import.conf" import-log "$PF/maillog" >"$T/import.out"
+ij() { json_field "$("$BIN/tarpit-admin" -c "$T/import.conf" --json check "$1" 2>/dev/null)" escapes; }
+expect_eq "11. import-log of the real maillog: delivering networks escaped" \
+    "$(ij 127.0.1.5) $(ij 127.0.3.5) $(ij 127.0.101.1) $(ij 127.0.21.5)" "1 1 1 1"
+expect_eq "11. ... the client that gave up is not" "$(ij 127.0.5.5)" ""
+
 # 7. A wait longer than the policy timeout: smtpd gives up on the helper,
 #    applies default_action (DUNNO) and the mail goes through unescaped.
 pf_stop "$PF"

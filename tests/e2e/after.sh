@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# after.sh - what happens after the tarpit: greylisting the networks that
+# failed it, blocking the hopeless, the blocklist for Postfix, and
+# learning from mail logs.
+. "$(dirname "$0")/../lib.sh"
+
+PC=$TOOLS/policy-client
+WP=$TOOLS/watch-peer
+A="$BIN/tarpit-admin -c $T/tarpit.conf"
+cat >"$T/tarpit.conf" <<CONF
+database = $T/tarpit.db
+sleep = 2s
+greylist = yes
+greylist_delay = 1s
+greylist_retries = 2
+CONF
+CPORT=$(free_port); activate "$T/check.log" "$CPORT" "$BIN/tarpit-check" -c "$T/tarpit.conf"
+CHECK_PID=$ACTIVATOR
+SPORT=$(free_port); activate "$T/store.log" "$SPORT" "$BIN/tarpit-store" -c "$T/tarpit.conf"
+PEERS=()
+at_exit 'for p in "${PEERS[@]}"; do kill "$p" 2>/dev/null; done'
+ms_of() { awk '{print $NF}' <<<"$1"; }
+act_of() { awk '{print $1}' <<<"$1"; }
+# hangup - a client of 127.0.0.0/24 that hangs up 0.5 s into its wait
+hangup() {
+    "$WP" -d 500 -m close >"$T/peer" & PEERS+=("$!")
+    local i; for i in $(seq 1 100); do grep -q server_port "$T/peer" 2>/dev/null && break; sleep 0.02; done
+    { printf 'request=smtpd_access_policy\nprotocol_state=RCPT\n'; cat "$T/peer"; printf '\n'; } |
+        "$PC" -t 10000 127.0.0.1 "${1:-$CPORT}" >/dev/null
+}
+# mail PORT RCPT [PORT#] - a request from 127.0.0.9 for one recipient
+mail() { req 127.0.0.9 "${3:-7}" "recipient=$2" | "$PC" 127.0.0.1 "$1"; }
+
+# --- Greylisting (taRgrey) ---------------------------------------------------
+hangup
+j=$($A --json check 127.0.0.1)
+expect_eq "a hang-up is a failure of the network" "$(json_field "$j" hangups)/$(json_field "$j" failures)" "1/1"
+out=$(mail "$CPORT" a@example.test)
+expect_eq "the network that failed is greylisted, not tarpitted" "$(act_of "$out")" "action=DEFER_IF_PERMIT"
+expect_range "... at once (ms)" "$(ms_of "$out")" 0 500
+out=$(mail "$CPORT" a@example.test 8)
+expect_eq "a retry too soon is deferred again" "$(act_of "$out")" "action=DEFER_IF_PERMIT"
+# A spam run to many addresses: each tuple is on its own.
+for r in b c d; do out=$(mail "$CPORT" "$r@example.test" 9); done
+sleep 1.1
+out=$(mail "$CPORT" a@example.test 10)
+expect_eq "first retry after greylist_delay: still deferred (1 of 2)" "$(act_of "$out")" "action=DEFER_IF_PERMIT"
+out=$(mail "$CPORT" b@example.test 11)
+expect_eq "another recipient's tuple has its own count (0 of 2)" "$(act_of "$out")" "action=DEFER_IF_PERMIT"
+check "greylisting is logged with the retries" grep -q "greylisted (1 of 2 retries)" "$T/check.log"
+sleep 1.1
+out=$(mail "$CPORT" a@example.test 12)
+expect_eq "second retry: passes, and is tarpitted again like a new client" "$(act_of "$out")" "action=DUNNO"
+expect_range "... with the full wait (ms)" "$(ms_of "$out")" 1950 3500
+mail "$SPORT" a@example.test 12 >/dev/null
+j=$($A --json check 127.0.0.1)
+expect_eq "escaping clears the mark" "$(json_field "$j" escapes)/$(json_field "$j" failures)" "1/0"
+out=$(mail "$CPORT" z@example.test 13)
+expect_range "an escaped network is neither greylisted nor tarpitted (ms)" "$(ms_of "$out")" 0 500
+expect_eq "stats: all 7 deferrals counted" "$(json_field "$($A --json stats)" greylisted)" "7"
+
+# --- block_after: the hopeless are blocked ----------------------------------
+cat >"$T/block.conf" <<CONF
+database = $T/block.db
+sleep = 2s
+block_after = 2
+block_for = 1h
+CONF
+P2=$(free_port); activate "$T/block.log" "$P2" "$BIN/tarpit-check" -c "$T/block.conf"
+B="$BIN/tarpit-admin -c $T/block.conf"
+hangup "$P2"
+out=$(mail "$P2" a@example.test 20)      # 127.0.0.9: same /24, a second chance
+[ "$(act_of "$out")" = action=DUNNO ] || not_ok "one failure: still tarpitted"
+hangup "$P2"
+j=$($B --json check 127.0.0.1)
+expect_eq "two failures without an escape: blocked" "$(printf '%s' "$j" | sed 's/.*"state":"\([a-z]*\)".*/\1/')" "blocked"
+check "the block says why" grep -q '"comment":"blocked after 2 failed waits"' <<<"$j"
+out=$(mail "$P2" a@example.test 21)
+expect_eq "a blocked network gets block_action at once" "$(cut -d' ' -f1 <<<"$out")" "action=REJECT"
+expect_range "... without a wait (ms)" "$(ms_of "$out")" 0 500
+expect_eq "stats: the block is counted" "$(json_field "$($B --json stats)" blocks)" "1"
+
+# --- export-map: a table Postfix reads before anything else -----------------
+$B block 2001:db8:66::1 --comment manual >/dev/null
+$B block 198.51.100.0/23 >/dev/null
+check "export-map -o writes the file" sh -c "$B export-map -o '$T/blocked.cidr' | grep -q 'wrote 3 blocked networks'"
+check "export-map replaced it atomically (no temporary left)" sh -c "! ls '$T'/blocked.cidr.tmp.* 2>/dev/null"
+if command -v postmap >/dev/null; then
+    expect_eq "postmap -q: a blocked IPv4 address" "$(postmap -q 127.0.0.200 "cidr:$T/blocked.cidr")" "REJECT Your network is blocked here"
+    expect_eq "postmap -q: a blocked IPv6 address" "$(postmap -q 2001:db8:66::abcd "cidr:$T/blocked.cidr")" "REJECT Your network is blocked here"
+    expect_eq "postmap -q: in a /23 block" "$(postmap -q 198.51.101.7 "cidr:$T/blocked.cidr")" "REJECT Your network is blocked here"
+    postmap -q 192.0.2.1 "cidr:$T/blocked.cidr" >/dev/null
+    expect_eq "postmap -q: any other address is not found" "$?" "1"
+else
+    not_ok "postmap -q on the exported map" "postmap is not installed"
+fi
+$B export-map --format access >"$T/blocked.access" 2>"$T/err"
+expect_eq "export-map --format access: octet and 16-bit networks" \
+    "$(grep -v '^#' "$T/blocked.access" | cut -f1 | tr '\n' ' ')" "127.0.0 2001:db8:66:0 "
+check "export-map --format access: says what it left out" grep -q "1 networks not on" "$T/err"
+
+# --- import-log: escapes from accepted mail, blocks for offenders ------------
+cat >"$T/mail.log" <<'LOG'
+Nov 22 06:00:01 mx postfix/smtpd[100]: connect from a.example[203.0.113.5]
+Nov 22 06:00:01 mx postfix/smtpd[100]: 4A1B2C3D4E: client=a.example[203.0.113.5]
+Nov 22 06:00:02 mx postfix/cleanup[101]: 4A1B2C3D4E: message-id=<1@a.example>
+Nov 22 06:00:02 mx postfix/qmgr[102]: 4A1B2C3D4E: from=<x@a.example>, size=500, nrcpt=1 (queue active)
+Nov 22 06:00:03 mx postfix/smtpd[100]: 5B2C3D4E5F: client=b.example[2001:db8:77::9]
+Nov 22 06:00:03 mx postfix/smtpd[100]: lost connection after DATA from b.example[2001:db8:77::9]
+Nov 22 06:00:04 mx postfix/smtpd[100]: warning: hostname bad.example does not resolve to address 192.0.2.66
+Nov 22 06:00:05 mx postfix/smtpd[100]: warning: hostname bad.example does not resolve to address 192.0.2.66
+Nov 22 06:00:06 mx postfix/smtpd[100]: warning: unknown[192.0.2.67]: SASL LOGIN authentication failed: UGFzc3dvcmQ6
+Nov 22 06:00:07 mx postfix/smtpd[100]: warning: unknown[198.18.0.1]: SASL PLAIN authentication failed:
+LOG
+cat >"$T/journal.txt" <<'LOG'
+__CURSOR=s=1
+SYSLOG_IDENTIFIER=postfix/smtpd
+MESSAGE=6C3D4E5F60: client=c.example[198.51.100.44]
+
+SYSLOG_IDENTIFIER=postfix/qmgr
+MESSAGE=6C3D4E5F60: from=<y@c.example>, size=900, nrcpt=2 (queue active)
+LOG
+I="$BIN/tarpit-admin -c $T/import.conf"
+printf 'database = %s/import.db\noffender_threshold = 3\n' "$T" >"$T/import.conf"
+out=$($I import-log --offenders --dry-run "$T/mail.log" "$T/journal.txt")
+check "import-log --dry-run: says what it would do" grep -q "203.0.113.0/24 would escape" <<<"$out"
+check "import-log --dry-run: writes nothing" test ! -e "$T/import.db"
+out=$($I import-log --offenders "$T/mail.log" "$T/journal.txt")
+expect_eq "import-log: accepted messages make their networks escaped (syslog and journal)" \
+    "$($I --json check 203.0.113.5 198.51.100.44 | grep -c '"state":"escaped"')" "2"
+$I check 2001:db8:77::9 >/dev/null 2>&1
+expect_eq "import-log: a message never accepted earns nothing" "$?" "1"
+expect_eq "import-log --offenders: 3 offending lines from one /24 block it" \
+    "$($I --json check 192.0.2.66 | sed 's/.*"state":"\([a-z]*\)".*/\1/')" "blocked"
+$I check 198.18.0.1 >/dev/null 2>&1
+expect_eq "import-log --offenders: one line is not enough" "$?" "1"
+check "import-log: prints what it did" grep -q "192.0.2.0/24 blocked (3 offending lines)" <<<"$out"
+
+if grep -hE "runtime error|Sanitizer|died with (signal|code [^0])" "$T"/*.log >"$T/crash"; then
+    not_ok "no helper crashed" "$(head -3 "$T/crash")"
+else
+    ok "no helper crashed"
+fi
+done_testing
