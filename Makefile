@@ -70,13 +70,27 @@ build-tests: all $(UNIT_TESTS) $(TOOLS)
 bench/watchbench: bench/watchbench.c
 	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
+# Fuzz targets: libFuzzer with ASan+UBSan, the library built by clang.
+FUZZ_TARGETS = policy addr conf record admin_line load
+FUZZ_BINS  = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+             -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+fuzz:
+	$(MAKE) O=build/fuzz/ CC=clang CFLAGS= EXTRA_CFLAGS="$(FUZZ_FLAGS)" build/fuzz/lib/libtarpit.a
+	$(MAKE) $(FUZZ_BINS)
+
+$(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/lib/libtarpit.a
+	clang $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -Ilib $(PKG_CFLAGS) -o $@ $< build/fuzz/lib/libtarpit.a $(LIBS)
+
 # Benchmarks measure and record (bench/results.md); they never fail a build.
 bench: have-deps all bench/watchbench
 	bench/run
 
 # The Debian packages a fresh machine needs to build and test.
 DEB_DEPS = build-essential pkg-config libgdbm-dev libsystemd-dev systemd \
-           postfix swaks iproute2 procps
+           postfix swaks iproute2 procps clang libclang-rt-14-dev
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEB_DEPS)
@@ -85,11 +99,15 @@ have-deps:
 	@{ [ -f /usr/include/gdbm.h ] && [ -f /usr/include/systemd/sd-daemon.h ] \
 	  && command -v systemd-socket-activate >/dev/null \
 	  && command -v postfix >/dev/null && command -v swaks >/dev/null \
-	  && command -v pkg-config >/dev/null && command -v ss >/dev/null; } || $(MAKE) deps
+	  && command -v pkg-config >/dev/null && command -v ss >/dev/null \
+	  && command -v clang >/dev/null \
+	  && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; } \
+	  || $(MAKE) deps
 
 check: have-deps
 	$(MAKE) build-tests
 	$(MAKE) O=build/san/ EXTRA_CFLAGS="$(SAN_FLAGS)" CFLAGS= build-tests
+	$(MAKE) fuzz
 	tests/run-all
 
 run: have-deps all tests/policy-client
@@ -118,4 +136,4 @@ clean:
 	    tests/watch-peer bench/watchbench
 	rm -rf build
 
-.PHONY: all build-tests bench deps have-deps check run install clean
+.PHONY: all build-tests bench fuzz deps have-deps check run install clean

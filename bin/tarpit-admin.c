@@ -29,33 +29,6 @@
 #define SERVE_LINE_MAX 4096
 #define SERVE_ARGS_MAX 32
 
-/* split - a command line into words; "double quotes" group; count or -1 */
-static int split(char *line, char **argv, int max)
-{
-    int     argc = 0;
-    char   *p = line, *w;
-
-    for (;;) {
-	while (*p == ' ' || *p == '\t')
-	    p++;
-	if (*p == 0)
-	    return argc;
-	if (argc == max)
-	    return -1;
-	if (*p == '"') {
-	    w = ++p;
-	    if ((p = strchr(p, '"')) == 0)
-		return -1;
-	} else {
-	    w = p;
-	    p += strcspn(p, " \t");
-	}
-	if (*p)
-	    *p++ = 0;
-	argv[argc++] = w;
-    }
-}
-
 /* serve_line - one request of the admin protocol, replied to on out */
 static void serve_line(struct admin *a, char *line)
 {
@@ -66,7 +39,7 @@ static void serve_line(struct admin *a, char *line)
     /* tarpit_checks.py's forms */
     if (strncmp(line, "check=", 6) == 0 || strncmp(line, "del=", 4) == 0)
 	*strchr(line, '=') = ' ';
-    if ((argc = split(line, argv, SERVE_ARGS_MAX)) < 0) {
+    if ((argc = admin_split(line, argv, SERVE_ARGS_MAX)) < 0) {
 	fprintf(a->out, "error: cannot parse the line\n");
 	return;
     }
@@ -195,6 +168,12 @@ int main(int argc, char **argv)
     a.conf_file = conf_path(option, &named);
     if (conf_load(&a.conf, a.conf_file, named, err, sizeof(err)) < 0) {
 	fprintf(stderr, "tarpit-admin: %s\n", err);
+	free(args);
+	return ADMIN_CONFIG;
+    }
+    if (conf_unsafe(&a.conf, a.conf_file, err, sizeof(err)) < 0) {
+	fprintf(stderr, "tarpit-admin: %s\n", err);
+	conf_free(&a.conf);
 	free(args);
 	return ADMIN_CONFIG;
     }

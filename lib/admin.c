@@ -45,6 +45,7 @@ const char admin_usage_text[] =
 "                             the blocked networks as a Postfix table\n"
 "  import-log [--offenders] [--dry-run] file ...\n"
 "                             learn from Postfix mail logs\n"
+"  recover                    check the database, rebuild it if damaged\n"
 "  config [key ...]           the settings in effect\n"
 "  serve                      the admin socket protocol on fd 3 or stdin\n";
 
@@ -641,6 +642,20 @@ static int cmd_expire(struct admin *a, int argc, char **argv)
 	return admin_usage(a);
     e.now = (int64_t) time(0);
     e.cutoff = e.now - a->conf.max_age_ms / 1000;
+    /* The hourly job repairs what it can: a damaged file would make every
+     * helper answer DUNNO without a wait until someone noticed. */
+    {
+	long    records;
+	struct db_recovery rv;
+
+	if (db_check(a->db, &records) < 0) {
+	    fprintf(a->err, "tarpit-admin: %s: recovering\n", db_error(a->db));
+	    if (db_recover(a->db, &rv) < 0)
+		return db_failed(a);
+	    fprintf(a->err, "tarpit-admin: recovered %ld records, lost %ld; the "
+		    "damaged file is kept as %s\n", rv.recovered, rv.failed, rv.backup);
+	}
+    }
     e.removed = e.cleared = 0;
     if (db_walk(a->db, collect_expired, &k) < 0)
 	rc = db_failed(a);
@@ -673,6 +688,29 @@ static int cmd_expire(struct admin *a, int argc, char **argv)
 		"bytes; longest exclusive lock %" PRId64 " ms\n",
 		e.removed, a->conf.max_age_ms / 1000, e.cleared, before,
 		after < 0 ? 0 : after, db_longest_hold_ms(a->db));
+    return ADMIN_OK;
+}
+
+/* cmd_recover - check the file, and rebuild it from what is readable */
+static int cmd_recover(struct admin *a, int argc, char **argv)
+{
+    struct db_recovery rv;
+    long    records;
+
+    (void) argv;
+    if (argc != 0)
+	return admin_usage(a);
+    if (db_check(a->db, &records) == 0) {
+	fprintf(a->out, "%s is sound: %ld records read; nothing to recover\n",
+		a->conf.database, records);
+	return ADMIN_OK;
+    }
+    fprintf(a->out, "damage: %s\n", db_error(a->db));
+    if (db_recover(a->db, &rv) < 0)
+	return db_failed(a);
+    fprintf(a->out, "recovered %ld records; lost %ld records and %ld buckets; "
+	    "the damaged file is kept as %s\n", rv.recovered, rv.failed,
+	    rv.failed_buckets, rv.backup[0] ? rv.backup : "(no backup)");
     return ADMIN_OK;
 }
 
@@ -1124,7 +1162,36 @@ static const struct command {
     {"export-map", cmd_export_map},
     {"import-log", admin_import_log},
     {"config", cmd_config},
+    {"recover", cmd_recover},
 };
+
+/* admin_split - a command line into words, in place; "double quotes"
+ * group; the count, or -1 for too many words or an open quote */
+int admin_split(char *line, char **argv, int max)
+{
+    int     argc = 0;
+    char   *p = line, *w;
+
+    for (;;) {
+	while (*p == ' ' || *p == '\t')
+	    p++;
+	if (*p == 0)
+	    return argc;
+	if (argc == max)
+	    return -1;
+	if (*p == '"') {
+	    w = ++p;
+	    if ((p = strchr(p, '"')) == 0)
+		return -1;
+	} else {
+	    w = p;
+	    p += strcspn(p, " \t");
+	}
+	if (*p)
+	    *p++ = 0;
+	argv[argc++] = w;
+    }
+}
 
 /* admin_command - the function for a command word, or 0 */
 admin_fn *admin_command(const char *name)

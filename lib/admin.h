@@ -26,6 +26,7 @@ struct admin {
 typedef int admin_fn(struct admin *, int argc, char **argv);
 
 admin_fn *admin_command(const char *name);
+int     admin_split(char *line, char **argv, int max);
 int     admin_usage(struct admin *);
 extern const char admin_usage_text[];
 

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 
 enum conf_type { CT_STR, CT_INT, CT_DURATION, CT_BOOL, CT_ACTION, CT_RULE };
@@ -523,6 +524,31 @@ static char *trim(char *s)
     while (e > s && isspace((unsigned char) e[-1]))
 	*--e = 0;
     return s;
+}
+
+/* conf_unsafe - refuse what any local user could change: a world-writable
+ * config file or database directory; 0 when safe, else -1 with why */
+int conf_unsafe(const struct tp_conf *c, const char *path, char *why, size_t len)
+{
+    struct stat st;
+    char    dir[CONF_PATH_MAX], *slash;
+
+    if (stat(path, &st) == 0 && (st.st_mode & S_IWOTH)) {
+	snprintf(why, len, "%s is writable by any user: refusing it (chmod o-w %s)",
+		 path, path);
+	return -1;
+    }
+    snprintf(dir, sizeof(dir), "%s", c->database);
+    if ((slash = strrchr(dir, '/')) == 0)
+	snprintf(dir, sizeof(dir), ".");
+    else
+	*(slash == dir ? slash + 1 : slash) = 0;
+    if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH)) {
+	snprintf(why, len, "the database directory %s is writable by any user: "
+		 "refusing it (use a directory of its own, like /var/lib/tarpit)", dir);
+	return -1;
+    }
+    return 0;
 }
 
 /* conf_value - one key's value as the config file would spell it */

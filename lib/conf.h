@@ -76,6 +76,8 @@ int     conf_value(const struct tp_conf *, const char *name, char *buf,
 		           size_t len);
 const char *conf_key_name(size_t i);
 int     conf_valid_action(const char *);
+int     conf_unsafe(const struct tp_conf *, const char *path, char *why,
+		            size_t len);
 int     conf_parse_duration(const char *, int64_t *ms);
 void    conf_format_duration(int64_t ms, char *buf, size_t len);
 

@@ -425,6 +425,97 @@ int db_reorganize(struct tp_db *db)
     return rc;
 }
 
+/* db_recover - rebuild a damaged file from what can still be read; the
+ * damaged one is kept as a backup.  0 (with the counts) or -1. */
+int db_recover(struct tp_db *db, struct db_recovery *out)
+{
+    GDBM_FILE dbf;
+    gdbm_recovery rcvr;
+    int     rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (lock_ex(db) < 0)
+	return -1;
+    dbf = gdbm_open(db->path, 0, GDBM_WRITER | GDBM_NOLOCK | GDBM_CLOEXEC, 0640, 0);
+    if (dbf == 0) {
+	set_error(db, "%s: cannot be opened for recovery: %s; move it away "
+		  "and load a dump", db->path, gdbm_strerror(gdbm_errno));
+	unlock(db);
+	return -1;
+    }
+    memset(&rcvr, 0, sizeof(rcvr));
+    out->needed = gdbm_needs_recovery(dbf);
+    if (gdbm_recover(dbf, &rcvr, GDBM_RCVR_BACKUP | GDBM_RCVR_FORCE) != 0) {
+	set_error(db, "%s: recovery failed: %s", db->path, gdbm_strerror(gdbm_errno));
+	rc = -1;
+    }
+    out->recovered = (long) rcvr.recovered_keys;
+    out->failed = (long) (rcvr.failed_keys + rcvr.duplicate_keys);
+    out->failed_buckets = (long) rcvr.failed_buckets;
+    if (rcvr.backup_name) {
+	snprintf(out->backup, sizeof(out->backup), "%s", rcvr.backup_name);
+	free(rcvr.backup_name);
+    }
+    gdbm_close(dbf);
+    unlock(db);
+    return rc;
+}
+
+/* db_check - open, walk and verify every record; 0 sound, -1 damaged
+ * (db_error says how) */
+int db_check(struct tp_db *db, long *records)
+{
+    GDBM_FILE dbf;
+    datum   k, next;
+    int     rc;
+
+    *records = 0;
+    if ((rc = begin_read(db, &dbf)) <= 0)
+	return rc;
+    rc = 0;
+    for (k = gdbm_firstkey(dbf); k.dptr != 0; k = next) {
+	datum   v = gdbm_fetch(dbf, k);
+	struct tp_record r;
+	struct tp_stats st;
+
+	if (v.dptr == 0) {
+	    set_error(db, "%s: a record cannot be read: %s", db->path,
+		      gdbm_strerror(gdbm_errno));
+	    rc = -1;
+	} else {
+	    int     bad = (k.dsize == (int) strlen(STATS_KEY)
+			   && memcmp(k.dptr, STATS_KEY, (size_t) k.dsize) == 0)
+	    ? stats_decode((unsigned char *) v.dptr, (size_t) v.dsize, &st)
+	    : record_decode((unsigned char *) v.dptr, (size_t) v.dsize, &r);
+
+	    if (bad) {
+		set_error(db, "%s: record %.*s is damaged", db->path,
+			  k.dsize > 64 ? 64 : k.dsize, k.dptr);
+		rc = -1;
+	    }
+	    free(v.dptr);
+	    (*records)++;
+	}
+	next = gdbm_nextkey(dbf, k);
+	free(k.dptr);
+	if (rc < 0) {
+	    free(next.dptr);
+	    break;
+	}
+    }
+    if (rc == 0 && gdbm_errno != GDBM_ITEM_NOT_FOUND && gdbm_errno != GDBM_NO_ERROR) {
+	set_error(db, "%s: walking the file: %s", db->path, gdbm_strerror(gdbm_errno));
+	rc = -1;
+    }
+    if (rc == 0 && gdbm_needs_recovery(dbf)) {
+	set_error(db, "%s: needs recovery", db->path);
+	rc = -1;
+    }
+    gdbm_close(dbf);
+    unlock(db);
+    return rc;
+}
+
 /* db_size - the database file's size in bytes, or -1 */
 long long db_size(struct tp_db *db)
 {

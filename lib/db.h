@@ -29,6 +29,12 @@ typedef enum db_change db_update_fn(struct db_txn *, void *ctx);
 /* Called under the shared lock for each record; non-zero stops the walk. */
 typedef int db_walk_fn(const char *key, const struct tp_record *, void *ctx);
 
+struct db_recovery {
+    int     needed;			/* GDBM said it needed recovery */
+    long    recovered, failed, failed_buckets;
+    char    backup[1100];		/* the damaged file, kept */
+};
+
 struct tp_db *db_new(const char *path);
 void    db_free(struct tp_db *);
 void    db_set_lock_timeout(struct tp_db *, int ms);
@@ -39,6 +45,8 @@ int     db_update(struct tp_db *, const char *key, db_update_fn *, void *ctx);
 int     db_update_many(struct tp_db *, char *const *keys, size_t n,
 		               db_update_fn *, void *ctx);
 int     db_reorganize(struct tp_db *);
+int     db_recover(struct tp_db *, struct db_recovery *);
+int     db_check(struct tp_db *, long *records);
 int     db_update_stats(struct tp_db *, void (*fn) (struct tp_stats *, void *),
 			        void *ctx);
 long long db_size(struct tp_db *);
