@@ -5,7 +5,7 @@
  *	addr_parse() accepts what Postfix sends as client_address: dotted
  *	IPv4 and textual IPv6.  An IPv4-mapped IPv6 address
  *	(::ffff:192.0.2.1) becomes the IPv4 address it carries, and an IPv6
- *	zone id ("%eth0") is dropped.  "unknown", empty or malformed text is
+ *	zone id ("%eth0": letters, digits, '_', '.', '-') is dropped.  "unknown", empty or malformed text is
  *	refused.
  *
  *	addr_network_key() masks the address to its network (ipv4_prefix or
@@ -35,8 +35,14 @@ int addr_parse(const char *text, struct tp_addr *a)
     memset(a, 0, sizeof(*a));
     if (len == 0 || len >= sizeof(buf))
 	return -1;
-    if (text[len] == '%' && (text[len + 1] == 0 || strchr(text, ':') == 0))
-	return -1;				/* a zone id needs IPv6 and a name */
+    if (text[len] == '%') {
+	const char *zone = text + len + 1;
+	size_t  zlen = strspn(zone, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+
+	/* A zone id needs IPv6 and a plain interface name or number. */
+	if (zlen == 0 || zone[zlen] != 0 || zlen > 64 || strchr(text, ':') == 0)
+	    return -1;
+    }
     memcpy(buf, text, len);
     buf[len] = 0;
     if (inet_pton(AF_INET, buf, a->bytes) == 1) {

@@ -68,7 +68,7 @@ done_testing() {
 free_port() {
     local p i
     for i in $(seq 1 200); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((10000 + RANDOM % 22000))   # below the ephemeral range
         if ! ss -Htln "( sport = :$p )" 2>/dev/null | grep -q .; then
             echo "$p"; return 0
         fi
@@ -90,6 +90,7 @@ activate() {
         sleep 0.05
     done
     echo "activator on $addr did not start" >&2
+    not_ok "start $* on $addr"
     return 1
 }
 

@@ -156,7 +156,14 @@ int main(int argc, char **argv)
 	    p++;
 	if (p >= end_in)
 	    break;
-	end = memmem(p, (size_t) (end_in - p), "\n\n", 2);
+	/* A request ends at a blank line: "\n\n" or "\n\r\n". */
+	char   *e1 = memmem(p, (size_t) (end_in - p), "\n\n", 2);
+	char   *e2 = memmem(p, (size_t) (end_in - p), "\n\r\n", 3);
+
+	if (e2 && (!e1 || e2 < e1))
+	    end = e2 + 1;
+	else
+	    end = e1;
 	rlen = end ? (size_t) (end - p) + 2 : (size_t) (end_in - p);
 	last = 1;
 	for (char *q = p + rlen; q < end_in; q++)

@@ -22,7 +22,8 @@ SP=$ACTIVATOR
 writers=()
 for w in $(seq 1 8); do
     (
-        for k in $(seq 1 80); do
+        for k in $(seq 1 2000); do
+            [ -e "$T/stop" ] && break
             net="10.77.$w.$((k % 20))"
             a=$(req "$net" "$k" | "$PC" -t 5000 127.0.0.1 "$CPORT" | awk '{print $1}')
             b=$(req "$net" "$k" | "$PC" -t 5000 127.0.0.1 "$SPORT" | awk '{print $1}')
@@ -31,8 +32,9 @@ for w in $(seq 1 8); do
     ) &
     writers+=("$!")
 done
-rounds=0 unclean=0
-while [ $rounds -lt 50 ]; do
+rounds=0 unclean=0 tries=0
+while [ $rounds -lt 50 ] && [ $tries -lt 3000 ]; do
+    tries=$((tries + 1))
     victims=($(pgrep -P "$CP") $(pgrep -P "$SP"))
     if [ ${#victims[@]} -gt 0 ]; then
         kill -KILL "${victims[$((RANDOM % ${#victims[@]}))]}" 2>/dev/null && rounds=$((rounds + 1))
@@ -41,6 +43,7 @@ while [ $rounds -lt 50 ]; do
     fi
     sleep 0.0$((RANDOM % 10))
 done
+touch "$T/stop"
 for p in "${writers[@]}"; do wait "$p"; done
 expect_eq "50 helpers killed with -9 mid-write" "$rounds" "50"
 expect_eq "the database opened cleanly after every kill" "$unclean" "0"
@@ -104,7 +107,7 @@ expect_eq "read-only database (helper not its owner): DUNNO" "${out% *}" "action
 expect_range "read-only database: without a wait (ms)" "${out#* }" 0 1000
 chmod 0644 "$T/tarpit.db"
 # A full disk: a small tmpfs.
-if mkdir -p "$T/small" && mount -t tmpfs -o size=64k tarpit-test "$T/small" 2>/dev/null; then
+if mkdir -p "$T/small" && mount -t tmpfs -o size=64k,mode=0755 tarpit-test "$T/small" 2>/dev/null; then
     at_exit "umount '$T/small' 2>/dev/null"
     head -c 60000 /dev/zero >"$T/small/filler" 2>/dev/null
     printf 'database = %s/small/tarpit.db\nsleep = 5s\n' "$T" >"$T/full.conf"

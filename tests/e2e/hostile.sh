@@ -27,7 +27,7 @@ answered() {
     expect_eq "$name (check)" "${c% }" "$want"
     expect_eq "$name (store)" "${s% }" "$want"
 }
-r() { printf 'request=smtpd_access_policy\nclient_port=1\n%s\n\n' "$@"; }
+r() { printf 'request=smtpd_access_policy\nclient_port=1\n'; printf '%s\n' "$@"; printf '\n'; }
 
 answered "oversized line: closed" "eof" sh -c "printf 'request=smtpd_access_policy\nx='; head -c 100000 /dev/zero | tr '\\0' a; printf '\n\n'"
 answered "oversized request of many lines: closed" "eof" sh -c "printf 'request=smtpd_access_policy\n'; for i in \$(seq 1 3000); do printf 'attr%d=%s\n' \$i 0123456789abcdef; done; printf '\n'"

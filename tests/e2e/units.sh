@@ -44,6 +44,17 @@ check "tarpit-expire.timer: hourly, Persistent=yes" \
     sh -c "grep -qx 'OnCalendar=hourly' '$R/units/tarpit-expire.timer' && grep -qx 'Persistent=yes' '$R/units/tarpit-expire.timer'"
 check "tarpit-expire.service: runs tarpit-admin expire" grep -qx "ExecStart=$R/usr/sbin/tarpit-admin expire" "$R/units/tarpit-expire.service"
 
+# Least privilege: systemd's own exposure score, 2.0 or better for each.
+for u in "$R"/units/*.service; do
+    score=$(systemd-analyze security --offline=yes "$u" 2>/dev/null |
+        sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+    if [ -n "$score" ] && awk -v s="$score" 'BEGIN {exit !(s <= 2.0)}'; then
+        ok "systemd-analyze security ${u##*/}: $score (2.0 or better)"
+    else
+        not_ok "systemd-analyze security ${u##*/}: 2.0 or better" "got ${score:-nothing}"
+    fi
+done
+
 # The test itself: a unit with a mistake is caught.
 sed 's/^NoDelay=yes/NoDelayy=yes/' "$R/units/tarpit-check.socket" >"$T/broken.socket"
 out=$(MANPATH=$R/usr/share/man systemd-analyze verify "$T/broken.socket" 2>&1)
