@@ -827,22 +827,6 @@ static int get_comment(const char *in, char *out, size_t len)
     return 0;
 }
 
-/* get_int - a whole decimal number, all of it; 0 or -1 */
-static int get_int(const char *s, int64_t *v)
-{
-    char   *end;
-
-    if (*s == 0)
-	return -1;
-    errno = 0;
-    long long n = strtoll(s, &end, 10);
-
-    if (errno || *end)
-	return -1;
-    *v = n;
-    return 0;
-}
-
 struct load_item {
     char   *key;
     struct tp_record r;
@@ -872,7 +856,7 @@ static int parse_stats(char *line, struct tp_stats *st, const char **why)
 	*eq++ = 0;
 	for (size_t i = 0; i < stats_nfields; i++)
 	    if (strcmp(tok, stats_field_table[i].name) == 0) {
-		if (get_int(eq, RECORD_FIELD(st, stats_field_table + i)) < 0)
+		if (conf_parse_int(eq, RECORD_FIELD(st, stats_field_table + i)) < 0)
 		    return *why = "not a number", -1;
 		known = 1;
 	    }
@@ -881,7 +865,7 @@ static int parse_stats(char *line, struct tp_stats *st, const char **why)
 	    int     i = 0;
 
 	    for (b = strtok_r(eq, ",", &bsave); b; b = strtok_r(0, ",", &bsave)) {
-		if (i >= HIST_BUCKETS || get_int(b, st->hangup_hist + i) < 0)
+		if (i >= HIST_BUCKETS || conf_parse_int(b, st->hangup_hist + i) < 0)
 		    return *why = "bad histogram", -1;
 		i++;
 	    }
@@ -929,7 +913,7 @@ static int parse_record(struct admin *a, char *line, struct load_item *it,
 	}
 	for (size_t f = 0; f < record_nfields; f++)
 	    if (strcmp(tok, record_field_table[f].name) == 0) {
-		if (get_int(eq, RECORD_FIELD(&it->r, record_field_table + f)) < 0)
+		if (conf_parse_int(eq, RECORD_FIELD(&it->r, record_field_table + f)) < 0)
 		    return *why = "not a number", -1;
 		known = 1;
 	    }

@@ -144,8 +144,8 @@ void conf_format_duration(int64_t ms, char *buf, size_t len)
 	snprintf(buf, len, "%" PRId64 "s", ms / 1000);
 }
 
-/* parse_int - a whole decimal number, nothing else */
-static int parse_int(const char *s, int64_t *v)
+/* conf_parse_int - a whole decimal number, nothing else; 0 or -1 */
+int conf_parse_int(const char *s, int64_t *v)
 {
     char   *end;
 
@@ -392,7 +392,7 @@ static int set_key(struct tp_conf *c, const struct conf_key *k,
 	}
 	break;
     case CT_INT:
-	if (parse_int(value, &v) < 0) {
+	if (conf_parse_int(value, &v) < 0) {
 	    snprintf(why, whylen, "%s: \"%s\" is not a whole number",
 		     k->name, value);
 	    return -1;

@@ -341,6 +341,34 @@ static int apply(struct tp_db *db, GDBM_FILE dbf, const char *key,
     return (int) change;
 }
 
+/* begin_write - exclusive lock, file open to write, counters read */
+static int begin_write(struct tp_db *db, GDBM_FILE *dbf, struct tp_stats *st)
+{
+    if (lock_ex(db) < 0)
+	return -1;
+    if (open_gdbm(db, 1, dbf) < 0) {
+	unlock(db);
+	return -1;
+    }
+    fetch_stats(*dbf, st);
+    return 0;
+}
+
+/* end_write - save the counters if they changed, close, unlock; rc or -1 */
+static int end_write(struct tp_db *db, GDBM_FILE dbf, const struct tp_stats *st,
+		             int changed, int rc)
+{
+    unsigned char buf[RECORD_MAX_SIZE];
+
+    if (rc >= 0 && changed
+	&& store_bytes(db, dbf, STATS_KEY, buf, stats_encode(st, buf, sizeof(buf))) < 0)
+	rc = -1;
+    if (close_gdbm(db, dbf) < 0)
+	rc = -1;
+    unlock(db);
+    return rc;
+}
+
 /* db_update_many - db_update for each key, all under one exclusive lock
  * and one open; returns the last key's change, or -1 */
 int db_update_many(struct tp_db *db, char *const *keys, size_t n,
@@ -348,26 +376,14 @@ int db_update_many(struct tp_db *db, char *const *keys, size_t n,
 {
     GDBM_FILE dbf;
     struct db_txn t;
-    unsigned char buf[RECORD_MAX_SIZE];
     int     rc = 0;
 
-    if (lock_ex(db) < 0)
-	return -1;
-    if (open_gdbm(db, 1, &dbf) < 0) {
-	unlock(db);
-	return -1;
-    }
     memset(&t, 0, sizeof(t));
-    fetch_stats(dbf, &t.stats);
+    if (begin_write(db, &dbf, &t.stats) < 0)
+	return -1;
     for (size_t i = 0; i < n && rc >= 0; i++)
 	rc = apply(db, dbf, keys[i], &t, fn, ctx);
-    if (rc >= 0 && t.stats_changed
-	&& store_bytes(db, dbf, STATS_KEY, buf, stats_encode(&t.stats, buf, sizeof(buf))) < 0)
-	rc = -1;
-    if (close_gdbm(db, dbf) < 0)
-	rc = -1;
-    unlock(db);
-    return rc;
+    return end_write(db, dbf, &t.stats, t.stats_changed, rc);
 }
 
 /* db_update_stats - change the host-wide counters alone */
@@ -376,23 +392,11 @@ int db_update_stats(struct tp_db *db, void (*fn) (struct tp_stats *, void *),
 {
     GDBM_FILE dbf;
     struct tp_stats st;
-    unsigned char buf[RECORD_MAX_SIZE];
-    int     rc = 0;
 
-    if (lock_ex(db) < 0)
+    if (begin_write(db, &dbf, &st) < 0)
 	return -1;
-    if (open_gdbm(db, 1, &dbf) < 0) {
-	unlock(db);
-	return -1;
-    }
-    fetch_stats(dbf, &st);
     fn(&st, ctx);
-    if (store_bytes(db, dbf, STATS_KEY, buf, stats_encode(&st, buf, sizeof(buf))) < 0)
-	rc = -1;
-    if (close_gdbm(db, dbf) < 0)
-	rc = -1;
-    unlock(db);
-    return rc;
+    return end_write(db, dbf, &st, 1, 0);
 }
 
 /* db_update - read, let fn change, write back: all under one exclusive lock */
