@@ -146,6 +146,22 @@ static enum db_change end_wait(struct db_txn *t, void *ctx)
     return DB_WRITE;
 }
 
+struct zero_ctx {
+    struct begin_ctx b;
+    struct end_ctx e;
+};
+
+/* zero_wait - under the exclusive lock: a wait of 0 s begins and ends
+ * at once, so one write records both */
+static enum db_change zero_wait(struct db_txn *t, void *ctx)
+{
+    struct zero_ctx *z = ctx;
+
+    (void) begin_wait(t, &z->b);
+    t->found = 1;
+    return end_wait(t, &z->e);
+}
+
 /* refresh - under the exclusive lock: a known network was seen */
 static enum db_change refresh(struct db_txn *t, void *ctx)
 {
@@ -352,6 +368,21 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 	    && db_update(h->db, key, refresh, &now) < 0)
 	    msg_warn("network=%s: %s", key, db_error(h->db));
 	msg_info("client=%s network=%s: DUNNO (%s)", client, key, d.reason);
+	return HELPER_REPLY;
+    }
+    if (d.sleep_ms == 0) {
+	static const struct wait_outcome none = {WAIT_DONE, 0, 0};
+	struct zero_ctx z = {{p, now, 0}, {p, now, &none}};
+
+	if (db_update(h->db, key, zero_wait, &z) < 0)
+	    msg_error("client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
+	else
+	    msg_info("client=%s network=%s: DUNNO after a wait of 0s (%s)",
+		     client, key, d.reason);
+	if (sid) {
+	    snprintf(waited_session, sizeof(waited_session), "%s", sid);
+	    snprintf(session_action, sizeof(session_action), "DUNNO");
+	}
 	return HELPER_REPLY;
     }
     if ((slot = take_slot(h, client, key)) < 0)
