@@ -67,8 +67,11 @@ $(TOOLS): tests/%: tests/%.c
 
 build-tests: all $(UNIT_TESTS) $(TOOLS)
 
-bench/watchbench: bench/watchbench.c
+bench/watchbench bench/floor: %: %.c
 	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+bench/loadgen: bench/loadgen.c
+	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
 # Fuzz targets: libFuzzer with ASan+UBSan, the library built by clang.
 FUZZ_TARGETS = policy addr conf record admin_line load
@@ -85,7 +88,7 @@ $(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/lib/libtarpit.a
 	    -Ilib $(PKG_CFLAGS) -o $@ $< build/fuzz/lib/libtarpit.a $(LIBS)
 
 # Benchmarks measure and record (bench/results.md); they never fail a build.
-bench: have-deps all bench/watchbench
+bench: have-deps all bench/watchbench bench/loadgen bench/floor
 	bench/run
 
 # The Debian packages a fresh machine needs to build and test.
@@ -133,7 +136,7 @@ install: all
 clean:
 	rm -f lib/*.o lib/libtarpit.a bin/*.o $(PROGS:%=bin/%) \
 	    tests/unit/*_test tests/policy-client tests/smtp-client \
-	    tests/watch-peer bench/watchbench
+	    tests/watch-peer bench/watchbench bench/loadgen bench/floor
 	rm -rf build
 
 .PHONY: all build-tests bench fuzz deps have-deps check run install clean
