@@ -225,6 +225,55 @@ static int parse_cidr(const char *s, struct tp_rule *r)
     return 0;
 }
 
+#define REGEX_MAX_LEN 256
+#define REGEX_MAX_BOUND 50
+
+/* regex_sane - refuse what would make regcomp() use memory without bound:
+ * glibc builds repetitions by copying, so "a++++++++++++++++" or
+ * "((a{999}){999})" takes gigabytes.  A repetition of a repetition
+ * (meaningless in POSIX EREs anyway), bounds over REGEX_MAX_BOUND and
+ * regexes over REGEX_MAX_LEN bytes are refused; 0 or -1 with why. */
+static int regex_sane(const char *re, char *why, size_t whylen)
+{
+    int     repeated = 0;
+
+    if (strlen(re) > REGEX_MAX_LEN)
+	return snprintf(why, whylen, "longer than %d bytes", REGEX_MAX_LEN), -1;
+    for (const char *p = re; *p; p++) {
+	if (*p == '\\') {
+	    if (*++p == 0)
+		break;
+	    repeated = 0;
+	} else if (*p == '[') {
+	    p++;
+	    if (*p == '^')
+		p++;
+	    if (*p == ']')
+		p++;
+	    while (*p && *p != ']')
+		p++;
+	    if (*p == 0)
+		break;			/* regcomp reports it */
+	    repeated = 0;
+	} else if (*p == '*' || *p == '+' || *p == '?' || *p == '{') {
+	    if (repeated)
+		return snprintf(why, whylen, "a repetition of a repetition "
+				"(\"%.8s\")", p), -1;
+	    if (*p == '{') {
+		while (*++p && *p != '}')
+		    if (isdigit((unsigned char) *p) && atol(p) > REGEX_MAX_BOUND)
+			return snprintf(why, whylen, "a bound over %d",
+					REGEX_MAX_BOUND), -1;
+		if (*p == 0)
+		    break;
+	    }
+	    repeated = 1;
+	} else
+	    repeated = 0;
+    }
+    return 0;
+}
+
 /* rule_free - what one rule holds */
 static void rule_free(struct tp_rule *r)
 {
@@ -308,6 +357,13 @@ static int parse_rule(const char *value, struct tp_rule *r, char *why, size_t wh
 
 	pat[n - 1 - icase] = 0;
 	r->kind = PAT_REGEX;
+	if (regex_sane(pat + 1, err, sizeof(err)) < 0) {
+	    snprintf(why, whylen, "rule: regex /%.40s/ refused: %s", pat + 1, err);
+	    free(text);
+	    r->kind = PAT_LITERAL;	/* nothing compiled to free */
+	    rule_free(r);
+	    return -1;
+	}
 	if ((rc = regcomp(&r->re, pat + 1, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0))) != 0) {
 	    regerror(rc, &r->re, err, sizeof(err));
 	    snprintf(why, whylen, "rule: bad regex /%s/: %s", pat + 1, err);
