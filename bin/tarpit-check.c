@@ -340,8 +340,6 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
     }
     d = decide(p, q, &r, found, now);
     if (p->dry_run) {
-	char    secs[32];
-
 	msg_info("client=%s network=%s: dry run: would %s%s%s (%s%s%s%s%s)",
 		 client, key, d.verdict == VERDICT_TARPIT ? "wait " :
 		 d.verdict == VERDICT_BLOCK ? "answer " :
