@@ -159,6 +159,13 @@ static int db_failed(struct admin *a)
     return ADMIN_DB;
 }
 
+/* no_record - say that an argument's network has no record */
+static int no_record(struct admin *a, const char *arg, const char *key)
+{
+    fprintf(a->err, "tarpit-admin: %s: no record for %s\n", arg, key);
+    return ADMIN_NOTFOUND;
+}
+
 /* cmd_check - print the record of each address's network */
 static int cmd_check(struct admin *a, int argc, char **argv)
 {
@@ -176,8 +183,7 @@ static int cmd_check(struct admin *a, int argc, char **argv)
 	if ((found = db_get(a->db, key, &r)) < 0)
 	    return db_failed(a);
 	if (!found) {
-	    fprintf(a->err, "tarpit-admin: %s: no record for %s\n", argv[i], key);
-	    status = ADMIN_NOTFOUND;
+	    status = no_record(a, argv[i], key);
 	    continue;
 	}
 	if (a->json)
@@ -208,10 +214,8 @@ static int cmd_del(struct admin *a, int argc, char **argv)
 	    return db_failed(a);
 	if (found)
 	    fprintf(a->out, "deleted %s\n", key);
-	else {
-	    fprintf(a->err, "tarpit-admin: %s: no record for %s\n", argv[i], key);
-	    status = ADMIN_NOTFOUND;
-	}
+	else
+	    status = no_record(a, argv[i], key);
     }
     return status;
 }
@@ -288,10 +292,8 @@ static int mark(struct admin *a, int argc, char **argv, int what)
 		return ADMIN_USAGE;
 	    if (db_update(a->db, key, apply_mark, &m) < 0)
 		return db_failed(a);
-	    if (!m.found) {
-		fprintf(a->err, "tarpit-admin: %s: no record for %s\n", argv[i], key);
-		return ADMIN_NOTFOUND;
-	    }
+	    if (!m.found)
+		return no_record(a, argv[i], key);
 	    fprintf(a->out, "unblocked %s\n", key);
 	    target = argv[i];
 	} else {

@@ -122,5 +122,16 @@ req() {
 # json_field JSON NAME - an integer field from tarpit-admin --json output
 json_field() { printf '%s' "$1" | sed -n "s/.*\"$2\":\(-\{0,1\}[0-9]*\).*/\1/p"; }
 
+# no_crash [EXCLUDE] - no sanitizer report and no helper that died badly in
+# any activator log (lines matching the regex EXCLUDE aside)
+no_crash() {
+    if grep -hE "runtime error|Sanitizer|died with (signal|code [^0])" "$T"/*.log |
+        grep -vE "${1:-^\$}" >"$T/crash"; then
+        not_ok "no helper crashed" "$(head -3 "$T/crash")"
+    else
+        ok "no helper crashed"
+    fi
+}
+
 # now_ms - wall clock in milliseconds
 now_ms() { date +%s%3N; }
