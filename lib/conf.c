@@ -37,7 +37,7 @@
 #include <sys/stat.h>
 #include <arpa/inet.h>
 
-enum conf_type { CT_STR, CT_INT, CT_DURATION, CT_BOOL, CT_ACTION, CT_RULE };
+enum conf_type { CT_STR, CT_INT, CT_DURATION, CT_BOOL, CT_ACTION, CT_RULE, CT_PATTERN };
 
 struct conf_key {
     const char *name;
@@ -81,6 +81,7 @@ static const struct conf_key conf_keys[] = {
     {"block_for", CT_DURATION, OFF(block_for_ms), "7d", 60000, 3650 * DAY_MS, 0},
     {"offender_threshold", CT_INT, OFF(offender_threshold), "3", 1, 1000000, GLOBAL},
     {"rule", CT_RULE, 0, 0, 0, 0, 0},
+    {"offender_pattern", CT_PATTERN, 0, 0, 0, 0, GLOBAL},
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -410,6 +411,35 @@ static int add_rule(struct tp_conf *c, const char *value, char *why, size_t whyl
     return 0;
 }
 
+/* add_offender - "/regex/" with one group capturing the address */
+static int add_offender(struct tp_conf *c, const char *value, char *why, size_t whylen)
+{
+    char    re[REGEX_MAX_LEN + 2], err[200];
+    size_t  n = strlen(value);
+    regex_t *v;
+    int     rc;
+
+    if (n < 3 || value[0] != '/' || value[n - 1] != '/' || n - 2 > REGEX_MAX_LEN)
+	return snprintf(why, whylen, "offender_pattern: write it as /regex/"), -1;
+    snprintf(re, sizeof(re), "%.*s", (int) (n - 2), value + 1);
+    if (regex_sane(re, err, sizeof(err)) < 0)
+	return snprintf(why, whylen, "offender_pattern: refused: %s", err), -1;
+    if ((v = realloc(c->offender_re, (c->n_offender_re + 1) * sizeof(*v))) == 0)
+	return snprintf(why, whylen, "out of memory"), -1;
+    c->offender_re = v;
+    if ((rc = regcomp(v + c->n_offender_re, re, REG_EXTENDED)) != 0) {
+	regerror(rc, v + c->n_offender_re, err, sizeof(err));
+	return snprintf(why, whylen, "offender_pattern: bad regex: %s", err), -1;
+    }
+    if (v[c->n_offender_re].re_nsub < 1) {
+	regfree(v + c->n_offender_re);
+	return snprintf(why, whylen, "offender_pattern: needs a (group) that "
+			"captures the client address"), -1;
+    }
+    c->n_offender_re++;
+    return 0;
+}
+
 /* set_key - store one value; 0 or -1 with a reason */
 static int set_key(struct tp_conf *c, const struct conf_key *k,
 		           const char *value, char *why, size_t whylen)
@@ -418,6 +448,8 @@ static int set_key(struct tp_conf *c, const struct conf_key *k,
     int64_t v;
 
     switch (k->type) {
+    case CT_PATTERN:
+	return add_offender(c, value, why, whylen);
     case CT_RULE:
 	return add_rule(c, value, why, whylen);
     case CT_STR:
@@ -505,6 +537,11 @@ static void free_rules(struct tp_conf *c)
 /* conf_free - the rules and profiles a loaded config holds */
 void conf_free(struct tp_conf *c)
 {
+    for (size_t i = 0; i < c->n_offender_re; i++)
+	regfree(c->offender_re + i);
+    free(c->offender_re);
+    c->offender_re = 0;
+    c->n_offender_re = 0;
     for (size_t i = 0; i < c->nprofiles; i++)
 	free_rules(c->profiles + i);
     free(c->profiles);
@@ -551,6 +588,8 @@ static struct tp_conf *start_profile(struct tp_conf *c, const char *name,
     p->nrules = 0;
     p->profiles = 0;
     p->nprofiles = 0;
+    p->offender_re = 0;
+    p->n_offender_re = 0;
     p->parent = c;
     return p;
 }
@@ -615,7 +654,7 @@ int conf_value(const struct tp_conf *c, const char *name, char *buf, size_t len)
 	const char *field = (const char *) c + k->offset;
 	int64_t v;
 
-	if (strcmp(k->name, name) != 0 || k->type == CT_RULE)
+	if (strcmp(k->name, name) != 0 || k->type == CT_RULE || k->type == CT_PATTERN)
 	    continue;
 	if (k->type == CT_STR || k->type == CT_ACTION) {
 	    snprintf(buf, len, "%s", field);

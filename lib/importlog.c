@@ -11,9 +11,11 @@
  *	  message was accepted.  So an existing server starts without
  *	  tarpitting its regular correspondents;
  *	- with --offenders, blocks for block_for the networks with at least
- *	  offender_threshold lines matching an offence pattern: by default
- *	  "does not resolve to address ADDR" and "[ADDR]: SASL ... authentication
- *	  failed".  A network that escaped or is allowed is never blocked.
+ *	  offender_threshold lines matching an offence pattern: the config's
+ *	  offender_pattern lines (their first group is the address), or by
+ *	  default "does not resolve to address ADDR" and "[ADDR]: SASL ...
+ *	  authentication failed".  A network that escaped or is allowed is
+ *	  never blocked.
  *
  *	It prints what it did, or with --dry-run what it would do.
  */
@@ -141,11 +143,19 @@ static int one_line(struct import *im, const char *line, int offenders)
 	    e->accepted = 1;
 	return 0;
     }
-    if (offenders)
-	for (int i = 0; i < 2; i++)
-	    if (regexec(&im->offence_re[i], msg, 2, m, 0) == 0
-		&& network_of(im, msg, m + 1, key, sizeof(key)))
-		return tally_add(&im->offenders, key) < 0 ? -1 : 0;
+    if (!offenders)
+	return 0;
+    /* offender_pattern lines replace the two built-in patterns. */
+    const struct tp_conf *c = &im->a->conf;
+    size_t  n = c->n_offender_re ? c->n_offender_re : 2;
+
+    for (size_t i = 0; i < n; i++) {
+	const regex_t *re = c->n_offender_re ? c->offender_re + i : im->offence_re + i;
+
+	if (regexec(re, msg, 2, m, 0) == 0
+	    && network_of(im, msg, m + 1, key, sizeof(key)))
+	    return tally_add(&im->offenders, key) < 0 ? -1 : 0;
+    }
     return 0;
 }
 

@@ -135,6 +135,16 @@ expect_eq "import-log --offenders: 3 offending lines from one /24 block it" \
 $I check 198.18.0.1 >/dev/null 2>&1
 expect_eq "import-log --offenders: one line is not enough" "$?" "1"
 check "import-log: prints what it did" grep -q "192.0.2.0/24 blocked (3 offending lines)" <<<"$out"
+# Configured offence patterns replace the built-in ones.
+printf 'database = %s/import2.db\noffender_threshold = 2\noffender_pattern = /too many errors from [^[]*\\[([0-9a-fA-F.:]+)\\]/\n' "$T" >"$T/import2.conf"
+printf 'x postfix/smtpd[1]: warning: too many errors from bot[198.51.100.9]\n%.0s' 1 2 >>"$T/mail.log"
+out=$("$BIN/tarpit-admin" -c "$T/import2.conf" import-log --offenders "$T/mail.log")
+check "import-log: an offender_pattern from the config blocks its matches" grep -q "198.51.100.0/24 blocked (2 offending lines)" <<<"$out"
+if grep -q '192.0.2.0/24 blocked' <<<"$out"; then
+    not_ok "import-log: ... and replaces the built-in patterns" "$out"
+else
+    ok "import-log: ... and replaces the built-in patterns"
+fi
 
 no_crash
 done_testing
