@@ -172,14 +172,12 @@ static enum db_change refresh(struct db_txn *t, void *ctx)
 }
 
 /* start_watch - watch the SMTP client if we can; 0 when not */
-static struct client_watch *start_watch(struct helper *h,
-				                const struct tp_conf *p,
+static struct client_watch *start_watch(const struct tp_conf *p,
 				                const struct policy_req *q,
 				                struct client_watch *w)
 {
     char    why[256];
 
-    (void) h;
     if (!p->watch_client)
 	return 0;
     if (watch_start(w, policy_get(q, "client_address"),
@@ -394,7 +392,7 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 	slots_release(slot);
 	return HELPER_REPLY;
     }
-    w = start_watch(h, p, q, &watch);
+    w = start_watch(p, q, &watch);
     wait_watched(h->conn.in_fd, d.sleep_ms, w,
 		 strcmp(p->early_talker_action, "ignore") != 0, &out);
     if (w)

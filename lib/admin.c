@@ -447,7 +447,7 @@ static int cmd_info(struct admin *a, int argc, char **argv)
     struct collection c;
     int64_t now = (int64_t) time(0);
     long    n_allowed = 0, n_blocked = 0, n_escaped = 0, n_tarpitted = 0;
-    char    sleep_s[32], value[CONF_PATH_MAX];
+    char    value[CONF_PATH_MAX];
     int     rc;
 
     (void) argv;
@@ -468,7 +468,6 @@ static int cmd_info(struct admin *a, int argc, char **argv)
 
     snprintf(slots, sizeof(slots), "%s.slots", a->conf.database);
     waiting = slots_in_use(slots, (int) a->conf.max_waiting);
-    conf_format_duration(a->conf.sleep_ms, sleep_s, sizeof(sleep_s));
     if (a->json) {
 	fputs("{\"config_file\":", a->out);
 	json_string(a->out, a->conf_file);
