@@ -11,7 +11,7 @@ cat >"$T/tarpit.conf" <<CONF
 database = $T/tarpit.db
 sleep = 2s
 greylist = yes
-greylist_delay = 1s
+greylist_delay = 3s
 greylist_retries = 2
 CONF
 CPORT=$(free_port); activate "$T/check.log" "$CPORT" "$BIN/tarpit-check" -c "$T/tarpit.conf"
@@ -42,13 +42,13 @@ out=$(mail "$CPORT" a@example.test 8)
 expect_eq "a retry too soon is deferred again" "$(act_of "$out")" "action=DEFER_IF_PERMIT"
 # A spam run to many addresses: each tuple is on its own.
 for r in b c d; do out=$(mail "$CPORT" "$r@example.test" 9); done
-sleep 1.1
+sleep 3.1
 out=$(mail "$CPORT" a@example.test 10)
 expect_eq "first retry after greylist_delay: still deferred (1 of 2)" "$(act_of "$out")" "action=DEFER_IF_PERMIT"
 out=$(mail "$CPORT" b@example.test 11)
 expect_eq "another recipient's tuple has its own count (0 of 2)" "$(act_of "$out")" "action=DEFER_IF_PERMIT"
 check "greylisting is logged with the retries" grep -q "greylisted (1 of 2 retries)" "$T/check.log"
-sleep 1.1
+sleep 3.1
 out=$(mail "$CPORT" a@example.test 12)
 expect_eq "second retry: passes, and is tarpitted again like a new client" "$(act_of "$out")" "action=DUNNO"
 expect_range "... with the full wait (ms)" "$(ms_of "$out")" 1950 3500
