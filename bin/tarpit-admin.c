@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "admin.h"
+#include "listen.h"
 #include "log.h"
 
 #include <errno.h>
@@ -23,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #define SERVE_LINE_MAX 4096
@@ -96,7 +96,7 @@ static ssize_t read_line(int fd, char *buf, size_t cap, size_t *have,
 /* serve - the admin socket: a command a line, a reply ending in "\n\n" */
 static int serve(struct admin *a)
 {
-    int     n = sd_listen_fds(1), in = STDIN_FILENO, out_fd = STDOUT_FILENO;
+    int     n = listen_fds(), in = STDIN_FILENO, out_fd = STDOUT_FILENO;
     char    buf[SERVE_LINE_MAX], line[SERVE_LINE_MAX + 1];
     size_t  have = 0;
     FILE   *out_fp;
@@ -104,7 +104,7 @@ static int serve(struct admin *a)
     if (n > 1 || n < 0)
 	msg_fatal("expected one connection from systemd, got %d", n);
     if (n == 1)
-	in = out_fd = SD_LISTEN_FDS_START;
+	in = out_fd = LISTEN_FDS_START;
     log_avoid_fd(in);
     log_avoid_fd(out_fd);
     if ((out_fp = fdopen(dup(out_fd), "w")) == 0)

@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "helper.h"
 #include "addr.h"
+#include "listen.h"
 #include "log.h"
 
 #include <errno.h>
@@ -26,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #define REPLY_TIMEOUT_MS 10000
@@ -40,16 +40,16 @@ static void usage(const char *progname)
 /* take_connection - fd 3 from systemd, else stdin/stdout */
 static void take_connection(struct helper *h)
 {
-    int     n = sd_listen_fds(1);
+    int     n = listen_fds();
     int     listening = 0;
     socklen_t len = sizeof(listening);
 
     if (n < 0)
-	msg_fatal("sd_listen_fds: %s", strerror(-n));
+	msg_fatal("LISTEN_PID/LISTEN_FDS from systemd: %s", strerror(errno));
     if (n > 1)
 	msg_fatal("systemd passed %d sockets; expected one connection", n);
     if (n == 1) {
-	int     fd = SD_LISTEN_FDS_START;
+	int     fd = LISTEN_FDS_START;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0
 	    && listening)
