@@ -383,6 +383,7 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
     }
     if ((slot = take_slot(h, client, key)) < 0)
 	return HELPER_REPLY;
+    db_release(h->db);			/* no file or cache held while waiting */
 
     struct begin_ctx b = {p, now, d.sleep_ms};
 

@@ -78,15 +78,44 @@ void addr_mask(struct tp_addr *a, int prefix)
     }
 }
 
-/* format_key - "NETWORK/LEN" */
+/* put_decimal - v in decimal at p; the end */
+static char *put_decimal(char *p, unsigned v)
+{
+    char    d[10];
+    int     n = 0;
+
+    do
+	d[n++] = (char) ('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n > 0)
+	*p++ = d[--n];
+    return p;
+}
+
+/* format_key - "NETWORK/LEN"; IPv4 by hand, as it is on every request and
+ * glibc's inet_ntop() formats IPv4 with sprintf() */
 static int format_key(const struct tp_addr *a, int prefix, char *key, size_t len)
 {
-    char    text[INET6_ADDRSTRLEN];
+    char    text[INET6_ADDRSTRLEN + 4];
+    char   *p = text;
 
-    if (inet_ntop(a->family, a->bytes, text, sizeof(text)) == 0)
+    if (a->family == AF_INET) {
+	for (int i = 0; i < 4; i++) {
+	    p = put_decimal(p, a->bytes[i]);
+	    *p++ = i < 3 ? '.' : 0;
+	}
+	p--;
+    } else {
+	if (inet_ntop(a->family, a->bytes, text, INET6_ADDRSTRLEN) == 0)
+	    return -1;
+	p = text + strlen(text);
+    }
+    *p++ = '/';
+    p = put_decimal(p, (unsigned) prefix);
+    if ((size_t) (p - text) >= len)
 	return -1;
-    if ((size_t) snprintf(key, len, "%s/%d", text, prefix) >= len)
-	return -1;
+    memcpy(key, text, (size_t) (p - text));
+    key[p - text] = 0;
     return 0;
 }
 

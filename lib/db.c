@@ -56,6 +56,9 @@ struct tp_db {
     int     lock_timeout_ms;
     int64_t held_since;			/* when the exclusive lock was taken */
     int64_t longest_hold_ms;		/* the longest exclusive hold so far */
+    GDBM_FILE reader;			/* db_get()'s handle, kept between reads */
+    uint64_t reader_generation;		/* the change count it was opened at */
+    struct stat reader_stat;		/* and the file it was opened on */
     char    error[512];
 };
 
@@ -82,6 +85,7 @@ void db_free(struct tp_db *db)
 {
     if (db == 0)
 	return;
+    db_release(db);
     if (db->lock_fd >= 0)
 	close(db->lock_fd);
     free(db->path);
@@ -196,11 +200,45 @@ int64_t db_longest_hold_ms(const struct tp_db *db)
     return db->longest_hold_ms;
 }
 
-/* lock_ex - the exclusive lock, timing how long it is held */
+/* generation - the change count in the lock file (0 while it is empty) */
+static int generation(struct tp_db *db, uint64_t *gen)
+{
+    unsigned char b[8];
+    ssize_t n = pread(db->lock_fd, b, sizeof(b), 0);
+
+    if (n < 0) {
+	set_error(db, "%s: read: %s", db->lock_path, strerror(errno));
+	return -1;
+    }
+    *gen = 0;
+    for (ssize_t i = 0; i < n; i++)
+	*gen = *gen << 8 | b[i];
+    return 0;
+}
+
+/* lock_ex - the exclusive lock, timing how long it is held, and a new
+ * change count, counted before anything changes: a writer killed half-way
+ * still leaves every kept reader handle out of date */
 static int lock_ex(struct tp_db *db)
 {
+    unsigned char b[8];
+    uint64_t gen;
+
     if (lock(db, LOCK_EX) < 0)
 	return -1;
+    if (generation(db, &gen) < 0) {
+	flock(db->lock_fd, LOCK_UN);
+	return -1;
+    }
+    gen++;
+    for (int i = 7; i >= 0; i--, gen >>= 8)
+	b[i] = (unsigned char) gen;
+    if (pwrite(db->lock_fd, b, sizeof(b), 0) != (ssize_t) sizeof(b)) {
+	set_error(db, "%s: cannot count the change: %s", db->lock_path,
+		  strerror(errno));
+	flock(db->lock_fd, LOCK_UN);
+	return -1;
+    }
     db->held_since = now_ms();
     return 0;
 }
@@ -277,17 +315,65 @@ static int begin_read(struct tp_db *db, GDBM_FILE *dbf)
     return 1;
 }
 
-/* db_get - read one record under a shared lock; 1 found, 0 not, -1 error */
+/* db_release - close the reader handle that db_get() keeps */
+void db_release(struct tp_db *db)
+{
+    if (db->reader != 0) {
+	gdbm_close(db->reader);
+	db->reader = 0;
+    }
+}
+
+/* same_file - is st the file (and the version of it) that was opened? */
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino
+	&& a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec
+	&& a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* db_get - read one record under a shared lock; 1 found, 0 not, -1 error.
+ * The GDBM handle is kept for the next call while the change count in the
+ * lock file says none of our writers has written since it was opened, and
+ * the file is the same (not replaced, its size and mtime as they were, in
+ * case something else wrote to it): a read is then a lock, an 8-byte
+ * pread, a stat and a fetch from GDBM's cache. */
 int db_get(struct tp_db *db, const char *key, struct tp_record *r)
 {
-    GDBM_FILE dbf;
+    uint64_t gen;
+    struct stat st;
     int     rc;
 
     memset(r, 0, sizeof(*r));
-    if ((rc = begin_read(db, &dbf)) <= 0)
-	return rc;
-    rc = fetch(db, dbf, key, r);
-    gdbm_close(dbf);
+    if (lock(db, LOCK_SH) < 0)
+	return -1;
+    if (generation(db, &gen) < 0) {
+	unlock(db);
+	return -1;
+    }
+    if (db->reader != 0 && (gen != db->reader_generation
+			    || stat(db->path, &st) < 0
+			    || !same_file(&st, &db->reader_stat)))
+	db_release(db);
+    if (db->reader == 0) {
+	if (open_gdbm(db, 0, &db->reader) < 0) {
+	    unlock(db);
+	    return -1;
+	}
+	if (db->reader == 0) {		/* no database yet */
+	    unlock(db);
+	    return 0;
+	}
+	if (fstat(gdbm_fdesc(db->reader), &db->reader_stat) < 0) {
+	    set_error(db, "%s: fstat: %s", db->path, strerror(errno));
+	    db_release(db);
+	    unlock(db);
+	    return -1;
+	}
+	db->reader_generation = gen;
+    }
+    if ((rc = fetch(db, db->reader, key, r)) < 0)
+	db_release(db);
     unlock(db);
     return rc;
 }

@@ -41,6 +41,7 @@ void    db_set_lock_timeout(struct tp_db *, int ms);
 const char *db_error(const struct tp_db *);
 const char *db_path(const struct tp_db *);
 int     db_get(struct tp_db *, const char *key, struct tp_record *);
+void    db_release(struct tp_db *);
 int     db_update(struct tp_db *, const char *key, db_update_fn *, void *ctx);
 int     db_update_many(struct tp_db *, char *const *keys, size_t n,
 		               db_update_fn *, void *ctx);

@@ -47,14 +47,12 @@ void policy_init(struct policy_conn *c, int in_fd, int out_fd)
 /* find_end - offset just past the blank line ending a request, or 0 */
 static size_t find_end(const char *p, size_t len)
 {
-    size_t  line = 0;
+    const char *line = p, *end = p + len, *nl;
 
-    for (size_t i = 0; i < len; i++) {
-	if (p[i] != '\n')
-	    continue;
-	if (i == line || (i == line + 1 && p[line] == '\r'))
-	    return i + 1;
-	line = i + 1;
+    while ((nl = memchr(line, '\n', (size_t) (end - line))) != 0) {
+	if (nl == line || (nl == line + 1 && *line == '\r'))
+	    return (size_t) (nl + 1 - p);
+	line = nl + 1;
     }
     return 0;
 }
@@ -156,7 +154,7 @@ enum policy_status policy_read(struct policy_conn *c, struct policy_req *q,
 const char *policy_get(const struct policy_req *q, const char *name)
 {
     for (size_t i = 0; i < q->nattr; i++)
-	if (strcmp(q->attr[i].name, name) == 0)
+	if (q->attr[i].name[0] == name[0] && strcmp(q->attr[i].name, name) == 0)
 	    return q->attr[i].value;
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,6 +92,42 @@ int main(void)
 
     EXPECT(got == 1 && r.tarpits == 400, "lost updates: %d %lld of 400 %s",
 	   got, (long long) r.tarpits, db_error(db));
+
+    /* The kept reader handle sees every other process's change: writes,
+     * deletes, reorganise (a new file), and the file removed. */
+    struct tp_db *other = db_new(path);
+
+    EXPECT(db_get(db, "203.0.113.0/24", &r) == 0, "not there yet");
+    for (int i = 1; i <= 3; i++) {
+	EXPECT(db_update(other, "203.0.113.0/24", bump, 0) == DB_WRITE, "other writes");
+	EXPECT(db_get(db, "203.0.113.0/24", &r) == 1 && r.tarpits == i,
+	       "kept reader sees write %d: %lld", i, (long long) r.tarpits);
+    }
+    /* A write that leaves size and mtime as they were (the same clock
+     * tick; a new key in the space a deleted one freed): only the change
+     * count in the lock file tells. */
+    struct stat before, after;
+    struct timespec times[2];
+
+    EXPECT(db_update(other, "233.252.0.0/24", bump, 0) == DB_WRITE, "other writes");
+    EXPECT(db_delete(other, "233.252.0.0/24") == 1, "other frees its space");
+    EXPECT(db_get(db, "233.252.1.0/24", &r) == 0, "not there yet");
+    EXPECT(stat(path, &before) == 0, "stat");
+    EXPECT(db_update(other, "233.252.1.0/24", bump, 0) == DB_WRITE, "other writes");
+    times[0] = before.st_atim;
+    times[1] = before.st_mtim;
+    EXPECT(utimensat(AT_FDCWD, path, times, 0) == 0 && stat(path, &after) == 0
+	   && after.st_size == before.st_size, "same size and mtime");
+    EXPECT(db_get(db, "233.252.1.0/24", &r) == 1,
+	   "kept reader sees a write its stat cannot");
+    EXPECT(db_delete(other, "203.0.113.0/24") == 1, "other deletes");
+    EXPECT(db_get(db, "203.0.113.0/24", &r) == 0, "kept reader sees the delete");
+    EXPECT(db_update(other, "203.0.113.0/24", bump, 0) == DB_WRITE, "again");
+    EXPECT(db_reorganize(other) == 0, "reorganize: %s", db_error(other));
+    EXPECT(db_update(other, "203.0.113.0/24", bump, 0) == DB_WRITE, "after");
+    EXPECT(db_get(db, "203.0.113.0/24", &r) == 1 && r.tarpits == 2,
+	   "kept reader sees the reorganised file: %lld", (long long) r.tarpits);
+    db_free(other);
 
     /* A lock held elsewhere: the operation fails after the timeout. */
     char    lock_path[300];
