@@ -77,32 +77,36 @@ void log_avoid_fd(int fd)
 /* vlog - format, sanitise and write one line */
 static void vlog(int prio, const char *level, const char *fmt, va_list ap)
 {
-    char    text[1024];
     char    line[1200];
+    size_t  head = 0, len;
     int     saved = errno;
     int     n;
 
-    n = vsnprintf(text, sizeof(text), fmt, ap);
+    /* The prefix by hand, the message formatted straight after it. */
+    if (!log_syslog) {
+	n = log_journal ? snprintf(line, 16, "<%d>", prio)
+	    : snprintf(line, 64, "%.40s: ", log_prog);
+	head = n > 0 ? (size_t) n : 0;
+    }
+    if (level) {
+	len = strlen(level);
+	memcpy(line + head, level, len);
+	memcpy(line + head + len, ": ", 2);
+	head += len + 2;
+    }
+    n = vsnprintf(line + head, 1024, fmt, ap);
     if (n < 0)
-	snprintf(text, sizeof(text), "(unprintable log message)");
-    for (char *p = text; *p; p++)
+	n = snprintf(line + head, 1024, "(unprintable log message)");
+    len = head + (n < 1024 ? (size_t) n : 1023);
+    for (char *p = line + head; p < line + len; p++)
 	if ((unsigned char) *p < 0x20 || *p == 0x7f)
 	    *p = '?';
     if (log_syslog) {
-	syslog(prio, "%s%s%s", level ? level : "", level ? ": " : "", text);
+	syslog(prio, "%s", line);
     } else {
-	if (log_journal)
-	    n = snprintf(line, sizeof(line), "<%d>%s%s%s\n", prio,
-			 level ? level : "", level ? ": " : "", text);
-	else
-	    n = snprintf(line, sizeof(line), "%s: %s%s%s\n", log_prog,
-			 level ? level : "", level ? ": " : "", text);
-	if (n > 0) {
-	    size_t  len = (size_t) n < sizeof(line) ? (size_t) n : sizeof(line) - 1;
-
-	    if (write(STDERR_FILENO, line, len) < 0) {
-		/* Nowhere else to report it. */
-	    }
+	line[len++] = '\n';
+	if (write(STDERR_FILENO, line, len) < 0) {
+	    /* Nowhere else to report it. */
 	}
     }
     errno = saved;

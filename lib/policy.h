@@ -26,6 +26,7 @@ struct policy_req {
 struct policy_conn {
     int     in_fd, out_fd;
     size_t  start, end;			/* unread bytes are buf[start..end) */
+    int     not_socket;			/* out_fd is a pipe or file: poll first */
     char    buf[POLICY_MAX_REQUEST + 1];
 };
 
