@@ -4,9 +4,11 @@
  * DESCRIPTION
  *	Every operation takes a lock on a separate lock file beside the
  *	database (DATABASE.lock): shared to read, exclusive to write.  Inside
- *	the lock it opens the GDBM file with GDBM_NOLOCK, does its work and
- *	closes it again, so no state is cached across requests and several
- *	processes can share the file safely.
+ *	the lock it opens the GDBM file with GDBM_NOLOCK and does its work.
+ *	Writers close the file again.  db_get() keeps its reader handle for
+ *	the next call while no one has written: every exclusive holder counts
+ *	a change in the first 8 bytes of the lock file, and a reader compares
+ *	that count (and the file's stat) with the one it opened at.
  *
  *	Why not lock the database file itself: GDBM reads the header during
  *	gdbm_open(), before a lock on its descriptor could be taken, and
@@ -17,9 +19,11 @@
  *	Lock waits are bounded (DB_LOCK_TIMEOUT_MS): a stuck holder makes an
  *	operation fail, and the helpers then answer DUNNO, rather than hang.
  *
- *	gdbm_close() of a writer always syncs the file to disk; that sync is
- *	what a write costs (about 0.3-0.5 ms here) and what bounds the rate of
- *	writes.  Writers open without mmap (GDBM_NOMMAP): GDBM then syncs
+ *	gdbm_store() writes every change to the file before it returns;
+ *	gdbm_close() of a writer then syncs the file to disk, and that sync
+ *	is most of what a write costs.  It runs after the exclusive lock is
+ *	released, so writers do not queue behind each other's disk.
+ *	Writers open without mmap (GDBM_NOMMAP): GDBM then syncs
  *	with one fsync() instead of an msync() of the whole mapped file, and
  *	skips mapping it at all, measured a third faster per write.  Readers
  *	keep mmap.  A file damaged anyway (a power failure mid-write) is found
@@ -449,7 +453,7 @@ static int begin_write(struct tp_db *db, GDBM_FILE *dbf, struct tp_stats *st)
     return 0;
 }
 
-/* end_write - save the counters if they changed, close, unlock; rc or -1 */
+/* end_write - save the counters if they changed, unlock, close; rc or -1 */
 static int end_write(struct tp_db *db, GDBM_FILE dbf, const struct tp_stats *st,
 		             int changed, int rc)
 {
@@ -458,9 +462,13 @@ static int end_write(struct tp_db *db, GDBM_FILE dbf, const struct tp_stats *st,
     if (rc >= 0 && changed
 	&& store_bytes(db, dbf, STATS_KEY, buf, stats_encode(st, buf, sizeof(buf))) < 0)
 	rc = -1;
+    /* Every change is in the file once gdbm_store() returns; closing only
+     * syncs it to disk.  So the sync runs after the lock is released: the
+     * next writer need not wait for our disk, and syncs that overlap are
+     * one journal commit.  The caller still answers only after it. */
+    unlock(db);
     if (close_gdbm(db, dbf) < 0)
 	rc = -1;
-    unlock(db);
     return rc;
 }
 
