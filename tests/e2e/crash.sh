@@ -17,12 +17,13 @@ CP=$ACTIVATOR
 SPORT=$(free_port); activate "$T/store.log" "$SPORT" "$BIN/tarpit-store" -c "$T/tarpit.conf"
 SP=$ACTIVATOR
 
-# Eight writers, each on its own networks: wait (sleep 0), then deliver.
+# Eight writers, each on its own networks: wait (sleep 0), then deliver,
+# until the 50 kills are done (at most 20,000 pairs each).
 # A pair whose two answers both came back must be an escape in the file.
 writers=()
 for w in $(seq 1 8); do
     (
-        for k in $(seq 1 2000); do
+        for k in $(seq 1 20000); do
             [ -e "$T/stop" ] && break
             net="10.77.$w.$((k % 20))"
             a=$(req "$net" "$k" | "$PC" -t 5000 127.0.0.1 "$CPORT" | awk '{print $1}')
@@ -35,7 +36,7 @@ done
 rounds=0 unclean=0 tries=0
 while [ $rounds -lt 50 ] && [ $tries -lt 3000 ]; do
     tries=$((tries + 1))
-    victims=($(pgrep -P "$CP") $(pgrep -P "$SP"))
+    victims=($(cat "/proc/$CP/task/$CP/children" "/proc/$SP/task/$SP/children" 2>/dev/null))
     if [ ${#victims[@]} -gt 0 ]; then
         kill -KILL "${victims[$((RANDOM % ${#victims[@]}))]}" 2>/dev/null && rounds=$((rounds + 1))
         out=$($A recover 2>&1)
