@@ -327,8 +327,9 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 	return HELPER_REPLY;
     if (sid && strcmp(sid, waited_session) == 0) {
 	snprintf(action, len, "%s", session_action);
-	msg_info("client=%s network=%s: %s (this session already waited)",
-		 client, key, action);
+	if (h->conf.log_passes)
+	    msg_info("client=%s network=%s: %s (this session already waited)",
+		     client, key, action);
 	return HELPER_REPLY;
     }
     if ((found = db_get(h->db, key, &r)) < 0) {
@@ -363,7 +364,8 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 	if (record_is_stale(&h->conf, &r, now)
 	    && db_update(h->db, key, refresh, &now) < 0)
 	    msg_warn("network=%s: %s", key, db_error(h->db));
-	msg_info("client=%s network=%s: DUNNO (%s)", client, key, d.reason);
+	if (p->log_passes)
+	    msg_info("client=%s network=%s: DUNNO (%s)", client, key, d.reason);
 	return HELPER_REPLY;
     }
     if (d.sleep_ms == 0) {

@@ -50,6 +50,7 @@ struct tp_conf {
     int64_t stress_sleep_ms;		/* the wait when Postfix is under stress */
     int64_t max_waiting;		/* waits at once on this host */
     int64_t dry_run;			/* log decisions, act on none */
+    int64_t log_passes;			/* log DUNNO answered without a wait */
     int64_t greylist;			/* greylist networks that failed */
     int64_t greylist_delay_ms;		/* a retry counts after this long */
     int64_t greylist_retries;		/* retries that end the greylisting */

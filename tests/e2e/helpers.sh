@@ -140,6 +140,17 @@ out=$(printf 'request=smtpd_access_policy\n' | "$PC" -t 10000 127.0.0.1 "$CPORT"
 expect_eq "silence: connection closed" "$(action_of "$out")" "eof"
 expect_range "silence: closed after idle_timeout 3s (ms)" "$(ms_of "$out")" 2900 5000
 
+# log_passes = no: an escaped network's DUNNO is not logged, a wait is.
+sed 's/^sleep = 1s$/sleep = 0/' "$T/tarpit.conf" >"$T/quiet.conf"
+echo "log_passes = no" >>"$T/quiet.conf"
+P5=$(free_port); activate "$T/quiet.log" "$P5" "$BIN/tarpit-check" -c "$T/quiet.conf"
+{ req 192.0.2.55 1; req 198.18.0.1 2; } | ask "$P5" >/dev/null
+check "log_passes = no: the escaped network's DUNNO is not logged" \
+    sh -c "! grep -q 'client=192.0.2.55' '$T/quiet.log'"
+check "log_passes = no: the wait is logged" grep -q "client=198.18.0.1 .*after a wait" "$T/quiet.log"
+check "log_passes = yes (default): the escaped network's DUNNO is logged" \
+    grep -q "client=192.0.2.200 .*DUNNO (escaped" "$T/check.log"
+
 # A database that cannot be opened: DUNNO without waiting, one log line.
 cat >"$T/bad-db.conf" <<CONF
 database = $T/no/such/dir/tarpit.db
