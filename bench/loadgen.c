@@ -3,6 +3,7 @@
  *	loadgen - a Postfix-shaped policy load, for benchmarks
  * SYNOPSIS
  *	loadgen known|new|connect HOST PORT CONNECTIONS SECONDS
+ *	loadgen pairs HOST CHECKPORT:STOREPORT CONNECTIONS SECONDS
  * DESCRIPTION
  *	Sends the 28 attributes Postfix 3.7 sends at RCPT, one request at a
  *	time per connection, from CONNECTIONS threads for SECONDS, and
@@ -14,6 +15,12 @@
  *	new     the same, but every request from a new /24 network;
  *	connect a new connection for each request (connections per second
  *	        through the activator).
+ *	pairs   a writer per thread, as Postfix's smtpd would be: a check
+ *	        then a store request for the thread's own network, each on
+ *	        its own kept connection; a pair counts when both answered.
+ *	        Also prints "net NETWORK PAIRS" for each thread, so that the
+ *	        database's counts can be checked against them (lost updates),
+ *	        and the slowest answer (max_us).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -43,12 +50,14 @@ static const char request_fmt[] =
 "policy_context=\n\n";
 
 static const char *mode;
-static struct sockaddr_in addr;
+static struct sockaddr_in addr, store_addr;
 static double deadline;
 static atomic_long total;
 static atomic_long next_net;
 static long *samples;
 static atomic_long nsamples;
+static atomic_long slowest;
+static long *pairs;			/* pairs mode: answered pairs per thread */
 
 static double now_s(void)
 {
@@ -58,14 +67,14 @@ static double now_s(void)
     return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int dial(void)
+static int dial(const struct sockaddr_in *to)
 {
     int     fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 
     if (fd < 0)
 	return -1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0) {
+    if (connect(fd, (const struct sockaddr *) to, sizeof(*to)) < 0) {
 	close(fd);
 	return -1;
     }
@@ -93,6 +102,64 @@ static int ask(int fd, const char *req, int len)
     }
 }
 
+/* timed_ask - ask, recording the latency; 0 or -1 */
+static int timed_ask(int fd, const char *req, int len)
+{
+    double  t0 = now_s();
+
+    if (ask(fd, req, len) < 0)
+	return -1;
+    long    us = (long) ((now_s() - t0) * 1e6);
+    long    i = atomic_fetch_add(&nsamples, 1);
+    long    old = atomic_load(&slowest);
+
+    if (i < MAX_SAMPLES)
+	samples[i] = us;
+    while (us > old && !atomic_compare_exchange_weak(&slowest, &old, us))
+	 /* retry */ ;
+    return 0;
+}
+
+/* pair_worker - check then store for this thread's own network */
+static void *pair_worker(void *arg)
+{
+    long    id = (long) arg;
+    int     cfd = -1, sfd = -1;
+    char    req[2048], client[64];
+    long    n = 0;
+
+    snprintf(client, sizeof(client), "10.%ld.%ld.1", (id >> 8) & 255, id & 255);
+    while (now_s() < deadline) {
+	int     len = snprintf(req, sizeof(req), request_fmt, client,
+			       (int) (10000 + (n % 50000)), (unsigned) id, (unsigned) n);
+
+	if ((cfd < 0 && (cfd = dial(&addr)) < 0)
+	    || (sfd < 0 && (sfd = dial(&store_addr)) < 0)) {
+	    fprintf(stderr, "loadgen: connect: %s\n", strerror(errno));
+	    usleep(1000);
+	    continue;
+	}
+	if (timed_ask(cfd, req, len) < 0) {
+	    close(cfd);
+	    cfd = -1;
+	    continue;
+	}
+	if (timed_ask(sfd, req, len) < 0) {
+	    close(sfd);
+	    sfd = -1;
+	    continue;
+	}
+	n++;
+    }
+    if (cfd >= 0)
+	close(cfd);
+    if (sfd >= 0)
+	close(sfd);
+    pairs[id] = n;
+    atomic_fetch_add(&total, 2 * n);
+    return 0;
+}
+
 static void *worker(void *arg)
 {
     long    id = (long) arg;
@@ -112,23 +179,16 @@ static void *worker(void *arg)
 	int     len = snprintf(req, sizeof(req), request_fmt, client,
 			       (int) (10000 + (n % 50000)), (unsigned) id, (unsigned) n);
 
-	if (fd < 0 && (fd = dial()) < 0) {
+	if (fd < 0 && (fd = dial(&addr)) < 0) {
 	    fprintf(stderr, "loadgen: connect: %s\n", strerror(errno));
 	    usleep(1000);
 	    continue;
 	}
-	double  t0 = now_s();
-
-	if (ask(fd, req, len) < 0) {
+	if (timed_ask(fd, req, len) < 0) {
 	    close(fd);
 	    fd = -1;
 	    continue;
 	}
-	long    us = (long) ((now_s() - t0) * 1e6);
-	long    i = atomic_fetch_add(&nsamples, 1);
-
-	if (i < MAX_SAMPLES)
-	    samples[i] = us;
 	n++;
 	if (strcmp(mode, "connect") == 0) {
 	    close(fd);
@@ -155,7 +215,8 @@ int main(int argc, char **argv)
     pthread_t *th;
 
     if (argc != 6) {
-	fprintf(stderr, "usage: loadgen known|new|connect HOST PORT CONNECTIONS SECONDS\n");
+	fprintf(stderr, "usage: loadgen known|new|connect HOST PORT CONNECTIONS SECONDS\n"
+		"       loadgen pairs HOST CHECKPORT:STOREPORT CONNECTIONS SECONDS\n");
 	return 2;
     }
     mode = argv[1];
@@ -164,25 +225,39 @@ int main(int argc, char **argv)
     addr.sin_port = htons((unsigned short) atoi(argv[3]));
     if (inet_pton(AF_INET, argv[2], &addr.sin_addr) != 1)
 	return 2;
+    store_addr = addr;
+    if (strcmp(mode, "pairs") == 0) {
+	const char *colon = strchr(argv[3], ':');
+
+	if (colon == 0)
+	    return 2;
+	store_addr.sin_port = htons((unsigned short) atoi(colon + 1));
+    }
     conns = atoi(argv[4]);
     secs = atof(argv[5]);
     samples = calloc(MAX_SAMPLES, sizeof(*samples));
     th = calloc((size_t) conns, sizeof(*th));
-    if (samples == 0 || th == 0)
+    pairs = calloc((size_t) conns, sizeof(*pairs));
+    if (samples == 0 || th == 0 || pairs == 0 || conns < 1 || conns > 65536)
 	return 2;
     t0 = now_s();
     deadline = t0 + secs;
     for (long i = 0; i < conns; i++)
-	pthread_create(th + i, 0, worker, (void *) i);
+	pthread_create(th + i, 0, strcmp(mode, "pairs") == 0 ? pair_worker : worker,
+		       (void *) i);
     for (int i = 0; i < conns; i++)
 	pthread_join(th[i], 0);
     double  took = now_s() - t0;
     long    n = nsamples < MAX_SAMPLES ? nsamples : MAX_SAMPLES;
 
     qsort(samples, (size_t) n, sizeof(*samples), by_long);
-    printf("requests=%ld seconds=%.2f rps=%.0f p50_us=%ld p99_us=%ld\n",
+    printf("requests=%ld seconds=%.2f rps=%.0f p50_us=%ld p99_us=%ld max_us=%ld\n",
 	   (long) total, took, total / took, n ? samples[n / 2] : 0,
-	   n ? samples[n * 99 / 100] : 0);
+	   n ? samples[n * 99 / 100] : 0, (long) slowest);
+    if (strcmp(mode, "pairs") == 0)
+	for (long i = 0; i < conns; i++)
+	    printf("net 10.%ld.%ld.0/24 %ld\n", (i >> 8) & 255, i & 255, pairs[i]);
+    free(pairs);
     free(samples);
     free(th);
     return 0;
