@@ -6,7 +6,8 @@
 #   shipped share/postfix/main.cf with only the ports (and, when given, the
 #   check's timeout=) substituted.  Its own queue, data directory and
 #   maillog live in DIR; the machine's Postfix and /etc/postfix are never
-#   read or written.
+#   read or written.  PF_EXTRA, when set, is appended to main.cf (later
+#   lines win: it can replace the tarpit lines).
 # pf_stop DIR
 #   `postfix -c DIR/etc stop`, then waits for its master process to be
 #   gone, killing its process group by id if it lingers.
@@ -65,6 +66,7 @@ relay_transport = discard:
 smtputf8_enable = no
 smtpd_banner = \$myhostname ESMTP
 $(pf_tarpit_lines "$2" "$3" "${4:-}")
+${PF_EXTRA:-}
 CF
     cat >"$dir/etc/master.cf" <<CF
 127.0.0.1:$PF_PORT inet n - n - - smtpd
