@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 
 /* peer_closed - is the readable descriptor at end of input? */
@@ -40,17 +41,42 @@ static int peer_closed(int fd)
     return 0;				/* data, or a pipe: trust POLLHUP */
 }
 
+static void wait_loop(int, int64_t, int64_t, struct client_watch *, int,
+		              struct wait_outcome *);
+
 /* wait_watched - sleep ms, or less when a peer goes away */
 void wait_watched(int policy_fd, int64_t ms, struct client_watch *w,
 		          int stop_on_talk, struct wait_outcome *out)
 {
     int64_t start = monotonic_ms();
     int64_t deadline = start + ms;
-    int64_t next_look = start + WAIT_WATCH_INTERVAL_MS;
-    short   events = POLLIN | POLLRDHUP;
 
     out->talked = 0;
     out->result = WAIT_DONE;
+    /* A waiting helper wakes twice a second; let the kernel move each
+     * wake-up by up to WAIT_TIMER_SLACK_MS so that those of many helpers
+     * share timer interrupts.  Back to the default when the wait ends. */
+    (void) prctl(PR_SET_TIMERSLACK, WAIT_TIMER_SLACK_MS * 1000000UL, 0, 0, 0);
+    wait_loop(policy_fd, start, deadline, w, stop_on_talk, out);
+    (void) prctl(PR_SET_TIMERSLACK, 0UL, 0, 0, 0);
+}
+
+/* next_tick - the next multiple of WAIT_WATCH_INTERVAL_MS on the monotonic
+ * clock: every waiting helper on the host looks at the same moments, so
+ * their wake-ups fall together into the same timer interrupts */
+static int64_t next_tick(int64_t now)
+{
+    return (now / WAIT_WATCH_INTERVAL_MS + 1) * WAIT_WATCH_INTERVAL_MS;
+}
+
+/* wait_loop - the wait itself */
+static void wait_loop(int policy_fd, int64_t start, int64_t deadline,
+		              struct client_watch *w, int stop_on_talk,
+		              struct wait_outcome *out)
+{
+    int64_t next_look = next_tick(start);
+    short   events = POLLIN | POLLRDHUP;
+
     for (;;) {
 	int64_t now = monotonic_ms();
 	int64_t left = deadline - now;
@@ -76,7 +102,7 @@ void wait_watched(int policy_fd, int64_t ms, struct client_watch *w,
 		w = 0;
 		break;
 	    }
-	    next_look = now + WAIT_WATCH_INTERVAL_MS;
+	    next_look = next_tick(now);
 	}
 	if (left <= 0) {
 	    out->waited_ms = now - start;

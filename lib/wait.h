@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #define WAIT_WATCH_INTERVAL_MS 500	/* how often the SMTP client is looked at */
+#define WAIT_TIMER_SLACK_MS 50	/* how far the kernel may move a wake-up */
 
 enum wait_result {
     WAIT_DONE,				/* the whole time passed */

@@ -126,18 +126,15 @@ static int lookup(struct client_watch *w, int family,
     if (sendto(w->nl_fd, &msg, sizeof(msg), 0, (struct sockaddr *) &nladdr,
 	       sizeof(nladdr)) < 0)
 	return -1;
-    for (;;) {
+    /* The kernel answers inside sendto(): the reply is normally there
+     * already, so ask for it at once and poll only when it is not. */
+    while ((n = recv(w->nl_fd, reply.buf, sizeof(reply.buf), MSG_DONTWAIT)) < 0) {
 	struct pollfd pfd = {.fd = w->nl_fd,.events = POLLIN};
 
-	if (poll(&pfd, 1, 1000) <= 0)
+	if (errno == EINTR)
+	    continue;
+	if ((errno != EAGAIN && errno != EWOULDBLOCK) || poll(&pfd, 1, 1000) <= 0)
 	    return -1;
-	n = recv(w->nl_fd, reply.buf, sizeof(reply.buf), 0);
-	if (n < 0) {
-	    if (errno == EINTR)
-		continue;
-	    return -1;
-	}
-	break;
     }
     for (struct nlmsghdr *h = &reply.align; NLMSG_OK(h, (size_t) n);
 	 h = NLMSG_NEXT(h, n)) {
