@@ -45,6 +45,24 @@ static char session_action[CONF_ACTION_MAX];
 static int watch_noted;
 static char unknown_context[64];
 
+/* join - the words separated by spaces into buf, or 0 when too long
+ * (on every request: by hand, not snprintf) */
+static const char *join(char *buf, size_t len, const char *const *word, int n)
+{
+    size_t  at = 0;
+
+    for (int i = 0; i < n; i++) {
+	size_t  wlen = strlen(word[i]);
+
+	if (at + wlen + 1 >= len)
+	    return 0;
+	memcpy(buf + at, word[i], wlen);
+	at += wlen;
+	buf[at++] = i + 1 < n ? ' ' : 0;
+    }
+    return n > 0 ? buf : 0;
+}
+
 /* session_id - client and server ends of the SMTP connection, or 0 */
 static const char *session_id(const struct policy_req *q, char *buf, size_t len)
 {
@@ -53,15 +71,18 @@ static const char *session_id(const struct policy_req *q, char *buf, size_t len)
     const char *sa = policy_get(q, "server_address");
     const char *sp = policy_get(q, "server_port");
     const char *inst = policy_get(q, "instance");
-    int     n;
 
-    if (ca && cp && *cp)
-	n = snprintf(buf, len, "%s %s %s %s", ca, cp, sa ? sa : "", sp ? sp : "");
-    else if (inst && *inst)
-	n = snprintf(buf, len, "instance %s", inst);	/* before Postfix 2.5 */
-    else
-	return 0;
-    return n > 0 && (size_t) n < len ? buf : 0;
+    if (ca && cp && *cp) {
+	const char *w[] = {ca, cp, sa ? sa : "", sp ? sp : ""};
+
+	return join(buf, len, w, 4);
+    }
+    if (inst && *inst) {			/* before Postfix 2.5 */
+	const char *w[] = {"instance", inst};
+
+	return join(buf, len, w, 2);
+    }
+    return 0;
 }
 
 struct begin_ctx {
@@ -322,7 +343,7 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
     int     found, slot;
     const struct tp_conf *p = profile(h, q);
 
-    snprintf(action, len, "DUNNO");
+    memcpy(action, "DUNNO", sizeof("DUNNO"));	/* len is never that short */
     if (helper_client_key(h, q, key, sizeof(key)) == 0)
 	return HELPER_REPLY;
     if (sid && strcmp(sid, waited_session) == 0) {

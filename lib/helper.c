@@ -141,7 +141,7 @@ int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
 			 policy_status_text(st));
 	    break;
 	}
-	snprintf(action, sizeof(action), "DUNNO");
+	memcpy(action, "DUNNO", sizeof("DUNNO"));
 	if (q.bad) {
 	    msg_warn("malformed policy request (%s): answering DUNNO", q.bad);
 	} else if (!h->conf_ok) {

@@ -166,14 +166,17 @@ int policy_reply(struct policy_conn *c, const char *action, int64_t timeout_ms)
 {
     char    out[1024];
     int64_t deadline = monotonic_ms() + timeout_ms;
-    int     len = snprintf(out, sizeof(out), "action=%s\n\n", action);
+    size_t  alen = strlen(action), len = alen + sizeof("action=\n\n") - 1;
     size_t  done = 0;
 
-    if (len < 0 || (size_t) len >= sizeof(out))
+    if (len >= sizeof(out))
 	return -1;
+    memcpy(out, "action=", 7);
+    memcpy(out + 7, action, alen);
+    memcpy(out + 7 + alen, "\n\n", 2);
     /* A socket almost always has room: try at once, without a poll(). */
     if (!c->not_socket) {
-	ssize_t put = send(c->out_fd, out, (size_t) len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	ssize_t put = send(c->out_fd, out, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 	if (put >= 0)
 	    done = (size_t) put;
@@ -182,7 +185,7 @@ int policy_reply(struct policy_conn *c, const char *action, int64_t timeout_ms)
 	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 	    return -1;
     }
-    while (done < (size_t) len) {
+    while (done < len) {
 	struct pollfd pfd = {.fd = c->out_fd,.events = POLLOUT};
 	int64_t left = deadline - monotonic_ms();
 
@@ -194,7 +197,7 @@ int policy_reply(struct policy_conn *c, const char *action, int64_t timeout_ms)
 	    return -1;
 	if (n <= 0)
 	    continue;
-	ssize_t put = write(c->out_fd, out + done, (size_t) len - done);
+	ssize_t put = write(c->out_fd, out + done, len - done);
 
 	if (put < 0) {
 	    if (errno == EINTR || errno == EAGAIN)
