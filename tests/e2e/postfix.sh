@@ -206,7 +206,7 @@ else
     not_ok "7. shipped sleep sits at least 10s below the shipped timeout" "sleep=$shipped_sleep timeout=$shipped_timeout"
 fi
 
-# The shipped submission lines (seed 002) are valid Postfix configuration.
+# The shipped submission lines are valid Postfix configuration.
 S=$T/sub && mkdir -p "$S"
 sed '/^#/d' "$TOP/share/postfix/main.cf" "$TOP/share/postfix/submission.cf" >"$S/main.cf"
 sed '/^#/d' "$TOP/share/postfix/master.cf" >"$S/master.cf"

@@ -21,7 +21,7 @@ ms_of() { awk '{print $NF}' <<<"$1"; }
 # sub ADDR NAME [more attributes] - a submission-port request
 sub() { req "$1" "${3:-1}" "policy_context=submission" "sasl_username=bob" "client_name=$2"; }
 
-# --- Seed 002: the submission profile, 1 s for .jp, 5 s for the rest ------
+# --- The submission profile: 1 s for .jp, 5 s for the rest ----------------
 out=$(sub 192.0.2.10 host.example.JP | "$PC" 127.0.0.1 "$CPORT")
 expect_range "submission: an authenticated .jp client waits 1s (ms)" "$(ms_of "$out")" 950 2000
 out=$(sub 198.51.100.10 host.example.org | "$PC" 127.0.0.1 "$CPORT")
