@@ -238,8 +238,8 @@ static int lock_ex(struct tp_db *db)
     for (int i = 7; i >= 0; i--, gen >>= 8)
 	b[i] = (unsigned char) gen;
     if (pwrite(db->lock_fd, b, sizeof(b), 0) != (ssize_t) sizeof(b)) {
-	set_error(db, "%s: cannot count the change: %s", db->lock_path,
-		  strerror(errno));
+	set_error(db, "%s: cannot count the change (writers need the lock "
+		  "file writable): %s", db->lock_path, strerror(errno));
 	flock(db->lock_fd, LOCK_UN);
 	return -1;
     }
