@@ -50,8 +50,8 @@ int listen_fds(void)
 
     int     saved;
 
-    if (pid == -1 || (pid >= 0 && pid != (long) getpid()))
-	goto done;				/* not for us */
+    if (pid == -1 || (pid >= 0 && pid != (long) getpid()) || n == -1)
+	goto done;				/* not for us, or none */
     if (pid < 0 || n < 0) {
 	errno = EINVAL;
 	result = -1;

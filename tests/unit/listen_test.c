@@ -20,7 +20,7 @@ static const struct {
     {"1", "1", 0},			/* for another process */
     {"self", "1", 1},
     {"self", "0", 0},
-    {"self", 0, -1},			/* for us, but no count */
+    {"self", 0, 0},			/* for us, but no count: none */
     {"self", "x", -1},
     {"self", "1x", -1},
     {"self", "-1", -1},
