@@ -120,6 +120,30 @@ static int timed_ask(int fd, const char *req, int len)
     return 0;
 }
 
+/* ask_on - one request on *fd, dialling `to` first when it is closed;
+ * on failure the connection is closed (dialled again next time); 0 or -1 */
+static int ask_on(int *fd, const struct sockaddr_in *to, const char *req, int len)
+{
+    if (*fd < 0 && (*fd = dial(to)) < 0) {
+	fprintf(stderr, "loadgen: connect: %s\n", strerror(errno));
+	usleep(1000);
+	return -1;
+    }
+    if (timed_ask(*fd, req, len) < 0) {
+	close(*fd);
+	*fd = -1;
+	return -1;
+    }
+    return 0;
+}
+
+/* format - the request from client, numbered n by thread id */
+static int format(char *req, size_t size, const char *client, long id, long n)
+{
+    return snprintf(req, size, request_fmt, client, (int) (10000 + (n % 50000)),
+		    (unsigned) id, (unsigned) n);
+}
+
 /* pair_worker - check then store for this thread's own network */
 static void *pair_worker(void *arg)
 {
@@ -130,26 +154,11 @@ static void *pair_worker(void *arg)
 
     snprintf(client, sizeof(client), "10.%ld.%ld.1", (id >> 8) & 255, id & 255);
     while (now_s() < deadline) {
-	int     len = snprintf(req, sizeof(req), request_fmt, client,
-			       (int) (10000 + (n % 50000)), (unsigned) id, (unsigned) n);
+	int     len = format(req, sizeof(req), client, id, n);
 
-	if ((cfd < 0 && (cfd = dial(&addr)) < 0)
-	    || (sfd < 0 && (sfd = dial(&store_addr)) < 0)) {
-	    fprintf(stderr, "loadgen: connect: %s\n", strerror(errno));
-	    usleep(1000);
-	    continue;
-	}
-	if (timed_ask(cfd, req, len) < 0) {
-	    close(cfd);
-	    cfd = -1;
-	    continue;
-	}
-	if (timed_ask(sfd, req, len) < 0) {
-	    close(sfd);
-	    sfd = -1;
-	    continue;
-	}
-	n++;
+	if (ask_on(&cfd, &addr, req, len) == 0
+	    && ask_on(&sfd, &store_addr, req, len) == 0)
+	    n++;
     }
     if (cfd >= 0)
 	close(cfd);
@@ -176,19 +185,10 @@ static void *worker(void *arg)
 	    if (k >= 65536)
 		snprintf(client, sizeof(client), "100.%ld.%ld.1", 64 + ((k >> 16) & 63), (k >> 8) & 255);
 	}
-	int     len = snprintf(req, sizeof(req), request_fmt, client,
-			       (int) (10000 + (n % 50000)), (unsigned) id, (unsigned) n);
+	int     len = format(req, sizeof(req), client, id, n);
 
-	if (fd < 0 && (fd = dial(&addr)) < 0) {
-	    fprintf(stderr, "loadgen: connect: %s\n", strerror(errno));
-	    usleep(1000);
+	if (ask_on(&fd, &addr, req, len) < 0)
 	    continue;
-	}
-	if (timed_ask(fd, req, len) < 0) {
-	    close(fd);
-	    fd = -1;
-	    continue;
-	}
 	n++;
 	if (strcmp(mode, "connect") == 0) {
 	    close(fd);

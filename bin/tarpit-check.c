@@ -348,7 +348,7 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 	return HELPER_REPLY;
     if (sid && strcmp(sid, waited_session) == 0) {
 	snprintf(action, len, "%s", session_action);
-	if (h->conf.log_passes)
+	if (p->log_passes)
 	    msg_info("client=%s network=%s: %s (this session already waited)",
 		     client, key, action);
 	return HELPER_REPLY;

@@ -5,8 +5,8 @@
  *	addr_parse() accepts what Postfix sends as client_address: dotted
  *	IPv4 and textual IPv6.  An IPv4-mapped IPv6 address
  *	(::ffff:192.0.2.1) becomes the IPv4 address it carries, and an IPv6
- *	zone id ("%eth0": letters, digits, '_', '.', '-') is dropped.  "unknown", empty or malformed text is
- *	refused.
+ *	zone id ("%eth0": letters, digits, '_', '.', '-') is dropped.
+ *	"unknown", empty or malformed text is refused.
  *
  *	addr_network_key() masks the address to its network (ipv4_prefix or
  *	ipv6_prefix bits) and spells it canonically: "192.0.2.0/24",

@@ -41,26 +41,6 @@ static int peer_closed(int fd)
     return 0;				/* data, or a pipe: trust POLLHUP */
 }
 
-static void wait_loop(int, int64_t, int64_t, struct client_watch *, int,
-		              struct wait_outcome *);
-
-/* wait_watched - sleep ms, or less when a peer goes away */
-void wait_watched(int policy_fd, int64_t ms, struct client_watch *w,
-		          int stop_on_talk, struct wait_outcome *out)
-{
-    int64_t start = monotonic_ms();
-    int64_t deadline = start + ms;
-
-    out->talked = 0;
-    out->result = WAIT_DONE;
-    /* A waiting helper wakes twice a second; let the kernel move each
-     * wake-up by up to WAIT_TIMER_SLACK_MS so that those of many helpers
-     * share timer interrupts.  Back to the default when the wait ends. */
-    (void) prctl(PR_SET_TIMERSLACK, WAIT_TIMER_SLACK_MS * 1000000UL, 0, 0, 0);
-    wait_loop(policy_fd, start, deadline, w, stop_on_talk, out);
-    (void) prctl(PR_SET_TIMERSLACK, 0UL, 0, 0, 0);
-}
-
 /* next_tick - the next multiple of WAIT_WATCH_INTERVAL_MS on the monotonic
  * clock: every waiting helper on the host looks at the same moments, so
  * their wake-ups fall together into the same timer interrupts */
@@ -135,4 +115,21 @@ static void wait_loop(int policy_fd, int64_t start, int64_t deadline,
 	    events = POLLRDHUP;		/* unexpected data: leave it be */
 	}
     }
+}
+
+/* wait_watched - sleep ms, or less when a peer goes away */
+void wait_watched(int policy_fd, int64_t ms, struct client_watch *w,
+		          int stop_on_talk, struct wait_outcome *out)
+{
+    int64_t start = monotonic_ms();
+    int64_t deadline = start + ms;
+
+    out->talked = 0;
+    out->result = WAIT_DONE;
+    /* A waiting helper wakes twice a second; let the kernel move each
+     * wake-up by up to WAIT_TIMER_SLACK_MS so that those of many helpers
+     * share timer interrupts.  Back to the default when the wait ends. */
+    (void) prctl(PR_SET_TIMERSLACK, WAIT_TIMER_SLACK_MS * 1000000UL, 0, 0, 0);
+    wait_loop(policy_fd, start, deadline, w, stop_on_talk, out);
+    (void) prctl(PR_SET_TIMERSLACK, 0UL, 0, 0, 0);
 }
