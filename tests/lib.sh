@@ -135,3 +135,8 @@ no_crash() {
 
 # now_ms - wall clock in milliseconds
 now_ms() { date +%s%3N; }
+
+# act_of OUT [N] / ms_of OUT [N] - the reply's action and its milliseconds
+# (the last word) on line N (default 1) of policy-client's output
+act_of() { printf '%s\n' "$1" | sed -n "${2:-1}p" | awk '{print $1}'; }
+ms_of() { printf '%s\n' "$1" | sed -n "${2:-1}p" | awk '{print $NF}'; }

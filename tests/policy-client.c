@@ -2,14 +2,17 @@
  * NAME
  *	policy-client - talk the Postfix policy protocol, for tests
  * SYNOPSIS
- *	policy-client [-t reply_timeout_ms] [-x close_after_ms] host port < requests
+ *	policy-client [-a] [-t reply_timeout_ms] [-x close_after_ms] host port
+ *		< requests
  * DESCRIPTION
  *	Sends each request read from stdin (attribute lines, a blank line
  *	ending each) on one connection, like smtpd reusing its policy
  *	connection, and prints for each "REPLY MS": the action line (or
  *	"eof"/"timeout") and the milliseconds the reply took.  With -x it sends
  *	the last request, waits close_after_ms and closes without reading the
- *	reply, as smtpd does when it gives up.
+ *	reply, as smtpd does when it gives up.  With -a each line also gives
+ *	the CLOCK_MONOTONIC milliseconds at which the request was sent and
+ *	the reply read: "REPLY MS SENT_AT REPLIED_AT".
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -108,13 +111,15 @@ static const char *read_reply(int fd, int timeout_ms, char *out, size_t outlen)
 
 int main(int argc, char **argv)
 {
-    int     timeout_ms = 60000, close_after = -1, ch, fd;
+    int     timeout_ms = 60000, close_after = -1, absolute = 0, ch, fd;
     char   *input = 0;
     size_t  cap = 0, len = 0;
     char    reply[1024];
 
-    while ((ch = getopt(argc, argv, "t:x:")) != -1) {
-	if (ch == 't')
+    while ((ch = getopt(argc, argv, "at:x:")) != -1) {
+	if (ch == 'a')
+	    absolute = 1;
+	else if (ch == 't')
 	    timeout_ms = atoi(optarg);
 	else if (ch == 'x')
 	    close_after = atoi(optarg);
@@ -122,7 +127,7 @@ int main(int argc, char **argv)
 	    return 2;
     }
     if (argc - optind != 2) {
-	fprintf(stderr, "usage: policy-client [-t ms] [-x ms] host port < requests\n");
+	fprintf(stderr, "usage: policy-client [-a] [-t ms] [-x ms] host port < requests\n");
 	return 2;
     }
     /* Slurp stdin. */
@@ -180,8 +185,12 @@ int main(int argc, char **argv)
 	    return 0;
 	}
 	const char *r = read_reply(fd, timeout_ms, reply, sizeof(reply));
+	long long t1 = now_ms();
 
-	printf("%s %lld\n", r, now_ms() - t0);
+	if (absolute)
+	    printf("%s %lld %lld %lld\n", r, t1 - t0, t0, t1);
+	else
+	    printf("%s %lld\n", r, t1 - t0);
 	fflush(stdout);
 	if (strcmp(r, "eof") == 0 || strcmp(r, "timeout") == 0)
 	    break;

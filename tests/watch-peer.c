@@ -3,6 +3,7 @@
  *	watch-peer - a stand-in smtpd connection for the watched-wait tests
  * SYNOPSIS
  *	watch-peer [-6] -d delay_ms -m close|rst|talk|none [-h hold_ms]
+ *		[-e event_file]
  * DESCRIPTION
  *	Listens on 127.0.0.1 (or ::1 with -6), connects a client to itself,
  *	accepts it (the accepted socket plays smtpd's end) and prints the
@@ -12,6 +13,12 @@
  *	talks (sends a line, as a bot that does not wait for the reply), or
  *	does nothing.  "smtpd's" socket and the listener stay open for
  *	hold_ms more (default 40000), then it exits.
+ *
+ *	With -e it writes to event_file the CLOCK_MONOTONIC milliseconds
+ *	just before the hang-up or the talk: tests measure how soon the
+ *	tarpit noticed from that moment (policy-client -a gives the other
+ *	end on the same clock), not from a delay counted from our start,
+ *	which began before the request was even sent.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -21,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static void die(const char *what)
@@ -29,16 +37,33 @@ static void die(const char *what)
     exit(2);
 }
 
+/* note_event - the moment of the event, on the clock policy-client reads */
+static void note_event(const char *path)
+{
+    struct timespec ts;
+    FILE   *fp;
+
+    if (path == 0)
+	return;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+	die("clock_gettime");
+    if ((fp = fopen(path, "w")) == 0)
+	die(path);
+    fprintf(fp, "%lld\n", (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    if (fclose(fp) != 0)
+	die(path);
+}
+
 int main(int argc, char **argv)
 {
     int     v6 = 0, delay = 0, hold = 40000, ch;
-    const char *mode = "none";
+    const char *mode = "none", *event_file = 0;
     struct sockaddr_storage ss;
     socklen_t len;
     int     lfd, cfd, sfd;
     char    a[64], b[64];
 
-    while ((ch = getopt(argc, argv, "6d:m:h:")) != -1) {
+    while ((ch = getopt(argc, argv, "6d:m:h:e:")) != -1) {
 	switch (ch) {
 	case '6':
 	    v6 = 1;
@@ -51,6 +76,9 @@ int main(int argc, char **argv)
 	    break;
 	case 'h':
 	    hold = atoi(optarg);
+	    break;
+	case 'e':
+	    event_file = optarg;
 	    break;
 	default:
 	    return 2;
@@ -105,6 +133,8 @@ int main(int argc, char **argv)
     fclose(stdout);
 
     usleep((useconds_t) delay * 1000);
+    if (strcmp(mode, "none") != 0)
+	note_event(event_file);
     if (strcmp(mode, "close") == 0) {
 	close(cfd);
     } else if (strcmp(mode, "rst") == 0) {

@@ -19,8 +19,6 @@ CHECK_PID=$ACTIVATOR
 SPORT=$(free_port); activate "$T/store.log" "$SPORT" "$BIN/tarpit-store" -c "$T/tarpit.conf"
 PEERS=()
 at_exit 'for p in "${PEERS[@]}"; do kill "$p" 2>/dev/null; done'
-ms_of() { awk '{print $NF}' <<<"$1"; }
-act_of() { awk '{print $1}' <<<"$1"; }
 # hangup - a client of 127.0.0.0/24 that hangs up 0.5 s into its wait
 hangup() {
     "$WP" -d 500 -m close >"$T/peer" & PEERS+=("$!")

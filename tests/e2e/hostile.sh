@@ -16,8 +16,6 @@ CHECK_PID=$ACTIVATOR
 SPORT=$(free_port); activate "$T/store.log" "$SPORT" "$BIN/tarpit-store" -c "$T/tarpit.conf"
 $A block 198.51.100.1 --comment seed >/dev/null     # a database to keep unchanged
 $A dump >"$T/before"
-act_of() { awk '{print $1}' <<<"$1"; }
-ms_of() { awk '{print $NF}' <<<"$1"; }
 # answered NAME WANT INPUT-COMMAND - send it to both helpers, compare
 answered() {
     local name=$1 want=$2; shift 2

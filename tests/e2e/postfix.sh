@@ -186,7 +186,7 @@ CHECK_PID=$ACTIVATOR
 PF=$T/pf7
 pf_start "$PF" "$CPORT" "$SPORT" 2s || not_ok "7. postfix restarts with timeout=2s"
 send s7 -b 127.0.7.5 -r user@example.test
-expect_range "7. sleep 6s > timeout 2s: smtpd gives up after two tries, 2 x 2s + 1s (ms)" "$(ms s7 rcpt)" 4800 5900
+expect_range "7. sleep 6s > timeout 2s: smtpd gives up after two tries, 2 x 2s + 1s (ms)" "$(ms s7 rcpt)" 4800 7500
 expect_eq "7. default_action=DUNNO: the message is still accepted" "$(code s7 eom)" "250"
 check "7. smtpd logs the timeout" in_log "problem talking to server 127\.0\.0\.1:$CPORT: Connection timed out"
 expect_eq "7. no escape for a wait the client did not sit out" "$(field 127.0.7.5 escapes)" "0"

@@ -17,7 +17,6 @@ rule = client_name /\.jp$/i sleep 1s
 CONF
 CPORT=$(free_port); activate "$T/check.log" "$CPORT" "$BIN/tarpit-check" -c "$T/tarpit.conf"
 CHECK_PID=$ACTIVATOR
-ms_of() { awk '{print $NF}' <<<"$1"; }
 # sub ADDR NAME [more attributes] - a submission-port request
 sub() { req "$1" "${3:-1}" "policy_context=submission" "sasl_username=bob" "client_name=$2"; }
 
