@@ -24,26 +24,16 @@
 #include "addr.h"
 #include "decide.h"
 #include "helper.h"
+#include "ledger.h"
 #include "log.h"
 #include "slots.h"
 #include "wait.h"
 #include "watch.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-
-#define SESSION_MAX 512
-
-/* The session this process last made wait, and what it was answered. */
-static char waited_session[SESSION_MAX];
-static char session_action[CONF_ACTION_MAX];
-
-/* What this process has logged once already. */
-static int watch_noted;
-static char unknown_context[64];
 
 /* join - the words separated by spaces into buf, or 0 when too long
  * (on every request: by hand, not snprintf) */
@@ -85,154 +75,71 @@ static const char *session_id(const struct policy_req *q, char *buf, size_t len)
     return 0;
 }
 
-struct begin_ctx {
-    const struct tp_conf *conf;
-    int64_t now;
-    int64_t sleep_ms;
-};
-
-/* settle - old pending waits become dropouts, maybe a block; counted */
-static void settle(const struct tp_conf *c, struct db_txn *t, int64_t now)
+/* seconds - "12.345" from milliseconds, for log lines */
+static const char *seconds(int64_t ms, char *buf, size_t len)
 {
-    int64_t dropped = record_settle(&t->rec, now);
+    snprintf(buf, len, "%" PRId64 ".%03" PRId64, ms / 1000, ms % 1000);
+    return buf;
+}
 
-    if (dropped) {
-	t->stats.dropouts += dropped;
-	t->stats_changed = 1;
-    }
-    if (block_after_failures(c, &t->rec, now)) {
-	t->stats.blocks++;
-	t->stats_changed = 1;
+/* remember_session - this session has waited and was answered action */
+static void remember_session(struct helper *h, const char *sid, const char *action)
+{
+    if (sid) {
+	snprintf(h->waited_session, sizeof(h->waited_session), "%s", sid);
+	snprintf(h->session_action, sizeof(h->session_action), "%s", action);
     }
 }
 
-/* begin_wait - under the exclusive lock: count the attempt */
-static enum db_change begin_wait(struct db_txn *t, void *ctx)
+/* log_dry_run - what the decision would have done */
+static void log_dry_run(const struct tp_conf *p, const char *client,
+			        const char *key, const struct decision *d)
 {
-    struct begin_ctx *b = ctx;
-    struct tp_record *r = &t->rec;
+    char    secs[32];
 
-    if (!t->found)
-	r->first_seen = b->now;
-    r->last_seen = b->now;
-    r->last_tarpit = b->now;
-    r->last_wait_ms = b->sleep_ms;
-    r->tarpits++;
-    settle(b->conf, t, b->now);
-    t->stats.tarpits++;
-    t->stats_changed = 1;
-    return DB_WRITE;
+    msg_info("client=%s network=%s: dry run: would %s%s%s (%s%s%s%s%s)",
+	     client, key, d->verdict == VERDICT_TARPIT ? "wait " :
+	     d->verdict == VERDICT_BLOCK ? "answer " :
+	     d->verdict == VERDICT_GREYLIST ? "greylist" : "answer DUNNO",
+	     d->verdict == VERDICT_TARPIT ? seconds(d->sleep_ms, secs, sizeof(secs)) :
+	     d->verdict == VERDICT_BLOCK ? p->block_action : "",
+	     d->verdict == VERDICT_TARPIT ? "s" : "", d->reason,
+	     p->name[0] ? ", profile " : "", p->name,
+	     d->rule ? ", rule: " : "", d->rule ? d->rule->text : "");
 }
 
-struct end_ctx {
-    const struct tp_conf *conf;
-    int64_t now;
-    const struct wait_outcome *w;
-};
-
-/* end_wait - under the exclusive lock: how the wait ended */
-static enum db_change end_wait(struct db_txn *t, void *ctx)
+/* greylist - a network that failed before: 1 answered (deferred, or DUNNO
+ * on a fault), 0 it passed and goes on to the tarpit */
+static int greylist(struct helper *h, const struct tp_conf *p,
+		            const struct policy_req *q, const char *client,
+		            const char *key, char *action, size_t len)
 {
-    struct end_ctx *e = ctx;
-    struct tp_record *r = &t->rec;
+    char    gkey[LEDGER_GREY_KEY_MAX];
+    struct ledger l = {.event = LEDGER_GREY_ATTEMPT,.conf = p,.now = (int64_t) time(0)};
 
-    if (!t->found)
-	return DB_KEEP;			/* deleted meanwhile: leave it so */
-    r->last_wait_ms = e->w->waited_ms;
-    if (e->w->talked) {
-	r->early_talkers++;
-	t->stats.early_talkers++;
-	t->stats_changed = 1;
+    if (ledger_grey_key(key, policy_get(q, "sender"), policy_get(q, "recipient"),
+			gkey, sizeof(gkey)) == 0) {
+	msg_warn("client=%s network=%s: sender and recipient too long to "
+		 "greylist: DUNNO", client, key);
+	return 1;
     }
-    switch (e->w->result) {
-    case WAIT_DONE:
-	settle(e->conf, t, e->now);
-	r->pending++;
-	r->last_completed = e->now;
-	break;
-    case WAIT_CLIENT_GONE:
-	r->hangups++;
-	r->failures++;
-	stats_add_hangup(&t->stats, e->w->waited_ms);
-	t->stats_changed = 1;
-	settle(e->conf, t, e->now);
-	break;
-    case WAIT_EARLY_TALKER:
-	r->failures++;
-	settle(e->conf, t, e->now);
-	break;
-    case WAIT_POLICY_GONE:
-	break;
+    if (db_update(h->db, gkey, ledger_apply, &l) < 0) {
+	msg_error("client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
+	return 1;
     }
-    return DB_WRITE;
-}
-
-struct zero_ctx {
-    struct begin_ctx b;
-    struct end_ctx e;
-};
-
-/* zero_wait - under the exclusive lock: a wait of 0 s begins and ends
- * at once, so one write records both */
-static enum db_change zero_wait(struct db_txn *t, void *ctx)
-{
-    struct zero_ctx *z = ctx;
-
-    (void) begin_wait(t, &z->b);
-    t->found = 1;
-    return end_wait(t, &z->e);
-}
-
-/* refresh - under the exclusive lock: a known network was seen */
-static enum db_change refresh(struct db_txn *t, void *ctx)
-{
-    if (!t->found)
-	return DB_KEEP;
-    t->rec.last_seen = *(int64_t *) ctx;
-    return DB_WRITE;
-}
-
-/* start_watch - watch the SMTP client if we can; 0 when not */
-static struct client_watch *start_watch(const struct tp_conf *p,
-				                const struct policy_req *q,
-				                struct client_watch *w)
-{
-    char    why[256];
-
-    if (!p->watch_client)
-	return 0;
-    if (watch_start(w, policy_get(q, "client_address"),
-		    policy_get(q, "client_port"), policy_get(q, "server_address"),
-		    policy_get(q, "server_port"), why, sizeof(why)) < 0) {
-	if (!watch_noted++)
-	    msg_info("cannot watch the SMTP client, waiting without: %s", why);
-	return 0;
+    if (l.grey == GREY_DEFER) {
+	snprintf(action, len, "%s", p->greylist_action);
+	msg_info("client=%s network=%s: greylisted (%lld of %lld retries): %s",
+		 client, key, (long long) l.retries, (long long) p->greylist_retries,
+		 action);
+	return 1;
     }
-    return w;
-}
-
-/* profile - the settings for this request's policy_context */
-static const struct tp_conf *profile(struct helper *h, const struct policy_req *q)
-{
-    const char *ctx = policy_get(q, "policy_context");
-    const struct tp_conf *p;
-
-    if (ctx == 0 || *ctx == 0)
-	return &h->conf;
-    if ((p = conf_profile(&h->conf, ctx)) != 0)
-	return p;
-    if (strncmp(unknown_context, ctx, sizeof(unknown_context) - 1) != 0) {
-	snprintf(unknown_context, sizeof(unknown_context), "%s", ctx);
-	msg_warn("policy_context=%s has no [%s] profile: using the global "
-		 "settings", ctx, ctx);
-    }
-    return &h->conf;
-}
-
-static void count_refused(struct tp_stats *s, void *ctx)
-{
-    (void) ctx;
-    s->waits_refused++;
+    l.event = LEDGER_GREY_PASSED;
+    if (db_update(h->db, key, ledger_apply, &l) < 0)
+	msg_warn("network=%s: %s", key, db_error(h->db));
+    msg_info("client=%s network=%s: passed greylisting after %lld retries: "
+	     "tarpit again", client, key, (long long) l.retries);
+    return 0;
 }
 
 /* take_slot - one of max_waiting; its descriptor, or -1 (logged) */
@@ -246,7 +153,7 @@ static int take_slot(struct helper *h, const char *client, const char *key)
     if (fd == -1) {
 	msg_warn("client=%s network=%s: DUNNO without a wait: max_waiting=%d "
 		 "waits are running", client, key, (int) h->conf.max_waiting);
-	if (db_update_stats(h->db, count_refused, 0) < 0)
+	if (db_update_stats(h->db, ledger_count_refused, 0) < 0)
 	    msg_warn("%s", db_error(h->db));
     } else if (fd < 0) {
 	msg_error("client=%s network=%s: %s: DUNNO without a wait", client, key, why);
@@ -255,181 +162,68 @@ static int take_slot(struct helper *h, const char *client, const char *key)
     return fd;
 }
 
-struct grey_ctx {
-    const struct tp_conf *conf;
-    int64_t now;
-    enum grey_result result;
-    int64_t retries;
-};
-
-/* grey_attempt - under the exclusive lock: one attempt of a tuple */
-static enum db_change grey_attempt(struct db_txn *t, void *ctx)
+/* watched_wait - wait, watching the SMTP client if we can */
+static void watched_wait(struct helper *h, const struct tp_conf *p,
+			         const struct policy_req *q, int64_t ms,
+			         struct wait_outcome *out)
 {
-    struct grey_ctx *g = ctx;
+    struct client_watch watch, *w = 0;
+    char    why[256];
 
-    g->result = grey_step(g->conf, &t->rec, t->found, g->now);
-    g->retries = t->rec.tarpits;
-    if (g->result == GREY_PASS)
-	return DB_DELETE;
-    t->stats.greylisted++;
-    t->stats_changed = 1;
-    return DB_WRITE;
-}
-
-/* grey_clear - under the exclusive lock: passed greylisting, start over */
-static enum db_change grey_clear(struct db_txn *t, void *ctx)
-{
-    (void) ctx;
-    if (!t->found)
-	return DB_KEEP;
-    t->rec.failures = 0;
-    return DB_WRITE;
-}
-
-/* greylist - a network that failed before: 1 answered (deferred), 0 it
- * passed and goes on to the tarpit */
-static int greylist(struct helper *h, const struct tp_conf *p,
-		            const struct policy_req *q, const char *client,
-		            const char *key, char *action, size_t len)
-{
-    char    gkey[1024], *c;
-    const char *sender = policy_get(q, "sender");
-    const char *rcpt = policy_get(q, "recipient");
-    struct grey_ctx g = {p, (int64_t) time(0), GREY_DEFER, 0};
-
-    snprintf(gkey, sizeof(gkey), GREY_PREFIX "%s %s %s", key,
-	     sender && *sender ? sender : "<>", rcpt && *rcpt ? rcpt : "<>");
-    for (c = gkey; *c; c++)
-	*c = (char) tolower((unsigned char) *c);
-    if (db_update(h->db, gkey, grey_attempt, &g) < 0) {
-	msg_error("client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
-	return 1;
+    if (p->watch_client) {
+	if (watch_start(&watch, policy_get(q, "client_address"),
+			policy_get(q, "client_port"), policy_get(q, "server_address"),
+			policy_get(q, "server_port"), why, sizeof(why)) == 0)
+	    w = &watch;
+	else if (!h->watch_noted++)
+	    msg_info("cannot watch the SMTP client, waiting without: %s", why);
     }
-    if (g.result == GREY_DEFER) {
-	snprintf(action, len, "%s", p->greylist_action);
-	msg_info("client=%s network=%s: greylisted (%lld of %lld retries): %s",
-		 client, key, (long long) g.retries, (long long) p->greylist_retries,
-		 action);
-	return 1;
-    }
-    if (db_update(h->db, key, grey_clear, 0) < 0)
-	msg_warn("network=%s: %s", key, db_error(h->db));
-    msg_info("client=%s network=%s: passed greylisting after %lld retries: "
-	     "tarpit again", client, key, (long long) g.retries);
-    return 0;
+    wait_watched(h->conn.in_fd, ms, w,
+		 strcmp(p->early_talker_action, "ignore") != 0, out);
+    if (w)
+	watch_stop(w);
 }
 
-/* seconds - "12.345" from milliseconds, for log lines */
-static const char *seconds(int64_t ms, char *buf, size_t len)
+/* tarpit - record the attempt, wait, record how it ended, answer; a
+ * session that sat out its wait (or one of 0 s) is remembered as sid */
+static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
+			               const struct policy_req *q, const char *sid,
+			               const char *client, const char *key,
+			               const struct decision *d, char *action, size_t len)
 {
-    snprintf(buf, len, "%" PRId64 ".%03" PRId64, ms / 1000, ms % 1000);
-    return buf;
-}
-
-/* check - one RCPT-stage request */
-static enum helper_next check(struct helper *h, const struct policy_req *q,
-			              char *action, size_t len)
-{
-    char    key[ADDR_KEY_MAX];
-    char    session[SESSION_MAX];
+    struct ledger l = {.event = LEDGER_WAIT_BEGUN,.conf = p,
+	.now = (int64_t) time(0),.sleep_ms = d->sleep_ms};
     char    secs[32];
-    const char *client = policy_get(q, "client_address");
-    const char *sid = session_id(q, session, sizeof(session));
-    struct tp_record r;
-    struct decision d;
-    struct client_watch watch, *w;
-    struct wait_outcome out;
-    int64_t now = (int64_t) time(0);
-    int     found, slot;
-    const struct tp_conf *p = profile(h, q);
+    int     slot;
 
-    memcpy(action, "DUNNO", sizeof("DUNNO"));	/* len is never that short */
-    if (helper_client_key(h, q, key, sizeof(key)) == 0)
-	return HELPER_REPLY;
-    if (sid && strcmp(sid, waited_session) == 0) {
-	snprintf(action, len, "%s", session_action);
-	if (p->log_passes)
-	    msg_info("client=%s network=%s: %s (this session already waited)",
-		     client, key, action);
-	return HELPER_REPLY;
-    }
-    if ((found = db_get(h->db, key, &r)) < 0) {
-	msg_error("client=%s network=%s: %s: DUNNO", client, key,
-		  db_error(h->db));
-	return HELPER_REPLY;
-    }
-    d = decide(p, q, &r, found, now);
-    if (p->dry_run) {
-	msg_info("client=%s network=%s: dry run: would %s%s%s (%s%s%s%s%s)",
-		 client, key, d.verdict == VERDICT_TARPIT ? "wait " :
-		 d.verdict == VERDICT_BLOCK ? "answer " :
-		 d.verdict == VERDICT_GREYLIST ? "greylist" : "answer DUNNO",
-		 d.verdict == VERDICT_TARPIT ? seconds(d.sleep_ms, secs, sizeof(secs)) :
-		 d.verdict == VERDICT_BLOCK ? p->block_action : "",
-		 d.verdict == VERDICT_TARPIT ? "s" : "", d.reason,
-		 p->name[0] ? ", profile " : "", p->name,
-		 d.rule ? ", rule: " : "", d.rule ? d.rule->text : "");
-	return HELPER_REPLY;
-    }
-    if (d.verdict == VERDICT_BLOCK) {
-	snprintf(action, len, "%s", p->block_action);
-	msg_info("client=%s network=%s: %s (%s)", client, key, action, d.reason);
-	return HELPER_REPLY;
-    }
-    if (d.verdict == VERDICT_GREYLIST) {
-	if (greylist(h, p, q, client, key, action, len))
-	    return HELPER_REPLY;
-	d.verdict = VERDICT_TARPIT;
-    }
-    if (d.verdict == VERDICT_DUNNO) {
-	if (record_is_stale(&h->conf, &r, now)
-	    && db_update(h->db, key, refresh, &now) < 0)
-	    msg_warn("network=%s: %s", key, db_error(h->db));
-	if (p->log_passes)
-	    msg_info("client=%s network=%s: DUNNO (%s)", client, key, d.reason);
-	return HELPER_REPLY;
-    }
-    if (d.sleep_ms == 0) {
-	static const struct wait_outcome none = {WAIT_DONE, 0, 0};
-	struct zero_ctx z = {{p, now, 0}, {p, now, &none}};
-
-	if (db_update(h->db, key, zero_wait, &z) < 0)
+    if (d->sleep_ms == 0) {
+	l.event = LEDGER_WAIT_ZERO;
+	if (db_update(h->db, key, ledger_apply, &l) < 0)
 	    msg_error("client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
 	else
 	    msg_info("client=%s network=%s: DUNNO after a wait of 0s (%s)",
-		     client, key, d.reason);
-	if (sid) {
-	    snprintf(waited_session, sizeof(waited_session), "%s", sid);
-	    snprintf(session_action, sizeof(session_action), "DUNNO");
-	}
+		     client, key, d->reason);
+	remember_session(h, sid, action);
 	return HELPER_REPLY;
     }
     if ((slot = take_slot(h, client, key)) < 0)
 	return HELPER_REPLY;
     db_release(h->db);			/* no file or cache held while waiting */
-
-    struct begin_ctx b = {p, now, d.sleep_ms};
-
-    if (db_update(h->db, key, begin_wait, &b) < 0) {
+    if (db_update(h->db, key, ledger_apply, &l) < 0) {
 	msg_error("client=%s network=%s: %s: DUNNO without a wait",
 		  client, key, db_error(h->db));
 	slots_release(slot);
 	return HELPER_REPLY;
     }
-    w = start_watch(p, q, &watch);
-    wait_watched(h->conn.in_fd, d.sleep_ms, w,
-		 strcmp(p->early_talker_action, "ignore") != 0, &out);
-    if (w)
-	watch_stop(w);
+    watched_wait(h, p, q, d->sleep_ms, &l.wait);
     slots_release(slot);
-
-    struct end_ctx e = {p, (int64_t) time(0), &out};
-
-    if (db_update(h->db, key, end_wait, &e) < 0)
+    l.event = LEDGER_WAIT_ENDED;
+    l.now = (int64_t) time(0);
+    if (db_update(h->db, key, ledger_apply, &l) < 0)
 	msg_warn("network=%s: %s: the end of the wait is not recorded",
 		 key, db_error(h->db));
-    seconds(out.waited_ms, secs, sizeof(secs));
-    switch (out.result) {
+    seconds(l.wait.waited_ms, secs, sizeof(secs));
+    switch (l.wait.result) {
     case WAIT_POLICY_GONE:
 	msg_info("client=%s network=%s: smtpd closed the policy connection "
 		 "after %ss of the wait", client, key, secs);
@@ -445,14 +239,69 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 	break;
     case WAIT_DONE:
 	msg_info("client=%s network=%s: DUNNO after a wait of %ss (%s%s)",
-		 client, key, secs, d.reason, out.talked ? ", early talker" : "");
+		 client, key, secs, d->reason, l.wait.talked ? ", early talker" : "");
 	break;
     }
-    if (sid) {
-	snprintf(waited_session, sizeof(waited_session), "%s", sid);
-	snprintf(session_action, sizeof(session_action), "%s", action);
-    }
+    remember_session(h, sid, action);
     return HELPER_REPLY;
+}
+
+/* check - one RCPT-stage request: decide, then act on the decision */
+static enum helper_next check(struct helper *h, const struct policy_req *q,
+			              char *action, size_t len)
+{
+    char    key[ADDR_KEY_MAX], session[HELPER_SESSION_MAX];
+    const char *client = policy_get(q, "client_address");
+    const char *sid = session_id(q, session, sizeof(session));
+    const struct tp_conf *p = helper_profile(h, q);
+    struct tp_record r;
+    struct decision d;
+    int64_t now = (int64_t) time(0);
+    int     found;
+
+    memcpy(action, "DUNNO", sizeof("DUNNO"));	/* len is never that short */
+    if (helper_client_key(h, q, key, sizeof(key)) == 0)
+	return HELPER_REPLY;
+    if (sid && strcmp(sid, h->waited_session) == 0) {
+	snprintf(action, len, "%s", h->session_action);
+	if (p->log_passes)
+	    msg_info("client=%s network=%s: %s (this session already waited)",
+		     client, key, action);
+	return HELPER_REPLY;
+    }
+    if ((found = db_get(h->db, key, &r)) < 0) {
+	msg_error("client=%s network=%s: %s: DUNNO", client, key,
+		  db_error(h->db));
+	return HELPER_REPLY;
+    }
+    d = decide(p, q, &r, found, now);
+    if (p->dry_run) {
+	log_dry_run(p, client, key, &d);
+	return HELPER_REPLY;
+    }
+    switch (d.verdict) {
+    case VERDICT_BLOCK:
+	snprintf(action, len, "%s", p->block_action);
+	msg_info("client=%s network=%s: %s (%s)", client, key, action, d.reason);
+	return HELPER_REPLY;
+    case VERDICT_DUNNO:{
+	    struct ledger l = {.event = LEDGER_REFRESH,.conf = p,.now = now};
+
+	    if (ledger_preview(&l, &r, found) != DB_KEEP
+		&& db_update(h->db, key, ledger_apply, &l) < 0)
+		msg_warn("network=%s: %s", key, db_error(h->db));
+	    if (p->log_passes)
+		msg_info("client=%s network=%s: DUNNO (%s)", client, key, d.reason);
+	    return HELPER_REPLY;
+	}
+    case VERDICT_GREYLIST:
+	if (greylist(h, p, q, client, key, action, len))
+	    return HELPER_REPLY;
+	break;				/* passed: the tarpit again */
+    case VERDICT_TARPIT:
+	break;
+    }
+    return tarpit(h, p, q, sid, client, key, &d, action, len);
 }
 
 int main(int argc, char **argv)

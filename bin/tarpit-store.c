@@ -11,57 +11,19 @@
  *	always DUNNO.
  *
  *	The common case, an escaped network delivering again, costs a read
- *	under the shared lock; a write happens only to count an escape or to
- *	refresh a stale last_seen.
+ *	under the shared lock: the ledger's rule for an escape is previewed
+ *	on what was read, and a write happens only when it would change
+ *	something (an escape to count, a stale last_seen, old waits to
+ *	settle).
  */
 #include "addr.h"
-#include "decide.h"
 #include "helper.h"
+#include "ledger.h"
 #include "log.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
-
-struct store_ctx {
-    const struct tp_conf *conf;
-    int64_t now;
-    int     escaped;			/* out: an escape was counted */
-    int64_t escapes;			/* out: the network's total */
-};
-
-/* count_escape - under the exclusive lock: pending wait -> escape */
-static enum db_change count_escape(struct db_txn *t, void *ctx)
-{
-    struct store_ctx *s = ctx;
-    struct tp_record *r = &t->rec;
-    int64_t dropped;
-
-    if (!t->found)
-	return DB_KEEP;
-    if ((dropped = record_settle(r, s->now)) > 0) {
-	t->stats.dropouts += dropped;
-	t->stats_changed = 1;
-    }
-    if (r->pending > 0) {
-	r->pending--;
-	r->escapes++;
-	r->failures = 0;
-	r->last_seen = s->now;
-	t->stats.escapes++;
-	t->stats_changed = 1;
-	s->escaped = 1;
-	s->escapes = r->escapes;
-	return DB_WRITE;
-    }
-    if (dropped)
-	return DB_WRITE;
-    if (record_is_stale(s->conf, r, s->now)) {
-	r->last_seen = s->now;
-	return DB_WRITE;
-    }
-    return DB_KEEP;
-}
 
 /* store - one end-of-data request */
 static enum helper_next store(struct helper *h, const struct policy_req *q,
@@ -69,7 +31,7 @@ static enum helper_next store(struct helper *h, const struct policy_req *q,
 {
     char    key[ADDR_KEY_MAX];
     struct tp_record r;
-    struct store_ctx s = {&h->conf, (int64_t) time(0), 0, 0};
+    struct ledger l = {.event = LEDGER_ESCAPE,.conf = &h->conf,.now = (int64_t) time(0)};
     const char *client = policy_get(q, "client_address");
     int     found;
 
@@ -86,16 +48,16 @@ static enum helper_next store(struct helper *h, const struct policy_req *q,
 		 client, key);
 	return HELPER_REPLY;
     }
-    if (r.pending == 0 && !record_is_stale(&h->conf, &r, s.now))
+    if (ledger_preview(&l, &r, found) == DB_KEEP)
 	return HELPER_REPLY;		/* read-only: nothing to record */
-    if (db_update(h->db, key, count_escape, &s) < 0) {
+    if (db_update(h->db, key, ledger_apply, &l) < 0) {
 	msg_error("client=%s network=%s: %s: escape not recorded",
 		  client, key, db_error(h->db));
 	return HELPER_REPLY;
     }
-    if (s.escaped)
+    if (l.escaped)
 	msg_info("client=%s network=%s: escape recorded (escapes=%" PRId64 ")",
-		 client, key, s.escapes);
+		 client, key, l.escapes);
     return HELPER_REPLY;
 }
 

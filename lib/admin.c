@@ -12,6 +12,7 @@
 #include "admin.h"
 #include "addr.h"
 #include "decide.h"
+#include "ledger.h"
 #include "record.h"
 #include "slots.h"
 
@@ -220,46 +221,12 @@ static int cmd_del(struct admin *a, int argc, char **argv)
     return status;
 }
 
-struct mark {
-    int     what;			/* 'a'llow, 'b'lock, 'u'nblock */
-    int64_t until;
-    int64_t now;
-    const char *comment;
-    int     found;
-};
-
-/* apply_mark - under the exclusive lock: allow, block or unblock */
-static enum db_change apply_mark(struct db_txn *t, void *ctx)
-{
-    struct mark *m = ctx;
-    struct tp_record *r = &t->rec;
-
-    m->found = t->found;
-    if (m->what == 'u') {
-	if (!t->found)
-	    return DB_KEEP;
-	r->block_until = 0;
-	r->comment[0] = 0;
-	return DB_WRITE;
-    }
-    if (!t->found)
-	r->first_seen = r->last_seen = m->now;
-    if (m->what == 'a') {
-	r->allow_until = m->until;
-	r->block_until = 0;
-    } else {
-	r->block_until = m->until;
-	r->allow_until = 0;
-    }
-    if (m->comment)
-	snprintf(r->comment, sizeof(r->comment), "%s", m->comment);
-    return DB_WRITE;
-}
-
 /* mark - allow/block ADDR [--for DURATION] [--comment TEXT]; unblock ADDR... */
 static int mark(struct admin *a, int argc, char **argv, int what)
 {
-    struct mark m = {what, -1, (int64_t) time(0), 0, 0};
+    struct ledger m = {.event = what == 'a' ? LEDGER_ALLOW : what == 'b'
+	? LEDGER_BLOCK : LEDGER_UNBLOCK,.conf = &a->conf,.now = (int64_t) time(0),
+    .until = -1};
     char   *target = 0;
     char    key[ADDR_KEY_MAX];
     int64_t ms;
@@ -290,7 +257,7 @@ static int mark(struct admin *a, int argc, char **argv, int what)
 	    /* unblock takes several */
 	    if (arg_key(a, argv[i], key, sizeof(key)) < 0)
 		return ADMIN_USAGE;
-	    if (db_update(a->db, key, apply_mark, &m) < 0)
+	    if (db_update(a->db, key, ledger_apply, &m) < 0)
 		return db_failed(a);
 	    if (!m.found)
 		return no_record(a, argv[i], key);
@@ -306,7 +273,7 @@ static int mark(struct admin *a, int argc, char **argv, int what)
 	return ADMIN_OK;
     if (arg_key(a, target, key, sizeof(key)) < 0)
 	return ADMIN_USAGE;
-    if (db_update(a->db, key, apply_mark, &m) < 0)
+    if (db_update(a->db, key, ledger_apply, &m) < 0)
 	return db_failed(a);
 
     char    buf[40];
@@ -559,28 +526,10 @@ static int cmd_stats(struct admin *a, int argc, char **argv)
     return ADMIN_OK;
 }
 
-struct expire_ctx {
-    int64_t now, cutoff;
-    long    removed, cleared;
-};
-
-/* expired - what expire would do: 0 nothing, 1 clear marks, 2 delete */
-static int expired(const struct tp_record *r, const struct expire_ctx *e)
-{
-    int     marks = (r->allow_until > 0 && r->allow_until <= e->now)
-    || (r->block_until > 0 && r->block_until <= e->now);
-    int     held = active_until(r->allow_until, e->now)
-    || active_until(r->block_until, e->now);
-
-    if (!held && r->last_seen < e->cutoff)
-	return 2;
-    return marks;
-}
-
 struct key_list {
     char  **v;
     size_t  n, cap;
-    const struct expire_ctx *e;
+    struct ledger *e;
     int     failed;
 };
 
@@ -589,7 +538,7 @@ static int collect_expired(const char *key, const struct tp_record *r, void *ctx
 {
     struct key_list *k = ctx;
 
-    if (expired(r, k->e) == 0)
+    if (ledger_preview(k->e, r, 1) == DB_KEEP)
 	return 0;
     if (k->n == k->cap) {
 	size_t  cap = k->cap ? 2 * k->cap : 1024;
@@ -606,34 +555,10 @@ static int collect_expired(const char *key, const struct tp_record *r, void *ctx
     return 0;
 }
 
-/* expire_one - under the exclusive lock: decide again, the record may
- * have been touched since the walk */
-static enum db_change expire_one(struct db_txn *t, void *ctx)
-{
-    struct expire_ctx *e = ctx;
-    struct tp_record *r = &t->rec;
-
-    if (!t->found)
-	return DB_KEEP;
-    switch (expired(r, e)) {
-    case 2:
-	e->removed++;
-	return DB_DELETE;
-    case 1:
-	if (r->allow_until > 0 && r->allow_until <= e->now)
-	    r->allow_until = 0;
-	if (r->block_until > 0 && r->block_until <= e->now)
-	    r->block_until = 0;
-	e->cleared++;
-	return DB_WRITE;
-    }
-    return DB_KEEP;
-}
-
 /* cmd_expire - drop old records in batches, then give the space back */
 static int cmd_expire(struct admin *a, int argc, char **argv)
 {
-    struct expire_ctx e;
+    struct ledger e = {.event = LEDGER_EXPIRE,.conf = &a->conf};
     struct key_list k = {0, 0, 0, &e, 0};
     long long before = db_size(a->db), after;
     int     rc = ADMIN_OK;
@@ -657,7 +582,6 @@ static int cmd_expire(struct admin *a, int argc, char **argv)
 		    "damaged file is kept as %s\n", rv.recovered, rv.failed, rv.backup);
 	}
     }
-    e.removed = e.cleared = 0;
     if (db_walk(a->db, collect_expired, &k) < 0)
 	rc = db_failed(a);
     else if (k.failed) {
@@ -668,7 +592,7 @@ static int cmd_expire(struct admin *a, int argc, char **argv)
     for (size_t i = 0; rc == ADMIN_OK && i < k.n; i += EXPIRE_BATCH) {
 	size_t  n = k.n - i < EXPIRE_BATCH ? k.n - i : EXPIRE_BATCH;
 
-	if (db_update_many(a->db, k.v + i, n, expire_one, &e) < 0)
+	if (db_update_many(a->db, k.v + i, n, ledger_apply, &e) < 0)
 	    rc = db_failed(a);
     }
     for (size_t i = 0; i < k.n; i++)
@@ -838,7 +762,7 @@ struct load {
     char  **keys;
     size_t  n, cap, next;
     struct tp_stats stats;
-    int     have_stats;
+    struct ledger event;		/* LEDGER_LOAD, the counters once */
 };
 
 /* parse_stats - "@stats name=value ..."; 0 or -1 with why */
@@ -931,13 +855,8 @@ static enum db_change load_one(struct db_txn *t, void *ctx)
 {
     struct load *l = ctx;
 
-    if (l->have_stats) {
-	t->stats = l->stats;
-	t->stats_changed = 1;
-	l->have_stats = 0;
-    }
-    t->rec = l->v[l->next++].r;
-    return DB_WRITE;
+    l->event.record = &l->v[l->next++].r;
+    return ledger_apply(t, &l->event);
 }
 
 static int by_key(const void *x, const void *y)
@@ -958,6 +877,8 @@ static int cmd_load(struct admin *a, int argc, char **argv)
     int     rc = ADMIN_OK;
 
     memset(&l, 0, sizeof(l));
+    l.event.event = LEDGER_LOAD;
+    l.event.conf = &a->conf;
     if (argc > 1)
 	return admin_usage(a);
     if (argc == 1 && strcmp(argv[0], "-") != 0) {
@@ -979,7 +900,7 @@ static int cmd_load(struct admin *a, int argc, char **argv)
 	    continue;
 	else if (strncmp(line, "@stats ", 7) == 0) {
 	    if (parse_stats(line, &l.stats, &why) == 0)
-		l.have_stats = 1;
+		l.event.stats = &l.stats;
 	} else {
 	    if (l.n == l.cap) {
 		size_t  ncap = l.cap ? 2 * l.cap : 1024;

@@ -662,7 +662,8 @@ int db_delete(struct tp_db *db, const char *key)
     return found;
 }
 
-/* walk - every record, and with all the greylist entries too */
+/* walk - every network's record; with all, the other reserved keys
+ * ('@', such as greylist entries) too, but never the store's own */
 static int walk(struct tp_db *db, db_walk_fn *fn, void *ctx, int all)
 {
     GDBM_FILE dbf;
@@ -678,9 +679,11 @@ static int walk(struct tp_db *db, db_walk_fn *fn, void *ctx, int all)
 	char    key[1024];
 	struct tp_record r;
 
-	if (k.dsize > 0 && k.dsize < (int) sizeof(key) && (k.dptr[0] != '@'
-	    || (all && (size_t) k.dsize > strlen(GREY_PREFIX)
-		&& memcmp(k.dptr, GREY_PREFIX, strlen(GREY_PREFIX)) == 0))) {
+	int     ours = k.dsize == (int) strlen(STATS_KEY)
+	&& memcmp(k.dptr, STATS_KEY, strlen(STATS_KEY)) == 0;
+
+	if (k.dsize > 0 && k.dsize < (int) sizeof(key) && !ours
+	    && (k.dptr[0] != '@' || all)) {
 	    memcpy(key, k.dptr, (size_t) k.dsize);
 	    key[k.dsize] = 0;
 	    if (fetch(db, dbf, key, &r) == 1) {
@@ -711,7 +714,7 @@ int db_walk(struct tp_db *db, db_walk_fn *fn, void *ctx)
     return walk(db, fn, ctx, 0);
 }
 
-/* db_walk_all - the same, greylist entries included */
+/* db_walk_all - the same, other modules' reserved keys included */
 int db_walk_all(struct tp_db *db, db_walk_fn *fn, void *ctx)
 {
     return walk(db, fn, ctx, 1);

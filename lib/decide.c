@@ -17,16 +17,12 @@
  *	6. the network escaped `threshold` times: DUNNO;
  *	7. Postfix says stress=yes and stress_sleep is 0: DUNNO, no record;
  *	8. greylist mode and the network failed the tarpit since it last
- *	   escaped: greylist (see grey_step), then tarpit;
+ *	   escaped: greylist (see ledger.c), then tarpit;
  *	9. otherwise: tarpit for the rule's sleep, else `sleep`; under stress
  *	   for at most stress_sleep.
  *
- *	grey_step() advances one greylist entry (network, sender, recipient):
- *	a retry counts when it comes greylist_delay after the last counted
- *	one; greylist_retries of them within greylist_window pass.
- *
- *	block_after_failures() blocks a network that failed the tarpit
- *	block_after times without ever escaping, for block_for.
+ *	What a greylist attempt or a failed wait then does to the records is
+ *	the ledger's business (ledger.c).
  *
  *	Allowing a network clears its block and blocking clears its
  *	allowance, so 1 and 2 never disagree.
@@ -136,36 +132,6 @@ struct decision decide(const struct tp_conf *c, const struct policy_req *q,
     d.verdict = VERDICT_TARPIT;
     d.reason = found ? "not yet escaped" : "new network";
     return d;
-}
-
-/* grey_step - one attempt of a greylisted tuple; the entry is updated */
-enum grey_result grey_step(const struct tp_conf *c, struct tp_record *g,
-			           int found, int64_t now)
-{
-    if (!found || now - g->first_seen > c->greylist_window_ms / 1000) {
-	memset(g, 0, sizeof(*g));
-	g->first_seen = g->last_seen = g->last_tarpit = now;
-	return GREY_DEFER;
-    }
-    g->last_seen = now;
-    if ((now - g->last_tarpit) * 1000 >= c->greylist_delay_ms) {
-	g->tarpits++;
-	g->last_tarpit = now;
-    }
-    return g->tarpits >= c->greylist_retries ? GREY_PASS : GREY_DEFER;
-}
-
-/* block_after_failures - block a hopeless network; 1 when it did */
-int block_after_failures(const struct tp_conf *c, struct tp_record *r, int64_t now)
-{
-    if (c->block_after == 0 || r->escapes > 0
-	|| record_failed(r) < c->block_after || active_until(r->block_until, now)
-	|| active_until(r->allow_until, now))
-	return 0;
-    r->block_until = now + c->block_for_ms / 1000;
-    snprintf(r->comment, sizeof(r->comment), "blocked after %lld failed waits",
-	     (long long) record_failed(r));
-    return 1;
 }
 
 /* record_is_stale - does last_seen want refreshing? */

@@ -14,8 +14,6 @@ enum verdict {
     VERDICT_GREYLIST,			/* failed before: greylist, then tarpit */
 };
 
-enum grey_result { GREY_DEFER, GREY_PASS };
-
 struct decision {
     enum verdict verdict;
     int64_t sleep_ms;
@@ -27,10 +25,6 @@ struct decision decide(const struct tp_conf *profile, const struct policy_req *,
 		               const struct tp_record *, int found, int64_t now);
 const struct tp_rule *rule_match(const struct tp_conf *, const struct policy_req *);
 int     active_until(int64_t until, int64_t now);
-enum grey_result grey_step(const struct tp_conf *, struct tp_record *entry,
-			           int found, int64_t now);
-int     block_after_failures(const struct tp_conf *, struct tp_record *,
-			             int64_t now);
 int     record_is_stale(const struct tp_conf *, const struct tp_record *,
 			        int64_t now);
 

@@ -82,6 +82,25 @@ const char *helper_client_key(struct helper *h, const struct policy_req *q,
     return key;
 }
 
+/* helper_profile - the settings for the request's policy_context; an
+ * unknown one is warned about once and gets the global settings */
+const struct tp_conf *helper_profile(struct helper *h, const struct policy_req *q)
+{
+    const char *ctx = policy_get(q, "policy_context");
+    const struct tp_conf *p;
+
+    if (ctx == 0 || *ctx == 0)
+	return &h->conf;
+    if ((p = conf_profile(&h->conf, ctx)) != 0)
+	return p;
+    if (strncmp(h->unknown_context, ctx, sizeof(h->unknown_context) - 1) != 0) {
+	snprintf(h->unknown_context, sizeof(h->unknown_context), "%s", ctx);
+	msg_warn("policy_context=%s has no [%s] profile: using the global "
+		 "settings", ctx, ctx);
+    }
+    return &h->conf;
+}
+
 /* helper_main - serve one policy connection */
 int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
 {

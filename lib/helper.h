@@ -7,13 +7,22 @@
 #include "db.h"
 #include "policy.h"
 
+#define HELPER_SESSION_MAX 512
+
 struct helper {
     const char *progname;
     struct tp_conf conf;
     int     conf_ok;			/* 0: answer DUNNO to everything */
     char    conf_error[600];
     struct tp_db *db;
-    struct policy_conn conn;
+    /* The SMTP session this process last made wait, and its answer: one
+     * session waits once, however many recipients it has. */
+    char    waited_session[HELPER_SESSION_MAX];
+    char    session_action[CONF_ACTION_MAX];
+    /* What this process has logged once already. */
+    int     watch_noted;
+    char    unknown_context[64];
+    struct policy_conn conn;		/* last: its buffer is touched lazily */
 };
 
 enum helper_next { HELPER_REPLY, HELPER_CLOSE };
@@ -26,5 +35,6 @@ typedef enum helper_next helper_fn(struct helper *, const struct policy_req *,
 int     helper_main(int argc, char **argv, const char *progname, helper_fn *);
 const char *helper_client_key(struct helper *, const struct policy_req *,
 			              char *key, size_t len);
+const struct tp_conf *helper_profile(struct helper *, const struct policy_req *);
 
 #endif

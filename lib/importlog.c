@@ -22,7 +22,7 @@
 #define _GNU_SOURCE
 #include "admin.h"
 #include "addr.h"
-#include "decide.h"
+#include "ledger.h"
 #include "record.h"
 
 #include <errno.h>
@@ -159,52 +159,17 @@ static int one_line(struct import *im, const char *line, int offenders)
     return 0;
 }
 
-struct apply {
-    const struct tp_conf *conf;
-    int64_t now;
-    int     block;			/* 0: mark escaped; 1: block */
-    const char *what;			/* out: what happened */
-};
-
-/* learn - under the exclusive lock: escaped, or blocked */
-static enum db_change learn(struct db_txn *t, void *ctx)
-{
-    struct apply *ap = ctx;
-    struct tp_record *r = &t->rec;
-
-    if (!t->found)
-	r->first_seen = r->last_seen = ap->now;
-    if (!ap->block) {
-	if (r->escapes >= ap->conf->threshold)
-	    return ap->what = "already escaped", DB_KEEP;
-	r->escapes = ap->conf->threshold;
-	r->failures = 0;
-	return ap->what = "escaped", DB_WRITE;
-    }
-    if (r->escapes > 0 || active_until(r->allow_until, ap->now))
-	return ap->what = "not blocked: it delivered mail or is allowed", DB_KEEP;
-    if (active_until(r->block_until, ap->now))
-	return ap->what = "already blocked", DB_KEEP;
-    r->block_until = ap->now + ap->conf->block_for_ms / 1000;
-    snprintf(r->comment, sizeof(r->comment), "offender in the mail log");
-    return ap->what = "blocked", DB_WRITE;
-}
-
-/* would - what learn() would do, without writing */
-static const char *would(struct admin *a, const char *key, int block, int64_t now)
+/* would - what the ledger would do, read and previewed, nothing written */
+static const char *would(struct admin *a, const char *key, struct ledger *l)
 {
     struct tp_record r;
     int     found = db_get(a->db, key, &r);
 
     if (found < 0)
 	return "cannot read the database";
-    if (!block)
-	return found && r.escapes >= a->conf.threshold ? "already escaped" : "would escape";
-    if (found && (r.escapes > 0 || active_until(r.allow_until, now)))
-	return "not blocked: it delivered mail or is allowed";
-    if (found && active_until(r.block_until, now))
-	return "already blocked";
-    return "would block";
+    if (ledger_preview(l, &r, found) == DB_KEEP)
+	return l->what;
+    return l->event == LEDGER_LEARN_ESCAPE ? "would escape" : "would block";
 }
 
 /* admin_import_log - import-log [--offenders] [--dry-run] FILE... */
@@ -276,13 +241,14 @@ int admin_import_log(struct admin *a, int argc, char **argv)
 	struct tallies *t = pass ? &im.offenders : &escaped;
 
 	for (size_t i = 0; i < t->n && rc == ADMIN_OK; i++) {
-	    struct apply ap = {&a->conf, now, pass, ""};
+	    struct ledger ap = {.event = pass ? LEDGER_LEARN_OFFENDER
+		: LEDGER_LEARN_ESCAPE,.conf = &a->conf,.now = now,.what = ""};
 
 	    if (pass && t->v[i].count < a->conf.offender_threshold)
 		continue;
 	    if (dry)
-		ap.what = would(a, t->v[i].key, pass, now);
-	    else if (db_update(a->db, t->v[i].key, learn, &ap) < 0) {
+		ap.what = would(a, t->v[i].key, &ap);
+	    else if (db_update(a->db, t->v[i].key, ledger_apply, &ap) < 0) {
 		fprintf(a->err, "tarpit-admin: %s\n", db_error(a->db));
 		rc = ADMIN_DB;
 		break;

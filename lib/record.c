@@ -46,6 +46,15 @@ const struct record_field stats_field_table[] = {
 const size_t stats_nfields = sizeof(stats_field_table) / sizeof(stats_field_table[0]);
 
 const size_t record_nfields = NFIELDS;
+
+#define G(name) {#name, offsetof(struct grey_entry, name), RK_TIME}
+
+const struct record_field grey_field_table[] = {
+    G(first_seen), G(last_attempt), {"retries", offsetof(struct grey_entry, retries), RK_COUNT},
+    G(last_retry),
+};
+
+const size_t grey_nfields = sizeof(grey_field_table) / sizeof(grey_field_table[0]);
 #define NSTATS (sizeof(struct tp_stats) / sizeof(int64_t))
 
 /* encode_fields - version, count, then n big-endian 64-bit values */
@@ -170,22 +179,21 @@ void stats_add_hangup(struct tp_stats *s, int64_t waited_ms)
     s->hangup_hist[b]++;
 }
 
-/* record_settle - old pending waits become dropouts; returns how many */
-int64_t record_settle(struct tp_record *r, int64_t now)
+/* grey_from_record - a greylist entry from the record it is stored as */
+void grey_from_record(const struct tp_record *r, struct grey_entry *g)
 {
-    int64_t n = r->pending;
-
-    if (n <= 0 || now - r->last_completed < PENDING_MAX_AGE)
-	return 0;
-    r->dropouts += n;
-    r->failures += n;
-    r->pending = 0;
-    return n;
+    g->first_seen = r->first_seen;
+    g->last_attempt = r->last_seen;
+    g->retries = r->tarpits;
+    g->last_retry = r->last_tarpit;
 }
 
-/* record_failed - how often the network failed the tarpit: hung up,
- * talked over it, or waited and never delivered */
-int64_t record_failed(const struct tp_record *r)
+/* grey_to_record - a greylist entry as the record it is stored as */
+void grey_to_record(const struct grey_entry *g, struct tp_record *r)
 {
-    return r->hangups + r->early_talkers + r->dropouts;
+    memset(r, 0, sizeof(*r));
+    r->first_seen = g->first_seen;
+    r->last_seen = g->last_attempt;
+    r->tarpits = g->retries;
+    r->last_tarpit = g->last_retry;
 }

@@ -44,11 +44,18 @@ struct tp_stats {
     int64_t blocks;			/* networks blocked by block_after */
 };
 
-/* Greylist entries: network, sender and recipient, under a reserved key
- * "@grey NETWORK SENDER RECIPIENT", in a tp_record: first_seen, last_seen
- * (the last attempt), tarpits (retries counted), last_tarpit (when the
- * last retry was counted). */
-#define GREY_PREFIX "@grey "
+/* A greylist entry: one tuple of network, sender and recipient (its key
+ * is ledger_grey_key()'s).  On disk it has the layout of a record, its
+ * fields in the places of first_seen, last_seen, tarpits and last_tarpit,
+ * so that files and dumps written before it had a type of its own still
+ * read; grey_from_record() and grey_to_record() are the one place that
+ * knows this. */
+struct grey_entry {
+    int64_t first_seen;			/* when the tuple was first deferred */
+    int64_t last_attempt;		/* its latest try */
+    int64_t retries;			/* tries counted, greylist_delay apart */
+    int64_t last_retry;			/* when the last one was counted */
+};
 
 
 /* A completed wait not followed by a delivery within this time is a
@@ -69,6 +76,10 @@ extern const size_t record_nfields;
 
 #define RECORD_FIELD(r, f) ((int64_t *) ((char *) (r) + (f)->offset))
 
+/* A greylist entry's fields by name (offsets into struct grey_entry). */
+extern const struct record_field grey_field_table[];
+extern const size_t grey_nfields;
+
 /* The host-wide totals by name (the histogram aside). */
 extern const struct record_field stats_field_table[];
 extern const size_t stats_nfields;
@@ -78,7 +89,7 @@ int     record_decode(const unsigned char *buf, size_t len, struct tp_record *);
 size_t  stats_encode(const struct tp_stats *, unsigned char *buf, size_t len);
 int     stats_decode(const unsigned char *buf, size_t len, struct tp_stats *);
 void    stats_add_hangup(struct tp_stats *, int64_t waited_ms);
-int64_t record_settle(struct tp_record *, int64_t now);
-int64_t record_failed(const struct tp_record *);
+void    grey_from_record(const struct tp_record *, struct grey_entry *);
+void    grey_to_record(const struct grey_entry *, struct tp_record *);
 
 #endif

@@ -164,45 +164,6 @@ int main(void)
     EXPECT(!record_is_stale(&a, &r, NOW), "seen within the hour");
     r.last_seen = NOW - 3600;
     EXPECT(record_is_stale(&a, &r, NOW), "seen an hour ago");
-    /* Greylisting: a retry counts 300 s after the last counted one; two
-     * of them pass; the window starts the entry over. */
-    struct tp_record e;
-    static const struct {
-	int64_t at;
-	enum grey_result want;
-	int64_t retries;
-    } steps[] = {
-	{0, GREY_DEFER, 0},		/* first attempt: the entry is made */
-	{60, GREY_DEFER, 0},		/* too soon: not counted */
-	{300, GREY_DEFER, 1},		/* first retry */
-	{500, GREY_DEFER, 1},		/* too soon after it */
-	{600, GREY_PASS, 2},		/* second retry: pass */
-    };
-
-    memset(&e, 0, sizeof(e));
-    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-	enum grey_result got = grey_step(&g, &e, i > 0, NOW + steps[i].at);
-
-	EXPECT(got == steps[i].want && e.tarpits == steps[i].retries,
-	       "greylist step at +%llds: %d with %lld retries",
-	       (long long) steps[i].at, got, (long long) e.tarpits);
-    }
-    EXPECT(grey_step(&g, &e, 1, NOW + 86400 + 1) == GREY_DEFER && e.tarpits == 0,
-	   "past greylist_window: starts over");
-
-    /* block_after 3: three failures without an escape block for 7 days. */
-    memset(&r, 0, sizeof(r));
-    r.hangups = 2;
-    EXPECT(!block_after_failures(&g, &r, NOW), "two failures: no block");
-    r.dropouts = 1;
-    EXPECT(block_after_failures(&g, &r, NOW) && r.block_until == NOW + 7 * 86400,
-	   "three failures: blocked for block_for");
-    EXPECT(!block_after_failures(&g, &r, NOW), "already blocked: nothing new");
-    memset(&r, 0, sizeof(r));
-    r.hangups = 5;
-    r.escapes = 1;
-    EXPECT(!block_after_failures(&g, &r, NOW), "a network that escaped is never blocked");
-    EXPECT(!block_after_failures(&a, &r, NOW), "block_after 0: never");
     conf_free(&a);
     conf_free(&b);
     conf_free(&g);

@@ -1,0 +1,383 @@
+/*
+ * NAME
+ *	ledger - what each event does to a network's record
+ * DESCRIPTION
+ *	ledger_apply() is the one db_update_fn of the programs: given an
+ *	event (struct ledger) and, under the exclusive lock, the key's record
+ *	and the host-wide counters, it changes them as the event says and
+ *	tells the store whether to write, delete or keep.  ledger_preview()
+ *	runs the same rule on a copy, writing nothing: what a dry run would
+ *	do, or whether a read-only path needs a write at all.
+ *
+ *	The events of a network's traffic (a wait begun or ended, an escape)
+ *	settle the record around their own change: first, waits completed
+ *	long ago (PENDING_MAX_AGE) without a delivery become dropouts; then
+ *	the event; last, a network that has failed block_after times and
+ *	never escaped is blocked for block_for.  tarpit-check and
+ *	tarpit-store settle the same way.
+ *
+ *	A wait:
+ *	  begun      tarpits and last_tarpit; first_seen for a new network;
+ *	  ended      done: pending (a delivery may now escape it);
+ *	             client hung up: hangups, failures, the histogram;
+ *	             client talked: early_talkers, and failures when the wait
+ *	             ended for it; smtpd gone: only last_wait_ms.
+ *	  of 0 s     begun and ended (done) in one write.
+ *	An escape turns one pending wait into escapes, and forgives failures.
+ *	A refresh moves last_seen of a known network once it is `refresh` old.
+ *
+ *	Greylist entries (ledger_grey_key: network, sender, recipient) count
+ *	a retry when it comes greylist_delay after the last counted one;
+ *	greylist_retries of them within greylist_window pass, and the entry
+ *	is removed.  The network then starts over: its failures are cleared.
+ *
+ *	Allowing clears a block and blocking clears an allowance.  Expiry
+ *	removes records untouched since the cutoff unless an allow or block
+ *	still holds them, and clears allow and block marks that have run
+ *	out.  The mail log (import-log) can say a network delivered (escaped
+ *	at once) or offended (blocked, unless it ever delivered or is
+ *	allowed).
+ */
+#define _GNU_SOURCE
+#include "ledger.h"
+#include "decide.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#define GREY_PREFIX "@grey "
+
+/* ledger_failures - how often the network failed the tarpit: hung up,
+ * talked over it, or waited and never delivered */
+int64_t ledger_failures(const struct tp_record *r)
+{
+    return r->hangups + r->early_talkers + r->dropouts;
+}
+
+/* age - waits completed long ago without a delivery become dropouts */
+static void age(struct db_txn *t, const struct ledger *l)
+{
+    struct tp_record *r = &t->rec;
+    int64_t n = r->pending;
+
+    if (n <= 0 || l->now - r->last_completed < PENDING_MAX_AGE)
+	return;
+    r->dropouts += n;
+    r->failures += n;
+    r->pending = 0;
+    t->stats.dropouts += n;
+    t->stats_changed = 1;
+}
+
+/* judge - block a network that failed block_after times, never escaped */
+static void judge(struct db_txn *t, const struct ledger *l)
+{
+    const struct tp_conf *c = l->conf;
+    struct tp_record *r = &t->rec;
+
+    if (c->block_after == 0 || r->escapes > 0
+	|| ledger_failures(r) < c->block_after
+	|| active_until(r->block_until, l->now)
+	|| active_until(r->allow_until, l->now))
+	return;
+    r->block_until = l->now + c->block_for_ms / 1000;
+    snprintf(r->comment, sizeof(r->comment), "blocked after %lld failed waits",
+	     (long long) ledger_failures(r));
+    t->stats.blocks++;
+    t->stats_changed = 1;
+}
+
+/* wait_begun - count the attempt */
+static void wait_begun(struct db_txn *t, const struct ledger *l, int64_t sleep_ms)
+{
+    struct tp_record *r = &t->rec;
+
+    if (!t->found)
+	r->first_seen = l->now;
+    r->last_seen = l->now;
+    r->last_tarpit = l->now;
+    r->last_wait_ms = sleep_ms;
+    r->tarpits++;
+    t->stats.tarpits++;
+    t->stats_changed = 1;
+}
+
+/* wait_ended - how the wait ended */
+static void wait_ended(struct db_txn *t, const struct ledger *l,
+		               const struct wait_outcome *w)
+{
+    struct tp_record *r = &t->rec;
+
+    r->last_wait_ms = w->waited_ms;
+    if (w->talked) {
+	r->early_talkers++;
+	t->stats.early_talkers++;
+	t->stats_changed = 1;
+    }
+    switch (w->result) {
+    case WAIT_DONE:
+	r->pending++;
+	r->last_completed = l->now;
+	break;
+    case WAIT_CLIENT_GONE:
+	r->hangups++;
+	r->failures++;
+	stats_add_hangup(&t->stats, w->waited_ms);
+	t->stats_changed = 1;
+	break;
+    case WAIT_EARLY_TALKER:
+	r->failures++;
+	break;
+    case WAIT_POLICY_GONE:
+	break;
+    }
+}
+
+/* traffic - a network's own traffic, settled around the event */
+static enum db_change traffic(struct db_txn *t, struct ledger *l)
+{
+    static const struct wait_outcome zero = {WAIT_DONE, 0, 0};
+    struct tp_record *r = &t->rec;
+    enum db_change change = DB_WRITE;
+    int     before = t->stats_changed;
+    struct tp_record old = *r;
+
+    if (!t->found && l->event != LEDGER_WAIT_BEGUN && l->event != LEDGER_WAIT_ZERO)
+	return DB_KEEP;			/* deleted meanwhile: leave it so */
+    t->stats_changed = 0;
+    age(t, l);
+    switch (l->event) {
+    case LEDGER_WAIT_BEGUN:
+	wait_begun(t, l, l->sleep_ms);
+	break;
+    case LEDGER_WAIT_ENDED:
+	wait_ended(t, l, &l->wait);
+	break;
+    case LEDGER_WAIT_ZERO:
+	wait_begun(t, l, 0);
+	wait_ended(t, l, &zero);
+	break;
+    case LEDGER_ESCAPE:
+	if (r->pending > 0) {
+	    r->pending--;
+	    r->escapes++;
+	    r->failures = 0;
+	    r->last_seen = l->now;
+	    t->stats.escapes++;
+	    t->stats_changed = 1;
+	    l->escaped = 1;
+	    l->escapes = r->escapes;
+	} else if (record_is_stale(l->conf, r, l->now)) {
+	    r->last_seen = l->now;
+	}
+	break;
+    default:
+	break;
+    }
+    judge(t, l);
+    if (!t->stats_changed && memcmp(&old, r, sizeof(old)) == 0)
+	change = DB_KEEP;		/* nothing to write: stay read-only */
+    t->stats_changed |= before;
+    return change;
+}
+
+/* grey_attempt - one try of a greylisted tuple */
+static enum db_change grey_attempt(struct db_txn *t, struct ledger *l)
+{
+    const struct tp_conf *c = l->conf;
+    struct grey_entry g;
+
+    int     fresh;
+
+    grey_from_record(&t->rec, &g);
+    fresh = !t->found || l->now - g.first_seen > c->greylist_window_ms / 1000;
+    if (fresh) {
+	memset(&g, 0, sizeof(g));
+	g.first_seen = g.last_attempt = g.last_retry = l->now;
+    } else {
+	g.last_attempt = l->now;
+	if ((l->now - g.last_retry) * 1000 >= c->greylist_delay_ms) {
+	    g.retries++;
+	    g.last_retry = l->now;
+	}
+    }
+    l->retries = g.retries;
+    grey_to_record(&g, &t->rec);
+    if (!fresh && g.retries >= c->greylist_retries) {
+	l->grey = GREY_PASS;
+	return DB_DELETE;
+    }
+    l->grey = GREY_DEFER;
+    t->stats.greylisted++;
+    t->stats_changed = 1;
+    return DB_WRITE;
+}
+
+/* mark - an admin's allow, block or unblock */
+static enum db_change mark(struct db_txn *t, struct ledger *l)
+{
+    struct tp_record *r = &t->rec;
+
+    if (l->event == LEDGER_UNBLOCK) {
+	if (!t->found)
+	    return DB_KEEP;
+	r->block_until = 0;
+	r->comment[0] = 0;
+	return DB_WRITE;
+    }
+    if (!t->found)
+	r->first_seen = r->last_seen = l->now;
+    if (l->event == LEDGER_ALLOW) {
+	r->allow_until = l->until;
+	r->block_until = 0;
+    } else {
+	r->block_until = l->until;
+	r->allow_until = 0;
+    }
+    if (l->comment)
+	snprintf(r->comment, sizeof(r->comment), "%s", l->comment);
+    return DB_WRITE;
+}
+
+/* expire - drop a record untouched since the cutoff, or clear marks that
+ * ran out; the walk that chose the key may be old news, so decide again */
+static enum db_change expire(struct db_txn *t, struct ledger *l)
+{
+    struct tp_record *r = &t->rec;
+    int     ran_out = (r->allow_until > 0 && r->allow_until <= l->now)
+    || (r->block_until > 0 && r->block_until <= l->now);
+    int     held = active_until(r->allow_until, l->now)
+    || active_until(r->block_until, l->now);
+
+    if (!t->found)
+	return DB_KEEP;
+    if (!held && r->last_seen < l->cutoff) {
+	l->removed++;
+	return DB_DELETE;
+    }
+    if (!ran_out)
+	return DB_KEEP;
+    if (r->allow_until > 0 && r->allow_until <= l->now)
+	r->allow_until = 0;
+    if (r->block_until > 0 && r->block_until <= l->now)
+	r->block_until = 0;
+    l->cleared++;
+    return DB_WRITE;
+}
+
+/* learn - what the mail log says: delivered, or offended */
+static enum db_change learn(struct db_txn *t, struct ledger *l)
+{
+    const struct tp_conf *c = l->conf;
+    struct tp_record *r = &t->rec;
+
+    if (!t->found)
+	r->first_seen = r->last_seen = l->now;
+    if (l->event == LEDGER_LEARN_ESCAPE) {
+	if (r->escapes >= c->threshold)
+	    return l->what = "already escaped", DB_KEEP;
+	r->escapes = c->threshold;
+	r->failures = 0;
+	return l->what = "escaped", DB_WRITE;
+    }
+    if (r->escapes > 0 || active_until(r->allow_until, l->now))
+	return l->what = "not blocked: it delivered mail or is allowed", DB_KEEP;
+    if (active_until(r->block_until, l->now))
+	return l->what = "already blocked", DB_KEEP;
+    r->block_until = l->now + c->block_for_ms / 1000;
+    snprintf(r->comment, sizeof(r->comment), "offender in the mail log");
+    return l->what = "blocked", DB_WRITE;
+}
+
+/* ledger_apply - db_update_fn: the event's rule on the key's record */
+enum db_change ledger_apply(struct db_txn *t, void *ctx)
+{
+    struct ledger *l = ctx;
+
+    l->found = t->found;
+    switch (l->event) {
+    case LEDGER_WAIT_BEGUN:
+    case LEDGER_WAIT_ENDED:
+    case LEDGER_WAIT_ZERO:
+    case LEDGER_ESCAPE:
+	return traffic(t, l);
+    case LEDGER_REFRESH:
+	if (!t->found || !record_is_stale(l->conf, &t->rec, l->now))
+	    return DB_KEEP;
+	t->rec.last_seen = l->now;
+	return DB_WRITE;
+    case LEDGER_GREY_ATTEMPT:
+	return grey_attempt(t, l);
+    case LEDGER_GREY_PASSED:
+	if (!t->found || t->rec.failures == 0)
+	    return DB_KEEP;
+	t->rec.failures = 0;
+	return DB_WRITE;
+    case LEDGER_ALLOW:
+    case LEDGER_BLOCK:
+    case LEDGER_UNBLOCK:
+	return mark(t, l);
+    case LEDGER_EXPIRE:
+	return expire(t, l);
+    case LEDGER_LEARN_ESCAPE:
+    case LEDGER_LEARN_OFFENDER:
+	return learn(t, l);
+    case LEDGER_LOAD:
+	if (l->stats) {
+	    t->stats = *l->stats;
+	    t->stats_changed = 1;
+	    l->stats = 0;			/* once per load */
+	}
+	t->rec = *l->record;
+	return DB_WRITE;
+    }
+    return DB_KEEP;
+}
+
+/* ledger_preview - what ledger_apply would do to a copy of r; nothing is
+ * written and the host-wide counters are not touched */
+enum db_change ledger_preview(struct ledger *l, const struct tp_record *r,
+			              int found)
+{
+    struct db_txn t;
+    struct ledger copy = *l;
+    enum db_change change;
+
+    memset(&t, 0, sizeof(t));
+    if (found)
+	t.rec = *r;
+    t.found = found;
+    change = ledger_apply(&t, &copy);
+    l->what = copy.what;
+    return change;
+}
+
+/* ledger_count_refused - db_update_stats fn: a wait refused, max_waiting */
+void ledger_count_refused(struct tp_stats *s, void *ctx)
+{
+    (void) ctx;
+    s->waits_refused++;
+}
+
+/* ledger_grey_key - the key of a greylist entry, lower case: "@grey
+ * NETWORK SENDER RECIPIENT", "<>" for an empty address; 0 when too long */
+const char *ledger_grey_key(const char *network, const char *sender,
+			            const char *recipient, char *key, size_t len)
+{
+    int     n = snprintf(key, len, GREY_PREFIX "%s %s %s", network,
+			 sender && *sender ? sender : "<>",
+			 recipient && *recipient ? recipient : "<>");
+
+    if (n < 0 || (size_t) n >= len)
+	return 0;
+    for (char *c = key; *c; c++)
+	*c = (char) tolower((unsigned char) *c);
+    return key;
+}
+
+/* ledger_is_grey_key - is this a greylist entry's key? */
+int ledger_is_grey_key(const char *key)
+{
+    return strncmp(key, GREY_PREFIX, sizeof(GREY_PREFIX) - 1) == 0;
+}
