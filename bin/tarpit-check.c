@@ -35,46 +35,6 @@
 #include <string.h>
 #include <time.h>
 
-/* join - the words separated by spaces into buf, or 0 when too long
- * (on every request: by hand, not snprintf) */
-static const char *join(char *buf, size_t len, const char *const *word, int n)
-{
-    size_t  at = 0;
-
-    for (int i = 0; i < n; i++) {
-	size_t  wlen = strlen(word[i]);
-
-	if (at + wlen + 1 >= len)
-	    return 0;
-	memcpy(buf + at, word[i], wlen);
-	at += wlen;
-	buf[at++] = i + 1 < n ? ' ' : 0;
-    }
-    return n > 0 ? buf : 0;
-}
-
-/* session_id - client and server ends of the SMTP connection, or 0 */
-static const char *session_id(const struct policy_req *q, char *buf, size_t len)
-{
-    const char *ca = policy_get(q, "client_address");
-    const char *cp = policy_get(q, "client_port");
-    const char *sa = policy_get(q, "server_address");
-    const char *sp = policy_get(q, "server_port");
-    const char *inst = policy_get(q, "instance");
-
-    if (ca && cp && *cp) {
-	const char *w[] = {ca, cp, sa ? sa : "", sp ? sp : ""};
-
-	return join(buf, len, w, 4);
-    }
-    if (inst && *inst) {			/* before Postfix 2.5 */
-	const char *w[] = {"instance", inst};
-
-	return join(buf, len, w, 2);
-    }
-    return 0;
-}
-
 /* seconds - "12.345" from milliseconds, for log lines */
 static const char *seconds(int64_t ms, char *buf, size_t len)
 {
@@ -111,14 +71,13 @@ static void log_dry_run(const struct tp_conf *p, const char *client,
 /* greylist - a network that failed before: 1 answered (deferred, or DUNNO
  * on a fault), 0 it passed and goes on to the tarpit */
 static int greylist(struct helper *h, const struct tp_conf *p,
-		            const struct policy_req *q, const char *client,
+		            const struct request *rq, const char *client,
 		            const char *key, char *action, size_t len)
 {
     char    gkey[LEDGER_GREY_KEY_MAX];
     struct ledger l = {.event = LEDGER_GREY_ATTEMPT,.conf = p,.now = (int64_t) time(0)};
 
-    if (ledger_grey_key(key, policy_get(q, "sender"), policy_get(q, "recipient"),
-			gkey, sizeof(gkey)) == 0) {
+    if (ledger_grey_key(key, rq->sender, rq->recipient, gkey, sizeof(gkey)) == 0) {
 	msg_warn("client=%s network=%s: sender and recipient too long to "
 		 "greylist: DUNNO", client, key);
 	return 1;
@@ -164,16 +123,15 @@ static int take_slot(struct helper *h, const char *client, const char *key)
 
 /* watched_wait - wait, watching the SMTP client if we can */
 static void watched_wait(struct helper *h, const struct tp_conf *p,
-			         const struct policy_req *q, int64_t ms,
+			         const struct request *rq, int64_t ms,
 			         struct wait_outcome *out)
 {
     struct client_watch watch, *w = 0;
     char    why[256];
 
     if (p->watch_client) {
-	if (watch_start(&watch, policy_get(q, "client_address"),
-			policy_get(q, "client_port"), policy_get(q, "server_address"),
-			policy_get(q, "server_port"), why, sizeof(why)) == 0)
+	if (watch_start(&watch, &rq->client, rq->client_port, &rq->server,
+			rq->server_port, why, sizeof(why)) == 0)
 	    w = &watch;
 	else if (!h->watch_noted++)
 	    msg_info("cannot watch the SMTP client, waiting without: %s", why);
@@ -187,7 +145,7 @@ static void watched_wait(struct helper *h, const struct tp_conf *p,
 /* tarpit - record the attempt, wait, record how it ended, answer; a
  * session that sat out its wait (or one of 0 s) is remembered as sid */
 static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
-			               const struct policy_req *q, const char *sid,
+			               const struct request *rq, const char *sid,
 			               const char *client, const char *key,
 			               const struct decision *d, char *action, size_t len)
 {
@@ -215,7 +173,7 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 	slots_release(slot);
 	return HELPER_REPLY;
     }
-    watched_wait(h, p, q, d->sleep_ms, &l.wait);
+    watched_wait(h, p, rq, d->sleep_ms, &l.wait);
     slots_release(slot);
     l.event = LEDGER_WAIT_ENDED;
     l.now = (int64_t) time(0);
@@ -247,20 +205,19 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 }
 
 /* check - one RCPT-stage request: decide, then act on the decision */
-static enum helper_next check(struct helper *h, const struct policy_req *q,
+static enum helper_next check(struct helper *h, const struct request *rq,
 			              char *action, size_t len)
 {
-    char    key[ADDR_KEY_MAX], session[HELPER_SESSION_MAX];
-    const char *client = policy_get(q, "client_address");
-    const char *sid = session_id(q, session, sizeof(session));
-    const struct tp_conf *p = helper_profile(h, q);
+    char    key[ADDR_KEY_MAX];
+    const char *client = rq->client_address, *sid = rq->session;
+    const struct tp_conf *p = helper_profile(h, rq);
     struct tp_record r;
     struct decision d;
     int64_t now = (int64_t) time(0);
     int     found;
 
     memcpy(action, "DUNNO", sizeof("DUNNO"));	/* len is never that short */
-    if (helper_client_key(h, q, key, sizeof(key)) == 0)
+    if (helper_client_key(h, rq, key, sizeof(key)) == 0)
 	return HELPER_REPLY;
     if (sid && strcmp(sid, h->waited_session) == 0) {
 	snprintf(action, len, "%s", h->session_action);
@@ -274,7 +231,7 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 		  db_error(h->db));
 	return HELPER_REPLY;
     }
-    d = decide(p, q, &r, found, now);
+    d = decide(p, rq, &r, found, now);
     if (p->dry_run) {
 	log_dry_run(p, client, key, &d);
 	return HELPER_REPLY;
@@ -295,13 +252,13 @@ static enum helper_next check(struct helper *h, const struct policy_req *q,
 	    return HELPER_REPLY;
 	}
     case VERDICT_GREYLIST:
-	if (greylist(h, p, q, client, key, action, len))
+	if (greylist(h, p, rq, client, key, action, len))
 	    return HELPER_REPLY;
 	break;				/* passed: the tarpit again */
     case VERDICT_TARPIT:
 	break;
     }
-    return tarpit(h, p, q, sid, client, key, &d, action, len);
+    return tarpit(h, p, rq, sid, client, key, &d, action, len);
 }
 
 int main(int argc, char **argv)

@@ -26,17 +26,17 @@
 #include <time.h>
 
 /* store - one end-of-data request */
-static enum helper_next store(struct helper *h, const struct policy_req *q,
+static enum helper_next store(struct helper *h, const struct request *rq,
 			              char *action, size_t len)
 {
     char    key[ADDR_KEY_MAX];
     struct tp_record r;
     struct ledger l = {.event = LEDGER_ESCAPE,.conf = &h->conf,.now = (int64_t) time(0)};
-    const char *client = policy_get(q, "client_address");
+    const char *client = rq->client_address;
     int     found;
 
     snprintf(action, len, "DUNNO");
-    if (helper_client_key(h, q, key, sizeof(key)) == 0)
+    if (helper_client_key(h, rq, key, sizeof(key)) == 0)
 	return HELPER_REPLY;
     if ((found = db_get(h->db, key, &r)) < 0) {
 	msg_error("client=%s network=%s: %s: DUNNO", client, key,

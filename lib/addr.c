@@ -12,8 +12,17 @@
  *	ipv6_prefix bits) and spells it canonically: "192.0.2.0/24",
  *	"2001:db8:1:2::/64".  That text is the database key.
  *
+ *	addr_parse_network() takes "ADDR/LEN" (an IPv4-mapped network
+ *	::ffff:192.0.2.0/120 is the IPv4 192.0.2.0/24) and clears the host
+ *	bits; addr_in_network() says whether an address lies in one.
+ *
  *	addr_key_from_arg() takes what an admin types: an address (grouped
  *	like a client's) or a network "ADDR/LEN" (kept at its own length).
+ *
+ *	addr_parse_port() takes a TCP port as Postfix sends it (1-65535).
+ *
+ *	Every address and network in the program is read here: requests,
+ *	rules, admin arguments, dumps and the watched connection.
  */
 #define _GNU_SOURCE
 #include "addr.h"
@@ -130,37 +139,81 @@ int addr_network_key(const struct tp_addr *a, int v4prefix, int v6prefix,
     return format_key(&net, prefix, key, len);
 }
 
-/* addr_key_from_arg - an admin's "ADDR" or "ADDR/LEN" to a key */
-int addr_key_from_arg(const char *arg, int v4prefix, int v6prefix,
-		              char *key, size_t len)
+/* addr_parse_network - "ADDR/LEN" to a network, host bits cleared */
+int addr_parse_network(const char *text, struct tp_net *n)
 {
     char    buf[INET6_ADDRSTRLEN + 8];
     char   *slash, *end;
-    struct tp_addr a;
     long    prefix;
 
-    if (strlen(arg) >= sizeof(buf))
+    memset(n, 0, sizeof(*n));
+    if (strlen(text) >= sizeof(buf))
 	return -1;
-    strcpy(buf, arg);
-    if ((slash = strchr(buf, '/')) == 0) {
-	if (addr_parse(buf, &a) < 0)
-	    return -1;
-	return addr_network_key(&a, v4prefix, v6prefix, key, len);
-    }
+    strcpy(buf, text);
+    if ((slash = strchr(buf, '/')) == 0)
+	return -1;
     *slash = 0;
     if (!isdigit((unsigned char) slash[1]))
 	return -1;
     prefix = strtol(slash + 1, &end, 10);
-    if (*end || addr_parse(buf, &a) < 0)
+    if (*end || addr_parse(buf, &n->addr) < 0)
 	return -1;
-    if (a.family == AF_INET && strchr(buf, ':') != 0) {
+    if (n->addr.family == AF_INET && strchr(buf, ':') != 0) {
 	/* ::ffff:192.0.2.0/120 is 192.0.2.0/24 */
 	if (prefix < 96)
 	    return -1;
 	prefix -= 96;
     }
-    if (prefix < 0 || prefix > (a.family == AF_INET ? 32 : 128))
+    if (prefix < 0 || prefix > (n->addr.family == AF_INET ? 32 : 128))
 	return -1;
-    addr_mask(&a, (int) prefix);
-    return format_key(&a, (int) prefix, key, len);
+    n->prefix = (int) prefix;
+    addr_mask(&n->addr, n->prefix);
+    return 0;
+}
+
+/* addr_in_network - does the network hold the address? */
+int addr_in_network(const struct tp_addr *a, const struct tp_net *n)
+{
+    struct tp_addr masked = *a;
+
+    if (a->family != n->addr.family)
+	return 0;
+    addr_mask(&masked, n->prefix);
+    return memcmp(masked.bytes, n->addr.bytes, a->family == AF_INET ? 4 : 16) == 0;
+}
+
+/* addr_v4mapped - an IPv4 address as IPv6 sees it (::ffff:a.b.c.d) */
+void addr_v4mapped(const struct tp_addr *a, unsigned char bytes[16])
+{
+    memcpy(bytes, v4mapped, sizeof(v4mapped));
+    memcpy(bytes + 12, a->bytes, 4);
+}
+
+/* addr_parse_port - "25" to 25; -1 unless a port 1-65535 */
+int addr_parse_port(const char *text)
+{
+    char   *end;
+    long    v;
+
+    if (text == 0 || !isdigit((unsigned char) *text))
+	return -1;
+    v = strtol(text, &end, 10);
+    return *end || v <= 0 || v > 65535 ? -1 : (int) v;
+}
+
+/* addr_key_from_arg - an admin's "ADDR" or "ADDR/LEN" to a key */
+int addr_key_from_arg(const char *arg, int v4prefix, int v6prefix,
+		              char *key, size_t len)
+{
+    struct tp_addr a;
+    struct tp_net n;
+
+    if (strchr(arg, '/') == 0) {
+	if (addr_parse(arg, &a) < 0)
+	    return -1;
+	return addr_network_key(&a, v4prefix, v6prefix, key, len);
+    }
+    if (addr_parse_network(arg, &n) < 0)
+	return -1;
+    return format_key(&n.addr, n.prefix, key, len);
 }

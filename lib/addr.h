@@ -12,7 +12,17 @@ struct tp_addr {
     unsigned char bytes[16];		/* 4 used for AF_INET */
 };
 
+/* A network: an address with all but its first prefix bits clear. */
+struct tp_net {
+    struct tp_addr addr;
+    int     prefix;
+};
+
 int     addr_parse(const char *text, struct tp_addr *);
+int     addr_parse_network(const char *text, struct tp_net *);
+int     addr_in_network(const struct tp_addr *, const struct tp_net *);
+void    addr_v4mapped(const struct tp_addr *, unsigned char bytes[16]);
+int     addr_parse_port(const char *text);
 void    addr_mask(struct tp_addr *, int prefix);
 int     addr_network_key(const struct tp_addr *, int v4prefix, int v6prefix,
 			         char *key, size_t len);

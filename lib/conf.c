@@ -26,6 +26,7 @@
  */
 #define _GNU_SOURCE
 #include "conf.h"
+#include "addr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -199,34 +200,6 @@ int conf_valid_action(const char *s)
     return 0;
 }
 
-/* parse_cidr - "ADDR/LEN" into a rule's network; 0 or -1 */
-static int parse_cidr(const char *s, struct tp_rule *r)
-{
-    char    buf[80], *slash, *end;
-    long    len;
-    int     max;
-
-    if (strlen(s) >= sizeof(buf))
-	return -1;
-    strcpy(buf, s);
-    slash = strchr(buf, '/');
-    *slash = 0;
-    len = strtol(slash + 1, &end, 10);
-    if (*end || slash[1] == 0 || !isdigit((unsigned char) slash[1]))
-	return -1;
-    memset(r->net, 0, sizeof(r->net));
-    if (inet_pton(AF_INET, buf, r->net) == 1)
-	r->family = AF_INET, max = 32;
-    else if (inet_pton(AF_INET6, buf, r->net) == 1)
-	r->family = AF_INET6, max = 128;
-    else
-	return -1;
-    if (len < 0 || len > max)
-	return -1;
-    r->prefix = (int) len;
-    return 0;
-}
-
 #define REGEX_MAX_LEN 256
 #define REGEX_MAX_BOUND 50
 
@@ -376,7 +349,7 @@ static int parse_rule(const char *value, struct tp_rule *r, char *why, size_t wh
 	}
     } else if (strcmp(pat, "*") == 0) {
 	r->kind = PAT_ANY;
-    } else if (strchr(pat, '/') && parse_cidr(pat, r) == 0) {
+    } else if (strchr(pat, '/') && addr_parse_network(pat, &r->net) == 0) {
 	r->kind = PAT_CIDR;
     } else if (strchr(pat, '/')) {
 	snprintf(why, whylen, "rule: \"%s\" is neither /regex/ nor a network", pat);

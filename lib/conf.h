@@ -3,6 +3,8 @@
 
 /* conf - tarpit.conf: key = value, one table of keys, ranges as data */
 
+#include "addr.h"
+
 #include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,8 +22,7 @@ struct tp_rule {
     char   *attr;
     enum rule_pattern kind;
     regex_t re;				/* PAT_REGEX */
-    int     family, prefix;		/* PAT_CIDR */
-    unsigned char net[16];
+    struct tp_net net;			/* PAT_CIDR */
     char   *literal;			/* PAT_LITERAL */
     enum rule_action action;
     int64_t sleep_ms;			/* RULE_SLEEP */

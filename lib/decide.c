@@ -46,9 +46,9 @@ int active_until(int64_t until, int64_t now)
 }
 
 /* matches - does one rule's pattern match the request? */
-static int matches(const struct tp_rule *rule, const struct policy_req *q)
+static int matches(const struct tp_rule *rule, const struct request *rq)
 {
-    const char *v = policy_get(q, rule->attr);
+    const char *v = policy_get(rq->attrs, rule->attr);
     struct tp_addr a;
 
     if (v == 0)
@@ -61,38 +61,35 @@ static int matches(const struct tp_rule *rule, const struct policy_req *q)
     case PAT_REGEX:
 	return regexec(&rule->re, v, 0, 0, 0) == 0;
     case PAT_CIDR:
-	if (addr_parse(v, &a) < 0 || a.family != rule->family)
-	    return 0;
-	addr_mask(&a, rule->prefix);
-	return memcmp(a.bytes, rule->net, a.family == AF_INET ? 4 : 16) == 0;
+	if (strcmp(rule->attr, "client_address") == 0)
+	    return addr_in_network(&rq->client, &rule->net);
+	return addr_parse(v, &a) == 0 && addr_in_network(&a, &rule->net);
     }
     return 0;
 }
 
 /* rule_match - the first matching rule: the profile's, then the global */
-const struct tp_rule *rule_match(const struct tp_conf *c, const struct policy_req *q)
+const struct tp_rule *rule_match(const struct tp_conf *c, const struct request *rq)
 {
     for (const struct tp_conf *level = c; level; level = level->parent)
 	for (size_t i = 0; i < level->nrules; i++)
-	    if (matches(level->rules + i, q))
+	    if (matches(level->rules + i, rq))
 		return level->rules + i;
     return 0;
 }
 
 /* decide - the verdict for one request */
-struct decision decide(const struct tp_conf *c, const struct policy_req *q,
+struct decision decide(const struct tp_conf *c, const struct request *rq,
 		               const struct tp_record *r, int found, int64_t now)
 {
     struct decision d = {VERDICT_DUNNO, 0, "", 0};
-    const char *sasl = policy_get(q, "sasl_username");
-    const char *stress = policy_get(q, "stress");
 
-    d.rule = rule_match(c, q);
+    d.rule = rule_match(c, rq);
     if (d.rule && d.rule->action == RULE_SKIP) {
 	d.reason = "rule: skip";
 	return d;
     }
-    if (c->skip_authenticated && sasl && *sasl) {
+    if (c->skip_authenticated && *rq->sasl_username) {
 	d.reason = "authenticated";
 	return d;
     }
@@ -116,8 +113,7 @@ struct decision decide(const struct tp_conf *c, const struct policy_req *q,
     }
     d.sleep_ms = d.rule && d.rule->action == RULE_SLEEP ? d.rule->sleep_ms
 	: c->sleep_ms;
-    if (stress && strcasecmp(stress, "yes") == 0
-	&& c->stress_sleep_ms < d.sleep_ms) {
+    if (rq->stress && c->stress_sleep_ms < d.sleep_ms) {
 	d.sleep_ms = c->stress_sleep_ms;
 	if (d.sleep_ms == 0) {
 	    d.reason = "stress";

@@ -4,7 +4,7 @@
 /* decide - what tarpit-check does with a request: a pure function */
 
 #include "conf.h"
-#include "policy.h"
+#include "request.h"
 #include "record.h"
 
 enum verdict {
@@ -21,9 +21,9 @@ struct decision {
     const struct tp_rule *rule;		/* the rule that matched, or 0 */
 };
 
-struct decision decide(const struct tp_conf *profile, const struct policy_req *,
+struct decision decide(const struct tp_conf *profile, const struct request *,
 		               const struct tp_record *, int found, int64_t now);
-const struct tp_rule *rule_match(const struct tp_conf *, const struct policy_req *);
+const struct tp_rule *rule_match(const struct tp_conf *, const struct request *);
 int     active_until(int64_t until, int64_t now);
 int     record_is_stale(const struct tp_conf *, const struct tp_record *,
 			        int64_t now);

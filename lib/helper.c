@@ -66,17 +66,13 @@ static void take_connection(struct helper *h)
 }
 
 /* helper_client_key - the network key of client_address, or 0 (logged) */
-const char *helper_client_key(struct helper *h, const struct policy_req *q,
+const char *helper_client_key(struct helper *h, const struct request *rq,
 			              char *key, size_t len)
 {
-    const char *client = policy_get(q, "client_address");
-    struct tp_addr a;
-
-    if (client == 0 || addr_parse(client, &a) < 0
-	|| addr_network_key(&a, (int) h->conf.ipv4_prefix,
+    if (rq->client.family == 0
+	|| addr_network_key(&rq->client, (int) h->conf.ipv4_prefix,
 			    (int) h->conf.ipv6_prefix, key, len) < 0) {
-	msg_warn("client=%s: no usable client_address: DUNNO",
-		 client ? client : "(none)");
+	msg_warn("client=%s: no usable client_address: DUNNO", rq->client_address);
 	return 0;
     }
     return key;
@@ -84,12 +80,12 @@ const char *helper_client_key(struct helper *h, const struct policy_req *q,
 
 /* helper_profile - the settings for the request's policy_context; an
  * unknown one is warned about once and gets the global settings */
-const struct tp_conf *helper_profile(struct helper *h, const struct policy_req *q)
+const struct tp_conf *helper_profile(struct helper *h, const struct request *rq)
 {
-    const char *ctx = policy_get(q, "policy_context");
+    const char *ctx = rq->policy_context;
     const struct tp_conf *p;
 
-    if (ctx == 0 || *ctx == 0)
+    if (*ctx == 0)
 	return &h->conf;
     if ((p = conf_profile(&h->conf, ctx)) != 0)
 	return p;
@@ -168,10 +164,15 @@ int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
 	} else {
 	    const char *req = policy_get(&q, "request");
 
-	    if (req == 0 || strcmp(req, "smtpd_access_policy") != 0)
+	    struct request rq;
+
+	    if (req == 0 || strcmp(req, "smtpd_access_policy") != 0) {
 		msg_warn("not a smtpd_access_policy request: answering DUNNO");
-	    else if (fn(h, &q, action, sizeof(action)) == HELPER_CLOSE)
-		break;
+	    } else {
+		request_read(&rq, &q);
+		if (fn(h, &rq, action, sizeof(action)) == HELPER_CLOSE)
+		    break;
+	    }
 	}
 	if (policy_reply(&h->conn, action, REPLY_TIMEOUT_MS) < 0) {
 	    msg_warn("cannot send the reply: %s", strerror(errno));

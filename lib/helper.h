@@ -6,8 +6,7 @@
 #include "conf.h"
 #include "db.h"
 #include "policy.h"
-
-#define HELPER_SESSION_MAX 512
+#include "request.h"
 
 struct helper {
     const char *progname;
@@ -17,7 +16,7 @@ struct helper {
     struct tp_db *db;
     /* The SMTP session this process last made wait, and its answer: one
      * session waits once, however many recipients it has. */
-    char    waited_session[HELPER_SESSION_MAX];
+    char    waited_session[REQUEST_SESSION_MAX];
     char    session_action[CONF_ACTION_MAX];
     /* What this process has logged once already. */
     int     watch_noted;
@@ -29,12 +28,12 @@ enum helper_next { HELPER_REPLY, HELPER_CLOSE };
 
 /* Handle one well-formed request: fill action, or say the connection is
  * over (its peer is gone). */
-typedef enum helper_next helper_fn(struct helper *, const struct policy_req *,
+typedef enum helper_next helper_fn(struct helper *, const struct request *,
 				           char *action, size_t len);
 
 int     helper_main(int argc, char **argv, const char *progname, helper_fn *);
-const char *helper_client_key(struct helper *, const struct policy_req *,
+const char *helper_client_key(struct helper *, const struct request *,
 			              char *key, size_t len);
-const struct tp_conf *helper_profile(struct helper *, const struct policy_req *);
+const struct tp_conf *helper_profile(struct helper *, const struct request *);
 
 #endif

@@ -21,8 +21,10 @@
  *	    before smtpd asked us; what smtpd already read into its own buffer
  *	    is out of sight.)
  *
- *	An IPv4 client of a dual-stack (AF_INET6) listener is looked up as
- *	its IPv4-mapped address too.
+ *	The caller gives the connection's ends as addr.c parsed them (an
+ *	IPv4-mapped address already as IPv4).  An IPv4 client of a
+ *	dual-stack (AF_INET6) listener is looked up as its IPv4-mapped
+ *	address too.
  * DIAGNOSTICS
  *	watch_start() returns -1 with a reason when the connection cannot be
  *	found (another host, XCLIENT, the proxy protocol, another network
@@ -53,42 +55,6 @@ struct lookup {
     uint8_t state;
     uint32_t rqueue, inode;
 };
-
-/* parse_port - "25" to 25, or -1 */
-static int parse_port(const char *s)
-{
-    char   *end;
-    long    v;
-
-    if (s == 0 || *s == 0)
-	return -1;
-    v = strtol(s, &end, 10);
-    return *end || v <= 0 || v > 65535 ? -1 : (int) v;
-}
-
-/* parse_ip - text to family and bytes; IPv4-mapped IPv6 becomes IPv4 */
-static int parse_ip(const char *s, int *family, unsigned char *b)
-{
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-    if (s == 0)
-	return -1;
-    memset(b, 0, 16);
-    if (inet_pton(AF_INET, s, b) == 1) {
-	*family = AF_INET;
-	return 0;
-    }
-    if (inet_pton(AF_INET6, s, b) == 1) {
-	if (memcmp(b, mapped, 12) == 0) {
-	    memmove(b, b + 12, 4);
-	    memset(b + 4, 0, 12);
-	    *family = AF_INET;
-	} else
-	    *family = AF_INET6;
-	return 0;
-    }
-    return -1;
-}
 
 /* lookup - one exact SOCK_DIAG query; 0 with l filled in, or -1 */
 static int lookup(struct client_watch *w, int family,
@@ -166,26 +132,25 @@ static int look(struct client_watch *w, struct lookup *l)
 }
 
 /* watch_start - find smtpd's socket; 0 watching, -1 (why) not possible */
-int watch_start(struct client_watch *w, const char *client_address,
-		        const char *client_port, const char *server_address,
-		        const char *server_port, char *why, size_t whylen)
+int watch_start(struct client_watch *w, const struct tp_addr *client,
+		        int client_port, const struct tp_addr *server,
+		        int server_port, char *why, size_t whylen)
 {
-    int     cport = parse_port(client_port), sport = parse_port(server_port);
-    int     cfam, sfam;
     struct lookup l;
 
     memset(w, 0, sizeof(*w));
     w->nl_fd = -1;
-    if (cport < 0 || sport < 0
-	|| parse_ip(client_address, &cfam, w->remote) < 0
-	|| parse_ip(server_address, &sfam, w->local) < 0 || cfam != sfam) {
+    if (client_port < 0 || server_port < 0 || client->family == 0
+	|| client->family != server->family) {
 	snprintf(why, whylen, "the request does not name the SMTP connection "
 		 "(client/server address and port; Postfix 3.2 or later)");
 	return -1;
     }
-    w->family = cfam;
-    w->local_port = (uint16_t) sport;
-    w->remote_port = (uint16_t) cport;
+    memcpy(w->remote, client->bytes, sizeof(w->remote));
+    memcpy(w->local, server->bytes, sizeof(w->local));
+    w->family = client->family;
+    w->local_port = (uint16_t) server_port;
+    w->remote_port = (uint16_t) client_port;
     w->nl_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (w->nl_fd < 0) {
 	snprintf(why, whylen, "no NETLINK_SOCK_DIAG socket: %s", strerror(errno));
@@ -198,12 +163,11 @@ int watch_start(struct client_watch *w, const char *client_address,
     }
     if ((!l.found || l.state == TCP_LISTEN_) && w->family == AF_INET) {
 	/* A dual-stack listener: the same connection as AF_INET6, mapped. */
-	unsigned char ml[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	unsigned char mr[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	unsigned char ml[16], mr[16];
 	struct lookup l6;
 
-	memcpy(ml + 12, w->local, 4);
-	memcpy(mr + 12, w->remote, 4);
+	addr_v4mapped(server, ml);
+	addr_v4mapped(client, mr);
 	if (lookup(w, AF_INET6, ml, mr, &l6) == 0 && l6.found
 	    && l6.state != TCP_LISTEN_) {
 	    w->family = AF_INET6;

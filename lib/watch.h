@@ -6,6 +6,8 @@
  * NETLINK_SOCK_DIAG: has the client hung up, has it sent anything?
  */
 
+#include "addr.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,9 +27,9 @@ enum watch_state {
     WATCH_ERROR,			/* cannot look any more */
 };
 
-int     watch_start(struct client_watch *, const char *client_address,
-		            const char *client_port, const char *server_address,
-		            const char *server_port, char *why, size_t whylen);
+int     watch_start(struct client_watch *, const struct tp_addr *client,
+		            int client_port, const struct tp_addr *server,
+		            int server_port, char *why, size_t whylen);
 enum watch_state watch_poll(struct client_watch *);
 void    watch_stop(struct client_watch *);
 

@@ -33,9 +33,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	q.attr[1].name = "client_name";
 	q.attr[1].value = "mail.example.jp";
 	q.nattr = 2;
-	(void) rule_match(&c, &q);
+
+	struct request rq;
+
+	request_read(&rq, &q);
+	(void) rule_match(&c, &rq);
 	for (size_t i = 0; i < c.nprofiles; i++)
-	    (void) rule_match(c.profiles + i, &q);
+	    (void) rule_match(c.profiles + i, &rq);
 	conf_free(&c);
     } else if (strchr(err, ':') == 0)
 	abort();			/* an error always names file and line */

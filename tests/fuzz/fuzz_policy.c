@@ -1,6 +1,7 @@
 /* fuzz_policy - the policy request reader, fed through a real socket */
 #define _GNU_SOURCE
 #include "policy.h"
+#include "request.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    if (strlen(q.attr[i].name) == 0)
 		abort();		/* an empty name must be refused */
 	(void) policy_get(&q, "client_address");
+
+	struct request rq;
+
+	request_read(&rq, &q);		/* the typed view of any request */
+	if (rq.session && strlen(rq.session) >= sizeof(rq.session_buf))
+	    abort();
+	if (rq.client_port == 0 || rq.client_port > 65535)
+	    abort();
     }
     close(sv[0]);
     return 0;

@@ -90,5 +90,64 @@ int main(void)
 	EXPECT(addr_network_key(&a, 24, 128, small, sizeof(small)) < 0,
 	       "a short buffer must be refused");
     }
+    /* Networks, as rules and admins write them; "in" lists addresses
+     * inside, "out" one outside. */
+    static const struct {
+	const char *text;
+	int     ok, prefix;
+	const char *in, *out;
+    } nets[] = {
+	{"192.0.2.0/24", 1, 24, "192.0.2.255", "192.0.3.0"},
+	{"192.0.2.77/24", 1, 24, "192.0.2.1", "192.0.1.255"},	/* host bits cleared */
+	{"::ffff:192.0.2.0/120", 1, 24, "::ffff:192.0.2.9", "192.0.3.1"},
+	{"2001:db8::/32", 1, 32, "2001:db8:ffff::1", "2001:db9::1"},
+	{"0.0.0.0/0", 1, 0, "203.0.113.5", "2001:db8::1"},	/* one family */
+	{"192.0.2.1/32", 1, 32, "192.0.2.1", "192.0.2.2"},
+	{"192.0.2.0/33", 0, 0, 0, 0},
+	{"::ffff:192.0.2.0/95", 0, 0, 0, 0},
+	{"192.0.2.0/", 0, 0, 0, 0},
+	{"192.0.2.0/-1", 0, 0, 0, 0},
+	{"192.0.2.0/24x", 0, 0, 0, 0},
+	{"192.0.2.0", 0, 0, 0, 0},
+	{"example/24", 0, 0, 0, 0},
+    };
+
+    for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
+	struct tp_net n;
+	struct tp_addr in, out;
+	int     ok = addr_parse_network(nets[i].text, &n) == 0;
+
+	EXPECT(ok == nets[i].ok && (!ok || n.prefix == nets[i].prefix),
+	       "network %s: ok %d prefix %d", nets[i].text, ok, n.prefix);
+	if (!ok || !nets[i].ok)
+	    continue;
+	EXPECT(addr_parse(nets[i].in, &in) == 0 && addr_in_network(&in, &n),
+	       "%s holds %s", nets[i].text, nets[i].in);
+	EXPECT(addr_parse(nets[i].out, &out) == 0 && !addr_in_network(&out, &n),
+	       "%s does not hold %s", nets[i].text, nets[i].out);
+    }
+
+    /* Ports as Postfix sends them. */
+    static const struct {
+	const char *text;
+	int     want;
+    } ports[] = {
+	{"25", 25}, {"65535", 65535}, {"1", 1}, {"0", -1}, {"65536", -1},
+	{"", -1}, {"-5", -1}, {" 25", -1}, {"25x", -1}, {"+25", -1},
+    };
+
+    for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+	EXPECT(addr_parse_port(ports[i].text) == ports[i].want, "port \"%s\"",
+	       ports[i].text);
+    EXPECT(addr_parse_port(0) == -1, "no port");
+
+    struct tp_addr v4;
+    unsigned char mapped[16];
+    static const unsigned char want_mapped[16] =
+    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1};
+
+    EXPECT(addr_parse("192.0.2.1", &v4) == 0, "parse for mapping");
+    addr_v4mapped(&v4, mapped);
+    EXPECT(memcmp(mapped, want_mapped, 16) == 0, "IPv4 as IPv4-mapped IPv6");
     return unit_done("addr");
 }

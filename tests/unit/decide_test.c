@@ -146,7 +146,10 @@ int main(void)
 	r.allow_until = cases[i].rec == ALLOWED ? -1 : 0;
 	r.block_until = cases[i].rec == BLOCKED ? NOW + 60 : 0;
 	r.failures = r.hangups = cases[i].rec == FAILED;
-	struct decision d = decide(c, &q, &r, found, NOW);
+	struct request rq;
+
+	request_read(&rq, &q);
+	struct decision d = decide(c, &rq, &r, found, NOW);
 
 	EXPECT(d.verdict == cases[i].verdict && d.sleep_ms == cases[i].sleep_ms
 	       && strcmp(d.reason, cases[i].reason) == 0,
