@@ -83,7 +83,7 @@ static int greylist(struct helper *h, const struct tp_conf *p,
 	return 1;
     }
     if (db_update(h->db, gkey, ledger_apply, &l) < 0) {
-	msg_error("client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
+	msg_warn("client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
 	return 1;
     }
     if (l.grey == GREY_DEFER) {
@@ -115,7 +115,7 @@ static int take_slot(struct helper *h, const char *client, const char *key)
 	if (db_update_stats(h->db, ledger_count_refused, 0) < 0)
 	    msg_warn("%s", db_error(h->db));
     } else if (fd < 0) {
-	msg_error("client=%s network=%s: %s: DUNNO without a wait", client, key, why);
+	msg_warn("client=%s network=%s: %s: DUNNO without a wait", client, key, why);
 	fd = -1;
     }
     return fd;
@@ -157,7 +157,7 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
     if (d->sleep_ms == 0) {
 	l.event = LEDGER_WAIT_ZERO;
 	if (db_update(h->db, key, ledger_apply, &l) < 0)
-	    msg_error("client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
+	    msg_warn("client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
 	else
 	    msg_info("client=%s network=%s: DUNNO after a wait of 0s (%s)",
 		     client, key, d->reason);
@@ -168,7 +168,7 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 	return HELPER_REPLY;
     db_release(h->db);			/* no file or cache held while waiting */
     if (db_update(h->db, key, ledger_apply, &l) < 0) {
-	msg_error("client=%s network=%s: %s: DUNNO without a wait",
+	msg_warn("client=%s network=%s: %s: DUNNO without a wait",
 		  client, key, db_error(h->db));
 	slots_release(slot);
 	return HELPER_REPLY;
@@ -227,7 +227,7 @@ static enum helper_next check(struct helper *h, const struct request *rq,
 	return HELPER_REPLY;
     }
     if ((found = db_get(h->db, key, &r)) < 0) {
-	msg_error("client=%s network=%s: %s: DUNNO", client, key,
+	msg_warn("client=%s network=%s: %s: DUNNO", client, key,
 		  db_error(h->db));
 	return HELPER_REPLY;
     }

@@ -27,6 +27,7 @@
 #define _GNU_SOURCE
 #include "conf.h"
 #include "addr.h"
+#include "log.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -495,7 +496,8 @@ void conf_defaults(struct tp_conf *c)
     for (size_t i = 0; i < NKEYS; i++)
 	if (conf_keys[i].def
 	    && set_key(c, conf_keys + i, conf_keys[i].def, why, sizeof(why)) < 0)
-	    abort();			/* a bad default is our bug */
+	    msg_panic("default %s = %s: %s", conf_keys[i].name, conf_keys[i].def,
+		      why);			/* a bad default is our bug */
 }
 
 /* free_rules - one level's rules */

@@ -38,18 +38,17 @@
  */
 #define _GNU_SOURCE
 #include "db.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <gdbm.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,19 +123,17 @@ static void set_error(struct tp_db *db, const char *fmt, ...)
     va_end(ap);
 }
 
-static void alarm_handler(int sig)
-{
-    (void) sig;				/* only there to interrupt flock() */
-}
+#define LOCK_RETRY_FIRST_US 50		/* a writer holds it ~0.1-0.3 ms */
+#define LOCK_RETRY_MAX_US 2000
 
-/* lock - flock the lock file, waiting at most DB_LOCK_TIMEOUT_MS */
+/* lock - flock the lock file, waiting at most lock_timeout_ms.  The wait
+ * polls with LOCK_NB and a growing pause rather than arming a timer and a
+ * SIGALRM handler: a library leaves the process's signals and interval
+ * timers as it found them. */
 static int lock(struct tp_db *db, int op)
 {
-    struct sigaction sa, old_sa;
-    struct itimerval tv = {{0, 0}, {db->lock_timeout_ms / 1000,
-	(db->lock_timeout_ms % 1000) * 1000}};
-    struct itimerval off = {{0, 0}, {0, 0}};
-    int     rc, saved;
+    int64_t deadline;
+    int64_t pause = LOCK_RETRY_FIRST_US;
 
     if (db->lock_fd < 0) {
 	db->lock_fd = open(db->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
@@ -148,48 +145,29 @@ static int lock(struct tp_db *db, int op)
 	    return -1;
 	}
     }
-    if (flock(db->lock_fd, op | LOCK_NB) == 0)
-	return 0;
-    if (errno != EWOULDBLOCK) {
-	set_error(db, "%s: flock: %s", db->lock_path, strerror(errno));
-	return -1;
-    }
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = alarm_handler;	/* no SA_RESTART: flock gets EINTR */
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGALRM, &sa, &old_sa) < 0) {
-	set_error(db, "sigaction: %s", strerror(errno));
-	return -1;
-    }
-    setitimer(ITIMER_REAL, &tv, 0);
-    rc = flock(db->lock_fd, op);
-    saved = errno;
-    setitimer(ITIMER_REAL, &off, 0);
-    sigaction(SIGALRM, &old_sa, 0);
-    if (rc < 0) {
-	if (saved == EINTR)
+    deadline = monotonic_ms() + db->lock_timeout_ms;
+    for (;;) {
+	if (flock(db->lock_fd, op | LOCK_NB) == 0)
+	    return 0;
+	if (errno != EWOULDBLOCK && errno != EINTR) {
+	    set_error(db, "%s: flock: %s", db->lock_path, strerror(errno));
+	    return -1;
+	}
+	if (monotonic_ms() >= deadline) {
 	    set_error(db, "%s: lock not granted within %d ms",
 		      db->lock_path, db->lock_timeout_ms);
-	else
-	    set_error(db, "%s: flock: %s", db->lock_path, strerror(saved));
-	return -1;
+	    return -1;
+	}
+	sleep_us(pause);
+	if (pause < LOCK_RETRY_MAX_US)
+	    pause *= 2;
     }
-    return 0;
-}
-
-/* now_ms - a monotonic clock for lock hold times */
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void unlock(struct tp_db *db)
 {
     if (db->held_since) {
-	int64_t held = now_ms() - db->held_since;
+	int64_t held = monotonic_ms() - db->held_since;
 
 	if (held > db->longest_hold_ms)
 	    db->longest_hold_ms = held;
@@ -243,7 +221,7 @@ static int lock_ex(struct tp_db *db)
 	flock(db->lock_fd, LOCK_UN);
 	return -1;
     }
-    db->held_since = now_ms();
+    db->held_since = monotonic_ms();
     return 0;
 }
 

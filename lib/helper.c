@@ -134,7 +134,7 @@ int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
 			   sizeof(h->conf_error)) == 0
 	&& conf_unsafe(&h->conf, path, h->conf_error, sizeof(h->conf_error)) == 0;
     if (!h->conf_ok)
-	msg_error("%s; answering DUNNO to every request", h->conf_error);
+	msg_warn("%s; answering DUNNO to every request", h->conf_error);
     else if ((h->db = db_new(h->conf.database)) == 0)
 	msg_fatal("out of memory");
 

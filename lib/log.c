@@ -2,8 +2,10 @@
  * NAME
  *	log - one line per event, never onto the policy connection
  * DESCRIPTION
- *	msg_info(), msg_warn() and msg_error() write one line each; msg_fatal()
- *	and msg_panic() write one and exit.  Under systemd (JOURNAL_STREAM names
+ *	Four levels, as Postfix has them: msg_info() an event, msg_warn()
+ *	something went wrong and we go on (a failed database update, a
+ *	config error answered with DUNNO), msg_fatal() we cannot go on (exit
+ *	1), msg_panic() our own bug (abort).  Each writes one line.  Under systemd (JOURNAL_STREAM names
  *	our stderr) lines carry sd-daemon priority prefixes and no program
  *	name, since the journal adds it.  Elsewhere they read
  *	"program: warning: text".  When stderr is the policy connection itself
@@ -129,16 +131,6 @@ void msg_warn(const char *fmt, ...)
 
     va_start(ap, fmt);
     vlog(LOG_WARNING, "warning", fmt, ap);
-    va_end(ap);
-}
-
-/* msg_error - an operation failed */
-void msg_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vlog(LOG_ERR, "error", fmt, ap);
     va_end(ap);
 }
 

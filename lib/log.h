@@ -9,7 +9,6 @@ void log_init(const char *progname);
 void log_avoid_fd(int fd);
 void msg_info(const char *fmt, ...) TP_PRINTF(1, 2);
 void msg_warn(const char *fmt, ...) TP_PRINTF(1, 2);
-void msg_error(const char *fmt, ...) TP_PRINTF(1, 2);
 _Noreturn void msg_fatal(const char *fmt, ...) TP_PRINTF(1, 2);
 _Noreturn void msg_panic(const char *fmt, ...) TP_PRINTF(1, 2);
 

@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include "policy.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -27,15 +28,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-/* monotonic_ms - a clock that never jumps */
-int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* policy_init - a connection on these descriptors */
 void policy_init(struct policy_conn *c, int in_fd, int out_fd)

@@ -45,6 +45,5 @@ enum policy_status policy_read(struct policy_conn *, struct policy_req *,
 const char *policy_get(const struct policy_req *, const char *name);
 int     policy_reply(struct policy_conn *, const char *action, int64_t timeout_ms);
 const char *policy_status_text(enum policy_status);
-int64_t monotonic_ms(void);
 
 #endif

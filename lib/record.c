@@ -13,7 +13,8 @@
  *	significant first), then that many bytes of text, without a NUL.
  * DIAGNOSTICS
  *	The host-wide counters (struct tp_stats) use the same layout: their
- *	five totals, then the hang-up histogram buckets.
+ *	five totals, the hang-up histogram buckets, then the counters added
+ *	since, in the order of stats_disk[].
  *
  *	record_decode() and stats_decode() return -1 for an unknown version
  *	or a length that does not match N.
@@ -55,7 +56,36 @@ const struct record_field grey_field_table[] = {
 };
 
 const size_t grey_nfields = sizeof(grey_field_table) / sizeof(grey_field_table[0]);
-#define NSTATS (sizeof(struct tp_stats) / sizeof(int64_t))
+/* The host-wide counters on disk, in this order: append only.  Named one
+ * by one, so that reordering struct tp_stats cannot change the format. */
+#define ST(name, n) {offsetof(struct tp_stats, name), n}
+
+static const struct {
+    size_t  offset;
+    size_t  n;				/* int64_t values from there */
+} stats_disk[] = {
+    ST(tarpits, 1), ST(escapes, 1), ST(hangups, 1), ST(early_talkers, 1),
+    ST(dropouts, 1), ST(hangup_hist, HIST_BUCKETS), ST(waits_refused, 1),
+    ST(greylisted, 1), ST(blocks, 1),
+};
+
+#define NSTATS (5 + HIST_BUCKETS + 3)
+
+/* stats_values - the counters in their on-disk order, or back */
+static void stats_values(struct tp_stats *s, int64_t *v, int to_values)
+{
+    size_t  at = 0;
+
+    for (size_t i = 0; i < sizeof(stats_disk) / sizeof(stats_disk[0]); i++) {
+	int64_t *field = (int64_t *) ((char *) s + stats_disk[i].offset);
+
+	for (size_t j = 0; j < stats_disk[i].n; j++, at++)
+	    if (to_values)
+		v[at] = field[j];
+	    else
+		field[j] = v[at];
+    }
+}
 
 /* encode_fields - version, count, then n big-endian 64-bit values */
 static size_t encode_fields(const int64_t *v, size_t n, unsigned char *buf,
@@ -148,8 +178,9 @@ int record_decode(const unsigned char *buf, size_t len, struct tp_record *r)
 size_t stats_encode(const struct tp_stats *s, unsigned char *buf, size_t len)
 {
     int64_t v[NSTATS];
+    struct tp_stats copy = *s;
 
-    memcpy(v, s, sizeof(v));
+    stats_values(&copy, v, 1);
     return encode_fields(v, NSTATS, buf, len);
 }
 
@@ -158,11 +189,10 @@ int stats_decode(const unsigned char *buf, size_t len, struct tp_stats *s)
 {
     int64_t v[NSTATS];
 
-    if (decode_fields(buf, len, v, NSTATS) != len) {
-	memset(s, 0, sizeof(*s));
+    memset(s, 0, sizeof(*s));
+    if (decode_fields(buf, len, v, NSTATS) != len)
 	return -1;
-    }
-    memcpy(s, v, sizeof(v));
+    stats_values(s, v, 0);
     return 0;
 }
 

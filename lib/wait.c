@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include "wait.h"
+#include "clock.h"
 #include "policy.h"
 
 #include <errno.h>

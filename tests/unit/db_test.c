@@ -3,16 +3,27 @@
  * the lock: concurrent writers lose nothing, a held lock times out.
  */
 #define _GNU_SOURCE
+#include "clock.h"
 #include "db.h"
 #include "unit.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+    (void) sig;
+    alarms++;
+}
 
 static enum db_change bump(struct db_txn *t, void *ctx)
 {
@@ -137,11 +148,53 @@ int main(void)
 
     EXPECT(holder >= 0 && flock(holder, LOCK_EX) == 0, "hold the lock");
     db_set_lock_timeout(db, 300);
+    /* The caller's interval timer and SIGALRM handler: a library call
+     * that waits must leave both as it found them. */
+    struct itimerval mine = {{0, 0}, {100, 0}}, now_timer;
+    struct sigaction sa, now_sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    EXPECT(sigaction(SIGALRM, &sa, 0) == 0 && setitimer(ITIMER_REAL, &mine, 0) == 0,
+	   "the caller's timer armed");
     /* A shared read waits too; flock locks from another open file. */
+    int64_t t0 = monotonic_ms();
+
     EXPECT(db_get(db, "198.51.100.0/24", &r) < 0
 	   && strstr(db_error(db), "not granted") != 0, "%s", db_error(db));
+    EXPECT(monotonic_ms() - t0 >= 299, "it waited its timeout: %lld ms",
+	   (long long) (monotonic_ms() - t0));
+    EXPECT(getitimer(ITIMER_REAL, &now_timer) == 0 && now_timer.it_value.tv_sec >= 90
+	   && sigaction(SIGALRM, 0, &now_sa) == 0 && now_sa.sa_handler == on_alarm
+	   && alarms == 0, "the caller's timer and handler untouched (%ld s left)",
+	   (long) now_timer.it_value.tv_sec);
+    setitimer(ITIMER_REAL, &(struct itimerval) {{0, 0}, {0, 0}}, 0);
     close(holder);
     EXPECT(db_get(db, "198.51.100.0/24", &r) == 1, "lock released");
+
+    /* A lock released during the wait is taken. */
+    pid_t   child;
+    int     go[2];
+
+    EXPECT(pipe(go) == 0, "pipe");
+    if ((child = fork()) == 0) {
+	int     fd = open(lock_path, O_RDWR);
+	char    c = 0;
+
+	if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(go[1], &c, 1) != 1)
+	    _exit(1);
+	usleep(200000);
+	_exit(0);			/* the lock goes with the process */
+    }
+    char    c;
+
+    EXPECT(child > 0 && read(go[0], &c, 1) == 1, "held in a child");
+    db_set_lock_timeout(db, 10000);
+    EXPECT(db_get(db, "198.51.100.0/24", &r) == 1, "granted once the child let go");
+    waitpid(child, 0, 0);
+    close(go[0]);
+    close(go[1]);
 
     /* A damaged file: an error naming the file, not a crash. */
     FILE   *fp = fopen(path, "r+");

@@ -14,19 +14,20 @@ static const struct {
     const char *pid;			/* "self": our pid; 0: unset */
     const char *fds;			/* 0: unset */
     int     want;
+    int     err;			/* errno with -1 */
 } cases[] = {
-    {0, 0, 0},				/* plain start: stdin/stdout */
-    {0, "1", 0},			/* no LISTEN_PID: not for us */
-    {"1", "1", 0},			/* for another process */
-    {"self", "1", 1},
-    {"self", "0", 0},
-    {"self", 0, 0},			/* for us, but no count: none */
-    {"self", "x", -1},
-    {"self", "1x", -1},
-    {"self", "-1", -1},
-    {"self", "", -1},
-    {"12x", "1", -1},			/* garbage pid */
-    {"self", "2", -1},			/* fd 4 is not open */
+    {0, 0, 0, 0},			/* plain start: stdin/stdout */
+    {0, "1", 0, 0},			/* no LISTEN_PID: not for us */
+    {"1", "1", 0, 0},			/* for another process */
+    {"self", "1", 1, 0},
+    {"self", "0", 0, 0},
+    {"self", 0, 0, 0},			/* for us, but no count: none */
+    {"self", "x", -1, EINVAL},
+    {"self", "1x", -1, EINVAL},
+    {"self", "-1", -1, EINVAL},
+    {"self", "", -1, EINVAL},
+    {"12x", "1", -1, EINVAL},		/* garbage pid */
+    {"self", "2", -1, EBADF},		/* fd 4 is not open */
 };
 
 static void set(const char *name, const char *value)
@@ -57,6 +58,7 @@ int main(void)
 	set("LISTEN_PID", cases[i].pid);
 	set("LISTEN_FDS", cases[i].fds);
 	setenv("LISTEN_FDNAMES", "connection", 1);
+	errno = 0;			/* so that what it sets is its own */
 	got = listen_fds();
 	EXPECT(got == cases[i].want, "case %zu (%s, %s): got %d, want %d", i,
 	       cases[i].pid ? cases[i].pid : "unset",
@@ -66,7 +68,8 @@ int main(void)
 	if (cases[i].want == 1)
 	    EXPECT(fcntl(3, F_GETFD) & FD_CLOEXEC, "case %zu: fd 3 not close-on-exec", i);
 	if (cases[i].want == -1)
-	    EXPECT(errno != 0, "case %zu: no errno", i);
+	    EXPECT(errno == cases[i].err, "case %zu: errno %d, want %d", i, errno,
+		   cases[i].err);
     }
     return unit_done("listen_test");
 }

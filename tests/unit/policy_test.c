@@ -4,6 +4,7 @@
  * below covers limits, timeouts and ends of input.
  */
 #define _GNU_SOURCE
+#include "clock.h"
 #include "policy.h"
 #include "unit.h"
 

@@ -72,6 +72,31 @@ int main(void)
     cn = stats_encode(&st, cbuf, sizeof(cbuf));
     EXPECT(cn > 0 && stats_decode(cbuf, cn, &st2) == 0
 	   && memcmp(&st, &st2, sizeof(st)) == 0, "stats round trip");
+    /* The on-disk places of the counters: the format, whatever the
+     * order of the struct's members. */
+    {
+	static const struct {
+	    const char *name;
+	    size_t  place;
+	} places[] = {
+	    {"tarpits", 0}, {"escapes", 1}, {"hangups", 2}, {"early_talkers", 3},
+	    {"dropouts", 4}, {"hist[0]", 5}, {"hist[30]", 35}, {"waits_refused", 36},
+	    {"greylisted", 37}, {"blocks", 38},
+	};
+	struct tp_stats p;
+	unsigned char pb[RECORD_MAX_SIZE];
+	size_t  pn;
+
+	memset(&p, 0, sizeof(p));
+	p.tarpits = 100, p.escapes = 101, p.hangups = 102, p.early_talkers = 103;
+	p.dropouts = 104, p.hangup_hist[0] = 105, p.hangup_hist[30] = 135;
+	p.waits_refused = 136, p.greylisted = 137, p.blocks = 138;
+	pn = stats_encode(&p, pb, sizeof(pb));
+	EXPECT(pn == 2 + 8 * 39 && pb[1] == 39, "39 counters on disk: %zu bytes", pn);
+	for (size_t i = 0; pn && i < sizeof(places) / sizeof(places[0]); i++)
+	    EXPECT(pb[2 + 8 * places[i].place + 7] == 100 + places[i].place,
+		   "%s in place %zu", places[i].name, places[i].place);
+    }
     stats_add_hangup(&st, 9999);
     stats_add_hangup(&st, 3999000);
     stats_add_hangup(&st, 10000);

@@ -1,0 +1,29 @@
+/*
+ * NAME
+ *	clock - the monotonic clock in milliseconds, and a short sleep
+ * DESCRIPTION
+ *	monotonic_ms() reads CLOCK_MONOTONIC: timeouts and the lengths of
+ *	waits and lock holds are measured on it.  sleep_us() sleeps that
+ *	long, or less when a signal arrives (the caller reads the clock).
+ */
+#define _GNU_SOURCE
+#include "clock.h"
+
+#include <time.h>
+
+/* monotonic_ms - a clock that never jumps */
+int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* sleep_us - a short pause */
+void sleep_us(int64_t us)
+{
+    struct timespec ts = {(time_t) (us / 1000000), (long) (us % 1000000) * 1000};
+
+    (void) nanosleep(&ts, 0);
+}

@@ -1,0 +1,13 @@
+#ifndef TARPIT_CLOCK_H
+#define TARPIT_CLOCK_H
+
+/* clock - time for timeouts and durations: the monotonic clock, which
+ * never jumps when the wall clock is set.  Records keep Unix seconds
+ * (time(2)); this is for everything measured in milliseconds. */
+
+#include <stdint.h>
+
+int64_t monotonic_ms(void);
+void    sleep_us(int64_t us);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * log_test - one line per event, and a request value cannot forge one:
+ * control characters in a logged value come out as '?', so a client name
+ * holding a newline stays on its own line.
+ */
+#define _GNU_SOURCE
+#include "log.h"
+#include "unit.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* logged - what the calls in fn wrote to stderr */
+static const char *logged(void (*fn) (void), char *buf, size_t len)
+{
+    char    path[] = "/tmp/log_test.XXXXXX";
+    int     fd = mkstemp(path), saved = dup(STDERR_FILENO);
+    ssize_t n;
+
+    if (fd < 0 || saved < 0 || dup2(fd, STDERR_FILENO) < 0)
+	abort();
+    fn();
+    if (dup2(saved, STDERR_FILENO) < 0)
+	abort();
+    close(saved);
+    n = pread(fd, buf, len - 1, 0);
+    buf[n < 0 ? 0 : n] = 0;
+    close(fd);
+    unlink(path);
+    return buf;
+}
+
+static void forged(void)
+{
+    msg_info("client=%s: DUNNO", "evil\ntarpit-check: escape recorded\r\x1b[2J\x7f");
+}
+
+static void levels(void)
+{
+    msg_info("an event");
+    msg_warn("%s went wrong", "something");
+}
+
+static void long_line(void)
+{
+    static char big[3000];
+
+    memset(big, 'x', sizeof(big) - 1);
+    msg_info("%s", big);
+}
+
+int main(void)
+{
+    char    buf[4096];
+
+    unsetenv("JOURNAL_STREAM");
+    log_init("tarpit-test");
+    logged(forged, buf, sizeof(buf));
+    EXPECT(strcmp(buf, "tarpit-test: client=evil?tarpit-check: escape recorded??[2J?: "
+		  "DUNNO\n") == 0, "control characters replaced: [%s]", buf);
+    EXPECT(strchr(buf, '\n') == buf + strlen(buf) - 1, "one line, ending the output");
+    logged(levels, buf, sizeof(buf));
+    EXPECT(strcmp(buf, "tarpit-test: an event\ntarpit-test: warning: something went wrong\n") == 0,
+	   "levels: [%s]", buf);
+    logged(long_line, buf, sizeof(buf));
+    EXPECT(strlen(buf) < 1100 && buf[strlen(buf) - 1] == '\n'
+	   && strchr(buf, '\n') == buf + strlen(buf) - 1, "a long message is cut, "
+	   "still one line (%zu bytes)", strlen(buf));
+    return unit_done("log");
+}
