@@ -510,8 +510,84 @@ int db_reorganize(struct tp_db *db)
     return rc;
 }
 
-/* db_recover - rebuild a damaged file from what can still be read; the
- * damaged one is kept as a backup.  0 (with the counts) or -1. */
+/* printable - a key for a message: up to 64 bytes, the unprintable ones
+ * as \xNN (a damaged file's keys may be anything) */
+static const char *printable(datum k, char *buf, size_t len)
+{
+    size_t  at = 0;
+
+    for (int i = 0; i < k.dsize && i < 64 && at + 5 < len; i++) {
+	unsigned char c = (unsigned char) k.dptr[i];
+
+	if (c < 0x20 || c >= 0x7f)
+	    at += (size_t) snprintf(buf + at, len - at, "\\x%02x", c);
+	else
+	    buf[at++] = (char) c;
+    }
+    buf[at] = 0;
+    return buf;
+}
+
+/* sound - does a stored value decode as what its key says it holds? */
+static int sound(datum k, datum v)
+{
+    struct tp_record r;
+    struct tp_stats st;
+
+    if (k.dsize == (int) strlen(STATS_KEY) && memcmp(k.dptr, STATS_KEY, (size_t) k.dsize) == 0)
+	return stats_decode((unsigned char *) v.dptr, (size_t) v.dsize, &st) == 0;
+    return record_decode((unsigned char *) v.dptr, (size_t) v.dsize, &r) == 0;
+}
+
+/* drop_unsound - delete what GDBM recovered but our codec cannot read
+ * (a bucket damaged into garbage keys and values); how many, or -1; the
+ * records kept, the store's own counters aside, in *kept.  The keys are
+ * collected first: never delete while walking. */
+static long drop_unsound(struct tp_db *db, GDBM_FILE dbf, long *kept)
+{
+    datum  *bad = 0, k, next;
+    size_t  n = 0, cap = 0;
+    long    dropped = 0;
+
+    for (k = gdbm_firstkey(dbf); k.dptr != 0; k = next) {
+	datum   v = gdbm_fetch(dbf, k);
+	int     keep = v.dptr != 0 && sound(k, v);
+
+	free(v.dptr);
+	next = gdbm_nextkey(dbf, k);
+	if (keep) {
+	    *kept += !(k.dsize == (int) strlen(STATS_KEY)
+		       && memcmp(k.dptr, STATS_KEY, strlen(STATS_KEY)) == 0);
+	    free(k.dptr);
+	    continue;
+	}
+	if (n == cap) {
+	    datum  *nb = realloc(bad, (cap = cap ? 2 * cap : 16) * sizeof(*bad));
+
+	    if (nb == 0) {
+		free(k.dptr);
+		free(next.dptr);
+		dropped = -1;
+		break;
+	    }
+	    bad = nb;
+	}
+	bad[n++] = k;
+    }
+    for (size_t i = 0; i < n; i++) {
+	if (dropped >= 0 && gdbm_delete(dbf, bad[i]) == 0)
+	    dropped++;
+	free(bad[i].dptr);
+    }
+    free(bad);
+    if (dropped < 0)
+	set_error(db, "%s: out of memory while dropping damaged records", db->path);
+    return dropped;
+}
+
+/* db_recover - rebuild a damaged file from what can still be read, and
+ * drop what was recovered but is garbage; the damaged file is kept as a
+ * backup.  0 (with the counts) or -1. */
 int db_recover(struct tp_db *db, struct db_recovery *out)
 {
     GDBM_FILE dbf;
@@ -536,6 +612,16 @@ int db_recover(struct tp_db *db, struct db_recovery *out)
     }
     out->recovered = (long) rcvr.recovered_keys;
     out->failed = (long) (rcvr.failed_keys + rcvr.duplicate_keys);
+    if (rc == 0) {
+	long    kept = 0, dropped = drop_unsound(db, dbf, &kept);
+
+	if (dropped < 0)
+	    rc = -1;
+	else {
+	    out->recovered = kept;	/* what the file holds now */
+	    out->failed += dropped;
+	}
+    }
     out->failed_buckets = (long) rcvr.failed_buckets;
     if (rcvr.backup_name) {
 	snprintf(out->backup, sizeof(out->backup), "%s", rcvr.backup_name);
@@ -560,22 +646,17 @@ int db_check(struct tp_db *db, long *records)
     rc = 0;
     for (k = gdbm_firstkey(dbf); k.dptr != 0; k = next) {
 	datum   v = gdbm_fetch(dbf, k);
-	struct tp_record r;
-	struct tp_stats st;
 
 	if (v.dptr == 0) {
 	    set_error(db, "%s: a record cannot be read: %s", db->path,
 		      gdbm_strerror(gdbm_errno));
 	    rc = -1;
 	} else {
-	    int     bad = (k.dsize == (int) strlen(STATS_KEY)
-			   && memcmp(k.dptr, STATS_KEY, (size_t) k.dsize) == 0)
-	    ? stats_decode((unsigned char *) v.dptr, (size_t) v.dsize, &st)
-	    : record_decode((unsigned char *) v.dptr, (size_t) v.dsize, &r);
+	    if (!sound(k, v)) {
+		char    name[4 * 64 + 1];
 
-	    if (bad) {
-		set_error(db, "%s: record %.*s is damaged", db->path,
-			  k.dsize > 64 ? 64 : k.dsize, k.dptr);
+		set_error(db, "%s: record %s is damaged", db->path,
+			  printable(k, name, sizeof(name)));
 		rc = -1;
 	    }
 	    free(v.dptr);

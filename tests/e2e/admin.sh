@@ -162,15 +162,19 @@ if command -v postconf >/dev/null; then
     rc=$(doctor nodefault "$(printf '%s\n' "$shipped" | sed 's/, default_action=DUNNO//')")
     expect_eq "doctor: no default_action=DUNNO is found (exit 5)" "$rc $(grep -c 'no default_action=DUNNO' "$T/doctor.nodefault")" "5 1"
     rc=$(doctor timeout "$(printf '%s\n' "$shipped" | sed 's/timeout=100s/timeout=60s/')")
-    check "doctor: a timeout below sleep + 10s is found" grep -q "policy timeout is 1m" "$T/doctor.timeout"
+    expect_eq "doctor: a timeout below sleep + 10s is found (exit 5)" \
+        "$rc $(grep -c "policy timeout is 1m" "$T/doctor.timeout")" "5 1"
     rc=$(doctor nostore 'smtpd_end_of_data_restrictions =')
-    check "doctor: no store at end of data is found" grep -q "no check_policy_service for the tarpit store" "$T/doctor.nostore"
+    expect_eq "doctor: no store at end of data is found (exit 5)" \
+        "$rc $(grep -c "no check_policy_service for the tarpit store" "$T/doctor.nostore")" "5 1"
     printf 'database = %s/tarpit.db\nsleep = 150s\n' "$T" >"$T/long.conf"
     printf '%s\nsmtpd_recipient_restrictions = reject_unauth_destination\nsmtpd_data_restrictions = check_policy_service { inet:127.0.0.1:60001, timeout=200s, default_action=DUNNO }\n' "$shipped" >"$T/pf/main.cf"
     MAIL_CONFIG=$T/pf $BIN/tarpit-admin -c "$T/long.conf" doctor >"$T/doctor.data" 2>&1
-    check "doctor: a DATA-stage wait over 120s is found" grep -q "runs at DATA with sleep above 120s" "$T/doctor.data"
+    expect_eq "doctor: a DATA-stage wait over 120s is found (exit 5)" \
+        "$? $(grep -c "runs at DATA with sleep above 120s" "$T/doctor.data")" "5 1"
     rc=$(doctor procs 'default_process_limit = 600')
-    check "doctor: MaxConnections below Postfix's process limit is found" grep -q "takes 512 connections but Postfix runs up to 600" "$T/doctor.procs"
+    expect_eq "doctor: MaxConnections below Postfix's process limit is found (exit 5)" \
+        "$rc $(grep -c "takes 512 connections but Postfix runs up to 600" "$T/doctor.procs")" "5 1"
     TARPIT_UNITDIR=$T/nowhere MAIL_CONFIG=$T/pf $BIN/tarpit-admin -c "$T/doctor.conf" doctor >"$T/doctor.units" 2>&1
     check "doctor: units not installed are found" grep -q "the unit tarpit-check.socket is not installed" "$T/doctor.units"
     unset TARPIT_UNITDIR

@@ -68,7 +68,7 @@ P2=$(free_port); activate "$T/block.log" "$P2" "$BIN/tarpit-check" -c "$T/block.
 B="$BIN/tarpit-admin -c $T/block.conf"
 hangup "$P2"
 out=$(mail "$P2" a@example.test 20)      # 127.0.0.9: same /24, a second chance
-[ "$(act_of "$out")" = action=DUNNO ] || not_ok "one failure: still tarpitted"
+expect_eq "one failure: still tarpitted, not blocked" "$(act_of "$out")" "action=DUNNO"
 hangup "$P2"
 j=$($B --json check 127.0.0.1)
 expect_eq "two failures without an escape: blocked" "$(printf '%s' "$j" | sed 's/.*"state":"\([a-z]*\)".*/\1/')" "blocked"

@@ -91,7 +91,7 @@ else
     not_ok "5. nothing queued for it" "$(grep -E "127.0.5.5|${q5:-none}" "$PF/maillog" | tail -3)"
 fi
 
-# 8. Load: 200 messages from 20 /24s, two parallel streams per network.
+# 6. Load: 200 messages from 20 /24s, two parallel streams per network.
 t0=$(now_ms)
 pids=()
 for n in $(seq 1 20); do
@@ -107,7 +107,7 @@ for n in $(seq 1 20); do
 done
 for p in "${pids[@]}"; do wait "$p"; done
 queued=$(cat "$T"/load.* | awk '$1 == "eom" && $2 == 250' | wc -l)
-expect_eq "8. all 200 messages from 20 networks accepted" "$queued" "200"
+expect_eq "6. all 200 messages from 20 networks accepted" "$queued" "200"
 exact=0 summary=
 for n in $(seq 1 20); do
     j=$($ADMIN --json check "127.0.$((100 + n)).1")
@@ -115,18 +115,18 @@ for n in $(seq 1 20); do
     [ "$t" -ge 1 ] && [ "$t" = "$e" ] && [ "$p" = 0 ] && exact=$((exact + 1))
     summary="$summary $t/$e"
 done
-expect_eq "8. every network: escapes exactly equal its completed waits" "$exact" "20"
+expect_eq "6. every network: escapes exactly equal its completed waits" "$exact" "20"
 echo "       (tarpits/escapes per network:$summary; $(( $(now_ms) - t0 )) ms)"
 
-# 6. tarpit-check not running: default_action=DUNNO lets mail through at once.
+# 7. tarpit-check not running: default_action=DUNNO lets mail through at once.
 kill -TERM -- "-$CHECK_PID"
 for i in $(seq 1 50); do ss -Htln "( sport = :$CPORT )" | grep -q . || break; sleep 0.05; done
 send s6 -b 127.0.6.5 -r user@example.test
-expect_range "6. check port closed: no wait at RCPT, at most Postfix's 1s retry delay (ms)" "$(ms s6 rcpt)" 0 2500
-expect_eq "6. and the message is queued" "$(code s6 eom)" "250"
-check "6. smtpd logged the failed policy connection" in_log "127\.0\.0\.1:$CPORT.*(Connection refused|connect)"
+expect_range "7. check port closed: no wait at RCPT, at most Postfix's 1s retry delay (ms)" "$(ms s6 rcpt)" 0 2500
+expect_eq "7. and the message is queued" "$(code s6 eom)" "250"
+check "7. smtpd logged the failed policy connection" in_log "127\.0\.0\.1:$CPORT.*(Connection refused|connect)"
 
-# 9. The watched wait: a client that hangs up 2 s into a 20 s wait frees
+# 8. The watched wait: a client that hangs up 2 s into a 20 s wait frees
 #    its smtpd at once ("lost connection after RCPT" within a second or
 #    two, not at the end of the sleep).
 sed 's/^sleep = 2s/sleep = 20s/' "$T/tarpit.conf" >"$T/long.conf"
@@ -142,15 +142,15 @@ for i in $(seq 1 200); do
     sleep 0.05
 done
 if [ -n "$freed" ]; then
-    expect_range "9. hang-up mid-wait: smtpd logs the lost connection soon after (ms)" "$freed" 0 2500
+    expect_range "8. hang-up mid-wait: smtpd logs the lost connection soon after (ms)" "$freed" 0 2500
 else
-    not_ok "9. hang-up mid-wait: smtpd logs the lost connection soon after" "not within 10 s"
+    not_ok "8. hang-up mid-wait: smtpd logs the lost connection soon after" "not within 10 s"
 fi
-expect_eq "9. the hang-up is recorded for 127.0.9.0/24" "$(field 127.0.9.5 hangups)/$(field 127.0.9.5 escapes)" "1/0"
+expect_eq "8. the hang-up is recorded for 127.0.9.0/24" "$(field 127.0.9.5 hangups)/$(field 127.0.9.5 escapes)" "1/0"
 kill -TERM -- "-$LONG_PID"
 for i in $(seq 1 50); do ss -Htln "( sport = :$CPORT )" | grep -q . || break; sleep 0.05; done
 
-# 10. Greylisting (taRgrey) through Postfix: a network that hung up is
+# 9. Greylisting (taRgrey) through Postfix: a network that hung up is
 #     deferred, then accepted after its retry (greylist_retries = 1).
 printf 'greylist = yes\ngreylist_delay = 1s\ngreylist_retries = 1\n' | cat "$T/tarpit.conf" - >"$T/grey.conf"
 activate "$T/check-grey.log" "$CPORT" "$BIN/tarpit-check" -c "$T/grey.conf"
@@ -158,52 +158,52 @@ GREY_PID=$ACTIVATOR
 send s10a -b 127.0.21.5 -g 800 -r user@example.test
 in_log 'lost connection after RCPT from [^ ]*\[127\.0\.21\.5\]' >/dev/null
 send s10b -b 127.0.21.5 -r user@example.test
-expect_eq "10. after a hang-up, the next try is greylisted (450 at RCPT)" "$(code s10b rcpt)" "450"
-check "10. smtpd logs the greylisting text" in_log 'Recipient address rejected: Greylisted'
+expect_eq "9. after a hang-up, the next try is greylisted (450 at RCPT)" "$(code s10b rcpt)" "450"
+check "9. smtpd logs the greylisting text" in_log 'Recipient address rejected: Greylisted'
 sleep 1.2
 send s10c -b 127.0.21.5 -r user@example.test
-expect_eq "10. the retry after greylist_delay is accepted" "$(code s10c rcpt) $(code s10c eom)" "250 250"
-expect_range "10. ... after the tarpit's wait again (ms)" "$(ms s10c rcpt)" 1900 4000
-expect_eq "10. and its network escapes" "$(field 127.0.21.5 escapes)" "1"
+expect_eq "9. the retry after greylist_delay is accepted" "$(code s10c rcpt) $(code s10c eom)" "250 250"
+expect_range "9. ... after the tarpit's wait again (ms)" "$(ms s10c rcpt)" 1900 4000
+expect_eq "9. and its network escapes" "$(field 127.0.21.5 escapes)" "1"
 kill -TERM -- "-$GREY_PID"
 for i in $(seq 1 50); do ss -Htln "( sport = :$CPORT )" | grep -q . || break; sleep 0.05; done
 
-# 11. import-log on this Postfix's own maillog: the networks that delivered
+# 10. import-log on this Postfix's own maillog: the networks that delivered
 #     are escaped in a fresh database, the one that gave up is not.
 printf 'database = %s/imported.db\n' "$T" >"$T/import.conf"
 "$BIN/tarpit-admin" -c "$T/import.conf" import-log "$PF/maillog" >"$T/import.out"
 ij() { json_field "$("$BIN/tarpit-admin" -c "$T/import.conf" --json check "$1" 2>/dev/null)" escapes; }
-expect_eq "11. import-log of the real maillog: delivering networks escaped" \
+expect_eq "10. import-log of the real maillog: delivering networks escaped" \
     "$(ij 127.0.1.5) $(ij 127.0.3.5) $(ij 127.0.101.1) $(ij 127.0.21.5)" "1 1 1 1"
-expect_eq "11. ... the client that gave up is not" "$(ij 127.0.5.5)" ""
+expect_eq "10. ... the client that gave up is not" "$(ij 127.0.5.5)" ""
 
-# 7. A wait longer than the policy timeout: smtpd gives up on the helper,
+# 11. A wait longer than the policy timeout: smtpd gives up on the helper,
 #    applies default_action (DUNNO) and the mail goes through unescaped.
 pf_stop "$PF"
 sed -i 's/^sleep = 2s/sleep = 6s/' "$T/tarpit.conf"
 CPORT=$(free_port); activate "$T/check2.log" "$CPORT" "$BIN/tarpit-check" -c "$T/tarpit.conf"
 CHECK_PID=$ACTIVATOR
 PF=$T/pf7
-pf_start "$PF" "$CPORT" "$SPORT" 2s || not_ok "7. postfix restarts with timeout=2s"
+pf_start "$PF" "$CPORT" "$SPORT" 2s || not_ok "11. postfix restarts with timeout=2s"
 send s7 -b 127.0.7.5 -r user@example.test
-expect_range "7. sleep 6s > timeout 2s: smtpd gives up after two tries, 2 x 2s + 1s (ms)" "$(ms s7 rcpt)" 4800 7500
-expect_eq "7. default_action=DUNNO: the message is still accepted" "$(code s7 eom)" "250"
-check "7. smtpd logs the timeout" in_log "problem talking to server 127\.0\.0\.1:$CPORT: Connection timed out"
-expect_eq "7. no escape for a wait the client did not sit out" "$(field 127.0.7.5 escapes)" "0"
-expect_eq "7. both tries were tarpit attempts" "$(field 127.0.7.5 tarpits)" "2"
+expect_range "11. sleep 6s > timeout 2s: smtpd gives up after two tries, 2 x 2s + 1s (ms)" "$(ms s7 rcpt)" 4800 7500
+expect_eq "11. default_action=DUNNO: the message is still accepted" "$(code s7 eom)" "250"
+check "11. smtpd logs the timeout" in_log "problem talking to server 127\.0\.0\.1:$CPORT: Connection timed out"
+expect_eq "11. no escape for a wait the client did not sit out" "$(field 127.0.7.5 escapes)" "0"
+expect_eq "11. both tries were tarpit attempts" "$(field 127.0.7.5 tarpits)" "2"
 if wait_no_children "$CHECK_PID" 3000; then
-    ok "7. both abandoned helpers exited: $(grep -c 'smtpd closed the policy connection' "$T/check2.log") logged smtpd closing on them"
+    ok "11. both abandoned helpers exited: $(grep -c 'smtpd closed the policy connection' "$T/check2.log") logged smtpd closing on them"
 else
-    not_ok "7. both abandoned helpers exited" "$(pgrep -a -P "$CHECK_PID")"
+    not_ok "11. both abandoned helpers exited" "$(pgrep -a -P "$CHECK_PID")"
 fi
 # ... and the shipped defaults keep well clear of it.
 shipped_timeout=$(sed -n 's/.*60001, timeout=\([0-9]*\)s.*/\1/p' "$TOP/share/postfix/main.cf")
 shipped_sleep=$("$BIN/tarpit-admin" -c "$TOP/tarpit.conf" config sleep)
 shipped_sleep=${shipped_sleep%s}
 if [ -n "$shipped_timeout" ] && [ -n "$shipped_sleep" ] && [ $((shipped_sleep + 10)) -le "$shipped_timeout" ]; then
-    ok "7. shipped sleep ${shipped_sleep}s sits at least 10s below the shipped timeout ${shipped_timeout}s"
+    ok "11. shipped sleep ${shipped_sleep}s sits at least 10s below the shipped timeout ${shipped_timeout}s"
 else
-    not_ok "7. shipped sleep sits at least 10s below the shipped timeout" "sleep=$shipped_sleep timeout=$shipped_timeout"
+    not_ok "11. shipped sleep sits at least 10s below the shipped timeout" "sleep=$shipped_sleep timeout=$shipped_timeout"
 fi
 
 # The shipped submission lines are valid Postfix configuration.
@@ -221,9 +221,9 @@ fi
 # Afterwards: Postfix stopped, every helper gone.
 pf_stop "$PF"
 if wait_no_children "$STORE_PID" 5000 && wait_no_children "$CHECK_PID" 5000; then
-    ok "8. every helper process is gone once Postfix has stopped"
+    ok "12. every helper process is gone once Postfix has stopped"
 else
-    not_ok "8. every helper process is gone once Postfix has stopped" "$(pgrep -P "$STORE_PID" -P "$CHECK_PID" -a)"
+    not_ok "12. every helper process is gone once Postfix has stopped" "$(pgrep -P "$STORE_PID" -P "$CHECK_PID" -a)"
 fi
 no_crash
 done_testing

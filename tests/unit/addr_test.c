@@ -146,7 +146,7 @@ int main(void)
     static const unsigned char want_mapped[16] =
     {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1};
 
-    EXPECT(addr_parse("192.0.2.1", &v4) == 0, "parse for mapping");
+    SETUP(addr_parse("192.0.2.1", &v4) == 0, "parse for mapping");
     addr_v4mapped(&v4, mapped);
     EXPECT(memcmp(mapped, want_mapped, 16) == 0, "IPv4 as IPv4-mapped IPv6");
     return unit_done("addr");

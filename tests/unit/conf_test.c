@@ -89,7 +89,7 @@ int main(void)
 
     int     fd = mkstemp(path);
 
-    EXPECT(fd >= 0, "mkstemp");
+    SETUP(fd >= 0, "mkstemp");
     close(fd);
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 	FILE   *fp = fopen(path, "w");

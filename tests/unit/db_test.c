@@ -57,7 +57,7 @@ int main(void)
     struct tp_record r;
     int     n = 0;
 
-    EXPECT(mkdtemp(dir) != 0, "mkdtemp");
+    SETUP(mkdtemp(dir) != 0, "mkdtemp");
     snprintf(path, sizeof(path), "%s/t.db", dir);
     db = db_new(path);
 
@@ -146,7 +146,7 @@ int main(void)
     snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
     int     holder = open(lock_path, O_RDWR);
 
-    EXPECT(holder >= 0 && flock(holder, LOCK_EX) == 0, "hold the lock");
+    SETUP(holder >= 0 && flock(holder, LOCK_EX) == 0, "hold the lock");
     db_set_lock_timeout(db, 300);
     /* The caller's interval timer and SIGALRM handler: a library call
      * that waits must leave both as it found them. */
@@ -156,7 +156,7 @@ int main(void)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_alarm;
     sigemptyset(&sa.sa_mask);
-    EXPECT(sigaction(SIGALRM, &sa, 0) == 0 && setitimer(ITIMER_REAL, &mine, 0) == 0,
+    SETUP(sigaction(SIGALRM, &sa, 0) == 0 && setitimer(ITIMER_REAL, &mine, 0) == 0,
 	   "the caller's timer armed");
     /* A shared read waits too; flock locks from another open file. */
     int64_t t0 = monotonic_ms();
@@ -177,7 +177,7 @@ int main(void)
     pid_t   child;
     int     go[2];
 
-    EXPECT(pipe(go) == 0, "pipe");
+    SETUP(pipe(go) == 0, "pipe");
     if ((child = fork()) == 0) {
 	int     fd = open(lock_path, O_RDWR);
 	char    c = 0;
@@ -189,7 +189,7 @@ int main(void)
     }
     char    c;
 
-    EXPECT(child > 0 && read(go[0], &c, 1) == 1, "held in a child");
+    SETUP(child > 0 && read(go[0], &c, 1) == 1, "held in a child");
     db_set_lock_timeout(db, 10000);
     EXPECT(db_get(db, "198.51.100.0/24", &r) == 1, "granted once the child let go");
     waitpid(child, 0, 0);
@@ -214,6 +214,6 @@ int main(void)
     db_free(nowhere);
     db_free(db);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    EXPECT(system(cmd) == 0, "cleanup");
+    SETUP(system(cmd) == 0, "cleanup");
     return unit_done("db");
 }

@@ -154,7 +154,7 @@ int main(int argc, char **argv)
     int     sv[2];
     char    out[64] = {0};
 
-    EXPECT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+    SETUP(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
     policy_init(&c, sv[0], sv[0]);
     EXPECT(policy_reply(&c, "DUNNO", 1000) == 0, "reply");
     EXPECT(read(sv[1], out, sizeof(out) - 1) == 14

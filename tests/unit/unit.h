@@ -3,6 +3,7 @@
 #define TARPIT_UNIT_H
 
 #include <stdio.h>
+#include <stdlib.h>
 
 static int unit_passed, unit_failed;
 
@@ -11,6 +12,16 @@ static int unit_passed, unit_failed;
 	    unit_failed++; \
 	    fprintf(stderr, "%s:%d: FAILED: %s: ", __FILE__, __LINE__, #cond); \
 	    fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); \
+	} \
+    } while (0)
+
+/* SETUP - a step the checks need, not a check: when it fails the test
+ * cannot go on, and says so instead of counting it. */
+#define SETUP(cond, ...) do { \
+	if (!(cond)) { \
+	    fprintf(stderr, "%s:%d: setup failed: %s: ", __FILE__, __LINE__, #cond); \
+	    fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); \
+	    exit(2); \
 	} \
     } while (0)
 
