@@ -74,7 +74,7 @@ static int greylist(struct helper *h, const struct tp_conf *p,
 		            const struct request *rq, const char *client,
 		            const char *key, char *action, size_t len)
 {
-    char    gkey[LEDGER_GREY_KEY_MAX];
+    char    gkey[LEDGER_KEY_MAX];
     struct ledger l = {.event = LEDGER_GREY_ATTEMPT,.conf = p,.now = (int64_t) time(0)};
 
     if (ledger_grey_key(key, rq->sender, rq->recipient, gkey, sizeof(gkey)) == 0) {

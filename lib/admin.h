@@ -1,19 +1,38 @@
 #ifndef TARPIT_ADMIN_H
 #define TARPIT_ADMIN_H
 
-/* admin - the commands of tarpit-admin, shared by the shell and `serve` */
+/*
+ * admin - the commands of tarpit-admin, shared by the shell and `serve`.
+ * One file per concern, as Postfix splits postconf:
+ *
+ *	admin.c		the command table, usage, dispatch, word splitting
+ *	admin_print.c	records as text and JSON, the sorted collection
+ *	admin_edit.c	check, del, allow, block, unblock
+ *	admin_report.c	list, info, stats, config
+ *	admin_expire.c	expire, recover
+ *	admin_dump.c	dump, load: the text form of the whole database
+ *	admin_map.c	export-map
+ *	admin_doctor.c	doctor
+ *	admin_importlog.c import-log
+ *	admin_serve.c	serve: the admin socket's line protocol
+ */
 
+#include "addr.h"
 #include "conf.h"
 #include "db.h"
+#include "ledger.h"
+#include "mem.h"
 
 #include <stdio.h>
 
+/* Exit statuses (tarpit-admin(8), EXIT STATUS). */
 #define ADMIN_OK 0
-#define ADMIN_NOTFOUND 1
-#define ADMIN_USAGE 2
-#define ADMIN_CONFIG 3
-#define ADMIN_DB 4
-#define ADMIN_PROBLEMS 5
+#define ADMIN_NOTFOUND 1			/* an address had no record */
+#define ADMIN_USAGE 2			/* a command, option or input is wrong */
+#define ADMIN_CONFIG 3			/* the config file */
+#define ADMIN_DB 4			/* the database or its lock file */
+#define ADMIN_PROBLEMS 5		/* doctor found problems */
+#define ADMIN_IO 6			/* a file or the output: read or write failed */
 
 struct admin {
     struct tp_conf conf;
@@ -25,13 +44,50 @@ struct admin {
 
 typedef int admin_fn(struct admin *, int argc, char **argv);
 
-admin_fn *admin_command(const char *name);
-int     admin_split(char *line, char **argv, int max);
-int     admin_usage(struct admin *);
-extern const char admin_usage_text[];
+/* The command table: the usage text and the dispatch both come from it. */
+struct admin_command {
+    const char *name;
+    admin_fn *fn;
+    const char *args;			/* the synopsis after the name */
+    const char *what;			/* one line of usage */
+};
 
-/* doctor.c, importlog.c */
-int     admin_doctor(struct admin *, int argc, char **argv);
-int     admin_import_log(struct admin *, int argc, char **argv);
+extern const struct admin_command admin_commands[];
+extern const size_t admin_ncommands;
+
+const struct admin_command *admin_command(const char *name);
+int     admin_usage(struct admin *);
+void    admin_print_usage(FILE *);
+int     admin_split(char *line, char **argv, int max);
+
+/* admin_print.c: what several commands print or read */
+struct admin_entry {
+    struct tp_net net;			/* family 0: another kind of key */
+    char    key[LEDGER_KEY_MAX];	/* a network, or a greylist entry */
+    struct tp_record r;
+};
+
+const char *admin_time(int64_t t, char *buf, size_t len);
+void    admin_json_string(FILE *, const char *);
+void    admin_print_record(struct admin *, const char *key,
+			           const struct tp_record *, int first);
+int     admin_collect(struct admin *, struct array *entries, int greylist);
+int     admin_arg_key(struct admin *, const char *arg, char *key, size_t len);
+int     admin_db_failed(struct admin *);
+int     admin_io_failed(struct admin *, const char *what);
+int     admin_no_record(struct admin *, const char *arg, const char *key);
+
+/* The commands, one file per concern. */
+admin_fn admin_check, admin_del, admin_allow, admin_block, admin_unblock;
+admin_fn admin_list, admin_info, admin_stats, admin_config;
+admin_fn admin_expire, admin_recover;
+admin_fn admin_dump, admin_load;
+admin_fn admin_export_map;
+admin_fn admin_doctor;
+admin_fn admin_import_log;
+admin_fn admin_serve;
+
+/* admin_serve.c: one line of the socket protocol, replied to on a->out */
+void    admin_serve_line(struct admin *, char *line);
 
 #endif

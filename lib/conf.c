@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "addr.h"
 #include "log.h"
+#include "mem.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -263,12 +264,10 @@ static void rule_free(struct tp_rule *r)
 /* parse_rule - "ATTRIBUTE PATTERN ACTION [ARGUMENT]"; 0 or -1 with why */
 static int parse_rule(const char *value, struct tp_rule *r, char *why, size_t whylen)
 {
-    char   *text = strdup(value), *p, *end, *pat, *act, *arg = 0;
+    char   *text = xstrdup(value), *p, *end, *pat, *act, *arg = 0;
     size_t  n;
 
     memset(r, 0, sizeof(*r));
-    if (text == 0)
-	return snprintf(why, whylen, "out of memory"), -1;
     /* ATTRIBUTE */
     n = strcspn(text, " \t");
     if (n == 0 || text[n] == 0) {
@@ -281,7 +280,13 @@ static int parse_rule(const char *value, struct tp_rule *r, char *why, size_t wh
 	    return snprintf(why, whylen, "rule: \"%.*s\" is not an attribute name",
 			    (int) n, value), -1;
 	}
-    r->attr = strndup(text, n);
+    {
+	char    sep = text[n];
+
+	text[n] = 0;
+	r->attr = xstrdup(text);
+	text[n] = sep;
+    }
     /* ACTION [ARGUMENT], from the right: "skip", "block" or "sleep D" */
     end = text + strlen(text);
     p = end;
@@ -359,29 +364,21 @@ static int parse_rule(const char *value, struct tp_rule *r, char *why, size_t wh
 	return -1;
     } else {
 	r->kind = PAT_LITERAL;
-	r->literal = strdup(pat);
+	r->literal = xstrdup(pat);
     }
     free(text);
-    r->text = strdup(value);
-    if (r->text == 0 || r->attr == 0 || (r->kind == PAT_LITERAL && r->literal == 0)) {
-	rule_free(r);
-	return snprintf(why, whylen, "out of memory"), -1;
-    }
+    r->text = xstrdup(value);
     return 0;
 }
 
 /* add_rule - parse and append a rule to this level; 0 or -1 */
 static int add_rule(struct tp_conf *c, const char *value, char *why, size_t whylen)
 {
-    struct tp_rule r, *v;
+    struct tp_rule r;
 
     if (parse_rule(value, &r, why, whylen) < 0)
 	return -1;
-    if ((v = realloc(c->rules, (c->nrules + 1) * sizeof(*v))) == 0) {
-	rule_free(&r);
-	return snprintf(why, whylen, "out of memory"), -1;
-    }
-    c->rules = v;
+    c->rules = xrealloc(c->rules, (c->nrules + 1) * sizeof(*c->rules));
     c->rules[c->nrules++] = r;
     return 0;
 }
@@ -399,8 +396,7 @@ static int add_offender(struct tp_conf *c, const char *value, char *why, size_t 
     snprintf(re, sizeof(re), "%.*s", (int) (n - 2), value + 1);
     if (regex_sane(re, err, sizeof(err)) < 0)
 	return snprintf(why, whylen, "offender_pattern: refused: %s", err), -1;
-    if ((v = realloc(c->offender_re, (c->n_offender_re + 1) * sizeof(*v))) == 0)
-	return snprintf(why, whylen, "out of memory"), -1;
+    v = xrealloc(c->offender_re, (c->n_offender_re + 1) * sizeof(*v));
     c->offender_re = v;
     if ((rc = regcomp(v + c->n_offender_re, re, REG_EXTENDED)) != 0) {
 	regerror(rc, v + c->n_offender_re, err, sizeof(err));
@@ -539,7 +535,7 @@ const struct tp_conf *conf_profile(const struct tp_conf *c, const char *name)
 static struct tp_conf *start_profile(struct tp_conf *c, const char *name,
 				             char *why, size_t whylen)
 {
-    struct tp_conf *v, *p;
+    struct tp_conf *p;
     size_t  n = strlen(name);
 
     if (n == 0 || n >= sizeof(c->name) || strspn(name,
@@ -552,11 +548,7 @@ static struct tp_conf *start_profile(struct tp_conf *c, const char *name,
 	snprintf(why, whylen, "[%s] appears twice", name);
 	return 0;
     }
-    if ((v = realloc(c->profiles, (c->nprofiles + 1) * sizeof(*v))) == 0) {
-	snprintf(why, whylen, "out of memory");
-	return 0;
-    }
-    c->profiles = v;
+    c->profiles = xrealloc(c->profiles, (c->nprofiles + 1) * sizeof(*c->profiles));
     p = c->profiles + c->nprofiles++;
     *p = *c;
     snprintf(p->name, sizeof(p->name), "%s", name);

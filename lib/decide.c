@@ -27,6 +27,9 @@
  *	Allowing a network clears its block and blocking clears its
  *	allowance, so 1 and 2 never disagree.
  *
+ *	record_state() names what a record says of its network, for the
+ *	admin's listings.
+ *
  *	record_is_stale() says whether a known network's last_seen is older
  *	than `refresh`, so that the common path stays read-only.
  */
@@ -128,6 +131,25 @@ struct decision decide(const struct tp_conf *c, const struct request *rq,
     d.verdict = VERDICT_TARPIT;
     d.reason = found ? "not yet escaped" : "new network";
     return d;
+}
+
+const char *const record_state_name[] = {
+    [STATE_ALLOWED] = "allowed",[STATE_BLOCKED] = "blocked",
+    [STATE_ESCAPED] = "escaped",[STATE_TARPITTED] = "tarpitted",
+};
+
+/* record_state - allowed, blocked, escaped or tarpitted, in decide()'s
+ * order: an allowance beats a block, a block beats an escape */
+enum record_state record_state(const struct tp_conf *c, const struct tp_record *r,
+			               int64_t now)
+{
+    if (active_until(r->allow_until, now))
+	return STATE_ALLOWED;
+    if (active_until(r->block_until, now))
+	return STATE_BLOCKED;
+    if (r->escapes >= c->threshold)
+	return STATE_ESCAPED;
+    return STATE_TARPITTED;
 }
 
 /* record_is_stale - does last_seen want refreshing? */

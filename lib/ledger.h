@@ -12,7 +12,7 @@
 #include "record.h"
 #include "wait.h"
 
-#define LEDGER_GREY_KEY_MAX 1024
+#define LEDGER_KEY_MAX 1024		/* a key: a network, or a greylist entry */
 
 enum ledger_event {
     LEDGER_WAIT_BEGUN,			/* a wait starts: count the attempt */

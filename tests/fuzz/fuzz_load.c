@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (write(fd, data, size) == (ssize_t) size) {
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	argv[0] = path;
-	(void) admin_command("load") (&a, 1, argv);
+	(void) admin_command("load")->fn(&a, 1, argv);
     }
     close(fd);
     return 0;

@@ -312,7 +312,7 @@ int main(void)
 	   && r.tarpits == 3 && r.last_tarpit == 4, "grey entry <-> record places");
 
     /* Keys. */
-    char    key[LEDGER_GREY_KEY_MAX], big[2000];
+    char    key[LEDGER_KEY_MAX], big[2000];
 
     EXPECT(ledger_grey_key("192.0.2.0/24", "A@Example.ORG", "", key, sizeof(key)) != 0
 	   && strcmp(key, "@grey 192.0.2.0/24 a@example.org <>") == 0, "grey key: %s", key);

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	importlog - learn from Postfix mail logs (tarpit-admin import-log)
+ *	admin_importlog - import-log: learn from Postfix mail logs
  * DESCRIPTION
  *	Reads Postfix mail logs, as syslog text ("... postfix/smtpd[1]: MSG")
  *	or as journal export text ("MESSAGE=MSG" lines), and:
@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include "admin.h"
+#include "log.h"
 #include "addr.h"
 #include "ledger.h"
 #include "record.h"
@@ -36,11 +37,6 @@ struct tally {
     long    count;
 };
 
-struct tallies {
-    struct tally *v;
-    size_t  n, cap;
-};
-
 struct queued {
     char    qid[32];
     char    key[ADDR_KEY_MAX];
@@ -50,30 +46,24 @@ struct queued {
 struct import {
     struct admin *a;
     regex_t client_re, queued_re, offence_re[2];
-    struct queued *q;
-    size_t  nq, capq;
-    struct tallies offenders;
+    struct array queued;		/* struct queued */
+    struct array offenders;		/* struct tally */
     long    lines;
 };
 
 /* tally_add - count one more for a network */
-static int tally_add(struct tallies *t, const char *key)
+static void tally_add(struct array *t, const char *key)
 {
-    for (size_t i = 0; i < t->n; i++)
-	if (strcmp(t->v[i].key, key) == 0)
-	    return (int) ++t->v[i].count;
-    if (t->n == t->cap) {
-	size_t  cap = t->cap ? 2 * t->cap : 64;
-	struct tally *v = realloc(t->v, cap * sizeof(*v));
+    struct tally *v = t->v, *e;
 
-	if (v == 0)
-	    return -1;
-	t->v = v;
-	t->cap = cap;
-    }
-    snprintf(t->v[t->n].key, sizeof(t->v[t->n].key), "%s", key);
-    t->v[t->n++].count = 1;
-    return 1;
+    for (size_t i = 0; i < t->n; i++)
+	if (strcmp(v[i].key, key) == 0) {
+	    v[i].count++;
+	    return;
+	}
+    e = array_add(t);
+    snprintf(e->key, sizeof(e->key), "%s", key);
+    e->count = 1;
 }
 
 /* network_of - the key of an address captured from a line, or 0 */
@@ -96,15 +86,17 @@ static const char *network_of(struct import *im, const char *msg,
 /* find_queued - the entry of a queue id, or 0 */
 static struct queued *find_queued(struct import *im, const char *qid, size_t len)
 {
+    struct queued *q = im->queued.v;
+
     /* Newest first: a queue id is looked up soon after it appears. */
-    for (size_t i = im->nq; i-- > 0;)
-	if (strlen(im->q[i].qid) == len && memcmp(im->q[i].qid, qid, len) == 0)
-	    return im->q + i;
+    for (size_t i = im->queued.n; i-- > 0;)
+	if (strlen(q[i].qid) == len && memcmp(q[i].qid, qid, len) == 0)
+	    return q + i;
     return 0;
 }
 
-/* one_line - what a log line tells; 0 or -1 (out of memory) */
-static int one_line(struct import *im, const char *line, int offenders)
+/* one_line - what a log line tells */
+static void one_line(struct import *im, const char *line, int offenders)
 {
     const char *msg = line, *p;
     regmatch_t m[3];
@@ -117,23 +109,14 @@ static int one_line(struct import *im, const char *line, int offenders)
     if (regexec(&im->client_re, msg, 3, m, 0) == 0) {
 	if (network_of(im, msg, m + 2, key, sizeof(key)) == 0
 	    || m[1].rm_eo - m[1].rm_so >= 32)
-	    return 0;
-	if (im->nq == im->capq) {
-	    size_t  cap = im->capq ? 2 * im->capq : 1024;
-	    struct queued *v = realloc(im->q, cap * sizeof(*v));
+	    return;
 
-	    if (v == 0)
-		return -1;
-	    im->q = v;
-	    im->capq = cap;
-	}
-	struct queued *e = im->q + im->nq++;
+	struct queued *e = array_add(&im->queued);
 
 	snprintf(e->qid, sizeof(e->qid), "%.*s", (int) (m[1].rm_eo - m[1].rm_so),
 		 msg + m[1].rm_so);
 	snprintf(e->key, sizeof(e->key), "%s", key);
-	e->accepted = 0;
-	return 0;
+	return;
     }
     if (regexec(&im->queued_re, msg, 2, m, 0) == 0) {
 	struct queued *e = find_queued(im, msg + m[1].rm_so,
@@ -141,10 +124,10 @@ static int one_line(struct import *im, const char *line, int offenders)
 
 	if (e)
 	    e->accepted = 1;
-	return 0;
+	return;
     }
     if (!offenders)
-	return 0;
+	return;
     /* offender_pattern lines replace the two built-in patterns. */
     const struct tp_conf *c = &im->a->conf;
     size_t  n = c->n_offender_re ? c->n_offender_re : 2;
@@ -153,10 +136,11 @@ static int one_line(struct import *im, const char *line, int offenders)
 	const regex_t *re = c->n_offender_re ? c->offender_re + i : im->offence_re + i;
 
 	if (regexec(re, msg, 2, m, 0) == 0
-	    && network_of(im, msg, m + 1, key, sizeof(key)))
-	    return tally_add(&im->offenders, key) < 0 ? -1 : 0;
+	    && network_of(im, msg, m + 1, key, sizeof(key))) {
+	    tally_add(&im->offenders, key);
+	    return;
+	}
     }
-    return 0;
 }
 
 /* would - what the ledger would do, read and previewed, nothing written */
@@ -179,11 +163,13 @@ int admin_import_log(struct admin *a, int argc, char **argv)
     int     offenders = 0, dry = 0, nfiles = 0, rc = ADMIN_OK;
     char   *line = 0;
     size_t  cap = 0;
-    struct tallies escaped = {0, 0, 0};
+    struct array escaped = ARRAY_OF(struct tally);
     int64_t now = (int64_t) time(0);
 
     memset(&im, 0, sizeof(im));
     im.a = a;
+    im.queued = (struct array) ARRAY_OF(struct queued);
+    im.offenders = (struct array) ARRAY_OF(struct tally);
     for (int i = 0; i < argc; i++) {
 	if (strcmp(argv[i], "--offenders") == 0)
 	    offenders = 1;
@@ -203,8 +189,7 @@ int admin_import_log(struct admin *a, int argc, char **argv)
 		   REG_EXTENDED) != 0
 	|| regcomp(&im.offence_re[1], "\\[([0-9A-Fa-f.:]+)\\]: SASL [A-Za-z0-9_-]+ "
 		   "authentication failed", REG_EXTENDED) != 0) {
-	fprintf(a->err, "tarpit-admin: cannot compile the log patterns\n");
-	return ADMIN_DB;
+	msg_panic("cannot compile the built-in log patterns");
     }
     for (int i = 0; i < argc && rc == ADMIN_OK; i++) {
 	FILE   *fp;
@@ -215,52 +200,55 @@ int admin_import_log(struct admin *a, int argc, char **argv)
 	if (strcmp(argv[i], "-") == 0)
 	    fp = stdin;
 	else if ((fp = fopen(argv[i], "r")) == 0) {
-	    fprintf(a->err, "tarpit-admin: %s: %s\n", argv[i], strerror(errno));
-	    rc = ADMIN_USAGE;
+	    rc = admin_io_failed(a, argv[i]);
 	    break;
 	}
 	while ((n = getline(&line, &cap, fp)) >= 0) {
 	    if (n > 0 && line[n - 1] == '\n')
 		line[n - 1] = 0;
 	    im.lines++;
-	    if (one_line(&im, line, offenders) < 0) {
-		fprintf(a->err, "tarpit-admin: out of memory\n");
-		rc = ADMIN_DB;
-		break;
-	    }
+	    one_line(&im, line, offenders);
 	}
+	if (ferror(fp))
+	    rc = admin_io_failed(a, argv[i]);
 	if (fp != stdin)
 	    fclose(fp);
     }
-    for (size_t i = 0; rc == ADMIN_OK && i < im.nq; i++)
-	if (im.q[i].accepted && tally_add(&escaped, im.q[i].key) < 0)
-	    rc = ADMIN_DB;
+    for (size_t i = 0; rc == ADMIN_OK && i < im.queued.n; i++) {
+	const struct queued *q = (struct queued *) im.queued.v + i;
+
+	if (q->accepted)
+	    tally_add(&escaped, q->key);
+    }
+    if (rc != ADMIN_OK)
+	goto done;
     fprintf(a->out, "%ld lines: %zu networks delivered mail%s\n", im.lines,
 	    escaped.n, offenders ? "" : " (offenders not looked for)");
     for (int pass = 0; pass < 2 && rc == ADMIN_OK; pass++) {
-	struct tallies *t = pass ? &im.offenders : &escaped;
+	struct array *ta = pass ? &im.offenders : &escaped;
+	struct tally *t = ta->v;
 
-	for (size_t i = 0; i < t->n && rc == ADMIN_OK; i++) {
+	for (size_t i = 0; i < ta->n && rc == ADMIN_OK; i++) {
 	    struct ledger ap = {.event = pass ? LEDGER_LEARN_OFFENDER
 		: LEDGER_LEARN_ESCAPE,.conf = &a->conf,.now = now,.what = ""};
 
-	    if (pass && t->v[i].count < a->conf.offender_threshold)
+	    if (pass && t[i].count < a->conf.offender_threshold)
 		continue;
 	    if (dry)
-		ap.what = would(a, t->v[i].key, &ap);
-	    else if (db_update(a->db, t->v[i].key, ledger_apply, &ap) < 0) {
-		fprintf(a->err, "tarpit-admin: %s\n", db_error(a->db));
-		rc = ADMIN_DB;
+		ap.what = would(a, t[i].key, &ap);
+	    else if (db_update(a->db, t[i].key, ledger_apply, &ap) < 0) {
+		rc = admin_db_failed(a);
 		break;
 	    }
-	    fprintf(a->out, "%s %s (%ld %s)\n", t->v[i].key, ap.what, t->v[i].count,
+	    fprintf(a->out, "%s %s (%ld %s)\n", t[i].key, ap.what, t[i].count,
 		    pass ? "offending lines" : "messages");
 	}
     }
+done:
     free(line);
-    free(im.q);
-    free(im.offenders.v);
-    free(escaped.v);
+    array_free(&im.queued);
+    array_free(&im.offenders);
+    array_free(&escaped);
     regfree(&im.client_re);
     regfree(&im.queued_re);
     regfree(&im.offence_re[0]);

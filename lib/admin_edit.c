@@ -1,0 +1,157 @@
+/*
+ * NAME
+ *	admin_edit - check, del, allow, block, unblock
+ * DESCRIPTION
+ *	The commands that look at or change single networks, named by an
+ *	address (grouped like a client's) or a network.  What allowing,
+ *	blocking and unblocking do to a record is the ledger's (ledger.c).
+ */
+#define _GNU_SOURCE
+#include "admin.h"
+#include "ledger.h"
+
+#include <string.h>
+#include <time.h>
+
+/* admin_check - print the record of each argument's network */
+int admin_check(struct admin *a, int argc, char **argv)
+{
+    int     status = ADMIN_OK, shown = 0;
+
+    if (argc < 1)
+	return admin_usage(a);
+    for (int i = 0; i < argc; i++) {
+	char    key[ADDR_KEY_MAX];
+	struct tp_record r;
+	int     found;
+
+	if (admin_arg_key(a, argv[i], key, sizeof(key)) < 0)
+	    return ADMIN_USAGE;
+	if ((found = db_get(a->db, key, &r)) < 0)
+	    return admin_db_failed(a);
+	if (!found) {
+	    status = admin_no_record(a, argv[i], key);
+	    continue;
+	}
+	admin_print_record(a, key, &r, shown++ == 0);
+    }
+    return status;
+}
+
+/* admin_del - remove the records of addresses or networks */
+int admin_del(struct admin *a, int argc, char **argv)
+{
+    int     status = ADMIN_OK;
+
+    if (argc < 1)
+	return admin_usage(a);
+    for (int i = 0; i < argc; i++) {
+	char    key[ADDR_KEY_MAX];
+	int     found;
+
+	if (admin_arg_key(a, argv[i], key, sizeof(key)) < 0)
+	    return ADMIN_USAGE;
+	if ((found = db_delete(a->db, key)) < 0)
+	    return admin_db_failed(a);
+	if (found)
+	    fprintf(a->out, "deleted %s\n", key);
+	else
+	    status = admin_no_record(a, argv[i], key);
+    }
+    return status;
+}
+
+/* mark_options - allow/block's ADDR [--for DURATION] [--comment TEXT]:
+ * the target, or 0 after a usage error (said) */
+static const char *mark_options(struct admin *a, int argc, char **argv,
+				        struct ledger *m)
+{
+    const char *target = 0;
+    int64_t ms;
+
+    for (int i = 0; i < argc; i++) {
+	if (strcmp(argv[i], "--for") == 0 && i + 1 < argc) {
+	    if (conf_parse_duration(argv[++i], &ms) < 0 || ms < 1000) {
+		fprintf(a->err, "tarpit-admin: --for %s: not a duration of a "
+			"second or more\n", argv[i]);
+		return 0;
+	    }
+	    m->until = m->now + ms / 1000;
+	} else if (strcmp(argv[i], "--comment") == 0 && i + 1 < argc) {
+	    m->comment = argv[++i];
+	    if (strlen(m->comment) >= RECORD_COMMENT_MAX) {
+		fprintf(a->err, "tarpit-admin: --comment: at most %d bytes\n",
+			RECORD_COMMENT_MAX - 1);
+		return 0;
+	    }
+	    for (const char *p = m->comment; *p; p++)
+		if ((unsigned char) *p < 0x20 || *p == 0x7f) {
+		    fprintf(a->err, "tarpit-admin: --comment: no control characters\n");
+		    return 0;
+		}
+	} else if (argv[i][0] == '-' || target) {
+	    admin_usage(a);
+	    return 0;
+	} else {
+	    target = argv[i];
+	}
+    }
+    if (target == 0)
+	admin_usage(a);
+    return target;
+}
+
+/* mark - allow or block one address or network */
+static int mark(struct admin *a, int argc, char **argv, enum ledger_event what)
+{
+    struct ledger m = {.event = what,.conf = &a->conf,.now = (int64_t) time(0),
+    .until = -1};
+    const char *target = mark_options(a, argc, argv, &m);
+    char    key[ADDR_KEY_MAX], buf[40];
+
+    if (target == 0)
+	return ADMIN_USAGE;
+    if (admin_arg_key(a, target, key, sizeof(key)) < 0)
+	return ADMIN_USAGE;
+    if (db_update(a->db, key, ledger_apply, &m) < 0)
+	return admin_db_failed(a);
+    fprintf(a->out, "%s %s %s%s\n", what == LEDGER_ALLOW ? "allowed" : "blocked",
+	    key, m.until == -1 ? "forever" : "until ",
+	    m.until == -1 ? "" : admin_time(m.until, buf, sizeof(buf)));
+    return ADMIN_OK;
+}
+
+/* admin_allow - allow ADDR [--for DURATION] [--comment TEXT] */
+int admin_allow(struct admin *a, int argc, char **argv)
+{
+    return mark(a, argc, argv, LEDGER_ALLOW);
+}
+
+/* admin_block - block ADDR [--for DURATION] [--comment TEXT] */
+int admin_block(struct admin *a, int argc, char **argv)
+{
+    return mark(a, argc, argv, LEDGER_BLOCK);
+}
+
+/* admin_unblock - end the blocks of addresses or networks */
+int admin_unblock(struct admin *a, int argc, char **argv)
+{
+    struct ledger m = {.event = LEDGER_UNBLOCK,.conf = &a->conf,.now = (int64_t) time(0)};
+
+    if (argc < 1)
+	return admin_usage(a);
+    for (int i = 0; i < argc; i++) {
+	char    key[ADDR_KEY_MAX];
+
+	if (argv[i][0] == '-')
+	    return admin_usage(a);
+	if (admin_arg_key(a, argv[i], key, sizeof(key)) < 0)
+	    return ADMIN_USAGE;
+	if (db_update(a->db, key, ledger_apply, &m) < 0)
+	    return admin_db_failed(a);
+	if (!m.found)
+	    return admin_no_record(a, argv[i], key);
+	fprintf(a->out, "unblocked %s\n", key);
+    }
+    return ADMIN_OK;
+}
