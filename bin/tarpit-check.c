@@ -21,26 +21,17 @@
  *	Any fault of ours (database, config) answers DUNNO without a wait: a
  *	bug here must never delay or bounce mail.
  */
-#include "addr.h"
+#include "clock.h"
 #include "decide.h"
 #include "helper.h"
 #include "ledger.h"
 #include "log.h"
 #include "slots.h"
 #include "wait.h"
-#include "watch.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-
-/* seconds - "12.345" from milliseconds, for log lines */
-static const char *seconds(int64_t ms, char *buf, size_t len)
-{
-    snprintf(buf, len, "%" PRId64 ".%03" PRId64, ms / 1000, ms % 1000);
-    return buf;
-}
 
 /* remember_session - this session has waited and was answered action */
 static void remember_session(struct helper *h, const char *sid, const char *action)
@@ -61,7 +52,7 @@ static void log_dry_run(const struct tp_conf *p, const char *client,
 	     client, key, d->verdict == VERDICT_TARPIT ? "wait " :
 	     d->verdict == VERDICT_BLOCK ? "answer " :
 	     d->verdict == VERDICT_GREYLIST ? "greylist" : "answer DUNNO",
-	     d->verdict == VERDICT_TARPIT ? seconds(d->sleep_ms, secs, sizeof(secs)) :
+	     d->verdict == VERDICT_TARPIT ? clock_seconds(d->sleep_ms, secs, sizeof(secs)) :
 	     d->verdict == VERDICT_BLOCK ? p->block_action : "",
 	     d->verdict == VERDICT_TARPIT ? "s" : "", d->reason,
 	     p->name[0] ? ", profile " : "", p->name,
@@ -101,47 +92,6 @@ static int greylist(struct helper *h, const struct tp_conf *p,
     return 0;
 }
 
-/* take_slot - one of max_waiting; its descriptor, or -1 (logged) */
-static int take_slot(struct helper *h, const char *client, const char *key)
-{
-    char    path[CONF_PATH_MAX + 8], why[300];
-    int     fd;
-
-    snprintf(path, sizeof(path), "%s.slots", h->conf.database);
-    fd = slots_acquire(path, (int) h->conf.max_waiting, why, sizeof(why));
-    if (fd == -1) {
-	msg_warn("client=%s network=%s: DUNNO without a wait: max_waiting=%d "
-		 "waits are running", client, key, (int) h->conf.max_waiting);
-	if (db_update_stats(h->db, ledger_count_refused, 0) < 0)
-	    msg_warn("%s", db_error(h->db));
-    } else if (fd < 0) {
-	msg_warn("client=%s network=%s: %s: DUNNO without a wait", client, key, why);
-	fd = -1;
-    }
-    return fd;
-}
-
-/* watched_wait - wait, watching the SMTP client if we can */
-static void watched_wait(struct helper *h, const struct tp_conf *p,
-			         const struct request *rq, int64_t ms,
-			         struct wait_outcome *out)
-{
-    struct client_watch watch, *w = 0;
-    char    why[256];
-
-    if (p->watch_client) {
-	if (watch_start(&watch, &rq->client, rq->client_port, &rq->server,
-			rq->server_port, why, sizeof(why)) == 0)
-	    w = &watch;
-	else if (!h->watch_noted++)
-	    msg_info("cannot watch the SMTP client, waiting without: %s", why);
-    }
-    wait_watched(h->conn.in_fd, ms, w,
-		 strcmp(p->early_talker_action, "ignore") != 0, out);
-    if (w)
-	watch_stop(w);
-}
-
 /* tarpit - record the attempt, wait, record how it ended, answer; a
  * session that sat out its wait (or one of 0 s) is remembered as sid */
 static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
@@ -151,7 +101,7 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 {
     struct ledger l = {.event = LEDGER_WAIT_BEGUN,.conf = p,
 	.now = (int64_t) time(0),.sleep_ms = d->sleep_ms};
-    char    secs[32];
+    char    secs[32], why[256];
     int     slot;
 
     if (d->sleep_ms == 0) {
@@ -164,7 +114,7 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 	remember_session(h, sid, action);
 	return HELPER_REPLY;
     }
-    if ((slot = take_slot(h, client, key)) < 0)
+    if ((slot = helper_take_slot(h, client, key)) < 0)
 	return HELPER_REPLY;
     db_release(h->db);			/* no file or cache held while waiting */
     if (db_update(h->db, key, ledger_apply, &l) < 0) {
@@ -173,14 +123,17 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 	slots_release(slot);
 	return HELPER_REPLY;
     }
-    watched_wait(h, p, rq, d->sleep_ms, &l.wait);
+    if (wait_for_client(h->conn.in_fd, d->sleep_ms, rq, (int) p->watch_client,
+			strcmp(p->early_talker_action, "ignore") != 0, &l.wait,
+			why, sizeof(why)) < 0 && p->watch_client && !h->watch_noted++)
+	msg_info("cannot watch the SMTP client, waiting without: %s", why);
     slots_release(slot);
     l.event = LEDGER_WAIT_ENDED;
     l.now = (int64_t) time(0);
     if (db_update(h->db, key, ledger_apply, &l) < 0)
 	msg_warn("network=%s: %s: the end of the wait is not recorded",
 		 key, db_error(h->db));
-    seconds(l.wait.waited_ms, secs, sizeof(secs));
+    clock_seconds(l.wait.waited_ms, secs, sizeof(secs));
     switch (l.wait.result) {
     case WAIT_POLICY_GONE:
 	msg_info("client=%s network=%s: smtpd closed the policy connection "

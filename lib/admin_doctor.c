@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "admin.h"
+#include "dbfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,22 +66,20 @@ static void good(struct doctor *d, const char *fmt, ...)
 static void check_database(struct doctor *d)
 {
     const char *db = d->a->conf.database;
-    char   *dir = strdup(db), *slash, lock[CONF_PATH_MAX + 8];
+    char    dir[DB_FILE_MAX], lock[DB_FILE_MAX];
     struct passwd *pw = getpwnam("tarpit");
     struct stat st;
     struct tp_record r;
 
-    if (dir == 0)
+    if (db_file(db, DB_FILE_DIR, dir, sizeof(dir)) == 0
+	|| db_file(db, DB_FILE_LOCK, lock, sizeof(lock)) == 0) {
+	problem(d, "a shorter database = in tarpit.conf", "the database path is too long");
 	return;
-    if ((slash = strrchr(dir, '/')) != 0)
-	*(slash == dir ? slash + 1 : slash) = 0;
-    else
-	strcpy(dir, ".");
+    }
     if (stat(dir, &st) < 0) {
 	problem(d, "create it (systemd does, from the units' StateDirectory=, "
 		"once a helper has run), or set database = in tarpit.conf",
 		"the database directory %s does not exist", dir);
-	free(dir);
 	return;
     }
     if (st.st_mode & S_IWOTH)
@@ -89,7 +88,6 @@ static void check_database(struct doctor *d)
 	&& !(st.st_mode & S_IWGRP && st.st_gid == pw->pw_gid))
 	problem(d, "chown tarpit: it (the helpers run as user tarpit)",
 		"the database directory %s is not writable by user tarpit", dir);
-    snprintf(lock, sizeof(lock), "%s.lock", db);
     if (stat(lock, &st) == 0 && pw && st.st_uid != pw->pw_uid
 	&& !(st.st_mode & S_IWGRP && st.st_gid == pw->pw_gid))
 	problem(d, "chown tarpit: the lock file", "the lock file %s is not "
@@ -99,7 +97,6 @@ static void check_database(struct doctor *d)
 		"the database cannot be read: %s", db_error(d->a->db));
     else
 	good(d, "database %s can be read", db);
-    free(dir);
 }
 
 /* check_units - installed, and enough connections for Postfix */

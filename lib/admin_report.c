@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "admin.h"
+#include "dbfile.h"
 #include "decide.h"
 #include "slots.h"
 
@@ -65,11 +66,9 @@ int admin_info(struct admin *a, int argc, char **argv)
 	return rc;
     for (size_t i = 0; i < c.n; i++)
 	n[record_state(&a->conf, &((struct admin_entry *) c.v)[i].r, now)]++;
-    char    slots[CONF_PATH_MAX + 8];
-    int     waiting;
-
-    snprintf(slots, sizeof(slots), "%s.slots", a->conf.database);
-    waiting = slots_in_use(slots, (int) a->conf.max_waiting);
+    char    slots[DB_FILE_MAX];
+    int     waiting = db_file(a->conf.database, DB_FILE_SLOTS, slots, sizeof(slots))
+    ? slots_in_use(slots, (int) a->conf.max_waiting) : -1;
     if (a->json) {
 	fputs("{\"config_file\":", a->out);
 	admin_json_string(a->out, a->conf_file);

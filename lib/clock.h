@@ -5,9 +5,11 @@
  * never jumps when the wall clock is set.  Records keep Unix seconds
  * (time(2)); this is for everything measured in milliseconds. */
 
+#include <stddef.h>
 #include <stdint.h>
 
 int64_t monotonic_ms(void);
 void    sleep_us(int64_t us);
+const char *clock_seconds(int64_t ms, char *buf, size_t len);
 
 #endif

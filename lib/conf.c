@@ -27,6 +27,7 @@
 #define _GNU_SOURCE
 #include "conf.h"
 #include "addr.h"
+#include "dbfile.h"
 #include "log.h"
 #include "mem.h"
 
@@ -594,19 +595,15 @@ static char *trim(char *s)
 int conf_unsafe(const struct tp_conf *c, const char *path, char *why, size_t len)
 {
     struct stat st;
-    char    dir[CONF_PATH_MAX], *slash;
+    char    dir[DB_FILE_MAX];
 
     if (stat(path, &st) == 0 && (st.st_mode & S_IWOTH)) {
 	snprintf(why, len, "%s is writable by any user: refusing it (chmod o-w %s)",
 		 path, path);
 	return -1;
     }
-    snprintf(dir, sizeof(dir), "%s", c->database);
-    if ((slash = strrchr(dir, '/')) == 0)
-	snprintf(dir, sizeof(dir), ".");
-    else
-	*(slash == dir ? slash + 1 : slash) = 0;
-    if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH)) {
+    if (db_file(c->database, DB_FILE_DIR, dir, sizeof(dir)) != 0
+	&& stat(dir, &st) == 0 && (st.st_mode & S_IWOTH)) {
 	snprintf(why, len, "the database directory %s is writable by any user: "
 		 "refusing it (use a directory of its own, like /var/lib/tarpit)", dir);
 	return -1;

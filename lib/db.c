@@ -39,6 +39,7 @@
 #define _GNU_SOURCE
 #include "db.h"
 #include "clock.h"
+#include "dbfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -74,8 +75,11 @@ struct tp_db *db_new(const char *path)
 	return 0;
     db->lock_fd = -1;
     db->lock_timeout_ms = DB_LOCK_TIMEOUT_MS;
+    char    lock[DB_FILE_MAX];
+
     db->path = strdup(path);
-    if (db->path == 0 || asprintf(&db->lock_path, "%s.lock", path) < 0) {
+    if (db->path == 0 || db_file(path, DB_FILE_LOCK, lock, sizeof(lock)) == 0
+	|| (db->lock_path = strdup(lock)) == 0) {
 	free(db->path);
 	free(db);
 	return 0;

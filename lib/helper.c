@@ -18,6 +18,9 @@
 #define _GNU_SOURCE
 #include "helper.h"
 #include "addr.h"
+#include "dbfile.h"
+#include "ledger.h"
+#include "slots.h"
 #include "listen.h"
 #include "log.h"
 
@@ -95,6 +98,29 @@ const struct tp_conf *helper_profile(struct helper *h, const struct request *rq)
 		 "settings", ctx, ctx);
     }
     return &h->conf;
+}
+
+/* helper_take_slot - one of max_waiting's slots; its descriptor, or -1
+ * (logged; a refusal is counted in the host-wide counters) */
+int helper_take_slot(struct helper *h, const char *client, const char *key)
+{
+    char    path[DB_FILE_MAX], why[300];
+    int     fd = -2;
+
+    if (db_file(h->conf.database, DB_FILE_SLOTS, path, sizeof(path)) == 0)
+	snprintf(why, sizeof(why), "the database path is too long for its slot file");
+    else
+	fd = slots_acquire(path, (int) h->conf.max_waiting, why, sizeof(why));
+    if (fd == -1) {
+	msg_warn("client=%s network=%s: DUNNO without a wait: max_waiting=%d "
+		 "waits are running", client, key, (int) h->conf.max_waiting);
+	if (db_update_stats(h->db, ledger_count_refused, 0) < 0)
+	    msg_warn("%s", db_error(h->db));
+    } else if (fd < 0) {
+	msg_warn("client=%s network=%s: %s: DUNNO without a wait", client, key, why);
+	fd = -1;
+    }
+    return fd;
 }
 
 /* helper_main - serve one policy connection */

@@ -35,5 +35,6 @@ int     helper_main(int argc, char **argv, const char *progname, helper_fn *);
 const char *helper_client_key(struct helper *, const struct request *,
 			              char *key, size_t len);
 const struct tp_conf *helper_profile(struct helper *, const struct request *);
+int     helper_take_slot(struct helper *, const char *client, const char *key);
 
 #endif

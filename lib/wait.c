@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
@@ -116,6 +117,26 @@ static void wait_loop(int policy_fd, int64_t start, int64_t deadline,
 	    events = POLLRDHUP;		/* unexpected data: leave it be */
 	}
     }
+}
+
+/* wait_for_client - the tarpit's wait for one request: watching its SMTP
+ * connection when watch is set and the connection can be found on this
+ * host; 0 watched, -1 waited unwatched (why says why, when watch was set) */
+int wait_for_client(int policy_fd, int64_t ms, const struct request *rq,
+		            int watch, int stop_on_talk, struct wait_outcome *out,
+		            char *why, size_t whylen)
+{
+    struct client_watch w;
+    int     watching = watch && watch_start(&w, &rq->client, rq->client_port,
+					    &rq->server, rq->server_port,
+					    why, whylen) == 0;
+
+    if (!watch)
+	snprintf(why, whylen, "watch_client = no");
+    wait_watched(policy_fd, ms, watching ? &w : 0, stop_on_talk, out);
+    if (watching)
+	watch_stop(&w);
+    return watching ? 0 : -1;
 }
 
 /* wait_watched - sleep ms, or less when a peer goes away */

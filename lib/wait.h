@@ -3,6 +3,7 @@
 
 /* wait - the tarpit itself: sleep, but watch who is still there */
 
+#include "request.h"
 #include "watch.h"
 
 #include <stdint.h>
@@ -25,5 +26,8 @@ struct wait_outcome {
 
 void    wait_watched(int policy_fd, int64_t ms, struct client_watch *,
 		             int stop_on_talk, struct wait_outcome *);
+int     wait_for_client(int policy_fd, int64_t ms, const struct request *,
+			        int watch, int stop_on_talk, struct wait_outcome *,
+			        char *why, size_t whylen);
 
 #endif

@@ -1,9 +1,11 @@
 /*
- * slots_test - max_waiting without a counter: slots are taken up to max,
+ * slots_test - the files beside the database, and max_waiting without a
+ * counter: slots are taken up to max,
  * the next is refused, a released slot is free again, and a process that
  * dies (kill -9) frees its slot without anyone cleaning up.
  */
 #define _GNU_SOURCE
+#include "dbfile.h"
 #include "slots.h"
 #include "unit.h"
 
@@ -64,5 +66,26 @@ int main(void)
     close(go[1]);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     SETUP(system(cmd) == 0, "cleanup");
+    /* The files that go with a database, named in one place. */
+    static const struct {
+	const char *db;
+	enum db_file which;
+	const char *want;
+    } files[] = {
+	{"/var/lib/tarpit/tarpit.db", DB_FILE_LOCK, "/var/lib/tarpit/tarpit.db.lock"},
+	{"/var/lib/tarpit/tarpit.db", DB_FILE_SLOTS, "/var/lib/tarpit/tarpit.db.slots"},
+	{"/var/lib/tarpit/tarpit.db", DB_FILE_DIR, "/var/lib/tarpit"},
+	{"/tarpit.db", DB_FILE_DIR, "/"},
+	{"tarpit.db", DB_FILE_DIR, "."},
+	{"a/b.db", DB_FILE_DIR, "a"},
+    };
+    char    name[DB_FILE_MAX], small[8];
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+	EXPECT(db_file(files[i].db, files[i].which, name, sizeof(name)) != 0
+	       && strcmp(name, files[i].want) == 0, "%s (%d): %s", files[i].db,
+	       files[i].which, name);
+    EXPECT(db_file("/var/lib/tarpit/tarpit.db", DB_FILE_LOCK, small, sizeof(small)) == 0,
+	   "a name that does not fit is refused, not cut");
     return unit_done("slots");
 }

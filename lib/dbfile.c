@@ -1,0 +1,42 @@
+/*
+ * NAME
+ *	dbfile - the files beside the database
+ * DESCRIPTION
+ *	db_file() names a file that belongs with the database: its lock file
+ *	(DATABASE.lock), the slot file of max_waiting (DATABASE.slots), or
+ *	its directory ("." for a bare name, "/" for a file in the root).  The
+ *	store, the helpers, doctor and the config check all ask here.
+ * DIAGNOSTICS
+ *	Returns buf, or 0 when the name does not fit in len bytes.
+ */
+#define _GNU_SOURCE
+#include "dbfile.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* db_file - the name of one of the database's files */
+const char *db_file(const char *database, enum db_file which, char *buf, size_t len)
+{
+    const char *slash;
+    int     n;
+
+    switch (which) {
+    case DB_FILE_LOCK:
+	n = snprintf(buf, len, "%s.lock", database);
+	break;
+    case DB_FILE_SLOTS:
+	n = snprintf(buf, len, "%s.slots", database);
+	break;
+    case DB_FILE_DIR:
+	if ((slash = strrchr(database, '/')) == 0)
+	    n = snprintf(buf, len, ".");
+	else
+	    n = snprintf(buf, len, "%.*s", slash == database ? 1 : (int) (slash - database),
+			 database);
+	break;
+    default:
+	return 0;
+    }
+    return n < 0 || (size_t) n >= len ? 0 : buf;
+}

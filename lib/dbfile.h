@@ -1,0 +1,18 @@
+#ifndef TARPIT_DBFILE_H
+#define TARPIT_DBFILE_H
+
+/* dbfile - the names of the files that go with the database: one place */
+
+#include <stddef.h>
+
+enum db_file {
+    DB_FILE_LOCK,			/* DATABASE.lock: flock(2), change count */
+    DB_FILE_SLOTS,			/* DATABASE.slots: max_waiting's slots */
+    DB_FILE_DIR,			/* the directory the database is in */
+};
+
+#define DB_FILE_MAX 1100		/* a database path (1024) and a suffix */
+
+const char *db_file(const char *database, enum db_file, char *buf, size_t len);
+
+#endif
