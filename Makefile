@@ -124,9 +124,10 @@ install: all
 	install -m 0755 $(PROGS:%=bin/%) $(DESTDIR)$(SBINDIR)/
 	install -m 0644 share/man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 share/man/*.8 $(DESTDIR)$(MANDIR)/man8/
-	for u in units/*; do \
+	for u in units/*.service units/*.socket units/*.timer units/*.d/*.conf; do \
+	    install -d $(DESTDIR)$(UNITDIR)/$$(dirname $${u#units/}) && \
 	    sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u \
-	        > $(DESTDIR)$(UNITDIR)/$${u##*/} && chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/}; \
+	        > $(DESTDIR)$(UNITDIR)/$${u#units/} && chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#units/}; \
 	done
 	install -m 0644 share/postfix/* $(DESTDIR)$(DATADIR)/postfix/
 	install -m 0644 share/sysusers.d/tarpit.conf $(DESTDIR)$(SYSUSERSDIR)/tarpit.conf

@@ -9,7 +9,9 @@ R=$T/root
 make -s -C "$TOP" install DESTDIR= PREFIX="$R/usr" SYSCONFDIR="$R/etc" \
     UNITDIR="$R/units" SYSUSERSDIR="$R/sysusers" >"$T/install.log" 2>&1
 check "make install into a scratch prefix" test -x "$R/usr/sbin/tarpit-check"
-for u in "$R"/units/*; do
+check "the shared sandbox is installed as the tarpit- prefix's drop-in" \
+    test -f "$R/units/tarpit-.service.d/50-hardening.conf"
+for u in "$R"/units/*.service "$R"/units/*.socket "$R"/units/*.timer; do
     out=$(MANPATH=$R/usr/share/man systemd-analyze verify "$u" 2>&1)
     rc=$?
     if [ $rc -eq 0 ] && [ -z "$out" ]; then
@@ -44,7 +46,8 @@ check "tarpit-expire.timer: hourly, Persistent=yes" \
     sh -c "grep -qx 'OnCalendar=hourly' '$R/units/tarpit-expire.timer' && grep -qx 'Persistent=yes' '$R/units/tarpit-expire.timer'"
 check "tarpit-expire.service: runs tarpit-admin expire" grep -qx "ExecStart=$R/usr/sbin/tarpit-admin expire" "$R/units/tarpit-expire.service"
 
-# Least privilege: systemd's own exposure score, 2.0 or better for each.
+# Least privilege: systemd's own exposure score, 2.0 or better for each,
+# with the shared sandbox read from the drop-in beside the units.
 for u in "$R"/units/*.service; do
     score=$(systemd-analyze security --offline=yes "$u" 2>/dev/null |
         sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
@@ -55,7 +58,17 @@ for u in "$R"/units/*.service; do
     fi
 done
 
-# The test itself: a unit with a mistake is caught.
+# The test itself: without the drop-in a service is exposed, so the score
+# above is the drop-in's work; and a unit with a mistake is caught.
+mkdir -p "$T/bare"
+cp "$R/units/tarpit-check@.service" "$T/bare/"
+score=$(systemd-analyze security --offline=yes "$T/bare/tarpit-check@.service" 2>/dev/null |
+    sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+if [ -n "$score" ] && awk -v s="$score" 'BEGIN {exit !(s > 5.0)}'; then
+    ok "without the drop-in tarpit-check@.service is exposed ($score)"
+else
+    not_ok "without the drop-in tarpit-check@.service is exposed" "got ${score:-nothing}"
+fi
 sed 's/^NoDelay=yes/NoDelayy=yes/' "$R/units/tarpit-check.socket" >"$T/broken.socket"
 out=$(MANPATH=$R/usr/share/man systemd-analyze verify "$T/broken.socket" 2>&1)
 if [ -n "$out" ]; then ok "an unknown key is caught"; else not_ok "an unknown key is caught"; fi
