@@ -93,7 +93,7 @@ bench: have-deps all bench/watchbench bench/loadgen bench/floor
 
 # The Debian packages a fresh machine needs to build and test.
 DEB_DEPS = build-essential pkg-config libgdbm-dev systemd \
-           postfix swaks iproute2 procps clang libclang-rt-14-dev
+           postfix swaks iproute2 procps clang libclang-rt-14-dev groff-base
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEB_DEPS)

@@ -121,7 +121,7 @@ int admin_load(struct admin *a, int argc, char **argv)
     char  **keys = 0;
     int     rc;
 
-    if (argc > 1)
+    if (argc > 1 || (argc == 1 && argv[0][0] == '-' && argv[0][1] != 0))
 	return admin_usage(a);
     if (argc == 1 && strcmp(argv[0], "-") != 0) {
 	name = argv[0];
