@@ -57,7 +57,7 @@ $(O)lib/libtarpit.a: $(LIB_OBJS)
 $(PROGS:%=$(O)bin/%): $(O)bin/%: $(O)bin/%.o $(O)lib/libtarpit.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)lib/libtarpit.a $(LIBS)
 
-$(UNIT_TESTS): $(O)tests/unit/%: tests/unit/%.c tests/unit/unit.h $(O)lib/libtarpit.a
+$(UNIT_TESTS): $(O)tests/unit/%: tests/unit/%.c tests/unit/*.h $(O)lib/libtarpit.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(O)lib/libtarpit.a $(LIBS)
 

@@ -107,8 +107,8 @@ void    dump_record(FILE *fp, const char *key, const struct tp_record *r)
     putc('\n', fp);
 }
 
-/* set_field - name=value into the first table that has the name; 1 set,
- * 0 unknown name, -1 not a number */
+/* set_field - name=value into a table's field; 1 set, 0 unknown name,
+ * -1 not a number */
 static int set_field(void *base, const struct record_field *t, size_t n,
 		             const char *name, const char *value)
 {
@@ -118,12 +118,14 @@ static int set_field(void *base, const struct record_field *t, size_t n,
     return 0;
 }
 
-/* parse_stats - the words after "@stats" */
-static int parse_stats(char *save, struct tp_stats *st, const char **why)
+/* One name=value of a line: 1 taken, 0 unknown name, -1 bad value (why). */
+typedef int field_fn(void *ctx, const char *name, char *value, const char **why);
+
+/* each_field - the name=value words after a line's key, one by one */
+static int each_field(char *save, field_fn *fn, void *ctx, const char **why)
 {
     char   *tok;
 
-    memset(st, 0, sizeof(*st));
     while ((tok = strtok_r(0, " ", &save)) != 0) {
 	char   *eq = strchr(tok, '=');
 	int     got;
@@ -131,80 +133,80 @@ static int parse_stats(char *save, struct tp_stats *st, const char **why)
 	if (eq == 0)
 	    return *why = "expected name=value", -1;
 	*eq++ = 0;
-	if (strcmp(tok, "hist") == 0) {
-	    char   *b, *bsave = 0;
-	    int     i = 0;
-
-	    for (b = strtok_r(eq, ",", &bsave); b; b = strtok_r(0, ",", &bsave)) {
-		if (i >= HIST_BUCKETS || conf_parse_int(b, st->hangup_hist + i) < 0)
-		    return *why = "bad histogram", -1;
-		i++;
-	    }
-	    continue;
-	}
-	if ((got = set_field(st, stats_field_table, stats_nfields, tok, eq)) <= 0)
-	    return *why = got < 0 ? "not a number" : "unknown field", -1;
+	*why = "not a number";
+	if ((got = fn(ctx, tok, eq, why)) <= 0)
+	    return *why = got < 0 ? *why : "unknown field", -1;
     }
+    *why = 0;
     return 0;
+}
+
+/* stats_field - "@stats": a counter, or the histogram */
+static int stats_field(void *ctx, const char *name, char *value, const char **why)
+{
+    struct tp_stats *st = ctx;
+
+    if (strcmp(name, "hist") == 0) {
+	char   *b, *bsave = 0;
+	int     i = 0;
+
+	for (b = strtok_r(value, ",", &bsave); b; b = strtok_r(0, ",", &bsave)) {
+	    if (i >= HIST_BUCKETS || conf_parse_int(b, st->hangup_hist + i) < 0)
+		return *why = "bad histogram", -1;
+	    i++;
+	}
+	return 1;
+    }
+    return set_field(st, stats_field_table, stats_nfields, name, value);
+}
+
+/* A greylist entry as read: its own fields, and older dumps' record names. */
+struct grey_read {
+    struct grey_entry g;
+    int     set[4];			/* which of grey_field_table were given */
+    struct tp_record legacy;
+};
+
+/* grey_field - a greylist entry's field, or a record name of old */
+static int grey_field(void *ctx, const char *name, char *value, const char **why)
+{
+    struct grey_read *gr = ctx;
+
+    (void) why;
+    for (size_t i = 0; i < grey_nfields; i++)
+	if (strcmp(name, grey_field_table[i].name) == 0) {
+	    gr->set[i] = 1;
+	    return set_field(&gr->g, grey_field_table + i, 1, name, value);
+	}
+    return set_field(&gr->legacy, record_field_table, record_nfields, name, value);
+}
+
+/* record_field - a network's field, or its comment */
+static int record_field(void *ctx, const char *name, char *value, const char **why)
+{
+    struct tp_record *r = ctx;
+
+    if (strcmp(name, "comment") == 0)
+	return get_text(value, r->comment, sizeof(r->comment)) < 0
+	    ? (*why = "bad comment", -1) : 1;
+    return set_field(r, record_field_table, record_nfields, name, value);
 }
 
 /* parse_grey - the words after a greylist entry's key */
 static int parse_grey(char *save, struct tp_record *r, const char **why)
 {
-    struct tp_record legacy;
-    struct grey_entry g;
-    int     set[4] = {0};
-    char   *tok;
-
-    memset(&legacy, 0, sizeof(legacy));
-    memset(&g, 0, sizeof(g));
-    while ((tok = strtok_r(0, " ", &save)) != 0) {
-	char   *eq = strchr(tok, '=');
-	int     got = 0;
-
-	if (eq == 0)
-	    return *why = "expected name=value", -1;
-	*eq++ = 0;
-	for (size_t i = 0; i < grey_nfields && got == 0; i++)
-	    if (strcmp(tok, grey_field_table[i].name) == 0)
-		got = set_field(&g, grey_field_table + i, 1, tok, eq), set[i] = 1;
-	if (got == 0)
-	    got = set_field(&legacy, record_field_table, record_nfields, tok, eq);
-	if (got <= 0)
-	    return *why = got < 0 ? "not a number" : "unknown field", -1;
-    }
-    /* The record names of older dumps, then the entry's own over them. */
+    struct grey_read gr;
     struct grey_entry old;
 
-    grey_from_record(&legacy, &old);
+    memset(&gr, 0, sizeof(gr));
+    if (each_field(save, grey_field, &gr, why) < 0)
+	return -1;
+    /* The record names of older dumps, then the entry's own over them. */
+    grey_from_record(&gr.legacy, &old);
     for (size_t i = 0; i < grey_nfields; i++)
-	if (!set[i])
-	    *RECORD_FIELD(&g, grey_field_table + i) = *RECORD_FIELD(&old, grey_field_table + i);
-    grey_to_record(&g, r);
-    return 0;
-}
-
-/* parse_record - the words after a network's key */
-static int parse_record(char *save, struct tp_record *r, const char **why)
-{
-    char   *tok;
-
-    memset(r, 0, sizeof(*r));
-    while ((tok = strtok_r(0, " ", &save)) != 0) {
-	char   *eq = strchr(tok, '=');
-	int     got;
-
-	if (eq == 0)
-	    return *why = "expected name=value", -1;
-	*eq++ = 0;
-	if (strcmp(tok, "comment") == 0) {
-	    if (get_text(eq, r->comment, sizeof(r->comment)) < 0)
-		return *why = "bad comment", -1;
-	    continue;
-	}
-	if ((got = set_field(r, record_field_table, record_nfields, tok, eq)) <= 0)
-	    return *why = got < 0 ? "not a number" : "unknown field", -1;
-    }
+	if (!gr.set[i])
+	    *RECORD_FIELD(&gr.g, grey_field_table + i) = *RECORD_FIELD(&old, grey_field_table + i);
+    grey_to_record(&gr.g, r);
     return 0;
 }
 
@@ -223,7 +225,8 @@ int     dump_parse(char *line, struct dump_item *item, const char **why)
 	return *why = "a line of spaces", -1;
     if (strcmp(tok, "@stats") == 0) {
 	item->kind = DUMP_STATS;
-	return parse_stats(save, &item->stats, why);
+	memset(&item->stats, 0, sizeof(item->stats));
+	return each_field(save, stats_field, &item->stats, why);
     }
     item->kind = DUMP_RECORD;
     if (strncmp(tok, "@grey%20", 8) == 0) {
@@ -236,5 +239,6 @@ int     dump_parse(char *line, struct dump_item *item, const char **why)
 	|| strcmp(canonical, tok) != 0)
 	return *why = "not a network in canonical form (like 192.0.2.0/24)", -1;
     snprintf(item->key, sizeof(item->key), "%s", tok);
-    return parse_record(save, &item->rec, why);
+    memset(&item->rec, 0, sizeof(item->rec));
+    return each_field(save, record_field, &item->rec, why);
 }

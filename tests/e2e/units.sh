@@ -48,9 +48,13 @@ check "tarpit-expire.service: runs tarpit-admin expire" grep -qx "ExecStart=$R/u
 
 # Least privilege: systemd's own exposure score, 2.0 or better for each,
 # with the shared sandbox read from the drop-in beside the units.
+# exposure UNIT_FILE - systemd-analyze security's overall score
+exposure() {
+    systemd-analyze security --offline=yes "$1" 2>/dev/null |
+        sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'
+}
 for u in "$R"/units/*.service; do
-    score=$(systemd-analyze security --offline=yes "$u" 2>/dev/null |
-        sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+    score=$(exposure "$u")
     if [ -n "$score" ] && awk -v s="$score" 'BEGIN {exit !(s <= 2.0)}'; then
         ok "systemd-analyze security ${u##*/}: $score (2.0 or better)"
     else
@@ -62,8 +66,7 @@ done
 # above is the drop-in's work; and a unit with a mistake is caught.
 mkdir -p "$T/bare"
 cp "$R/units/tarpit-check@.service" "$T/bare/"
-score=$(systemd-analyze security --offline=yes "$T/bare/tarpit-check@.service" 2>/dev/null |
-    sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+score=$(exposure "$T/bare/tarpit-check@.service")
 if [ -n "$score" ] && awk -v s="$score" 'BEGIN {exit !(s > 5.0)}'; then
     ok "without the drop-in tarpit-check@.service is exposed ($score)"
 else

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "decide.h"
 #include "unit.h"
+#include "unit_conf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -99,30 +100,14 @@ static void request(const char *attrs, char *buf, size_t len, struct policy_req 
     }
 }
 
-/* load - a config from text */
-static void load(const char *text, struct tp_conf *c)
-{
-    char    path[] = "/tmp/decide_test.XXXXXX", err[512];
-    int     fd = mkstemp(path);
-
-    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t) strlen(text))
-	abort();
-    close(fd);
-    if (conf_load(c, path, 1, err, sizeof(err)) < 0) {
-	fprintf(stderr, "%s\n", err);
-	abort();
-    }
-    unlink(path);
-}
-
 int main(void)
 {
     struct tp_conf a, b, g;
     char    buf[1024];
 
-    load(config_a, &a);
-    load(config_b, &b);
-    load(config_g, &g);
+    unit_conf(config_a, &a);
+    unit_conf(config_b, &b);
+    unit_conf(config_g, &g);
     EXPECT(a.nrules == 5 && a.nprofiles == 1 && a.profiles[0].nrules == 1,
 	   "parsed %zu rules, %zu profiles", a.nrules, a.nprofiles);
     EXPECT(conf_profile(&a, "submission") != 0, "known profile");

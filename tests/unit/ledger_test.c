@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "ledger.h"
 #include "unit.h"
+#include "unit_conf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -186,22 +187,6 @@ static void parse(const char *text, struct tp_record *r, struct tp_stats *s)
     }
 }
 
-/* load - a config from text */
-static void load(const char *text, struct tp_conf *c)
-{
-    char    path[] = "/tmp/ledger_test.XXXXXX", err[512];
-    int     fd = mkstemp(path);
-
-    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t) strlen(text))
-	abort();
-    close(fd);
-    if (conf_load(c, path, 1, err, sizeof(err)) < 0) {
-	fprintf(stderr, "%s\n", err);
-	abort();
-    }
-    unlink(path);
-}
-
 /* grey - one attempt of a greylist entry at NOW + at */
 static enum db_change grey(const struct tp_conf *c, struct db_txn *t, int64_t at,
 			           struct ledger *l)
@@ -217,8 +202,8 @@ int main(void)
 {
     struct tp_conf c, nb;
 
-    load(config, &c);
-    load(no_block, &nb);
+    unit_conf(config, &c);
+    unit_conf(no_block, &nb);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 	struct db_txn t;
 	struct tp_record want;
