@@ -40,6 +40,7 @@
 #include "db.h"
 #include "clock.h"
 #include "dbfile.h"
+#include "timedlock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -127,18 +128,10 @@ static void set_error(struct tp_db *db, const char *fmt, ...)
     va_end(ap);
 }
 
-#define LOCK_RETRY_FIRST_US 50		/* a writer holds it ~0.1-0.3 ms */
-#define LOCK_RETRY_MAX_US 2000
-
-/* lock - flock the lock file, waiting at most lock_timeout_ms.  The wait
- * polls with LOCK_NB and a growing pause rather than arming a timer and a
- * SIGALRM handler: a library leaves the process's signals and interval
- * timers as it found them. */
+/* lock - flock the lock file, waiting at most lock_timeout_ms (timedlock:
+ * the process's timers and handlers are left as they were) */
 static int lock(struct tp_db *db, int op)
 {
-    int64_t deadline;
-    int64_t pause = LOCK_RETRY_FIRST_US;
-
     if (db->lock_fd < 0) {
 	db->lock_fd = open(db->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
 	if (db->lock_fd < 0 && (errno == EACCES || errno == EROFS))
@@ -149,23 +142,14 @@ static int lock(struct tp_db *db, int op)
 	    return -1;
 	}
     }
-    deadline = monotonic_ms() + db->lock_timeout_ms;
-    for (;;) {
-	if (flock(db->lock_fd, op | LOCK_NB) == 0)
-	    return 0;
-	if (errno != EWOULDBLOCK && errno != EINTR) {
-	    set_error(db, "%s: flock: %s", db->lock_path, strerror(errno));
-	    return -1;
-	}
-	if (monotonic_ms() >= deadline) {
-	    set_error(db, "%s: lock not granted within %d ms",
-		      db->lock_path, db->lock_timeout_ms);
-	    return -1;
-	}
-	sleep_us(pause);
-	if (pause < LOCK_RETRY_MAX_US)
-	    pause *= 2;
-    }
+    if (timedlock(db->lock_fd, op, db->lock_timeout_ms) == 0)
+	return 0;
+    if (errno == ETIMEDOUT)
+	set_error(db, "%s: lock not granted within %d ms",
+		  db->lock_path, db->lock_timeout_ms);
+    else
+	set_error(db, "%s: flock: %s", db->lock_path, strerror(errno));
+    return -1;
 }
 
 static void unlock(struct tp_db *db)
@@ -301,13 +285,19 @@ static int begin_read(struct tp_db *db, GDBM_FILE *dbf)
     return 1;
 }
 
-/* db_release - close the reader handle that db_get() keeps */
-void db_release(struct tp_db *db)
+/* release_reader - close the reader handle that db_get() keeps */
+static void release_reader(struct tp_db *db)
 {
     if (db->reader != 0) {
 	gdbm_close(db->reader);
 	db->reader = 0;
     }
+}
+
+/* db_release - hold no file: the reader handle that db_get() keeps */
+void db_release(struct tp_db *db)
+{
+    release_reader(db);
 }
 
 /* same_file - is st the file (and the version of it) that was opened? */
@@ -340,7 +330,7 @@ int db_get(struct tp_db *db, const char *key, struct tp_record *r)
     if (db->reader != 0 && (gen != db->reader_generation
 			    || stat(db->path, &st) < 0
 			    || !same_file(&st, &db->reader_stat)))
-	db_release(db);
+	release_reader(db);
     if (db->reader == 0) {
 	if (open_gdbm(db, 0, &db->reader) < 0) {
 	    unlock(db);
@@ -352,14 +342,14 @@ int db_get(struct tp_db *db, const char *key, struct tp_record *r)
 	}
 	if (fstat(gdbm_fdesc(db->reader), &db->reader_stat) < 0) {
 	    set_error(db, "%s: fstat: %s", db->path, strerror(errno));
-	    db_release(db);
+	    release_reader(db);
 	    unlock(db);
 	    return -1;
 	}
 	db->reader_generation = gen;
     }
     if ((rc = fetch(db, db->reader, key, r)) < 0)
-	db_release(db);
+	release_reader(db);
     unlock(db);
     return rc;
 }

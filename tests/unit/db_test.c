@@ -149,9 +149,13 @@ int main(void)
     SETUP(holder >= 0 && flock(holder, LOCK_EX) == 0, "hold the lock");
     db_set_lock_timeout(db, 300);
     /* The caller's interval timer and SIGALRM handler: a library call
-     * that waits must leave both as it found them. */
+     * that waits must leave both as it found them.  The caller's 100 s
+     * timer is left running; a second one of 100 ms fires during the
+     * wait: the caller's handler gets it, and the wait goes on to its
+     * own end.  Every signal blocked by the caller: still a timeout. */
     struct itimerval mine = {{0, 0}, {100, 0}}, now_timer;
     struct sigaction sa, now_sa;
+    sigset_t all, old_mask, mask_after;
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_alarm;
@@ -169,7 +173,26 @@ int main(void)
 	   && sigaction(SIGALRM, 0, &now_sa) == 0 && now_sa.sa_handler == on_alarm
 	   && alarms == 0, "the caller's timer and handler untouched (%ld s left)",
 	   (long) now_timer.it_value.tv_sec);
-    setitimer(ITIMER_REAL, &(struct itimerval) {{0, 0}, {0, 0}}, 0);
+    SETUP(setitimer(ITIMER_REAL, &(struct itimerval) {{0, 0}, {0, 100000}}, 0) == 0,
+	  "a timer of 100 ms");
+    t0 = monotonic_ms();
+    EXPECT(db_get(db, "198.51.100.0/24", &r) < 0 && monotonic_ms() - t0 >= 299
+	   && alarms == 1, "the caller's signal during the wait reaches its handler, "
+	   "and the wait goes on (%lld ms, %d alarms)", (long long) (monotonic_ms() - t0),
+	   (int) alarms);
+    sigfillset(&all);
+    SETUP(sigprocmask(SIG_SETMASK, &all, &old_mask) == 0
+	  && sigprocmask(SIG_SETMASK, 0, &all) == 0, "block every signal (that can be)");
+    t0 = monotonic_ms();
+    EXPECT(db_get(db, "198.51.100.0/24", &r) < 0 && monotonic_ms() - t0 >= 299
+	   && monotonic_ms() - t0 < 5000, "every signal blocked: still a timeout (%lld ms)",
+	   (long long) (monotonic_ms() - t0));
+    SETUP(sigprocmask(SIG_SETMASK, &old_mask, &mask_after) == 0, "unblock");
+    int     same = 1;
+
+    for (int sig = 1; sig <= SIGRTMAX; sig++)
+	same &= sigismember(&all, sig) == sigismember(&mask_after, sig);
+    EXPECT(same, "the caller's signal mask is left as it was");
     close(holder);
     EXPECT(db_get(db, "198.51.100.0/24", &r) == 1, "lock released");
 
@@ -179,8 +202,15 @@ int main(void)
 
     SETUP(pipe(go) == 0, "pipe");
     if ((child = fork()) == 0) {
-	int     fd = open(lock_path, O_RDWR);
+	int     fd;
 	char    c = 0;
+
+	/* Only the pipe: an inherited descriptor of ours would share its
+	 * open file description, and with it our locks. */
+	for (int i = 3; i < 1024; i++)
+	    if (i != go[1])
+		close(i);
+	fd = open(lock_path, O_RDWR);
 
 	if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(go[1], &c, 1) != 1)
 	    _exit(1);
