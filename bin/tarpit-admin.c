@@ -66,8 +66,7 @@ int main(int argc, char **argv)
 	free(args);
 	return ADMIN_CONFIG;
     }
-    if ((a.db = db_new(a.conf.database)) == 0)
-	msg_fatal("out of memory");
+    a.db = db_new(a.conf.database);
     status = cmd->fn(&a, nargs - 1, args + 1);
     if (fflush(stdout) != 0 && status == ADMIN_OK)
 	status = admin_io_failed(&a, "standard output");

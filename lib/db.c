@@ -40,6 +40,7 @@
 #include "db.h"
 #include "clock.h"
 #include "dbfile.h"
+#include "mem.h"
 #include "timedlock.h"
 
 #include <errno.h>
@@ -70,21 +71,13 @@ struct tp_db {
 /* db_new - a handle for this database; no file is touched yet */
 struct tp_db *db_new(const char *path)
 {
-    struct tp_db *db = calloc(1, sizeof(*db));
-
-    if (db == 0)
-	return 0;
-    db->lock_fd = -1;
-    db->lock_timeout_ms = DB_LOCK_TIMEOUT_MS;
+    struct tp_db *db = xcalloc(1, sizeof(*db));
     char    lock[DB_FILE_MAX];
 
-    db->path = strdup(path);
-    if (db->path == 0 || db_file(path, DB_FILE_LOCK, lock, sizeof(lock)) == 0
-	|| (db->lock_path = strdup(lock)) == 0) {
-	free(db->path);
-	free(db);
-	return 0;
-    }
+    db->lock_fd = -1;
+    db->lock_timeout_ms = DB_LOCK_TIMEOUT_MS;
+    db->path = xstrdup(path);
+    db->lock_path = xstrdup(db_file(path, DB_FILE_LOCK, lock, sizeof(lock)) ? lock : "");
     return db;
 }
 
@@ -539,8 +532,8 @@ static int sound(datum k, datum v)
  * collected first: never delete while walking. */
 static long drop_unsound(struct tp_db *db, GDBM_FILE dbf, long *kept)
 {
-    datum  *bad = 0, k, next;
-    size_t  n = 0, cap = 0;
+    struct array bad = ARRAY_OF(datum);
+    datum   k, next;
     long    dropped = 0;
 
     for (k = gdbm_firstkey(dbf); k.dptr != 0; k = next) {
@@ -555,27 +548,26 @@ static long drop_unsound(struct tp_db *db, GDBM_FILE dbf, long *kept)
 	    free(k.dptr);
 	    continue;
 	}
-	if (n == cap) {
-	    datum  *nb = realloc(bad, (cap = cap ? 2 * cap : 16) * sizeof(*bad));
+	*(datum *) array_add(&bad) = k;
+    }
+    for (size_t i = 0; i < bad.n; i++) {
+	datum   b = ((datum *) bad.v)[i];
 
-	    if (nb == 0) {
-		free(k.dptr);
-		free(next.dptr);
-		dropped = -1;
-		break;
-	    }
-	    bad = nb;
-	}
-	bad[n++] = k;
-    }
-    for (size_t i = 0; i < n; i++) {
-	if (dropped >= 0 && gdbm_delete(dbf, bad[i]) == 0)
+	if (gdbm_delete(dbf, b) == 0)
 	    dropped++;
-	free(bad[i].dptr);
+	else if (gdbm_errno != GDBM_ITEM_NOT_FOUND) {
+	    set_error(db, "%s: cannot drop a damaged record: %s", db->path,
+		      gdbm_strerror(gdbm_errno));
+	    dropped = -1;
+	}
+	free(b.dptr);
+	if (dropped < 0) {
+	    while (++i < bad.n)
+		free(((datum *) bad.v)[i].dptr);
+	    break;
+	}
     }
-    free(bad);
-    if (dropped < 0)
-	set_error(db, "%s: out of memory while dropping damaged records", db->path);
+    array_free(&bad);
     return dropped;
 }
 

@@ -35,7 +35,7 @@ struct db_recovery {
     char    backup[1100];		/* the damaged file, kept */
 };
 
-struct tp_db *db_new(const char *path);
+struct tp_db *db_new(const char *path);	/* out of memory is fatal */
 void    db_free(struct tp_db *);
 void    db_set_lock_timeout(struct tp_db *, int ms);
 const char *db_error(const struct tp_db *);

@@ -22,6 +22,7 @@
 #include "ledger.h"
 #include "slots.h"
 #include "listen.h"
+#include "mem.h"
 #include "log.h"
 
 #include <errno.h>
@@ -147,8 +148,7 @@ int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
     /* Not calloc(): the 32 KiB request buffer at the end stays untouched,
      * and so out of this process's private memory, beyond what requests
      * actually fill; policy_init() sets the rest of the connection. */
-    if ((h = malloc(sizeof(*h))) == 0)
-	msg_fatal("out of memory");
+    h = xmalloc(sizeof(*h));
     memset(h, 0, offsetof(struct helper, conn));
     h->progname = progname;
     take_connection(h);
@@ -161,8 +161,8 @@ int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
 	&& conf_unsafe(&h->conf, path, h->conf_error, sizeof(h->conf_error)) == 0;
     if (!h->conf_ok)
 	msg_warn("%s; answering DUNNO to every request", h->conf_error);
-    else if ((h->db = db_new(h->conf.database)) == 0)
-	msg_fatal("out of memory");
+    else
+	h->db = db_new(h->conf.database);
 
     for (;;) {
 	struct policy_req q;
