@@ -103,7 +103,7 @@ have-deps:
 	  && command -v systemd-socket-activate >/dev/null \
 	  && command -v postfix >/dev/null && command -v swaks >/dev/null \
 	  && command -v pkg-config >/dev/null && command -v ss >/dev/null \
-	  && command -v clang >/dev/null \
+	  && command -v clang >/dev/null && command -v groff >/dev/null \
 	  && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; } \
 	  || $(MAKE) deps
 
