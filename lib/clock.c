@@ -1,11 +1,10 @@
 /*
  * NAME
- *	clock - the monotonic clock in milliseconds, and a short sleep
+ *	clock - the monotonic clock in milliseconds
  * DESCRIPTION
  *	monotonic_ms() reads CLOCK_MONOTONIC: timeouts and the lengths of
- *	waits and lock holds are measured on it.  sleep_us() sleeps that
- *	long, or less when a signal arrives (the caller reads the clock).
- *	clock_seconds() spells a duration for a log line.
+ *	waits and lock holds are measured on it.  clock_seconds() spells a
+ *	duration for a log line.
  */
 #define _GNU_SOURCE
 #include "clock.h"
@@ -30,10 +29,3 @@ const char *clock_seconds(int64_t ms, char *buf, size_t len)
     return buf;
 }
 
-/* sleep_us - a short pause */
-void sleep_us(int64_t us)
-{
-    struct timespec ts = {(time_t) (us / 1000000), (long) (us % 1000000) * 1000};
-
-    (void) nanosleep(&ts, 0);
-}

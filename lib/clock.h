@@ -9,7 +9,6 @@
 #include <stdint.h>
 
 int64_t monotonic_ms(void);
-void    sleep_us(int64_t us);
 const char *clock_seconds(int64_t ms, char *buf, size_t len);
 
 #endif
