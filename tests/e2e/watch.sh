@@ -17,7 +17,11 @@ PEERS=()
 at_exit 'for p in "${PEERS[@]}"; do kill "$p" 2>/dev/null; done'
 
 # peer NAME ARGS... - start a stand-in connection; its attributes in
-# $T/NAME, the moment of its hang-up or talk in $T/NAME.event
+# $T/NAME, the moment of its hang-up or talk in $T/NAME.event.  A RST or
+# a talk must come after the helper began to watch (a socket already
+# reset cannot be found; bytes already queued are not talk over the
+# wait), so those peers wait 2.5 s: time for a busy machine to start
+# the helper.  A FIN before the watch begins is seen all the same.
 peer() {
     local n=$1; shift
     "$WP" -e "$T/$n.event" "$@" >"$T/$n" &
@@ -33,30 +37,26 @@ ask_for() {
 }
 # (the reply may hold spaces: count from the end)
 took_ms() { awk '{print $(NF-2)}' <<<"$1"; }
-sent_at() { awk '{print $(NF-1)}' <<<"$1"; }
 replied_at() { awk '{print $NF}' <<<"$1"; }
 
 # noticed NAME OUT WHAT - the reply came soon after the peer's event.
 # Both moments are read from one clock (CLOCK_MONOTONIC) by the two
 # sides that saw them, so the bound is not moved by when the peer or
 # the request was started: the reply cannot come before the event that
-# caused it (0), and the helper looks every 500 ms; the other second is
-# for a busy machine's scheduling.  A wait that missed the event would
-# answer after the full 30 s.
+# caused it (0).  The helper looks every 500 ms, then records the end of
+# the wait (a synchronous write) before it answers; the rest of the 5 s
+# is for a busy machine's scheduling and disk.  A wait that missed the
+# event answers only after the full 30 s.
 noticed() {
     local ev; ev=$(cat "$T/$1.event" 2>/dev/null)
     if [ -z "$ev" ]; then not_ok "$3" "the peer recorded no event"; return; fi
-    expect_range "$3" "$(( $(replied_at "$2") - ev ))" 0 1500
+    expect_range "$3" "$(( $(replied_at "$2") - ev ))" 0 5000
 }
-# waited NAME OUT WHAT - the wait the database recorded (last_wait_ms, in
-# $j) lies within the request's round trip, and covers the time from the
-# request to the event but for the helper's start (a second allowed)
+# waited OUT WHAT - the database recorded the wait's real length
+# (last_wait_ms, in $j), not the 30 s it was begun with: it lies within
+# the request's round trip, which the client timed around it
 waited() {
-    local ev; ev=$(cat "$T/$1.event" 2>/dev/null)
-    local ms; ms=$(json_field "$j" last_wait_ms)
-    local lo=$(( ev - $(sent_at "$2") - 1000 ))
-    [ "$lo" -lt 0 ] && lo=0
-    expect_range "$3" "$ms" "$lo" "$(( $(took_ms "$2") + 1 ))"
+    expect_range "$2" "$(json_field "$j" last_wait_ms)" 0 "$(( $(took_ms "$1") + 1 ))"
 }
 
 # 1. FIN 2 s into a 30 s wait: answered within the next look.
@@ -65,11 +65,11 @@ out=$(ask_for fin)
 noticed fin "$out" "FIN: answered soon after the hang-up (ms after it)"
 j=$($ADMIN --json check 127.0.0.1)
 expect_eq "FIN: a hang-up is recorded, no pending wait" "$(json_field "$j" hangups)/$(json_field "$j" pending)" "1/0"
-waited fin "$out" "FIN: the time it waited is recorded (last_wait_ms)"
+waited "$out" "FIN: the time it waited is recorded (last_wait_ms)"
 $ADMIN del 127.0.0.1 >/dev/null
 
 # 2. RST instead of FIN.
-peer rst -d 2000 -m rst
+peer rst -d 2500 -m rst
 out=$(ask_for rst)
 noticed rst "$out" "RST: answered soon after the reset (ms after it)"
 j=$($ADMIN --json check 127.0.0.1)
@@ -77,7 +77,7 @@ expect_eq "RST: a hang-up is recorded" "$(json_field "$j" hangups)" "1"
 $ADMIN del 127.0.0.1 >/dev/null
 
 # 3. The client talks during the wait: an early talker, rejected.
-peer talk -d 1500 -m talk
+peer talk -d 2500 -m talk
 out=$(ask_for talk)
 noticed talk "$out" "early talker: answered soon after it talked (ms after it)"
 expect_eq "early talker: answered with early_talker_action (REJECT)" "$(act_of "$out")" "action=REJECT"
@@ -89,13 +89,13 @@ $ADMIN del 127.0.0.1 >/dev/null
 # 4. early_talker_action = ignore: noted, the wait goes on.
 cat >"$T/ignore.conf" <<CONF
 database = $T/tarpit.db
-sleep = 3s
+sleep = 5s
 early_talker_action = ignore
 CONF
 P2=$(free_port); activate "$T/ignore.log" "$P2" "$BIN/tarpit-check" -c "$T/ignore.conf"
-peer talk2 -d 1500 -m talk
+peer talk2 -d 2500 -m talk
 out=$(ask_for talk2 "$P2")
-expect_range "early_talker_action=ignore: the full wait (ms)" "$(took_ms "$out")" 2950 4000
+expect_range "early_talker_action=ignore: the full wait (ms)" "$(took_ms "$out")" 4950 8000
 j=$($ADMIN --json check 127.0.0.1)
 expect_eq "ignore: still counted as an early talker, and the wait completed" \
     "$(json_field "$j" early_talkers)/$(json_field "$j" pending)" "1/1"
@@ -109,7 +109,7 @@ sleep = 2s
 CONF
 P3=$(free_port); activate "$T/short.log" "$P3" "$BIN/tarpit-check" -c "$T/short.conf"
 out=$(ask_for unknown "$P3")
-expect_range "unknown connection: the full wait (ms)" "$(took_ms "$out")" 1950 3000
+expect_range "unknown connection: the full wait (ms)" "$(took_ms "$out")" 1950 5000
 check "unknown connection: noted in the log" grep -q "cannot watch the SMTP client" "$T/short.log"
 
 # 6. watch_client = no: a client that hangs up is not seen.
@@ -121,7 +121,7 @@ CONF
 P4=$(free_port); activate "$T/nowatch.log" "$P4" "$BIN/tarpit-check" -c "$T/nowatch.conf"
 peer fin2 -d 500 -m close
 out=$(ask_for fin2 "$P4")
-expect_range "watch_client=no: the full wait despite the hang-up (ms)" "$(took_ms "$out")" 2950 4000
+expect_range "watch_client=no: the full wait despite the hang-up (ms)" "$(took_ms "$out")" 2950 6000
 $ADMIN del 127.0.0.1 >/dev/null
 
 # 7. IPv6: FIN and early talk on ::1.
@@ -131,10 +131,10 @@ if ip -6 addr show lo 2>/dev/null | grep -q '::1'; then
     noticed fin6 "$out" "IPv6 FIN: answered soon after the hang-up (ms after it)"
     j=$($ADMIN --json check ::1)
     expect_eq "IPv6: a hang-up for ::/64" "$(json_field "$j" hangups)" "1"
-    peer talk6 -6 -d 1500 -m talk
+    peer talk6 -6 -d 2500 -m talk
     out=$(ask_for talk6)
     expect_eq "IPv6 early talker: REJECT" "$(act_of "$out")" "action=REJECT"
-    peer rst6 -6 -d 1500 -m rst
+    peer rst6 -6 -d 2500 -m rst
     out=$(ask_for rst6)
     noticed rst6 "$out" "IPv6 RST: answered soon after the reset (ms after it)"
 else
