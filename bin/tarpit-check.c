@@ -34,10 +34,11 @@
 #include <time.h>
 
 /* remember_session - this session has waited and was answered action */
-static void remember_session(struct helper *h, const char *sid, const char *action)
+static void remember_session(struct helper *h, const struct request *rq,
+			             const char *action)
 {
-    if (sid) {
-	snprintf(h->waited_session, sizeof(h->waited_session), "%s", sid);
+    if (rq->session) {
+	snprintf(h->waited_session, sizeof(h->waited_session), "%s", rq->session);
 	snprintf(h->session_action, sizeof(h->session_action), "%s", action);
     }
 }
@@ -62,9 +63,10 @@ static void log_dry_run(const struct tp_conf *p, const char *client,
 /* greylist - a network that failed before: 1 answered (deferred, or DUNNO
  * on a fault), 0 it passed and goes on to the tarpit */
 static int greylist(struct helper *h, const struct tp_conf *p,
-		            const struct request *rq, const char *client,
-		            const char *key, char *action, size_t len)
+		            const struct request *rq, const char *key,
+		            char *action, size_t len)
 {
+    const char *client = rq->client_address;
     char    gkey[LEDGER_KEY_MAX];
     struct ledger l = {.event = LEDGER_GREY_ATTEMPT,.conf = p,.now = (int64_t) time(0)};
 
@@ -93,12 +95,12 @@ static int greylist(struct helper *h, const struct tp_conf *p,
 }
 
 /* tarpit - record the attempt, wait, record how it ended, answer; a
- * session that sat out its wait (or one of 0 s) is remembered as sid */
+ * session that sat out its wait (or one of 0 s) is remembered */
 static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
-			               const struct request *rq, const char *sid,
-			               const char *client, const char *key,
+			               const struct request *rq, const char *key,
 			               const struct decision *d, char *action, size_t len)
 {
+    const char *client = rq->client_address;
     struct ledger l = {.event = LEDGER_WAIT_BEGUN,.conf = p,
 	.now = (int64_t) time(0),.sleep_ms = d->sleep_ms};
     char    secs[32], why[256];
@@ -111,7 +113,7 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 	else
 	    msg_info("client=%s network=%s: DUNNO after a wait of 0s (%s)",
 		     client, key, d->reason);
-	remember_session(h, sid, action);
+	remember_session(h, rq, action);
 	return HELPER_REPLY;
     }
     if ((slot = helper_take_slot(h, client, key)) < 0)
@@ -153,7 +155,7 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 		 client, key, secs, d->reason, l.wait.talked ? ", early talker" : "");
 	break;
     }
-    remember_session(h, sid, action);
+    remember_session(h, rq, action);
     return HELPER_REPLY;
 }
 
@@ -162,7 +164,7 @@ static enum helper_next check(struct helper *h, const struct request *rq,
 			              char *action, size_t len)
 {
     char    key[ADDR_KEY_MAX];
-    const char *client = rq->client_address, *sid = rq->session;
+    const char *client = rq->client_address;
     const struct tp_conf *p = helper_profile(h, rq);
     struct tp_record r;
     struct decision d;
@@ -172,7 +174,7 @@ static enum helper_next check(struct helper *h, const struct request *rq,
     memcpy(action, "DUNNO", sizeof("DUNNO"));	/* len is never that short */
     if (helper_client_key(h, rq, key, sizeof(key)) == 0)
 	return HELPER_REPLY;
-    if (sid && strcmp(sid, h->waited_session) == 0) {
+    if (rq->session && strcmp(rq->session, h->waited_session) == 0) {
 	snprintf(action, len, "%s", h->session_action);
 	if (p->log_passes)
 	    msg_info("client=%s network=%s: %s (this session already waited)",
@@ -205,13 +207,13 @@ static enum helper_next check(struct helper *h, const struct request *rq,
 	    return HELPER_REPLY;
 	}
     case VERDICT_GREYLIST:
-	if (greylist(h, p, rq, client, key, action, len))
+	if (greylist(h, p, rq, key, action, len))
 	    return HELPER_REPLY;
 	break;				/* passed: the tarpit again */
     case VERDICT_TARPIT:
 	break;
     }
-    return tarpit(h, p, rq, sid, client, key, &d, action, len);
+    return tarpit(h, p, rq, key, &d, action, len);
 }
 
 int main(int argc, char **argv)
