@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 	return ADMIN_CONFIG;
     }
     a.db = db_new(a.conf.database);
-    status = cmd->fn(&a, nargs - 1, args + 1);
+    status = admin_run(&a, cmd, nargs - 1, args + 1);
     if (fflush(stdout) != 0 && status == ADMIN_OK)
 	status = admin_io_failed(&a, "standard output");
     db_free(a.db);

@@ -11,6 +11,9 @@
  *	admin.h and tarpit-admin(8)).  Output formats are documented and
  *	stable: scripts may rely on them.
  *
+ *	admin_run() runs a row of the table: a command whose synopsis is
+ *	empty takes no argument, and is refused one here.
+ *
  *	admin_split() breaks a line of the admin socket into words.
  */
 #define _GNU_SOURCE
@@ -76,6 +79,16 @@ const struct admin_command *admin_command(const char *name)
 	if (strcmp(name, admin_commands[i].name) == 0)
 	    return admin_commands + i;
     return 0;
+}
+
+/* admin_run - one command with its arguments; a command whose synopsis
+ * takes none refuses any (usage), so that each need not */
+int admin_run(struct admin *a, const struct admin_command *cmd, int argc,
+	              char **argv)
+{
+    if (cmd->args[0] == 0 && argc != 0)
+	return admin_usage(a);
+    return cmd->fn(a, argc, argv);
 }
 
 /* admin_split - a command line into words, in place; "double quotes"

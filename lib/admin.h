@@ -56,6 +56,8 @@ extern const struct admin_command admin_commands[];
 extern const size_t admin_ncommands;
 
 const struct admin_command *admin_command(const char *name);
+int     admin_run(struct admin *, const struct admin_command *, int argc,
+		          char **argv);
 int     admin_usage(struct admin *);
 void    admin_print_usage(FILE *);
 int     admin_split(char *line, char **argv, int max);

@@ -47,9 +47,8 @@ int admin_expire(struct admin *a, int argc, char **argv)
     long long before = db_size(a->db), after;
     int     rc = ADMIN_OK;
 
+    (void) argc;			/* none: admin_run() saw to it */
     (void) argv;
-    if (argc != 0)
-	return admin_usage(a);
     e.now = (int64_t) time(0);
     e.cutoff = e.now - a->conf.max_age_ms / 1000;
     /* The hourly job repairs what it can: a damaged file would make every
@@ -102,9 +101,8 @@ int admin_recover(struct admin *a, int argc, char **argv)
     struct db_recovery rv;
     long    records;
 
+    (void) argc;			/* none: admin_run() saw to it */
     (void) argv;
-    if (argc != 0)
-	return admin_usage(a);
     if (db_check(a->db, &records) == 0) {
 	fprintf(a->out, "%s is sound: %ld records read; nothing to recover\n",
 		a->conf.database, records);

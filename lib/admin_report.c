@@ -26,9 +26,8 @@ int admin_list(struct admin *a, int argc, char **argv)
     int64_t now = (int64_t) time(0);
     int     rc;
 
+    (void) argc;			/* none: admin_run() saw to it */
     (void) argv;
-    if (argc != 0)
-	return admin_usage(a);
     if ((rc = admin_collect(a, &c, 0)) != 0)
 	return rc;
     for (size_t i = 0; i < c.n; i++) {
@@ -59,9 +58,8 @@ int admin_info(struct admin *a, int argc, char **argv)
     char    value[CONF_PATH_MAX];
     int     rc;
 
+    (void) argc;			/* none: admin_run() saw to it */
     (void) argv;
-    if (argc != 0)
-	return admin_usage(a);
     if ((rc = admin_collect(a, &c, 0)) != 0)
 	return rc;
     for (size_t i = 0; i < c.n; i++)
@@ -105,9 +103,8 @@ int admin_stats(struct admin *a, int argc, char **argv)
     int64_t cum = 0, most = 0;
     int     tty = a->out == stdout && isatty(STDOUT_FILENO);
 
+    (void) argc;			/* none: admin_run() saw to it */
     (void) argv;
-    if (argc != 0)
-	return admin_usage(a);
     if (db_get_stats(a->db, &st) < 0)
 	return admin_db_failed(a);
     if (a->json) {

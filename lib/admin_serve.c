@@ -52,7 +52,7 @@ void    admin_serve_line(struct admin *a, char *line)
     else if ((cmd = admin_command(argv[0])) == 0 || cmd->fn == admin_serve)
 	fprintf(a->out, "error: unknown command \"%s\"\n", argv[0]);
     else {
-	int     rc = cmd->fn(a, argc - 1, argv + 1);
+	int     rc = admin_run(a, cmd, argc - 1, argv + 1);
 
 	if (rc != ADMIN_OK)
 	    fprintf(a->out, "error: exit status %d\n", rc);
@@ -99,9 +99,8 @@ int admin_serve(struct admin *a, int argc, char **argv)
     size_t  have = 0;
     FILE   *out_fp;
 
+    (void) argc;			/* none: admin_run() saw to it */
     (void) argv;
-    if (argc != 0)
-	return admin_usage(a);
     if (n > 1 || n < 0)
 	msg_fatal("expected one connection from systemd, got %d", n);
     if (n == 1)
