@@ -93,7 +93,8 @@ bench: have-deps all bench/watchbench bench/loadgen bench/floor
 
 # The Debian packages a fresh machine needs to build and test.
 DEB_DEPS = build-essential pkg-config libgdbm-dev systemd \
-           postfix swaks iproute2 procps clang libclang-rt-14-dev groff-base
+           postfix swaks iproute2 procps clang libclang-rt-14-dev groff-base \
+           python3-prometheus-client
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEB_DEPS)
@@ -104,6 +105,7 @@ have-deps:
 	  && command -v postfix >/dev/null && command -v swaks >/dev/null \
 	  && command -v pkg-config >/dev/null && command -v ss >/dev/null \
 	  && command -v clang >/dev/null && command -v groff >/dev/null \
+	  && /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null \
 	  && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; } \
 	  || $(MAKE) deps
 

@@ -8,7 +8,8 @@
  *	admin.c		the command table, usage, dispatch, word splitting
  *	admin_print.c	records as text and JSON, the sorted collection
  *	admin_edit.c	check, del, allow, block, unblock
- *	admin_report.c	list, info, stats, config
+ *	admin_report.c	list, info, config
+ *	admin_stats.c	stats: text and chart, JSON, Prometheus
  *	admin_expire.c	expire, recover
  *	admin_dump.c	dump, load: the text form of the whole database
  *	admin_map.c	export-map
@@ -78,6 +79,21 @@ int     admin_arg_key(struct admin *, const char *arg, char *key, size_t len);
 int     admin_db_failed(struct admin *);
 int     admin_io_failed(struct admin *, const char *what);
 int     admin_no_record(struct admin *, const char *arg, const char *key);
+
+/* A command's output: a->out, or a file written whole or not at all. */
+struct admin_out {
+    FILE   *fp;
+    const char *path;			/* 0: a->out */
+    char    tmp[CONF_PATH_MAX + 32];
+};
+
+FILE   *admin_out_open(struct admin *, struct admin_out *, const char *path);
+int     admin_out_close(struct admin *, struct admin_out *, int rc);
+
+/* admin_report.c: what info and stats both count; n has a place for each
+ * enum record_state (decide.h) */
+int     admin_count_states(struct admin *, long *n, size_t *records);
+int     admin_waiting(struct admin *);
 
 /* The commands, one file per concern. */
 admin_fn admin_check, admin_del, admin_allow, admin_block, admin_unblock;

@@ -66,6 +66,12 @@ static enum db_change load_one(struct db_txn *t, void *ctx)
     return ledger_apply(t, &l->event);
 }
 
+/* load_stats - the counters of a dump that holds no record */
+static void load_stats(struct tp_stats *st, void *ctx)
+{
+    *st = *(const struct tp_stats *) ctx;
+}
+
 static int by_key(const void *x, const void *y)
 {
     return strcmp(*(char *const *) x, *(char *const *) y);
@@ -153,6 +159,9 @@ int admin_load(struct admin *a, int argc, char **argv)
 	if (db_update_many(a->db, keys + i, n, load_one, &l) < 0)
 	    rc = admin_db_failed(a);
     }
+    if (rc == ADMIN_OK && l.items.n == 0 && l.event.stats
+	&& db_update_stats(a->db, load_stats, &l.stats) < 0)
+	rc = admin_db_failed(a);
     if (rc == ADMIN_OK)
 	fprintf(a->out, "loaded %zu records\n", l.items.n);
     free(keys);

@@ -44,8 +44,9 @@ int admin_export_map(struct admin *a, int argc, char **argv)
     const char *format = "cidr", *out_path = 0;
     struct array c;
     int64_t now = (int64_t) time(0);
-    char    tmp[CONF_PATH_MAX + 32], buf[64];
-    FILE   *fp = a->out;
+    char    buf[64];
+    struct admin_out out;
+    FILE   *fp;
     long    written = 0, skipped = 0;
     int     rc;
 
@@ -63,12 +64,9 @@ int admin_export_map(struct admin *a, int argc, char **argv)
     }
     if ((rc = admin_collect(a, &c, 0)) != 0)
 	return rc;
-    if (out_path) {
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", out_path, (long) getpid());
-	if ((fp = fopen(tmp, "w")) == 0) {
-	    array_free(&c);
-	    return admin_io_failed(a, tmp);
-	}
+    if ((fp = admin_out_open(a, &out, out_path)) == 0) {
+	array_free(&c);
+	return ADMIN_IO;
     }
     fprintf(fp, "# Networks blocked by tarpit, for Postfix %s:%s.\n"
 	    "# Written by tarpit-admin export-map; edits are overwritten.\n",
@@ -88,18 +86,10 @@ int admin_export_map(struct admin *a, int argc, char **argv)
 	written++;
     }
     array_free(&c);
-    if (out_path) {
-	int     bad = fflush(fp) != 0 || fsync(fileno(fp)) != 0;
-
-	if (fclose(fp) != 0)
-	    bad = 1;
-	if (bad || rename(tmp, out_path) != 0) {
-	    rc = admin_io_failed(a, out_path);
-	    unlink(tmp);
-	    return rc;
-	}
+    if ((rc = admin_out_close(a, &out, ADMIN_OK)) != ADMIN_OK)
+	return rc;
+    if (out_path)
 	fprintf(a->out, "wrote %ld blocked networks to %s\n", written, out_path);
-    }
     if (skipped)
 	fprintf(a->err, "tarpit-admin: %ld networks not on an 8-bit (IPv4) or "
 		"16-bit (IPv6) boundary left out: use --format cidr\n", skipped);

@@ -21,7 +21,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* admin_time - ISO 8601 in UTC, or "-" for never */
 const char *admin_time(int64_t t, char *buf, size_t len)
@@ -183,4 +185,44 @@ int admin_no_record(struct admin *a, const char *arg, const char *key)
 {
     fprintf(a->err, "tarpit-admin: %s: no record for %s\n", arg, key);
     return ADMIN_NOTFOUND;
+}
+
+/* admin_out_open - where a command writes: a->out, or with a path a new
+ * file beside it (mode 0644) that admin_out_close() renames into place,
+ * so that a reader never sees half of it; 0 when it cannot be made */
+FILE   *admin_out_open(struct admin *a, struct admin_out *o, const char *path)
+{
+    o->path = path;
+    o->fp = a->out;
+    if (path == 0)
+	return o->fp;
+    snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.%ld", path, (long) getpid());
+    if ((o->fp = fopen(o->tmp, "w")) == 0 || fchmod(fileno(o->fp), 0644) != 0) {
+	admin_io_failed(a, o->tmp);
+	if (o->fp) {
+	    fclose(o->fp);
+	    unlink(o->tmp);
+	}
+	return 0;
+    }
+    return o->fp;
+}
+
+/* admin_out_close - finish what admin_out_open() began: with status rc
+ * ADMIN_OK the file is synced and renamed into place, else removed; the
+ * status */
+int admin_out_close(struct admin *a, struct admin_out *o, int rc)
+{
+    int     bad;
+
+    if (o->path == 0)
+	return rc;
+    bad = fflush(o->fp) != 0 || fsync(fileno(o->fp)) != 0;
+    if (fclose(o->fp) != 0)
+	bad = 1;
+    if (rc == ADMIN_OK && (bad || rename(o->tmp, o->path) != 0))
+	rc = admin_io_failed(a, o->path);
+    if (rc != ADMIN_OK)
+	unlink(o->tmp);
+    return rc;
 }

@@ -1,11 +1,10 @@
 /*
  * NAME
- *	admin_report - list, info, stats, config
+ *	admin_report - list, info, config
  * DESCRIPTION
  *	The commands that report on the whole database or the settings:
  *	every record one a line (list), the file and the counts by state
- *	(info), the host-wide counters and the hang-up histogram (stats),
- *	the settings in effect (config).  Their formats are documented in
+ *	(info), the settings in effect (config).  Their formats are documented in
  *	tarpit-admin(8) and stable.
  */
 #define _GNU_SOURCE
@@ -49,24 +48,45 @@ int admin_list(struct admin *a, int argc, char **argv)
     return ADMIN_OK;
 }
 
-/* admin_info - where the database is, what it holds, what is set */
-int admin_info(struct admin *a, int argc, char **argv)
+/* admin_count_states - the records by state (enum record_state), and how
+ * many in all: an exit status */
+int admin_count_states(struct admin *a, long *n, size_t *records)
 {
     struct array c;
     int64_t now = (int64_t) time(0);
-    long    n[STATE_TARPITTED + 1] = {0};
-    char    value[CONF_PATH_MAX];
     int     rc;
 
-    (void) argc;			/* none: admin_run() saw to it */
-    (void) argv;
+    memset(n, 0, (STATE_TARPITTED + 1) * sizeof(n[0]));
     if ((rc = admin_collect(a, &c, 0)) != 0)
 	return rc;
     for (size_t i = 0; i < c.n; i++)
 	n[record_state(&a->conf, &((struct admin_entry *) c.v)[i].r, now)]++;
+    *records = c.n;
+    array_free(&c);
+    return ADMIN_OK;
+}
+
+/* admin_waiting - waits running now on this host, or -1 if unknown */
+int admin_waiting(struct admin *a)
+{
     char    slots[DB_FILE_MAX];
-    int     waiting = db_file(a->conf.database, DB_FILE_SLOTS, slots, sizeof(slots))
-    ? slots_in_use(slots, (int) a->conf.max_waiting) : -1;
+
+    return db_file(a->conf.database, DB_FILE_SLOTS, slots, sizeof(slots))
+	? slots_in_use(slots, (int) a->conf.max_waiting) : -1;
+}
+
+/* admin_info - where the database is, what it holds, what is set */
+int admin_info(struct admin *a, int argc, char **argv)
+{
+    long    n[STATE_TARPITTED + 1];
+    size_t  records;
+    char    value[CONF_PATH_MAX];
+    int     rc, waiting = admin_waiting(a);
+
+    (void) argc;			/* none: admin_run() saw to it */
+    (void) argv;
+    if ((rc = admin_count_states(a, n, &records)) != 0)
+	return rc;
     if (a->json) {
 	fputs("{\"config_file\":", a->out);
 	admin_json_string(a->out, a->conf_file);
@@ -76,7 +96,7 @@ int admin_info(struct admin *a, int argc, char **argv)
 		"\"tarpitted\":%ld,\"allowed\":%ld,\"blocked\":%ld,"
 		"\"waiting\":%d,\"max_waiting\":%" PRId64 ","
 		"\"sleep_ms\":%" PRId64 ",\"threshold\":%" PRId64 "}\n",
-		db_size(a->db), c.n, n[STATE_ESCAPED], n[STATE_TARPITTED], n[STATE_ALLOWED],
+		db_size(a->db), records, n[STATE_ESCAPED], n[STATE_TARPITTED], n[STATE_ALLOWED],
 		n[STATE_BLOCKED], waiting, a->conf.max_waiting, a->conf.sleep_ms,
 		a->conf.threshold);
     } else {
@@ -84,75 +104,13 @@ int admin_info(struct admin *a, int argc, char **argv)
 	fprintf(a->out, "database file       %s (%lld bytes)\n", a->conf.database,
 		db_size(a->db));
 	fprintf(a->out, "records             %zu: %ld escaped, %ld tarpitted, "
-		"%ld allowed, %ld blocked\n", c.n, n[STATE_ESCAPED], n[STATE_TARPITTED],
+		"%ld allowed, %ld blocked\n", records, n[STATE_ESCAPED], n[STATE_TARPITTED],
 		n[STATE_ALLOWED], n[STATE_BLOCKED]);
 	fprintf(a->out, "waiting now         %d of max_waiting %" PRId64 "\n",
 		waiting, a->conf.max_waiting);
 	for (size_t i = 0; conf_key_name(i) != 0; i++)
 	    if (conf_value(&a->conf, conf_key_name(i), value, sizeof(value)) == 0)
 		fprintf(a->out, "%-20s%s\n", conf_key_name(i), value);
-    }
-    array_free(&c);
-    return ADMIN_OK;
-}
-
-/* admin_stats - host-wide totals and the hang-up histogram */
-int admin_stats(struct admin *a, int argc, char **argv)
-{
-    struct tp_stats st;
-    int64_t cum = 0, most = 0;
-    int     tty = a->out == stdout && isatty(STDOUT_FILENO);
-
-    (void) argc;			/* none: admin_run() saw to it */
-    (void) argv;
-    if (db_get_stats(a->db, &st) < 0)
-	return admin_db_failed(a);
-    if (a->json) {
-	for (size_t i = 0; i < stats_nfields; i++)
-	    fprintf(a->out, "%s\"%s\":%" PRId64, i ? "," : "{",
-		    stats_field_table[i].name, *RECORD_FIELD(&st, stats_field_table + i));
-	fputs(",\"hangup_histogram\":[", a->out);
-	for (int i = 0; i < HIST_BUCKETS; i++) {
-	    fprintf(a->out, "%s{\"from\":%d,\"to\":", i ? "," : "", i * HIST_BUCKET_S);
-	    if (i == HIST_BUCKETS - 1)
-		fputs("null", a->out);
-	    else
-		fprintf(a->out, "%d", (i + 1) * HIST_BUCKET_S);
-	    fprintf(a->out, ",\"count\":%" PRId64 "}", st.hangup_hist[i]);
-	}
-	fputs("]}\n", a->out);
-	return ADMIN_OK;
-    }
-    for (size_t i = 0; i < stats_nfields; i++)
-	fprintf(a->out, "%-15s%" PRId64 "\n", stats_field_table[i].name,
-		*RECORD_FIELD(&st, stats_field_table + i));
-    putc('\n', a->out);
-    fprintf(a->out, "hang-ups by time waited\n%-9s %8s %7s %7s\n", "waited",
-	    "count", "share", "cumul.");
-    for (int i = 0; i < HIST_BUCKETS; i++)
-	if (st.hangup_hist[i] > most)
-	    most = st.hangup_hist[i];
-    for (int i = 0; i < HIST_BUCKETS; i++) {
-	char    range[32];
-	int64_t n = st.hangup_hist[i];
-	double  share = st.hangups ? 100.0 * (double) n / (double) st.hangups : 0;
-
-	cum += n;
-	if (i == HIST_BUCKETS - 1)
-	    snprintf(range, sizeof(range), "%ds+", i * HIST_BUCKET_S);
-	else
-	    snprintf(range, sizeof(range), "%d-%ds", i * HIST_BUCKET_S,
-		     (i + 1) * HIST_BUCKET_S);
-	fprintf(a->out, "%-9s %8" PRId64 " %6.1f%% %6.1f%%", range, n, share,
-		st.hangups ? 100.0 * (double) cum / (double) st.hangups : 0.0);
-	if (tty && most > 0) {
-	    putc(' ', a->out);
-	    for (int64_t b = 0; b < n * 40 / most; b++)
-		putc('#', a->out);
-	}
-	putc('\n', a->out);
-	if (cum == st.hangups && i >= 6)
-	    break;			/* the empty tail says nothing */
     }
     return ADMIN_OK;
 }

@@ -41,7 +41,7 @@ const struct record_field record_field_table[] = {
 
 const struct record_field stats_field_table[] = {
     S(tarpits), S(escapes), S(hangups), S(early_talkers), S(dropouts),
-    S(waits_refused), S(greylisted), S(blocks),
+    S(waits_refused), S(greylisted), S(blocks), S(hangup_ms),
 };
 
 const size_t stats_nfields = sizeof(stats_field_table) / sizeof(stats_field_table[0]);
@@ -66,10 +66,10 @@ static const struct {
 } stats_disk[] = {
     ST(tarpits, 1), ST(escapes, 1), ST(hangups, 1), ST(early_talkers, 1),
     ST(dropouts, 1), ST(hangup_hist, HIST_BUCKETS), ST(waits_refused, 1),
-    ST(greylisted, 1), ST(blocks, 1),
+    ST(greylisted, 1), ST(blocks, 1), ST(hangup_ms, 1),
 };
 
-#define NSTATS (5 + HIST_BUCKETS + 3)
+#define NSTATS (5 + HIST_BUCKETS + 4)
 
 /* stats_values - the counters in their on-disk order, or back */
 static void stats_values(struct tp_stats *s, int64_t *v, int to_values)
@@ -196,7 +196,8 @@ int stats_decode(const unsigned char *buf, size_t len, struct tp_stats *s)
     return 0;
 }
 
-/* stats_add_hangup - count a hang-up in its 10-second bucket */
+/* stats_add_hangup - count a hang-up in its 10-second bucket, and the
+ * time waited in the total */
 void stats_add_hangup(struct tp_stats *s, int64_t waited_ms)
 {
     int64_t b = waited_ms / 1000 / HIST_BUCKET_S;
@@ -207,6 +208,8 @@ void stats_add_hangup(struct tp_stats *s, int64_t waited_ms)
 	b = HIST_BUCKETS - 1;
     s->hangups++;
     s->hangup_hist[b]++;
+    if (waited_ms > 0)
+	s->hangup_ms += waited_ms;
 }
 
 /* grey_from_record - a greylist entry from the record it is stored as */

@@ -42,6 +42,7 @@ struct tp_stats {
     int64_t waits_refused;		/* no wait: max_waiting were running */
     int64_t greylisted;			/* requests answered greylist_action */
     int64_t blocks;			/* networks blocked by block_after */
+    int64_t hangup_ms;			/* time waited by those who hung up */
 };
 
 /* A greylist entry: one tuple of network, sender and recipient (its key

@@ -146,6 +146,8 @@ out=$($ADMIN --json stats 2>/dev/null)
 expect_eq "stats: hang-ups counted host-wide" "$(json_field "$out" hangups)" "4"
 expect_eq "stats: all of them in the 0-10s bucket" \
     "$(printf '%s' "$out" | grep -o '{"from":0,"to":10,"count":[0-9]*}')" '{"from":0,"to":10,"count":4}'
+# Each waited 1 to 10 s before it hung up: the total is in between.
+expect_range "stats: the time waited by those who hung up (ms)" "$(json_field "$out" hangup_ms)" 4000 40000
 
 wait_no_children "$CHECK_PID" 3000
 expect_eq "no helper process left" "$(children "$CHECK_PID")" "0"

@@ -2,6 +2,7 @@
 #include "record.h"
 #include "unit.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -81,7 +82,7 @@ int main(void)
 	} places[] = {
 	    {"tarpits", 0}, {"escapes", 1}, {"hangups", 2}, {"early_talkers", 3},
 	    {"dropouts", 4}, {"hist[0]", 5}, {"hist[30]", 35}, {"waits_refused", 36},
-	    {"greylisted", 37}, {"blocks", 38},
+	    {"greylisted", 37}, {"blocks", 38}, {"hangup_ms", 39},
 	};
 	struct tp_stats p;
 	unsigned char pb[RECORD_MAX_SIZE];
@@ -90,9 +91,9 @@ int main(void)
 	memset(&p, 0, sizeof(p));
 	p.tarpits = 100, p.escapes = 101, p.hangups = 102, p.early_talkers = 103;
 	p.dropouts = 104, p.hangup_hist[0] = 105, p.hangup_hist[30] = 135;
-	p.waits_refused = 136, p.greylisted = 137, p.blocks = 138;
+	p.waits_refused = 136, p.greylisted = 137, p.blocks = 138, p.hangup_ms = 139;
 	pn = stats_encode(&p, pb, sizeof(pb));
-	EXPECT(pn == 2 + 8 * 39 && pb[1] == 39, "39 counters on disk: %zu bytes", pn);
+	EXPECT(pn == 2 + 8 * 40 && pb[1] == 40, "40 counters on disk: %zu bytes", pn);
 	for (size_t i = 0; pn && i < sizeof(places) / sizeof(places[0]); i++)
 	    EXPECT(pb[2 + 8 * places[i].place + 7] == 100 + places[i].place,
 		   "%s in place %zu", places[i].name, places[i].place);
@@ -102,6 +103,11 @@ int main(void)
     stats_add_hangup(&st, 10000);
     EXPECT(st.hangups == 3 && st.hangup_hist[0] == 1 && st.hangup_hist[1] == 1
 	   && st.hangup_hist[HIST_BUCKETS - 1] == 8, "histogram buckets");
+    EXPECT(st.hangup_ms == 9999 + 3999000 + 10000, "time waited: %" PRId64, st.hangup_ms);
+    /* Counters written before hangup_ms existed read as 0 for it. */
+    cbuf[1] = 39;
+    EXPECT(stats_decode(cbuf, 2 + 8 * 39, &st2) == 0 && st2.hangup_ms == 0
+	   && st2.tarpits == 5, "39 counters of old");
 
     /* Damage. */
     EXPECT(record_decode(buf, 0, &back) < 0, "empty");
