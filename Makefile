@@ -27,9 +27,11 @@ GDBM_CFLAGS := $(shell pkg-config --cflags gdbm 2>/dev/null)
 GDBM_LIBS  := $(shell pkg-config --libs gdbm 2>/dev/null || echo -lgdbm)
 
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -Ilib $(GDBM_CFLAGS)
-# No libsystemd: lib/listen.c reads LISTEN_PID/LISTEN_FDS itself (it saves
-# about 80 KiB of private memory per helper).
+# No libsystemd for the helpers: lib/listen.c reads LISTEN_PID/LISTEN_FDS
+# itself (it saves about 80 KiB of private memory per helper).  Only
+# tarpit-admin links it, for import-log --journal (lib/admin_journal.c).
 LIBS       = $(GDBM_LIBS)
+SYSTEMD_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 # O is the object directory prefix: empty for the normal build (objects
 # beside their sources, programs in bin/), build/san/ for the sanitizer one.
@@ -55,11 +57,13 @@ $(O)lib/libtarpit.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(PROGS:%=$(O)bin/%): $(O)bin/%: $(O)bin/%.o $(O)lib/libtarpit.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)lib/libtarpit.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)lib/libtarpit.a $(LIBS) $(PROG_LIBS)
+
+$(O)bin/tarpit-admin: PROG_LIBS = $(SYSTEMD_LIBS)
 
 $(UNIT_TESTS): $(O)tests/unit/%: tests/unit/%.c tests/unit/*.h $(O)lib/libtarpit.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(O)lib/libtarpit.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(O)lib/libtarpit.a $(LIBS) $(SYSTEMD_LIBS)
 
 $(TOOLS): tests/%: tests/%.c
 	@mkdir -p $(@D)
@@ -85,7 +89,7 @@ fuzz:
 
 $(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/lib/libtarpit.a
 	clang $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -Ilib -o $@ $< build/fuzz/lib/libtarpit.a $(LIBS)
+	    -Ilib -o $@ $< build/fuzz/lib/libtarpit.a $(LIBS) $(SYSTEMD_LIBS)
 
 # Benchmarks measure and record (bench/results.md); they never fail a build.
 bench: have-deps all bench/watchbench bench/loadgen bench/floor
@@ -94,13 +98,14 @@ bench: have-deps all bench/watchbench bench/loadgen bench/floor
 # The Debian packages a fresh machine needs to build and test.
 DEB_DEPS = build-essential pkg-config libgdbm-dev systemd \
            postfix swaks iproute2 procps clang libclang-rt-14-dev groff-base \
-           python3-prometheus-client
+           python3-prometheus-client libsystemd-dev systemd-journal-remote
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEB_DEPS)
 
 have-deps:
-	@{ [ -f /usr/include/gdbm.h ] \
+	@{ [ -f /usr/include/gdbm.h ] && [ -f /usr/include/systemd/sd-journal.h ] \
+	  && [ -x /lib/systemd/systemd-journal-remote ] \
 	  && command -v systemd-socket-activate >/dev/null \
 	  && command -v postfix >/dev/null && command -v swaks >/dev/null \
 	  && command -v pkg-config >/dev/null && command -v ss >/dev/null \

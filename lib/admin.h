@@ -15,6 +15,7 @@
  *	admin_map.c	export-map
  *	admin_doctor.c	doctor
  *	admin_importlog.c import-log
+ *	admin_journal.c	import-log's journal reader (the one use of libsystemd)
  *	admin_serve.c	serve: the admin socket's line protocol
  */
 
@@ -89,6 +90,22 @@ struct admin_out {
 
 FILE   *admin_out_open(struct admin *, struct admin_out *, const char *path);
 int     admin_out_close(struct admin *, struct admin_out *, int rc);
+
+/* admin_journal.c: Postfix's messages from the systemd journal */
+struct journal_read {
+    char  **files;			/* journal files, 0-terminated; 0: the
+					 * local system journal */
+    int64_t since, until;		/* Unix seconds; 0: no bound */
+    const char *cursor;			/* where the last run stopped, or 0 */
+    char   *last;			/* out: the last entry's cursor, or 0 */
+    long    entries;			/* out: Postfix entries read */
+    int     cursor_gone;		/* out: the cursor named no entry */
+};
+
+int     admin_journal_read(struct admin *, struct journal_read *,
+			           void (*fn) (void *ctx, const char *message), void *ctx);
+char   *admin_journal_cursor(const char *path);
+int     admin_journal_save_cursor(struct admin *, const char *path, const char *cursor);
 
 /* admin_report.c: what info and stats both count; n has a place for each
  * enum record_state (decide.h) */

@@ -10,5 +10,6 @@
 
 int64_t monotonic_ms(void);
 const char *clock_seconds(int64_t ms, char *buf, size_t len);
+int     clock_parse_when(const char *, int64_t now, int64_t *when);
 
 #endif

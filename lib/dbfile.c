@@ -28,6 +28,9 @@ const char *db_file(const char *database, enum db_file which, char *buf, size_t 
     case DB_FILE_SLOTS:
 	n = snprintf(buf, len, "%s.slots", database);
 	break;
+    case DB_FILE_CURSOR:
+	n = snprintf(buf, len, "%s.journal-cursor", database);
+	break;
     case DB_FILE_DIR:
 	if ((slash = strrchr(database, '/')) == 0)
 	    n = snprintf(buf, len, ".");

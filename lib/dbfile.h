@@ -9,6 +9,7 @@ enum db_file {
     DB_FILE_LOCK,			/* DATABASE.lock: flock(2), change count */
     DB_FILE_SLOTS,			/* DATABASE.slots: max_waiting's slots */
     DB_FILE_DIR,			/* the directory the database is in */
+    DB_FILE_CURSOR,			/* DATABASE.journal-cursor: import-log's */
 };
 
 #define DB_FILE_MAX 1100		/* a database path (1024) and a suffix */

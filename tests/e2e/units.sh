@@ -44,6 +44,9 @@ check "tarpit-admin-tcp.socket: 127.0.0.1:60003, with its warning" \
     sh -c "grep -qx 'ListenStream=127.0.0.1:60003' '$R/units/tarpit-admin-tcp.socket' && grep -q 'any local user' '$R/units/tarpit-admin-tcp.socket'"
 check "tarpit-expire.timer: hourly, Persistent=yes" \
     sh -c "grep -qx 'OnCalendar=hourly' '$R/units/tarpit-expire.timer' && grep -qx 'Persistent=yes' '$R/units/tarpit-expire.timer'"
+check "tarpit-import.timer: every 5 minutes" grep -qx 'OnUnitActiveSec=5m' "$R/units/tarpit-import.timer"
+check "tarpit-import.service: import-log --journal, as tarpit with the journal's group" \
+    sh -c "grep -qx 'ExecStart=$R/usr/sbin/tarpit-admin import-log --journal' '$R/units/tarpit-import.service' && grep -qx 'User=tarpit' '$R/units/tarpit-import.service' && grep -qx 'SupplementaryGroups=systemd-journal' '$R/units/tarpit-import.service'"
 check "tarpit-metrics.timer: every minute" grep -qx 'OnUnitActiveSec=1m' "$R/units/tarpit-metrics.timer"
 check "tarpit-metrics.service: Prometheus into node-exporter's textfile directory, nothing else writable" \
     sh -c "grep -qx 'ExecStart=$R/usr/sbin/tarpit-admin stats --format prometheus -o /var/lib/prometheus/node-exporter/tarpit.prom' '$R/units/tarpit-metrics.service' && grep -qx 'ReadWritePaths=/var/lib/prometheus/node-exporter' '$R/units/tarpit-metrics.service' && ! grep -q '^StateDirectory' '$R/units/tarpit-metrics.service'"

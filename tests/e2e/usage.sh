@@ -13,16 +13,17 @@ $A -h >"$T/usage" || not_ok "tarpit-admin -h exits 0"
 
 # The commands and, per command, its --options (and -o) in the usage text.
 usage_cmds=$(sed -n 's/^  \([a-z][a-z-]*\).*/\1/p' "$T/usage" | sort)
-# ... and in the manual: the .It Cm lines of DESCRIPTION's list.
-man_cmds=$(sed -n '/^\.Sh DESCRIPTION/,/^\.Sh /s/^\.It Cm \([a-z][a-z-]*\).*/\1/p' "$MAN" | sort)
+# ... and in the manual: the .It Cm lines of DESCRIPTION's list (a command
+# with several forms has a line for each).
+man_cmds=$(sed -n '/^\.Sh DESCRIPTION/,/^\.Sh /s/^\.It Cm \([a-z][a-z-]*\).*/\1/p' "$MAN" | sort -u)
 expect_eq "the usage text and the manual name the same commands" \
     "$(echo $usage_cmds)" "$(echo $man_cmds)"
 check "there are commands at all (${usage_cmds//$'\n'/ })" test "$(wc -w <<<"$usage_cmds")" -ge 17
 
-opts_usage() { sed -n "s/^  $1 \(.*\)/\1/p" "$T/usage" | grep -oE '(^|[[ ])-(-[a-z-]+|[a-z])' | tr -d '[ ' | sort | tr '\n' ' '; }
+opts_usage() { sed -n "s/^  $1 \(.*\)/\1/p" "$T/usage" | grep -oE '(^|[[ ])-(-[a-z-]+|[a-z])' | tr -d '[ ' | sort -u | tr '\n' ' '; }
 opts_man() {
     sed -n "/^\.Sh DESCRIPTION/,/^\.Sh /s/^\.It Cm $1\( .*\)\{0,1\}$/\1/p" "$MAN" |
-        grep -oE 'Fl -?[a-z-]+' | sed 's/^Fl /-/' | sort | tr '\n' ' '
+        grep -oE 'Fl -?[a-z-]+' | sed 's/^Fl /-/' | sort -u | tr '\n' ' '
 }
 for c in $usage_cmds; do
     expect_eq "$c: the same options in the usage text and the manual" "$(opts_usage "$c")" "$(opts_man "$c")"

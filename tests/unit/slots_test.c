@@ -74,6 +74,7 @@ int main(void)
     } files[] = {
 	{"/var/lib/tarpit/tarpit.db", DB_FILE_LOCK, "/var/lib/tarpit/tarpit.db.lock"},
 	{"/var/lib/tarpit/tarpit.db", DB_FILE_SLOTS, "/var/lib/tarpit/tarpit.db.slots"},
+	{"/var/lib/tarpit/tarpit.db", DB_FILE_CURSOR, "/var/lib/tarpit/tarpit.db.journal-cursor"},
 	{"/var/lib/tarpit/tarpit.db", DB_FILE_DIR, "/var/lib/tarpit"},
 	{"/tarpit.db", DB_FILE_DIR, "/"},
 	{"tarpit.db", DB_FILE_DIR, "."},

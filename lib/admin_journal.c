@@ -1,0 +1,196 @@
+/*
+ * NAME
+ *	admin_journal - import-log's reader of the systemd journal
+ * DESCRIPTION
+ *	Since Debian 12 a default install logs to the journal only, so
+ *	import-log reads Postfix's entries there itself, through sd-journal:
+ *	the local system journal (--journal) or given journal files
+ *	(--journal-file).  Postfix's entries are those whose
+ *	SYSLOG_IDENTIFIER starts with "postfix" (postfix/smtpd, postfix/qmgr,
+ *	... and postfix-mx2/smtpd of a second instance): the journal is asked
+ *	for the identifiers it holds, and matched on those, so that nothing
+ *	else is read.
+ *
+ *	Where the last run stopped is the journal cursor of its last entry,
+ *	kept in a file beside the database and replaced (write, fsync,
+ *	rename) only after the records are written: a run that fails reads
+ *	the same entries again, which learns nothing twice.  A cursor that no
+ *	longer names an entry (rotated away, or another journal's) means
+ *	reading from the oldest entry, with one line said about it.
+ *
+ *	Only tarpit-admin links libsystemd: the helpers read LISTEN_PID and
+ *	LISTEN_FDS themselves (listen.c).
+ */
+#define _GNU_SOURCE
+#include "admin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#define IDENT_FIELD "SYSLOG_IDENTIFIER="
+#define MESSAGE_FIELD "MESSAGE="
+
+/* journal_failed - an sd-journal call failed: say it; ADMIN_IO */
+static int journal_failed(struct admin *a, const char *what, int r)
+{
+    fprintf(a->err, "tarpit-admin: %s: %s\n", what, strerror(-r));
+    return ADMIN_IO;
+}
+
+/* match_postfix - match the entries of every Postfix identifier the
+ * journal holds; how many, or a negative errno */
+static int match_postfix(sd_journal *j)
+{
+    struct array idents = ARRAY_OF(char *);
+    const void *data;
+    size_t  len;
+    int     r, n = 0;
+
+    if ((r = sd_journal_query_unique(j, "SYSLOG_IDENTIFIER")) < 0)
+	return r;
+    SD_JOURNAL_FOREACH_UNIQUE(j, data, len) {
+	if (len > strlen(IDENT_FIELD "postfix")
+	    && memcmp(data, IDENT_FIELD "postfix", strlen(IDENT_FIELD "postfix")) == 0)
+	    *(char **) array_add(&idents) = strndup(data, len);
+    }
+    for (size_t i = 0; i < idents.n; i++) {
+	char   *m = ((char **) idents.v)[i];
+
+	if (m == 0)
+	    r = -ENOMEM;
+	else if (r >= 0 && (r = sd_journal_add_match(j, m, 0)) >= 0)
+	    n++;
+	free(m);
+    }
+    array_free(&idents);
+    return r < 0 ? r : n;
+}
+
+/* seek_start - where to begin: after the cursor, at --since, or at the
+ * oldest entry; a negative errno */
+static int seek_start(struct admin *a, sd_journal *j, struct journal_read *jr)
+{
+    int     r;
+
+    if (jr->cursor) {
+	if (sd_journal_seek_cursor(j, jr->cursor) >= 0 && sd_journal_next(j) > 0
+	    && sd_journal_test_cursor(j, jr->cursor) > 0)
+	    return 0;			/* on the last entry read: next is new */
+	fprintf(a->err, "tarpit-admin: import-log: the journal no longer holds "
+		"the entry where the last run stopped; reading from the oldest\n");
+	jr->cursor_gone = 1;
+    }
+    if (jr->since > 0)
+	r = sd_journal_seek_realtime_usec(j, (uint64_t) jr->since * 1000000);
+    else
+	r = sd_journal_seek_head(j);
+    return r < 0 ? r : 0;
+}
+
+/* admin_journal_read - each Postfix message of the journal after
+ * jr->cursor, within jr->since and jr->until, to fn; jr->last is the
+ * cursor of the last entry read (free() it); an exit status */
+int admin_journal_read(struct admin *a, struct journal_read *jr,
+		               void (*fn) (void *, const char *), void *ctx)
+{
+    sd_journal *j = 0;
+    char   *msg = 0;
+    size_t  cap = 0;
+    uint64_t usage;
+    int     r, rc = ADMIN_OK;
+
+    jr->last = 0;
+    jr->entries = 0;
+    if (jr->files)
+	r = sd_journal_open_files(&j, (const char **) jr->files, 0);
+    else
+	r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+    if (r < 0)
+	return journal_failed(a, jr->files ? jr->files[0] : "the system journal", r);
+    if (jr->files == 0 && sd_journal_get_usage(j, &usage) >= 0 && usage == 0)
+	fprintf(a->err, "tarpit-admin: import-log: no journal file could be read "
+		"(none there, or no permission: run it as root or as a member of "
+		"the group systemd-journal or adm)\n");
+    if ((r = match_postfix(j)) <= 0) {
+	sd_journal_close(j);
+	return r < 0 ? journal_failed(a, "reading the journal", r) : ADMIN_OK;
+    }
+    if ((r = seek_start(a, j, jr)) < 0) {
+	sd_journal_close(j);
+	return journal_failed(a, "seeking in the journal", r);
+    }
+    /* After seek_start() with a cursor the journal is on the entry read
+     * last time: the loop's first next() steps past it. */
+    while ((r = sd_journal_next(j)) > 0) {
+	uint64_t usec;
+	const void *data;
+	size_t  len;
+
+	if ((r = sd_journal_get_realtime_usec(j, &usec)) < 0)
+	    break;
+	if (jr->until > 0 && usec > (uint64_t) jr->until * 1000000)
+	    break;
+	if (jr->since > 0 && usec < (uint64_t) jr->since * 1000000)
+	    continue;
+	r = sd_journal_get_data(j, "MESSAGE", &data, &len);
+	if (r == -ENOENT || r == -EBADMSG)
+	    continue;			/* no message, or a damaged entry */
+	if (r < 0)
+	    break;
+	len -= strlen(MESSAGE_FIELD);
+	if (memchr((const char *) data + strlen(MESSAGE_FIELD), 0, len) == 0) {
+	    if (len + 1 > cap)
+		msg = xrealloc(msg, cap = len + 1);
+	    memcpy(msg, (const char *) data + strlen(MESSAGE_FIELD), len);
+	    msg[len] = 0;
+	    fn(ctx, msg);
+	}
+	jr->entries++;
+	free(jr->last);
+	jr->last = 0;
+	if ((r = sd_journal_get_cursor(j, &jr->last)) < 0)
+	    break;
+    }
+    if (r < 0)
+	rc = journal_failed(a, "reading the journal", r);
+    free(msg);
+    sd_journal_close(j);
+    return rc;
+}
+
+/* admin_journal_cursor - the saved cursor, or 0 when there is none */
+char   *admin_journal_cursor(const char *path)
+{
+    FILE   *fp = fopen(path, "r");
+    char   *line = 0;
+    size_t  cap = 0;
+    ssize_t n;
+
+    if (fp == 0)
+	return 0;
+    n = getline(&line, &cap, fp);
+    fclose(fp);
+    if (n <= 0) {
+	free(line);
+	return 0;
+    }
+    if (line[n - 1] == '\n')
+	line[n - 1] = 0;
+    return line;
+}
+
+/* admin_journal_save_cursor - replace the saved cursor: an exit status */
+int admin_journal_save_cursor(struct admin *a, const char *path, const char *cursor)
+{
+    struct admin_out out;
+    FILE   *fp;
+
+    if ((fp = admin_out_open(a, &out, path)) == 0)
+	return ADMIN_IO;
+    fprintf(fp, "%s\n", cursor);
+    return admin_out_close(a, &out, ADMIN_OK);
+}
