@@ -4,7 +4,7 @@
 #   make check        every test: unit, helpers end to end, real Postfix,
 #                     and the unit and helper tests again under ASan+UBSan
 #   make install      PREFIX=/usr/local DESTDIR= (programs, units, man pages,
-#                     config, Postfix snippets)
+#                     config, Postfix snippets, logcheck rules)
 #   make deps         install the Debian build and test dependencies
 #   make run          build and run the helpers on loopback with a scratch db
 
@@ -98,14 +98,14 @@ bench: have-deps all bench/watchbench bench/loadgen bench/floor
 # The Debian packages a fresh machine needs to build and test.
 DEB_DEPS = build-essential pkg-config libgdbm-dev systemd \
            postfix swaks iproute2 procps clang libclang-rt-14-dev groff-base \
-           python3-prometheus-client libsystemd-dev systemd-journal-remote
+           python3-prometheus-client libsystemd-dev systemd-journal-remote logcheck
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEB_DEPS)
 
 have-deps:
 	@{ [ -f /usr/include/gdbm.h ] && [ -f /usr/include/systemd/sd-journal.h ] \
-	  && [ -x /lib/systemd/systemd-journal-remote ] \
+	  && [ -x /lib/systemd/systemd-journal-remote ] && command -v logcheck-test >/dev/null \
 	  && command -v systemd-socket-activate >/dev/null \
 	  && command -v postfix >/dev/null && command -v swaks >/dev/null \
 	  && command -v pkg-config >/dev/null && command -v ss >/dev/null \
@@ -127,7 +127,9 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DATADIR)/postfix \
-	    $(DESTDIR)$(SYSUSERSDIR)
+	    $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/logcheck/ignore.d.server \
+	    $(DESTDIR)$(SYSCONFDIR)/logcheck/violations.ignore.d
 	install -m 0755 $(PROGS:%=bin/%) $(DESTDIR)$(SBINDIR)/
 	install -m 0644 share/man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 share/man/*.8 $(DESTDIR)$(MANDIR)/man8/
@@ -137,6 +139,10 @@ install: all
 	        > $(DESTDIR)$(UNITDIR)/$${u#units/} && chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#units/}; \
 	done
 	install -m 0644 share/postfix/* $(DESTDIR)$(DATADIR)/postfix/
+	install -m 0644 share/logcheck/ignore.d.server/tarpit \
+	    $(DESTDIR)$(SYSCONFDIR)/logcheck/ignore.d.server/tarpit
+	install -m 0644 share/logcheck/violations.ignore.d/tarpit \
+	    $(DESTDIR)$(SYSCONFDIR)/logcheck/violations.ignore.d/tarpit
 	install -m 0644 share/sysusers.d/tarpit.conf $(DESTDIR)$(SYSUSERSDIR)/tarpit.conf
 	[ -e $(DESTDIR)$(SYSCONFDIR)/tarpit.conf ] || \
 	    install -m 0644 tarpit.conf $(DESTDIR)$(SYSCONFDIR)/tarpit.conf

@@ -12,6 +12,7 @@ passed=0
 failed=0
 PGIDS=()
 AT_EXIT=()
+ACT_LOGS=()
 T=$(mktemp -d /tmp/tarpit-test.XXXXXX)
 chmod 0755 "$T"
 
@@ -19,8 +20,15 @@ chmod 0755 "$T"
 at_exit() { AT_EXIT+=("$1"); }
 
 cleanup() {
-    local g c
+    local g c l
     for c in "${AT_EXIT[@]}"; do eval "$c"; done
+    # TARPIT_LOGS: a directory that collects the helpers' log lines of
+    # every suite, for the logcheck rules' test (tests/e2e/logcheck.sh).
+    if [ -n "${TARPIT_LOGS:-}" ] && [ -d "$TARPIT_LOGS" ]; then
+        for l in "${ACT_LOGS[@]}"; do
+            [ -f "$l" ] && cat "$l" >>"$TARPIT_LOGS/${0##*/}.log"
+        done
+    fi
     for g in "${PGIDS[@]}"; do
         kill -TERM -- "-$g" 2>/dev/null
     done
@@ -83,6 +91,7 @@ activate() {
     [ -n "${ADDR6:-}" ] && addr="[::1]:$port"
     setsid systemd-socket-activate --accept -l "$addr" "$@" >>"$log" 2>&1 &
     ACTIVATOR=$!
+    ACT_LOGS+=("$log")
     PGIDS+=("$ACTIVATOR")
     local i
     for i in $(seq 1 100); do

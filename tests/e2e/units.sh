@@ -9,6 +9,8 @@ R=$T/root
 make -s -C "$TOP" install DESTDIR= PREFIX="$R/usr" SYSCONFDIR="$R/etc" \
     UNITDIR="$R/units" SYSUSERSDIR="$R/sysusers" >"$T/install.log" 2>&1
 check "make install into a scratch prefix" test -x "$R/usr/sbin/tarpit-check"
+check "the logcheck rules are installed, mode 0644" \
+    sh -c "[ \$(stat -c %a '$R/etc/logcheck/ignore.d.server/tarpit') = 644 ] && [ \$(stat -c %a '$R/etc/logcheck/violations.ignore.d/tarpit') = 644 ]"
 check "the shared sandbox is installed as the tarpit- prefix's drop-in" \
     test -f "$R/units/tarpit-.service.d/50-hardening.conf"
 for u in "$R"/units/*.service "$R"/units/*.socket "$R"/units/*.timer; do
