@@ -127,6 +127,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DATADIR)/postfix \
+	    $(DESTDIR)$(DATADIR)/examples \
 	    $(DESTDIR)$(SYSUSERSDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/logcheck/ignore.d.server \
 	    $(DESTDIR)$(SYSCONFDIR)/logcheck/violations.ignore.d
@@ -139,6 +140,7 @@ install: all
 	        > $(DESTDIR)$(UNITDIR)/$${u#units/} && chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#units/}; \
 	done
 	install -m 0644 share/postfix/* $(DESTDIR)$(DATADIR)/postfix/
+	install -m 0644 share/examples/* $(DESTDIR)$(DATADIR)/examples/
 	install -m 0644 share/logcheck/ignore.d.server/tarpit \
 	    $(DESTDIR)$(SYSCONFDIR)/logcheck/ignore.d.server/tarpit
 	install -m 0644 share/logcheck/violations.ignore.d/tarpit \

@@ -67,6 +67,35 @@ for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 wait_no_children "$CHECK_PID" 3000
 expect_eq "all slots free once the waits are gone" "$(json_field "$($A --json info)" waiting)" "0"
 
+# --- share/examples/s25r.conf: only dynamic-looking names wait -------------
+{ printf 'database = %s/s25r.db\nsleep = 1s\n' "$T"; cat "$TOP/share/examples/s25r.conf"; } >"$T/s25r.conf"
+P3=$(free_port); activate "$T/s25r.log" "$P3" "$BIN/tarpit-check" -c "$T/s25r.conf"
+# s25r ADDR NAME - a request in the s25r profile, given up after 1.5 s
+s25r() { req "$1" 1 "policy_context=s25r" "client_name=$2" | "$PC" -t 1500 127.0.0.1 "$P3"; }
+dynamic=(unknown p1234-ipbf01.tokyo.example.ne.jp host12345.example.net 1-2-3-4.example.co.uk
+    a1.b2-3.example.com x1.y2.pool.example.net dhcp12.example.org)
+static=(mail.example.com mx1.example.net smtp2.example.co.jp relay-out.example.org)
+i=0 pids=()
+for n in "${dynamic[@]}" "${static[@]}"; do
+    i=$((i + 1)); s25r "10.25.$i.1" "$n" >"$T/s25r.$i" &
+    pids+=("$!")
+done
+wait "${pids[@]}"
+i=0
+for n in "${dynamic[@]}"; do
+    i=$((i + 1))
+    expect_eq "s25r: $n waits (still waiting after 1.5 s)" "$(awk '{print $1}' "$T/s25r.$i")" "timeout"
+done
+for n in "${static[@]}"; do
+    i=$((i + 1))
+    expect_eq "s25r: $n is skipped at once" "$(awk '{print $1}' "$T/s25r.$i")" "action=DUNNO"
+    "$BIN/tarpit-admin" -c "$T/s25r.conf" check "10.25.$i.1" >/dev/null 2>&1
+    expect_eq "s25r: ... and gets no record" "$?" "1"
+done
+out=$(req 10.25.99.1 1 "client_name=host12345.example.net" | "$PC" 127.0.0.1 "$P3")
+expect_range "s25r: outside the profile, the global sleep (1s) and no S25R rule (ms)" \
+    "$(ms_of "$out")" 950 5000
+
 # --- Dry run: logs what it would do, never waits or blocks ---------------
 cat >"$T/dry.conf" <<CONF
 database = $T/dry.db
