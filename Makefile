@@ -7,6 +7,8 @@
 #                     config, Postfix snippets, logcheck rules)
 #   make deps         install the Debian build and test dependencies
 #   make run          build and run the helpers on loopback with a scratch db
+#   make demo         (root) a throw-away Postfix in its own network namespace,
+#                     showing what the tarpit does, in under a minute
 
 PREFIX   ?= /usr/local
 SBINDIR  ?= $(PREFIX)/sbin
@@ -123,6 +125,9 @@ check: have-deps
 run: have-deps all tests/policy-client
 	tests/run-local
 
+demo: have-deps all tests/smtp-client
+	tests/demo
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
@@ -155,4 +160,4 @@ clean:
 	    tests/watch-peer bench/watchbench bench/loadgen bench/floor
 	rm -rf build
 
-.PHONY: all build-tests bench fuzz deps have-deps check run install clean
+.PHONY: all build-tests bench fuzz deps have-deps check run demo install clean
