@@ -29,6 +29,8 @@ GDBM_CFLAGS := $(shell pkg-config --cflags gdbm 2>/dev/null)
 GDBM_LIBS  := $(shell pkg-config --libs gdbm 2>/dev/null || echo -lgdbm)
 
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -Ilib $(GDBM_CFLAGS)
+# hiredis is not linked: lib/db_redis.c opens it with dlopen() when the
+# database is a server's URL, so that a GDBM setup maps none of it.
 # No libsystemd for the helpers: lib/listen.c reads LISTEN_PID/LISTEN_FDS
 # itself (it saves about 80 KiB of private memory per helper).  Only
 # tarpit-admin links it, for import-log --journal (lib/admin_journal.c).
@@ -100,13 +102,15 @@ bench: have-deps all bench/watchbench bench/loadgen bench/floor
 # The Debian packages a fresh machine needs to build and test.
 DEB_DEPS = build-essential pkg-config libgdbm-dev systemd \
            postfix swaks iproute2 procps clang libclang-rt-14-dev groff-base \
-           python3-prometheus-client libsystemd-dev systemd-journal-remote logcheck
+           python3-prometheus-client libsystemd-dev systemd-journal-remote logcheck \
+           libhiredis-dev redis-server
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEB_DEPS)
 
 have-deps:
 	@{ [ -f /usr/include/gdbm.h ] && [ -f /usr/include/systemd/sd-journal.h ] \
+	  && [ -f /usr/include/hiredis/hiredis.h ] && command -v redis-server >/dev/null \
 	  && [ -x /lib/systemd/systemd-journal-remote ] && command -v logcheck-test >/dev/null \
 	  && command -v systemd-socket-activate >/dev/null \
 	  && command -v postfix >/dev/null && command -v swaks >/dev/null \

@@ -66,7 +66,12 @@ int main(int argc, char **argv)
 	free(args);
 	return ADMIN_CONFIG;
     }
-    a.db = db_new(a.conf.database);
+    if ((a.db = db_open(&a.conf, err, sizeof(err))) == 0) {
+	fprintf(stderr, "tarpit-admin: %s\n", err);
+	conf_free(&a.conf);
+	free(args);
+	return ADMIN_CONFIG;
+    }
     status = admin_run(&a, cmd, nargs - 1, args + 1);
     if (fflush(stdout) != 0 && status == ADMIN_OK)
 	status = admin_io_failed(&a, "standard output");

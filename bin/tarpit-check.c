@@ -76,7 +76,7 @@ static int greylist(struct helper *h, const struct tp_conf *p,
 	return 1;
     }
     if (db_update(h->db, gkey, ledger_apply, &l) < 0) {
-	msg_warn("client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
+	helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
 	return 1;
     }
     if (l.grey == GREY_DEFER) {
@@ -88,7 +88,7 @@ static int greylist(struct helper *h, const struct tp_conf *p,
     }
     l.event = LEDGER_GREY_PASSED;
     if (db_update(h->db, key, ledger_apply, &l) < 0)
-	msg_warn("network=%s: %s", key, db_error(h->db));
+	helper_db_warn(h, "network=%s: %s", key, db_error(h->db));
     msg_info("client=%s network=%s: passed greylisting after %lld retries: "
 	     "tarpit again", client, key, (long long) l.retries);
     return 0;
@@ -109,7 +109,7 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
     if (d->sleep_ms == 0) {
 	l.event = LEDGER_WAIT_ZERO;
 	if (db_update(h->db, key, ledger_apply, &l) < 0)
-	    msg_warn("client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
+	    helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
 	else
 	    msg_info("client=%s network=%s: DUNNO after a wait of 0s (%s)",
 		     client, key, d->reason);
@@ -120,11 +120,12 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 	return HELPER_REPLY;
     db_release(h->db);			/* no file or cache held while waiting */
     if (db_update(h->db, key, ledger_apply, &l) < 0) {
-	msg_warn("client=%s network=%s: %s: DUNNO without a wait",
+	helper_db_warn(h, "client=%s network=%s: %s: DUNNO without a wait",
 		  client, key, db_error(h->db));
 	slots_release(slot);
 	return HELPER_REPLY;
     }
+    db_release(h->db);			/* nor a server connection */
     if (wait_for_client(h->conn.in_fd, d->sleep_ms, rq, (int) p->watch_client,
 			strcmp(p->early_talker_action, "ignore") != 0, &l.wait,
 			why, sizeof(why)) < 0 && p->watch_client && !h->watch_noted++)
@@ -133,7 +134,7 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
     l.event = LEDGER_WAIT_ENDED;
     l.now = (int64_t) time(0);
     if (db_update(h->db, key, ledger_apply, &l) < 0)
-	msg_warn("network=%s: %s: the end of the wait is not recorded",
+	helper_db_warn(h, "network=%s: %s: the end of the wait is not recorded",
 		 key, db_error(h->db));
     clock_seconds(l.wait.waited_ms, secs, sizeof(secs));
     switch (l.wait.result) {
@@ -182,7 +183,7 @@ static enum helper_next check(struct helper *h, const struct request *rq,
 	return HELPER_REPLY;
     }
     if ((found = db_get(h->db, key, &r)) < 0) {
-	msg_warn("client=%s network=%s: %s: DUNNO", client, key,
+	helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key,
 		  db_error(h->db));
 	return HELPER_REPLY;
     }
@@ -201,7 +202,7 @@ static enum helper_next check(struct helper *h, const struct request *rq,
 
 	    if (ledger_preview(&l, &r, found) != DB_KEEP
 		&& db_update(h->db, key, ledger_apply, &l) < 0)
-		msg_warn("network=%s: %s", key, db_error(h->db));
+		helper_db_warn(h, "network=%s: %s", key, db_error(h->db));
 	    if (p->log_passes)
 		msg_info("client=%s network=%s: DUNNO (%s)", client, key, d.reason);
 	    return HELPER_REPLY;

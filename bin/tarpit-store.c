@@ -39,7 +39,7 @@ static enum helper_next store(struct helper *h, const struct request *rq,
     if (helper_client_key(h, rq, key, sizeof(key)) == 0)
 	return HELPER_REPLY;
     if ((found = db_get(h->db, key, &r)) < 0) {
-	msg_warn("client=%s network=%s: %s: DUNNO", client, key,
+	helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key,
 		  db_error(h->db));
 	return HELPER_REPLY;
     }
@@ -51,7 +51,7 @@ static enum helper_next store(struct helper *h, const struct request *rq,
     if (ledger_preview(&l, &r, found) == DB_KEEP)
 	return HELPER_REPLY;		/* read-only: nothing to record */
     if (db_update(h->db, key, ledger_apply, &l) < 0) {
-	msg_warn("client=%s network=%s: %s: escape not recorded",
+	helper_db_warn(h, "client=%s network=%s: %s: escape not recorded",
 		  client, key, db_error(h->db));
 	return HELPER_REPLY;
     }

@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "admin.h"
+#include "db_redis.h"
 #include "dbfile.h"
 
 #include <errno.h>
@@ -62,10 +63,40 @@ static void good(struct doctor *d, const char *fmt, ...)
     putc('\n', d->a->out);
 }
 
+/* check_server - a shared database: reached, credentials taken, and no
+ * eviction policy that could drop our keys */
+static void check_server(struct doctor *d)
+{
+    struct rdb *r = db_server(d->a->db);
+    char    policy[64];
+
+    if (rdb_ping(r) < 0) {
+	problem(d, "start the server, or fix database, database_password_file "
+		"and the ACL user in tarpit.conf", "the database server does not "
+		"answer: %s", rdb_error(r));
+	return;
+    }
+    good(d, "database server %s answers PING, credentials accepted", rdb_url(r));
+    if (rdb_config_get(r, "maxmemory-policy", policy, sizeof(policy)) < 0)
+	good(d, "maxmemory-policy not readable (no CONFIG permission): check it "
+	     "is not allkeys-*");
+    else if (strncmp(policy, "allkeys-", 8) == 0)
+	problem(d, "set maxmemory-policy to noeviction or volatile-ttl on the server",
+		"maxmemory-policy is %s: the server may evict our keys, and escaped "
+		"networks would silently wait again", policy);
+    else
+	good(d, "maxmemory-policy %s keeps our keys", policy);
+}
+
 /* check_database - the directory, the lock file, the file, its owner */
 static void check_database(struct doctor *d)
 {
     const char *db = d->a->conf.database;
+
+    if (db_shared(d->a->db)) {
+	check_server(d);
+	return;
+    }
     char    dir[DB_FILE_MAX], lock[DB_FILE_MAX];
     struct passwd *pw = getpwnam("tarpit");
     struct stat st;

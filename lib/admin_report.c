@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "admin.h"
+#include "db_redis.h"
 #include "dbfile.h"
 #include "decide.h"
 #include "slots.h"
@@ -71,7 +72,7 @@ int admin_waiting(struct admin *a)
 {
     char    slots[DB_FILE_MAX];
 
-    return db_file(a->conf.database, DB_FILE_SLOTS, slots, sizeof(slots))
+    return db_conf_file(&a->conf, DB_FILE_SLOTS, slots, sizeof(slots))
 	? slots_in_use(slots, (int) a->conf.max_waiting) : -1;
 }
 
@@ -92,6 +93,16 @@ int admin_info(struct admin *a, int argc, char **argv)
 	admin_json_string(a->out, a->conf_file);
 	fputs(",\"database\":", a->out);
 	admin_json_string(a->out, a->conf.database);
+	if (db_shared(a->db)) {
+	    char    server[200];
+	    long    keys;
+
+	    if (rdb_describe(db_server(a->db), server, sizeof(server), &keys) < 0)
+		return admin_db_failed(a);
+	    fputs(",\"server\":", a->out);
+	    admin_json_string(a->out, server);
+	    fprintf(a->out, ",\"server_keys\":%ld", keys);
+	}
 	fprintf(a->out, ",\"database_bytes\":%lld,\"records\":%zu,\"escaped\":%ld,"
 		"\"tarpitted\":%ld,\"allowed\":%ld,\"blocked\":%ld,"
 		"\"waiting\":%d,\"max_waiting\":%" PRId64 ","
@@ -101,8 +112,17 @@ int admin_info(struct admin *a, int argc, char **argv)
 		a->conf.threshold);
     } else {
 	fprintf(a->out, "config file         %s\n", a->conf_file);
-	fprintf(a->out, "database file       %s (%lld bytes)\n", a->conf.database,
-		db_size(a->db));
+	if (db_shared(a->db)) {
+	    char    server[200];
+	    long    keys;
+
+	    if (rdb_describe(db_server(a->db), server, sizeof(server), &keys) < 0)
+		return admin_db_failed(a);
+	    fprintf(a->out, "database server     %s (%s; %ld keys under \"%s\")\n",
+		    a->conf.database, server, keys, a->conf.database_prefix);
+	} else
+	    fprintf(a->out, "database file       %s (%lld bytes)\n", a->conf.database,
+		    db_size(a->db));
 	fprintf(a->out, "records             %zu: %ld escaped, %ld tarpitted, "
 		"%ld allowed, %ld blocked\n", records, n[STATE_ESCAPED], n[STATE_TARPITTED],
 		n[STATE_ALLOWED], n[STATE_BLOCKED]);

@@ -59,6 +59,10 @@ struct conf_key {
 
 static const struct conf_key conf_keys[] = {
     {"database", CT_STR, OFF(database), "/var/lib/tarpit/tarpit.db", 0, 0, GLOBAL},
+    {"database_prefix", CT_STR, OFF(database_prefix), "tarpit:", 0, 0, GLOBAL},
+    {"database_password_file", CT_STR, OFF(database_password_file), 0, 0, 0, GLOBAL},
+    {"database_timeout", CT_DURATION, OFF(database_timeout_ms), "500ms", 10, 60000, GLOBAL},
+    {"state_directory", CT_STR, OFF(state_directory), "/var/lib/tarpit", 0, 0, GLOBAL},
     {"sleep", CT_DURATION, OFF(sleep_ms), "65s", 0, 3600LL * 1000, 0},
     {"threshold", CT_INT, OFF(threshold), "1", 1, 1000000, 0},
     {"ipv4_prefix", CT_INT, OFF(ipv4_prefix), "24", 8, 32, GLOBAL},
@@ -602,7 +606,7 @@ int conf_unsafe(const struct tp_conf *c, const char *path, char *why, size_t len
 		 path, path);
 	return -1;
     }
-    if (db_file(c->database, DB_FILE_DIR, dir, sizeof(dir)) != 0
+    if (db_conf_file(c, DB_FILE_DIR, dir, sizeof(dir)) != 0
 	&& stat(dir, &st) == 0 && (st.st_mode & S_IWOTH)) {
 	snprintf(why, len, "the database directory %s is writable by any user: "
 		 "refusing it (use a directory of its own, like /var/lib/tarpit)", dir);

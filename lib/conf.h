@@ -36,7 +36,11 @@ struct tp_rule {
  */
 struct tp_conf {
     char    name[64];			/* the profile's name; "" global */
-    char    database[CONF_PATH_MAX];
+    char    database[CONF_PATH_MAX];	/* a GDBM file, or a server's URL */
+    char    database_prefix[CONF_PATH_MAX];	/* a server's keys start with it */
+    char    database_password_file[CONF_PATH_MAX];
+    int64_t database_timeout_ms;	/* a server's connect and commands */
+    char    state_directory[CONF_PATH_MAX];	/* this host's files, with a server */
     int64_t sleep_ms;			/* tarpit length */
     int64_t threshold;			/* escapes that end the tarpit */
     int64_t ipv4_prefix;

@@ -38,7 +38,9 @@
  */
 #define _GNU_SOURCE
 #include "db.h"
+#include "db_redis.h"
 #include "clock.h"
+#include "conf.h"
 #include "dbfile.h"
 #include "mem.h"
 #include "timedlock.h"
@@ -56,6 +58,7 @@
 #include <unistd.h>
 
 struct tp_db {
+    struct rdb *redis;			/* a server's, instead of the file */
     char   *path;
     char   *lock_path;
     int     lock_fd;
@@ -81,12 +84,45 @@ struct tp_db *db_new(const char *path)
     return db;
 }
 
+/* db_open - the database the config names: its GDBM file, or with a
+ * server's URL (redis://, valkey://) the server's (db_redis.c); 0 with
+ * why when the URL is wrong */
+struct tp_db *db_open(const struct tp_conf *conf, char *why, size_t len)
+{
+    struct rdb *r;
+    struct tp_db *db;
+
+    if (!rdb_is_url(conf->database))
+	return db_new(conf->database);
+    if ((r = rdb_new(conf, why, len)) == 0)
+	return 0;
+    db = xcalloc(1, sizeof(*db));
+    db->lock_fd = -1;
+    db->redis = r;
+    db->path = xstrdup(rdb_url(r));
+    db->lock_path = xstrdup("");
+    return db;
+}
+
+/* db_shared - is the store a server that other hosts share? */
+int db_shared(const struct tp_db *db)
+{
+    return db->redis != 0;
+}
+
+/* db_server - the server's handle, or 0 for a GDBM file */
+struct rdb *db_server(struct tp_db *db)
+{
+    return db->redis;
+}
+
 /* db_free - release the handle and its lock file descriptor */
 void db_free(struct tp_db *db)
 {
     if (db == 0)
 	return;
     db_release(db);
+    rdb_free(db->redis);
     if (db->lock_fd >= 0)
 	close(db->lock_fd);
     free(db->path);
@@ -96,6 +132,8 @@ void db_free(struct tp_db *db)
 
 const char *db_error(const struct tp_db *db)
 {
+    if (db->redis)
+	return rdb_error(db->redis);
     return db->error;
 }
 
@@ -290,6 +328,10 @@ static void release_reader(struct tp_db *db)
 /* db_release - hold no file: the reader handle that db_get() keeps */
 void db_release(struct tp_db *db)
 {
+    if (db->redis) {
+	rdb_release(db->redis);
+	return;
+    }
     release_reader(db);
 }
 
@@ -309,6 +351,8 @@ static int same_file(const struct stat *a, const struct stat *b)
  * pread, a stat and a fetch from GDBM's cache. */
 int db_get(struct tp_db *db, const char *key, struct tp_record *r)
 {
+    if (db->redis)
+	return rdb_get(db->redis, key, r);
     uint64_t gen;
     struct stat st;
     int     rc;
@@ -442,6 +486,13 @@ static int end_write(struct tp_db *db, GDBM_FILE dbf, const struct tp_stats *st,
 int db_update_many(struct tp_db *db, char *const *keys, size_t n,
 		           db_update_fn *fn, void *ctx)
 {
+    if (db->redis) {
+	int     rc = 0;
+
+	for (size_t i = 0; i < n && rc >= 0; i++)
+	    rc = rdb_update(db->redis, keys[i], fn, ctx);
+	return rc;
+    }
     GDBM_FILE dbf;
     struct db_txn t;
     int     rc = 0;
@@ -458,6 +509,8 @@ int db_update_many(struct tp_db *db, char *const *keys, size_t n,
 int db_update_stats(struct tp_db *db, void (*fn) (struct tp_stats *, void *),
 		            void *ctx)
 {
+    if (db->redis)
+	return rdb_update_stats(db->redis, fn, ctx);
     GDBM_FILE dbf;
     struct tp_stats st;
 
@@ -478,6 +531,8 @@ int db_update(struct tp_db *db, const char *key, db_update_fn *fn, void *ctx)
 /* db_reorganize - give the space of deleted records back to the system */
 int db_reorganize(struct tp_db *db)
 {
+    if (db->redis)
+	return 0;			/* the server manages its memory */
     GDBM_FILE dbf;
     int     rc = 0;
 
@@ -576,6 +631,10 @@ static long drop_unsound(struct tp_db *db, GDBM_FILE dbf, long *kept)
  * backup.  0 (with the counts) or -1. */
 int db_recover(struct tp_db *db, struct db_recovery *out)
 {
+    if (db->redis) {
+	memset(out, 0, sizeof(*out));
+	return 0;			/* nothing of ours to rebuild */
+    }
     GDBM_FILE dbf;
     gdbm_recovery rcvr;
     int     rc = 0;
@@ -622,6 +681,8 @@ int db_recover(struct tp_db *db, struct db_recovery *out)
  * (db_error says how) */
 int db_check(struct tp_db *db, long *records)
 {
+    if (db->redis)
+	return (*records = rdb_count(db->redis)) < 0 ? -1 : 0;
     GDBM_FILE dbf;
     datum   k, next;
     int     rc;
@@ -671,6 +732,8 @@ int db_check(struct tp_db *db, long *records)
 /* db_size - the database file's size in bytes, or -1 */
 long long db_size(struct tp_db *db)
 {
+    if (db->redis)
+	return -1;
     struct stat st;
 
     return stat(db->path, &st) < 0 ? -1 : (long long) st.st_size;
@@ -679,6 +742,8 @@ long long db_size(struct tp_db *db)
 /* db_get_stats - the host-wide counters under a shared lock; 0 or -1 */
 int db_get_stats(struct tp_db *db, struct tp_stats *s)
 {
+    if (db->redis)
+	return rdb_get_stats(db->redis, s);
     GDBM_FILE dbf;
     int     rc;
 
@@ -711,6 +776,8 @@ int db_delete(struct tp_db *db, const char *key)
  * ('@', such as greylist entries) too, but never the store's own */
 static int walk(struct tp_db *db, db_walk_fn *fn, void *ctx, int all)
 {
+    if (db->redis)
+	return rdb_walk(db->redis, fn, ctx, all);
     GDBM_FILE dbf;
     datum   k, next;
     int     count = 0;

@@ -8,9 +8,13 @@
 
 #include "record.h"
 
+#include <stddef.h>
+
 #define DB_LOCK_TIMEOUT_MS 10000
 
 struct tp_db;
+struct tp_conf;
+struct rdb;
 
 enum db_change { DB_KEEP, DB_WRITE, DB_DELETE };
 
@@ -36,6 +40,9 @@ struct db_recovery {
 };
 
 struct tp_db *db_new(const char *path);	/* out of memory is fatal */
+struct tp_db *db_open(const struct tp_conf *, char *why, size_t len);
+int     db_shared(const struct tp_db *);
+struct rdb *db_server(struct tp_db *);
 void    db_free(struct tp_db *);
 void    db_set_lock_timeout(struct tp_db *, int ms);
 const char *db_error(const struct tp_db *);

@@ -11,6 +11,8 @@
  */
 #define _GNU_SOURCE
 #include "dbfile.h"
+#include "conf.h"
+#include "db_redis.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -42,4 +44,19 @@ const char *db_file(const char *database, enum db_file which, char *buf, size_t 
 	return 0;
     }
     return n < 0 || (size_t) n >= len ? 0 : buf;
+}
+
+/* db_conf_file - a file of this host's that goes with the configured
+ * database: beside the GDBM file, or with a server's URL in
+ * state_directory, as if the database were state_directory/tarpit */
+const char *db_conf_file(const struct tp_conf *c, enum db_file which, char *buf,
+			         size_t len)
+{
+    char    base[DB_FILE_MAX];
+
+    if (!rdb_is_url(c->database))
+	return db_file(c->database, which, buf, len);
+    if ((size_t) snprintf(base, sizeof(base), "%s/tarpit", c->state_directory) >= sizeof(base))
+	return 0;
+    return db_file(base, which, buf, len);
 }

@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "helper.h"
 #include "addr.h"
+#include "clock.h"
 #include "dbfile.h"
 #include "ledger.h"
 #include "slots.h"
@@ -26,6 +27,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
@@ -101,6 +103,32 @@ const struct tp_conf *helper_profile(struct helper *h, const struct request *rq)
     return &h->conf;
 }
 
+/* helper_db_warn - a warning about the database; the same trouble again
+ * within a minute is not repeated (a server down would otherwise mean a
+ * line per request), and the count of lines left out is said with the
+ * next one */
+void    helper_db_warn(struct helper *h, const char *fmt,...)
+{
+    const char *why = db_error(h->db);
+    int64_t now = monotonic_ms();
+    va_list ap;
+
+    if (strncmp(why, h->db_trouble, sizeof(h->db_trouble) - 1) == 0
+	&& now - h->db_trouble_at < 60000) {
+	h->db_trouble_quiet++;
+	return;
+    }
+    if (h->db_trouble_quiet)
+	msg_warn("the database trouble above happened %ld more times",
+		 h->db_trouble_quiet);
+    snprintf(h->db_trouble, sizeof(h->db_trouble), "%s", why);
+    h->db_trouble_at = now;
+    h->db_trouble_quiet = 0;
+    va_start(ap, fmt);
+    msg_vwarn(fmt, ap);
+    va_end(ap);
+}
+
 /* helper_take_slot - one of max_waiting's slots; its descriptor, or -1
  * (logged; a refusal is counted in the host-wide counters) */
 int helper_take_slot(struct helper *h, const char *client, const char *key)
@@ -108,7 +136,7 @@ int helper_take_slot(struct helper *h, const char *client, const char *key)
     char    path[DB_FILE_MAX], why[300];
     int     fd = -2;
 
-    if (db_file(h->conf.database, DB_FILE_SLOTS, path, sizeof(path)) == 0)
+    if (db_conf_file(&h->conf, DB_FILE_SLOTS, path, sizeof(path)) == 0)
 	snprintf(why, sizeof(why), "the database path is too long for its slot file");
     else
 	fd = slots_acquire(path, (int) h->conf.max_waiting, why, sizeof(why));
@@ -116,7 +144,7 @@ int helper_take_slot(struct helper *h, const char *client, const char *key)
 	msg_warn("client=%s network=%s: DUNNO without a wait: max_waiting=%d "
 		 "waits are running", client, key, (int) h->conf.max_waiting);
 	if (db_update_stats(h->db, ledger_count_refused, 0) < 0)
-	    msg_warn("%s", db_error(h->db));
+	    helper_db_warn(h, "%s", db_error(h->db));
     } else if (fd < 0) {
 	msg_warn("client=%s network=%s: %s: DUNNO without a wait", client, key, why);
 	fd = -1;
@@ -159,10 +187,11 @@ int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
     h->conf_ok = conf_load(&h->conf, path, named, h->conf_error,
 			   sizeof(h->conf_error)) == 0
 	&& conf_unsafe(&h->conf, path, h->conf_error, sizeof(h->conf_error)) == 0;
+    if (h->conf_ok
+	&& (h->db = db_open(&h->conf, h->conf_error, sizeof(h->conf_error))) == 0)
+	h->conf_ok = 0;
     if (!h->conf_ok)
 	msg_warn("%s; answering DUNNO to every request", h->conf_error);
-    else
-	h->db = db_new(h->conf.database);
 
     for (;;) {
 	struct policy_req q;

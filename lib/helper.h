@@ -21,6 +21,9 @@ struct helper {
     /* What this process has logged once already. */
     int     watch_noted;
     char    unknown_context[64];
+    char    db_trouble[160];		/* the database error said last */
+    int64_t db_trouble_at;		/* when (monotonic ms) */
+    long    db_trouble_quiet;		/* lines not repeated since */
     struct policy_conn conn;		/* last: its buffer is touched lazily */
 };
 
@@ -31,6 +34,8 @@ enum helper_next { HELPER_REPLY, HELPER_CLOSE };
 typedef enum helper_next helper_fn(struct helper *, const struct request *,
 				           char *action, size_t len);
 
+void    helper_db_warn(struct helper *, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 int     helper_main(int argc, char **argv, const char *progname, helper_fn *);
 const char *helper_client_key(struct helper *, const struct request *,
 			              char *key, size_t len);

@@ -124,6 +124,12 @@ void msg_info(const char *fmt, ...)
     va_end(ap);
 }
 
+/* msg_vwarn - msg_warn() with a va_list */
+void msg_vwarn(const char *fmt, va_list ap)
+{
+    vlog(LOG_WARNING, "warning", fmt, ap);
+}
+
 /* msg_warn - something is wrong but we go on */
 void msg_warn(const char *fmt, ...)
 {
