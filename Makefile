@@ -73,7 +73,7 @@ $(TOOLS): tests/%: tests/%.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
-build-tests: all $(UNIT_TESTS) $(TOOLS)
+build-tests: all $(UNIT_TESTS) $(TOOLS) bench/loadgen
 
 bench/watchbench bench/floor: %: %.c
 	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $<

@@ -18,6 +18,8 @@
  *	pairs   a writer per thread, as Postfix's smtpd would be: a check
  *	        then a store request for the thread's own network, each on
  *	        its own kept connection; a pair counts when both answered.
+ *	        With LOADGEN_NETS=N the threads share N networks (thread i
+ *	        writes network i % N), so that writers race on each record.
  *	        Also prints "net NETWORK PAIRS" for each thread, so that the
  *	        database's counts can be checked against them (lost updates),
  *	        and the slowest answer (max_us).
@@ -58,6 +60,7 @@ static long *samples;
 static atomic_long nsamples;
 static atomic_long slowest;
 static long *pairs;			/* pairs mode: answered pairs per thread */
+static long nets;			/* LOADGEN_NETS: threads share this many */
 
 static double now_s(void)
 {
@@ -152,7 +155,9 @@ static void *pair_worker(void *arg)
     char    req[2048], client[64];
     long    n = 0;
 
-    snprintf(client, sizeof(client), "10.%ld.%ld.1", (id >> 8) & 255, id & 255);
+    long    net = nets > 0 ? id % nets : id;
+
+    snprintf(client, sizeof(client), "10.%ld.%ld.1", (net >> 8) & 255, net & 255);
     while (now_s() < deadline) {
 	int     len = format(req, sizeof(req), client, id, n);
 
@@ -220,6 +225,7 @@ int main(int argc, char **argv)
 	return 2;
     }
     mode = argv[1];
+    nets = getenv("LOADGEN_NETS") ? atol(getenv("LOADGEN_NETS")) : 0;
     memset(&addr, 0, sizeof(addr));
     addr.sin_family = AF_INET;
     addr.sin_port = htons((unsigned short) atoi(argv[3]));
@@ -256,7 +262,8 @@ int main(int argc, char **argv)
 	   n ? samples[n * 99 / 100] : 0, (long) slowest);
     if (strcmp(mode, "pairs") == 0)
 	for (long i = 0; i < conns; i++)
-	    printf("net 10.%ld.%ld.0/24 %ld\n", (i >> 8) & 255, i & 255, pairs[i]);
+	    printf("net 10.%ld.%ld.0/24 %ld\n", ((nets > 0 ? i % nets : i) >> 8) & 255,
+		   (nets > 0 ? i % nets : i) & 255, pairs[i]);
     free(pairs);
     free(samples);
     free(th);

@@ -37,6 +37,7 @@
  */
 #define _GNU_SOURCE
 #include "db_redis.h"
+#include "clock.h"
 #include "conf.h"
 #include "ledger.h"
 #include "mem.h"
@@ -51,11 +52,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define HIREDIS_LIB "libhiredis.so." STR(HIREDIS_SONAME)
-#define RETRIES 20			/* optimistic transactions in a row */
+#define RETRIES 200			/* optimistic transactions in a row */
 #define SCAN_COUNT "1000"
 #define KEY_BUF (LEDGER_KEY_MAX + 128)	/* a key and database_prefix */
 
@@ -585,24 +587,37 @@ static int update_once(struct rdb *r, const char *key, db_update_fn *fn, void *c
 }
 
 /* rdb_update - read, let fn change, write back, atomically against every
- * other host: the change, or -1 */
+ * other host: the change, or -1.  When others win the race the update
+ * backs off a random while, growing to 10 ms, and tries again, for up to
+ * eight times database_timeout. */
 int     rdb_update(struct rdb *r, const char *key, db_update_fn *fn, void *ctx)
 {
-    int64_t now = (int64_t) time(0);
-    int     rc = -2;
+    int64_t now = (int64_t) time(0), start = monotonic_ms();
+    static unsigned seed;
+    int     rc = -2, tries = 0;
 
     if (strlen(key) + strlen(r->prefix) >= KEY_BUF) {
 	set_error(r, "%s: key too long", key);
 	return -1;
     }
-    for (int i = 0; i < RETRIES && rc == -2; i++) {
+    if (seed == 0)
+	seed = (unsigned) getpid() ^ (unsigned) start;
+    for (;;) {
 	if (connect_server(r) < 0)
 	    return -1;
-	rc = update_once(r, key, fn, ctx, now);
+	if ((rc = update_once(r, key, fn, ctx, now)) != -2)
+	    return rc < 0 ? -1 : rc;
+	if (++tries >= RETRIES || monotonic_ms() - start > 8 * r->timeout_ms)
+	    break;
+	{
+	    long    cap = tries < 7 ? 150L << tries : 10000;	/* microseconds */
+	    struct timespec ts = {0, (long) (rand_r(&seed) % cap) * 1000};
+
+	    nanosleep(&ts, 0);
+	}
     }
-    if (rc == -2)
-	set_error(r, "%s: changed by others %d times in a row", key, RETRIES);
-    return rc < 0 ? -1 : rc;
+    set_error(r, "%s: changed by others %d times in a row", key, tries);
+    return -1;
 }
 
 /* rdb_get_stats - the host-wide counters (all hosts'); 0 or -1 */

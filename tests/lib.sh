@@ -41,6 +41,55 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# --- The backend: a GDBM file, or with TEST_BACKEND=redis a redis-server
+# started here (on a free loopback port and a UNIX socket in $T, no
+# persistence) and stopped by its process id when the test ends.
+
+# rs_start [ARGS...] - start redis-server (on RS_WANT_PORT when set); sets
+# RS_PORT, RS_SOCK, RS_PID
+rs_start() {
+    local i
+    RS_PORT=${RS_WANT_PORT:-$(free_port)} || return 1
+    RS_SOCK=$T/redis.sock
+    setsid redis-server --port "$RS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$T" --unixsocket "$RS_SOCK" --unixsocketperm 700 \
+        --enable-debug-command yes "$@" >>"$T/redis.log" 2>&1 &
+    RS_PID=$!
+    PGIDS+=("$RS_PID")
+    for i in $(seq 1 100); do
+        redis-cli -p "$RS_PORT" ping 2>/dev/null | grep -q PONG && return 0
+        sleep 0.05
+    done
+    echo "redis-server did not start: $(tail -3 "$T/redis.log")" >&2
+    return 1
+}
+# rs_stop - stop it by its process id, and wait until it is gone
+rs_stop() {
+    local i
+    kill -KILL "$RS_PID" 2>/dev/null
+    for i in $(seq 1 100); do kill -0 "$RS_PID" 2>/dev/null || return 0; sleep 0.05; done
+}
+rs() { redis-cli -p "$RS_PORT" "$@"; }
+# db_conf NAME - a test config's database lines: $T/NAME.db, or a prefix
+# of its own on the test's redis-server
+db_conf() {
+    if [ "${TEST_BACKEND:-gdbm}" = redis ]; then
+        printf 'database = redis://127.0.0.1:%s/0\ndatabase_prefix = %s:\nstate_directory = %s\n' \
+            "$RS_PORT" "$1" "$T"
+    else
+        printf 'database = %s/%s.db\n' "$T" "$1"
+    fi
+}
+# db_empty NAME - remove every record of db_conf NAME's database
+db_empty() {
+    if [ "${TEST_BACKEND:-gdbm}" = redis ]; then
+        rs --scan --pattern "$1:*" | while read -r k; do rs del "$k" >/dev/null; done
+    else
+        rm -f "$T/$1.db" "$T/$1.db.lock"
+    fi
+}
+shared_backend() { [ "${TEST_BACKEND:-gdbm}" = redis ]; }
+
 # ok NAME / not_ok NAME WHY - one result line each
 ok() { passed=$((passed + 1)); printf 'ok     %s\n' "$1"; }
 not_ok() {
@@ -149,3 +198,8 @@ now_ms() { date +%s%3N; }
 # (the last word) on line N (default 1) of policy-client's output
 act_of() { printf '%s\n' "$1" | sed -n "${2:-1}p" | awk '{print $1}'; }
 ms_of() { printf '%s\n' "$1" | sed -n "${2:-1}p" | awk '{print $NF}'; }
+
+# With TEST_BACKEND=redis every test runs on a redis-server of its own.
+if [ "${TEST_BACKEND:-gdbm}" = redis ]; then
+    rs_start || exit 1
+fi

@@ -6,7 +6,7 @@
 PC=$TOOLS/policy-client
 ADMIN="$BIN/tarpit-admin -c $T/tarpit.conf"
 cat >"$T/tarpit.conf" <<CONF
-database = $T/tarpit.db
+$(db_conf tarpit)
 sleep = 1s
 threshold = 1
 idle_timeout = 3s
