@@ -231,7 +231,7 @@ struct rdb *rdb_new(const struct tp_conf *conf, char *why, size_t len)
     }
     r = xcalloc(1, sizeof(*r));
     snprintf(r->url, sizeof(r->url), "%s", conf->database);
-    snprintf(r->prefix, sizeof(r->prefix), "%s", conf->database_prefix);
+    memcpy(r->prefix, conf->database_prefix, strlen(conf->database_prefix) + 1);
     snprintf(r->password_file, sizeof(r->password_file), "%s",
 	     conf->database_password_file);
     r->timeout_ms = conf->database_timeout_ms;
