@@ -15,12 +15,15 @@
  *
  *	An update is optimistic: WATCH the key and GET it (one round trip),
  *	let the caller's function (the ledger) decide, then MULTI, SET with
- *	the TTL or DEL, the HINCRBYs, EXEC (one round trip).  When another
- *	host changed the key meanwhile EXEC fails and the update runs again
- *	on the new record.  A server script would save the first round trip,
- *	but the record rules are C (ledger.c), and a second copy of them in
- *	Lua is a second place for every rule.  Each transaction touches one
- *	record key and the counters' hash.
+ *	the TTL or DEL, EXEC (one round trip).  When another host changed the
+ *	key meanwhile EXEC fails and the update runs again on the new record,
+ *	after a random pause that grows with each try.  Once the record is
+ *	committed, the counters it changed are HINCRBYs of their own (one
+ *	more round trip, only when they changed).  A server script would
+ *	save the first round trip, but the record rules are C (ledger.c), and
+ *	a second copy of them in Lua is a second place for every rule.  Every
+ *	transaction touches one key, so that the records could be spread
+ *	over a Cluster's slots.
  *
  *	Expiry is the server's: every write sets the key's TTL to max_age,
  *	or to the end of an allow or block mark when that is later, and none
@@ -521,16 +524,8 @@ static int update_once(struct rdb *r, const char *key, db_update_fn *fn, void *c
     if (rc < 0)
 	return -1;
     change = fn(&t, ctx);
-    if ((change == DB_KEEP || (change == DB_DELETE && !t.found)) && !t.stats_changed) {
-	const char *unwatch[1] = {"UNWATCH"};
-	redisReply *u = command(r, "UNWATCH", 1, unwatch, 0);
-
-	if (u == 0)
-	    return -1;
-	hr.free_reply(u);
-	return (int) change;
-    }
-    /* MULTI, the record's SET or DEL, each counter's HINCRBY, EXEC. */
+    /* The record's own transaction: MULTI, SET with the TTL or DEL, EXEC;
+     * only UNWATCH when the record stays as it is. */
 #define QUEUE(...) do { \
 	const char *a_[] = {__VA_ARGS__}; \
 	argc[n] = (int) (sizeof(a_) / sizeof(a_[0])); \
@@ -538,49 +533,64 @@ static int update_once(struct rdb *r, const char *key, db_update_fn *fn, void *c
 	    cmds[n][i_] = a_[i_], cmdlens[n][i_] = strlen(a_[i_]); \
 	argv[n] = cmds[n], lens[n] = cmdlens[n], n++; \
     } while (0)
-    QUEUE("MULTI");
-    if (change == DB_WRITE) {
-	int64_t secs = ttl_of(r, &t.rec, now);
+    if (change == DB_WRITE || (change == DB_DELETE && t.found)) {
+	QUEUE("MULTI");
+	if (change == DB_WRITE) {
+	    int64_t secs = ttl_of(r, &t.rec, now);
 
-	if ((blen = record_encode(&t.rec, buf, sizeof(buf))) == 0) {
-	    set_error(r, "%s: the record does not encode", key);
-	    return -1;
-	}
-	snprintf(ttl, sizeof(ttl), "%" PRId64, secs);
-	if (secs > 0)
-	    QUEUE("SET", k, "", "EX", ttl);
-	else
-	    QUEUE("SET", k, "");
-	cmds[n - 1][2] = (const char *) buf, cmdlens[n - 1][2] = blen;
-    } else if (change == DB_DELETE && t.found)
-	QUEUE("DEL", k);
-    if (t.stats_changed) {
-	full_key(r, STATS_KEY, sk, sizeof(sk));
-	for (size_t i = 0; i < NSTAT_FIELDS; i++) {
-	    int64_t *v = stat_field(&t.stats, i, names[i], sizeof(names[i]));
-
-	    if (v == 0)
-		break;
-	    if (*v == 0)
-		continue;
-	    snprintf(vals[i], sizeof(vals[i]), "%" PRId64, *v);
-	    QUEUE("HINCRBY", sk, names[i], vals[i]);
-	}
-    }
-    QUEUE("EXEC");
-#undef QUEUE
+	    if ((blen = record_encode(&t.rec, buf, sizeof(buf))) == 0) {
+		set_error(r, "%s: the record does not encode", key);
+		return -1;
+	    }
+	    snprintf(ttl, sizeof(ttl), "%" PRId64, secs);
+	    if (secs > 0)
+		QUEUE("SET", k, "", "EX", ttl);
+	    else
+		QUEUE("SET", k, "");
+	    cmds[n - 1][2] = (const char *) buf, cmdlens[n - 1][2] = blen;
+	} else
+	    QUEUE("DEL", k);
+	QUEUE("EXEC");
+    } else
+	QUEUE("UNWATCH");
     if (pipeline(r, "MULTI/EXEC", n, argc, argv, lens, rep) < 0)
 	return -1;
     rc = (int) change;
     for (int i = 0; i < n; i++) {
-	if (rc >= 0 && reply_error(r, i == n - 1 ? "EXEC" : "MULTI", rep[i]))
+	if (rc >= 0 && reply_error(r, i == n - 1 && n > 1 ? "EXEC" : argv[i][0], rep[i]))
 	    rc = -1;
-	else if (i == n - 1 && rc >= 0 && rep[i]->type == REDIS_REPLY_NIL)
+	else if (i == n - 1 && n > 1 && rc >= 0 && rep[i]->type == REDIS_REPLY_NIL)
 	    rc = -2;			/* the key changed: WATCH saw it */
 	else if (i == n - 1 && rc >= 0 && rep[i]->type == REDIS_REPLY_ARRAY)
 	    for (size_t e = 0; e < rep[i]->elements; e++)
 		if (rc >= 0 && reply_error(r, "EXEC", rep[i]->element[e]))
 		    rc = -1;
+	hr.free_reply(rep[i]);
+    }
+    if (rc < 0 || !t.stats_changed)
+	return rc;
+    /* The counters only once the record is committed, and outside its
+     * transaction: every transaction touches one key (see above). */
+    n = 0;
+    full_key(r, STATS_KEY, sk, sizeof(sk));
+    for (size_t i = 0; i < NSTAT_FIELDS; i++) {
+	int64_t *v = stat_field(&t.stats, i, names[i], sizeof(names[i]));
+
+	if (v == 0)
+	    break;
+	if (*v == 0)
+	    continue;
+	snprintf(vals[i], sizeof(vals[i]), "%" PRId64, *v);
+	QUEUE("HINCRBY", sk, names[i], vals[i]);
+    }
+#undef QUEUE
+    if (n == 0)
+	return rc;
+    if (pipeline(r, "HINCRBY", n, argc, argv, lens, rep) < 0)
+	return -1;
+    for (int i = 0; i < n; i++) {
+	if (rc >= 0 && reply_error(r, "HINCRBY", rep[i]))
+	    rc = -1;
 	hr.free_reply(rep[i]);
     }
     return rc;

@@ -67,6 +67,7 @@ rs_start() {
 rs_stop() {
     local i
     kill -KILL "$RS_PID" 2>/dev/null
+    wait "$RS_PID" 2>/dev/null		# reaped quietly (no "Killed" notice)
     for i in $(seq 1 100); do kill -0 "$RS_PID" 2>/dev/null || return 0; sleep 0.05; done
 }
 rs() { redis-cli -p "$RS_PORT" "$@"; }
@@ -83,7 +84,7 @@ db_conf() {
 # db_empty NAME - remove every record of db_conf NAME's database
 db_empty() {
     if [ "${TEST_BACKEND:-gdbm}" = redis ]; then
-        rs --scan --pattern "$1:*" | while read -r k; do rs del "$k" >/dev/null; done
+        rs --scan --pattern "$1:*" | xargs -r -d "\n" -n 1000 redis-cli -p "$RS_PORT" del >/dev/null
     else
         rm -f "$T/$1.db" "$T/$1.db.lock"
     fi
