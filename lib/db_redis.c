@@ -336,6 +336,22 @@ static redisReply *command(struct rdb *r, const char *what, int argc,
     return rep;
 }
 
+/* handshake - a command of the connection's set-up: 0, or -1 (said, and
+ * the connection dropped) */
+static int handshake(struct rdb *r, const char *what, int argc, const char **argv)
+{
+    redisReply *rep = command(r, what, argc, argv, 0);
+    int     rc;
+
+    if (rep == 0)
+	return -1;
+    rc = reply_error(r, what, rep) ? -1 : 0;
+    hr.free_reply(rep);
+    if (rc < 0)
+	disconnect(r);
+    return rc;
+}
+
 /* connect_server - a connection, authenticated and on the right database;
  * 0 or -1 (said) */
 static int connect_server(struct rdb *r)
@@ -343,8 +359,7 @@ static int connect_server(struct rdb *r)
     struct timeval tv = {(time_t) (r->timeout_ms / 1000),
     (suseconds_t) (r->timeout_ms % 1000 * 1000)};
     char    pw[512], dbs[16];
-    redisReply *rep;
-    int     have_pw;
+    int     have_pw, rc;
 
     if (r->c)
 	return 0;
@@ -370,29 +385,17 @@ static int connect_server(struct rdb *r)
 
 	if (!r->user[0])
 	    argv[1] = pw;
-	rep = command(r, "AUTH", argc, argv, 0);
+	rc = handshake(r, "AUTH", argc, argv);
 	memset(pw, 0, sizeof(pw));
-	if (rep == 0)
+	if (rc < 0)
 	    return -1;
-	if (reply_error(r, "AUTH", rep)) {
-	    hr.free_reply(rep);
-	    disconnect(r);
-	    return -1;
-	}
-	hr.free_reply(rep);
     }
     if (r->dbnum != 0) {
 	const char *argv[2] = {"SELECT", dbs};
 
 	snprintf(dbs, sizeof(dbs), "%d", r->dbnum);
-	if ((rep = command(r, "SELECT", 2, argv, 0)) == 0)
+	if (handshake(r, "SELECT", 2, argv) < 0)
 	    return -1;
-	if (reply_error(r, "SELECT", rep)) {
-	    hr.free_reply(rep);
-	    disconnect(r);
-	    return -1;
-	}
-	hr.free_reply(rep);
     }
     return 0;
 }
