@@ -30,6 +30,7 @@
 #include "wait.h"
 
 #include <stdio.h>
+#include <malloc.h>
 #include <string.h>
 #include <time.h>
 
@@ -126,6 +127,7 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 	return HELPER_REPLY;
     }
     db_release(h->db);			/* nor a server connection */
+    malloc_trim(0);			/* what they freed goes back, too */
     if (wait_for_client(h->conn.in_fd, d->sleep_ms, rq, (int) p->watch_client,
 			strcmp(p->early_talker_action, "ignore") != 0, &l.wait,
 			why, sizeof(why)) < 0 && p->watch_client && !h->watch_noted++)
