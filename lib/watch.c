@@ -66,8 +66,11 @@ static int lookup(struct client_watch *w, int family,
 	struct inet_diag_req_v2 req;
     } msg;
     struct sockaddr_nl nladdr = {.nl_family = AF_NETLINK};
+    /* An exact query without extensions is answered by one message of
+     * some 100 bytes (or an error quoting the request): 2 KiB is room
+     * enough, and keeps the waiting helper's stack to fewer pages. */
     union {
-	char    buf[8192];
+	char    buf[2048];
 	struct nlmsghdr align;
     } reply;
     ssize_t n;
