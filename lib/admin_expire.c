@@ -49,13 +49,12 @@ int admin_expire(struct admin *a, int argc, char **argv)
 
     (void) argc;			/* none: admin_run() saw to it */
     (void) argv;
-    if (db_shared(a->db) && a->json) {
-	fputs("{\"removed\":0,\"cleared\":0,\"expiry\":\"server\"}\n", a->out);
-	return ADMIN_OK;
-    }
-    if (db_shared(a->db)) {
-	fprintf(a->out, "nothing to do: on %s every record expires by itself "
-		"(each write sets its TTL from max_age)\n", db_path(a->db));
+    if (db_shared(a->db)) {		/* every key carries its TTL */
+	if (a->json)
+	    fputs("{\"removed\":0,\"cleared\":0,\"expiry\":\"server\"}\n", a->out);
+	else
+	    fprintf(a->out, "nothing to do: on %s every record expires by itself "
+		    "(each write sets its TTL from max_age)\n", db_path(a->db));
 	return ADMIN_OK;
     }
     e.now = (int64_t) time(0);

@@ -81,24 +81,22 @@ int admin_info(struct admin *a, int argc, char **argv)
 {
     long    n[STATE_TARPITTED + 1];
     size_t  records;
-    char    value[CONF_PATH_MAX];
-    int     rc, waiting = admin_waiting(a);
+    char    value[CONF_PATH_MAX], server[200];
+    long    keys = 0;
+    int     rc, waiting = admin_waiting(a), shared = db_shared(a->db);
 
     (void) argc;			/* none: admin_run() saw to it */
     (void) argv;
     if ((rc = admin_count_states(a, n, &records)) != 0)
 	return rc;
+    if (shared && rdb_describe(db_server(a->db), server, sizeof(server), &keys) < 0)
+	return admin_db_failed(a);
     if (a->json) {
 	fputs("{\"config_file\":", a->out);
 	admin_json_string(a->out, a->conf_file);
 	fputs(",\"database\":", a->out);
 	admin_json_string(a->out, a->conf.database);
-	if (db_shared(a->db)) {
-	    char    server[200];
-	    long    keys;
-
-	    if (rdb_describe(db_server(a->db), server, sizeof(server), &keys) < 0)
-		return admin_db_failed(a);
+	if (shared) {
 	    fputs(",\"server\":", a->out);
 	    admin_json_string(a->out, server);
 	    fprintf(a->out, ",\"server_keys\":%ld", keys);
@@ -112,15 +110,10 @@ int admin_info(struct admin *a, int argc, char **argv)
 		a->conf.threshold);
     } else {
 	fprintf(a->out, "config file         %s\n", a->conf_file);
-	if (db_shared(a->db)) {
-	    char    server[200];
-	    long    keys;
-
-	    if (rdb_describe(db_server(a->db), server, sizeof(server), &keys) < 0)
-		return admin_db_failed(a);
+	if (shared)
 	    fprintf(a->out, "database server     %s (%s; %ld keys under \"%s\")\n",
 		    a->conf.database, server, keys, a->conf.database_prefix);
-	} else
+	else
 	    fprintf(a->out, "database file       %s (%lld bytes)\n", a->conf.database,
 		    db_size(a->db));
 	fprintf(a->out, "records             %zu: %ld escaped, %ld tarpitted, "
