@@ -11,6 +11,8 @@
 # pf_stop DIR
 #   `postfix -c DIR/etc stop`, then waits for its master process to be
 #   gone, killing its process group by id if it lingers.
+# pf_rcpt_ms, pf_qid, pf_delivered: what a session of tests/smtp-client
+#   took and whether its message was delivered.
 #
 # Needs tests/lib.sh sourced first (free_port, PGIDS).
 
@@ -110,6 +112,22 @@ pf_stop() {
         sleep 0.05
     done
     kill -KILL -- "-$pid" 2>/dev/null
+}
+
+# pf_rcpt_ms FILE / pf_qid FILE - in tests/smtp-client's output, how long
+# the first RCPT TO reply took, and the queue id of the accepted message
+pf_rcpt_ms() { awk '$1 == "rcpt" {print $3; exit}' "$1"; }
+pf_qid() { awk '$1 == "eom" && $2 == 250 {print $4}' "$1"; }
+
+# pf_delivered DIR QID - wait up to 5 s for the queue id's delivery in the
+# instance's maillog
+pf_delivered() {
+    local i
+    for i in $(seq 1 50); do
+        grep -qE "$2: to=<[^>]*>.*status=sent" "$1/maillog" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 # pf_log DIR - the instance's maillog

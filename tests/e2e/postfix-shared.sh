@@ -26,27 +26,16 @@ for mx in mx1 mx2; do
 done
 ok "two Postfix instances: mx1 on 127.0.0.1:${PORT[mx1]}, mx2 on 127.0.0.1:${PORT[mx2]}, one redis-server"
 
-rcpt_ms() { awk '$1 == "rcpt" {print $3; exit}' "$1"; }
-qid() { awk '$1 == "eom" && $2 == 250 {print $4}' "$1"; }
-delivered() {
-    local i
-    for i in $(seq 1 50); do
-        grep -qE "$2: to=<[^>]*>.*status=sent" "$1/maillog" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 "$SC" -b 127.0.3.5 -r user@example.test 127.0.0.1 "${PORT[mx1]}" >"$T/s1" 2>&1
-expect_range "mx1: a new network waits at RCPT about sleep=2s (ms)" "$(rcpt_ms "$T/s1")" 1900 4000
-q=$(qid "$T/s1")
-check "mx1: its message is delivered ($q)" delivered "$T/mx1/pf" "$q"
+expect_range "mx1: a new network waits at RCPT about sleep=2s (ms)" "$(pf_rcpt_ms "$T/s1")" 1900 4000
+q=$(pf_qid "$T/s1")
+check "mx1: its message is delivered ($q)" pf_delivered "$T/mx1/pf" "$q"
 expect_eq "the escape is on the server" "$(json_field "$($ADMIN --json check 127.0.3.5)" escapes)" "1"
 "$SC" -b 127.0.3.77 -r user@example.test 127.0.0.1 "${PORT[mx2]}" >"$T/s2" 2>&1
-expect_range "mx2: the next message from that /24 does not wait (ms)" "$(rcpt_ms "$T/s2")" 0 1000
-q=$(qid "$T/s2")
-check "mx2: and is delivered ($q)" delivered "$T/mx2/pf" "$q"
+expect_range "mx2: the next message from that /24 does not wait (ms)" "$(pf_rcpt_ms "$T/s2")" 0 1000
+q=$(pf_qid "$T/s2")
+check "mx2: and is delivered ($q)" pf_delivered "$T/mx2/pf" "$q"
 "$SC" -b 127.0.4.5 -r user@example.test 127.0.0.1 "${PORT[mx2]}" >"$T/s3" 2>&1
-expect_range "mx2: a network new to both waits there too (ms)" "$(rcpt_ms "$T/s3")" 1900 4000
+expect_range "mx2: a network new to both waits there too (ms)" "$(pf_rcpt_ms "$T/s3")" 1900 4000
 no_crash
 done_testing

@@ -54,16 +54,27 @@ expect_range "a block for 90 days lives 90 days (s)" "$(rs ttl tarpit:203.0.113.
 expect_eq "expire: the server's job, exit 0" "$($A expire >/dev/null; echo $?)" "0"
 
 # --- A waiting helper holds no connection ---------------------------------
+# Twenty 5 s waits: once all twenty have recorded their start (and each has
+# had time to let go of the server), there is no connection but ours.
+host h 'sleep = 5s'
+HCP=$(free_port); activate "$T/h-check.log" "$HCP" "$BIN/tarpit-check" -c "$T/h.conf"
+H_CHECK=$ACTIVATOR
 clients() { rs client list | grep -vc 'cmd=client'; }
 pids=()
 for i in $(seq 1 20); do
-    req "100.64.$i.1" "$i" | "$PC" 127.0.0.1 "$ACP" >"$T/w.$i" &
+    req "100.64.$i.1" "$i" | "$PC" 127.0.0.1 "$HCP" >"$T/w.$i" &
     pids+=("$!")
 done
-sleep 1
-expect_eq "20 helpers waiting: $(children "$A_CHECK") processes, 0 server connections" "$(clients)" "0"
+held=
+for i in $(seq 1 40); do		# at most 4 s of the 5 s waits
+    if [ "$(rs --scan --pattern 'tarpit:100.64.*' | wc -l)" = 20 ] && [ "$(clients)" = 0 ]; then
+        held=$(children "$H_CHECK"); break
+    fi
+    sleep 0.1
+done
+expect_eq "20 helpers waiting ($held processes): 0 server connections" "${held:+0}" "0"
 wait "${pids[@]}"
-expect_eq "... and all 20 answered after their wait" "$(cat "$T"/w.* | awk '$NF >= 1950' | wc -l)" "20"
+expect_eq "... and all 20 answered after their 5 s wait" "$(cat "$T"/w.* | awk '$NF >= 4950' | wc -l)" "20"
 
 # --- Migration: a GDBM site's dump loaded on the server --------------------
 printf 'database = %s/site.db\n' "$T" >"$T/site.conf"
@@ -117,9 +128,14 @@ rs client pause 3000 >/dev/null
 out=$(req 192.0.2.10 5 | "$PC" 127.0.0.1 "$BCP")
 expect_range "CLIENT PAUSE: DUNNO within the timeout (ms)" "$(ms_of "$out")" 400 1500
 sleep 2.6
-rs debug sleep 2 >/dev/null &
+rs debug sleep 4 >/dev/null &
 dbg=$!
-sleep 0.3
+# Only once the server is asleep: a PING that gets no answer in 0.5 s
+# (it takes milliseconds otherwise).  The sleep outlasts this wait.
+for i in $(seq 1 20); do
+    timeout 0.5 redis-cli -p "$RS_PORT" ping >/dev/null 2>&1 || break
+    sleep 0.05
+done
 out=$(req 192.0.2.11 6 | "$PC" 127.0.0.1 "$BCP")
 expect_range "DEBUG SLEEP: DUNNO within the timeout (ms)" "$(ms_of "$out")" 200 1500
 wait "$dbg"
