@@ -18,7 +18,6 @@
 #define _GNU_SOURCE
 #include "admin.h"
 #include "decide.h"
-#include "log.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -27,10 +26,11 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-/* The help text of each counter, in stats_field_table's order. */
+/* The help text of the counters, by name; every counter of
+ * stats_field_table is exported, hangup_ms as the histogram's _sum. */
 static const struct {
     const char *name, *help;
-} prom_counters[] = {
+} prom_help[] = {
     {"tarpits", "Waits started: clients made to wait."},
     {"escapes", "Deliveries after a wait: the network escaped."},
     {"hangups", "Clients that hung up during their wait."},
@@ -41,13 +41,13 @@ static const struct {
     {"blocks", "Networks blocked by block_after."},
 };
 
-/* stat_value - a counter by name */
-static int64_t stat_value(const struct tp_stats *st, const char *name)
+/* help_of - a counter's help text */
+static const char *help_of(const char *name)
 {
-    for (size_t i = 0; i < stats_nfields; i++)
-	if (strcmp(stats_field_table[i].name, name) == 0)
-	    return *RECORD_FIELD(st, stats_field_table + i);
-    msg_panic("stat_value: no counter %s", name);
+    for (size_t i = 0; i < sizeof(prom_help) / sizeof(prom_help[0]); i++)
+	if (strcmp(prom_help[i].name, name) == 0)
+	    return prom_help[i].help;
+    return "A tarpit counter (see tarpit-admin(8), stats).";
 }
 
 /* print_prometheus - the exposition format; an exit status */
@@ -60,11 +60,15 @@ static int print_prometheus(struct admin *a, FILE *fp, const struct tp_stats *st
 
     if ((rc = admin_count_states(a, n, &records)) != 0)
 	return rc;
-    for (size_t i = 0; i < sizeof(prom_counters) / sizeof(prom_counters[0]); i++)
+    for (size_t i = 0; i < stats_nfields; i++) {
+	const char *name = stats_field_table[i].name;
+
+	if (strcmp(name, "hangup_ms") == 0)
+	    continue;			/* the histogram's _sum */
 	fprintf(fp, "# HELP tarpit_%s_total %s\n# TYPE tarpit_%s_total counter\n"
-		"tarpit_%s_total %" PRId64 "\n", prom_counters[i].name,
-		prom_counters[i].help, prom_counters[i].name, prom_counters[i].name,
-		stat_value(st, prom_counters[i].name));
+		"tarpit_%s_total %" PRId64 "\n", name, help_of(name), name, name,
+		*RECORD_FIELD(st, stats_field_table + i));
+    }
     fputs("# HELP tarpit_hangup_wait_seconds How long clients waited before they"
 	  " hung up.\n# TYPE tarpit_hangup_wait_seconds histogram\n", fp);
     for (int i = 0; i < HIST_BUCKETS; i++) {
