@@ -7,8 +7,18 @@
  *	the lock it opens the GDBM file with GDBM_NOLOCK and does its work.
  *	Writers close the file again.  db_get() keeps its reader handle for
  *	the next call while no one has written: every exclusive holder counts
- *	a change in the first 8 bytes of the lock file, and a reader compares
- *	that count (and the file's stat) with the one it opened at.
+ *	a change in the first 8 bytes of the lock file before it changes
+ *	anything, and a reader compares that count (and the file's stat) with
+ *	the one it opened at.
+ *
+ *	A kept reader reads without a lock or a system call: it maps the
+ *	count's page of the lock file once and reads the count before and
+ *	after its fetch, like a seqlock.  Unchanged at both ends, no writer
+ *	began in between (a writer counts first), so the fetch saw the file as
+ *	it was opened; changed, the answer is dropped along with the handle
+ *	(its cache may hold a torn bucket) and the read is done again under
+ *	the shared lock.  The stat check against edits made without our lock
+ *	runs on the locked path and at most once a second on the free one.
  *
  *	Why not lock the database file itself: GDBM reads the header during
  *	gdbm_open(), before a lock on its descriptor could be taken, and
@@ -52,7 +62,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <endian.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,6 +80,8 @@ struct tp_db {
     GDBM_FILE reader;			/* db_get()'s handle, kept between reads */
     uint64_t reader_generation;		/* the change count it was opened at */
     struct stat reader_stat;		/* and the file it was opened on */
+    int64_t reader_stat_ms;		/* when that file was last stat'ed */
+    const uint64_t *count;		/* the change count, mapped; or 0 */
     char    error[512];
 };
 
@@ -325,6 +339,37 @@ static void release_reader(struct tp_db *db)
     }
 }
 
+/* unmap_count - let go of the lock file's mapped page */
+static void unmap_count(struct tp_db *db)
+{
+    if (db->count != 0) {
+	munmap((void *) db->count, sizeof(*db->count));
+	db->count = 0;
+    }
+}
+
+/* map_count - map the change count for reads without the lock, once the
+ * lock file holds it (a page beyond a file's end cannot be read); a
+ * mapping refused leaves every read on the locked path */
+static void map_count(struct tp_db *db)
+{
+    struct stat st;
+    void   *p;
+
+    if (db->count != 0 || fstat(db->lock_fd, &st) < 0
+	|| st.st_size < (off_t) sizeof(*db->count))
+	return;
+    p = mmap(0, sizeof(*db->count), PROT_READ, MAP_SHARED, db->lock_fd, 0);
+    if (p != MAP_FAILED)
+	db->count = p;
+}
+
+/* mapped_generation - the count as generation() reads it, from the map */
+static uint64_t mapped_generation(const struct tp_db *db)
+{
+    return be64toh(__atomic_load_n(db->count, __ATOMIC_ACQUIRE));
+}
+
 /* db_release - hold no file: the reader handle that db_get() keeps */
 void db_release(struct tp_db *db)
 {
@@ -333,6 +378,7 @@ void db_release(struct tp_db *db)
 	return;
     }
     release_reader(db);
+    unmap_count(db);
 }
 
 /* same_file - is st the file (and the version of it) that was opened? */
@@ -343,12 +389,44 @@ static int same_file(const struct stat *a, const struct stat *b)
 	&& a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-/* db_get - read one record under a shared lock; 1 found, 0 not, -1 error.
- * The GDBM handle is kept for the next call while the change count in the
- * lock file says none of our writers has written since it was opened, and
- * the file is the same (not replaced, its size and mtime as they were, in
- * case something else wrote to it): a read is then a lock, an 8-byte
- * pread, a stat and a fetch from GDBM's cache. */
+/* read_free - db_get() without the lock: 1 or 0 answered, -1 when the
+ * locked path must answer.  The count is read before and after the fetch;
+ * a writer counts before it changes anything, so the same count at both
+ * ends means the fetch saw the file the handle was opened on. */
+static int read_free(struct tp_db *db, const char *key, struct tp_record *r)
+{
+    uint64_t before;
+    int64_t now;
+    struct stat st;
+    int     rc;
+
+    if (db->reader == 0 || db->count == 0
+	|| (before = mapped_generation(db)) != db->reader_generation)
+	return -1;
+    if ((now = monotonic_ms()) - db->reader_stat_ms >= 1000) {
+	if (stat(db->path, &st) < 0 || !same_file(&st, &db->reader_stat))
+	    return -1;
+	db->reader_stat_ms = now;
+    }
+    rc = fetch(db, db->reader, key, r);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (rc >= 0 && mapped_generation(db) == before)
+	return rc;
+    /* A writer began meanwhile: what the handle read or cached may be
+     * half-written. */
+    release_reader(db);
+    memset(r, 0, sizeof(*r));
+    return -1;
+}
+
+/* db_get - read one record; 1 found, 0 not, -1 error.  The GDBM handle is
+ * kept for the next call while the change count in the lock file says
+ * none of our writers has written since it was opened, and the file is
+ * the same (not replaced, its size and mtime as they were, in case
+ * something else wrote to it): a read is then a fetch from GDBM's cache
+ * between two reads of the mapped count (read_free).  Otherwise it takes
+ * the shared lock, reads the count and stats the file, and opens anew if
+ * either changed. */
 int db_get(struct tp_db *db, const char *key, struct tp_record *r)
 {
     if (db->redis)
@@ -358,6 +436,8 @@ int db_get(struct tp_db *db, const char *key, struct tp_record *r)
     int     rc;
 
     memset(r, 0, sizeof(*r));
+    if ((rc = read_free(db, key, r)) >= 0)
+	return rc;
     if (lock(db, LOCK_SH) < 0)
 	return -1;
     if (generation(db, &gen) < 0) {
@@ -384,6 +464,8 @@ int db_get(struct tp_db *db, const char *key, struct tp_record *r)
 	    return -1;
 	}
 	db->reader_generation = gen;
+	db->reader_stat_ms = monotonic_ms();
+	map_count(db);
     }
     if ((rc = fetch(db, db->reader, key, r)) < 0)
 	release_reader(db);

@@ -8,6 +8,7 @@
 #include "unit.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/time.h>
 #include <stdlib.h>
@@ -47,6 +48,95 @@ static int count_walk(const char *key, const struct tp_record *r, void *ctx)
     EXPECT(key[0] != '@', "reserved key shown: %s", key);
     (*(int *) ctx)++;
     return 0;
+}
+
+/* count_change - what a writer does first: bump the lock file's count */
+static int count_change(int fd)
+{
+    unsigned char b[8] = {0};
+    uint64_t gen = 0;
+
+    if (pread(fd, b, sizeof(b), 0) < 0)
+	return -1;
+    for (int i = 0; i < 8; i++)
+	gen = gen << 8 | b[i];
+    gen++;
+    for (int i = 7; i >= 0; i--, gen >>= 8)
+	b[i] = (unsigned char) gen;
+    return pwrite(fd, b, sizeof(b), 0) == (ssize_t) sizeof(b) ? 0 : -1;
+}
+
+/* Readers racing writers: every write sets tarpits = escapes = n for its
+ * key and only ever raises n, and adds new keys so that buckets split
+ * under the readers.  A reader must never see a record torn, damaged or
+ * older than one it saw before. */
+#define RACE_KEYS 64
+#define RACE_WRITES 1000
+
+static enum db_change race_write(struct db_txn *t, void *ctx)
+{
+    (void) ctx;
+    t->rec.tarpits++;
+    t->rec.escapes = t->rec.tarpits;
+    return DB_WRITE;
+}
+
+/* race_reader - reads until the writers are done (done_fd at its end) */
+static int race_reader(const char *path, int done_fd)
+{
+    struct tp_db *db = db_new(path);
+    int64_t seen[RACE_KEYS] = {0};
+    int64_t until = monotonic_ms() + 60000;
+    int     bad = 0;
+    long    reads = 0;
+
+    for (int i = 0; !bad; i++) {
+	if (i % 256 == 0) {
+	    struct pollfd p = {done_fd, POLLIN, 0};
+
+	    if (poll(&p, 1, 0) != 0 || monotonic_ms() > until)
+		break;
+	}
+	char    key[48];
+	struct tp_record r;
+	int     k = i % RACE_KEYS, rc;
+
+	snprintf(key, sizeof(key), "10.0.%d.0/24", k);
+	rc = db_get(db, key, &r);
+	if (rc < 0 || (rc == 1 && (r.tarpits != r.escapes || r.tarpits < seen[k]))) {
+	    fprintf(stderr, "race: %s: rc %d tarpits %lld escapes %lld seen %lld: %s\n",
+		    key, rc, (long long) r.tarpits, (long long) r.escapes,
+		    (long long) seen[k], db_error(db));
+	    bad = 1;
+	}
+	if (rc == 1)
+	    seen[k] = r.tarpits;
+	reads++;
+    }
+    db_free(db);
+    if (reads < 1000) {
+	fprintf(stderr, "race: only %ld reads\n", reads);
+	bad = 1;
+    }
+    return bad;
+}
+
+static int race_writer(const char *path, int id)
+{
+    struct tp_db *db = db_new(path);
+    int     bad = 0;
+
+    for (int i = 0; i < RACE_WRITES && !bad; i++) {
+	char    key[48];
+
+	if (i % 3 == 0)			/* a new key: the file grows */
+	    snprintf(key, sizeof(key), "172.%d.%d.0/24", 16 + id, i);
+	else
+	    snprintf(key, sizeof(key), "10.0.%d.0/24", (i * 7 + id) % RACE_KEYS);
+	bad = db_update(db, key, race_write, 0) < 0;
+    }
+    db_free(db);
+    return bad;
 }
 
 int main(void)
@@ -140,6 +230,47 @@ int main(void)
 	   "kept reader sees the reorganised file: %lld", (long long) r.tarpits);
     db_free(other);
 
+    /* Readers without the lock racing writers: 2 writers, 3 readers. */
+    {
+	char    race[300];
+	pid_t   pids[5];
+	int     bad = 0, st, done[2];
+
+	snprintf(race, sizeof(race), "%s/race.db", dir);
+	SETUP(pipe(done) == 0, "pipe");
+	for (int i = 0; i < 5; i++) {
+	    SETUP((pids[i] = fork()) >= 0, "fork");
+	    if (pids[i] == 0) {
+		close(done[1]);
+		_exit(i < 2 ? race_writer(race, i) : race_reader(race, done[0]));
+	    }
+	}
+	close(done[0]);
+	for (int i = 0; i < 5; i++) {
+	    bad += waitpid(pids[i], &st, 0) != pids[i] || !WIFEXITED(st)
+		|| WEXITSTATUS(st) != 0;
+	    if (i == 1)
+		close(done[1]);		/* the writers are done */
+	}
+	EXPECT(bad == 0, "%d of 5 racing readers and writers saw a fault", bad);
+	/* Every write is seen once it is done: the 2 writers' 1000
+	 * updates of the shared keys add up. */
+	struct tp_db *rd = db_new(race);
+	int64_t sum = 0;
+
+	for (int k = 0; k < RACE_KEYS; k++) {
+	    char    key[48];
+
+	    snprintf(key, sizeof(key), "10.0.%d.0/24", k);
+	    if (db_get(rd, key, &r) == 1)
+		sum += r.tarpits;
+	}
+	EXPECT(sum == 2 * (RACE_WRITES - (RACE_WRITES + 2) / 3),
+	       "shared keys written %lld times of %d", (long long) sum,
+	       2 * (RACE_WRITES - (RACE_WRITES + 2) / 3));
+	db_free(rd);
+    }
+
     /* A lock held elsewhere: the operation fails after the timeout. */
     char    lock_path[300];
 
@@ -148,6 +279,12 @@ int main(void)
 
     SETUP(holder >= 0 && flock(holder, LOCK_EX) == 0, "hold the lock");
     db_set_lock_timeout(db, 300);
+    /* A kept reader needs no lock while no change is counted ... */
+    EXPECT(db_get(db, "198.51.100.0/24", &r) == 1 && r.tarpits == 400,
+	   "a kept reader reads without the lock: %s", db_error(db));
+    /* ... and waits for a holder that has counted one, as a writer does
+     * before it changes anything. */
+    SETUP(count_change(holder) == 0, "count a change");
     /* The caller's interval timer and SIGALRM handler: a library call
      * that waits must leave both as it found them.  The caller's 100 s
      * timer is left running; a second one of 100 ms fires during the
@@ -226,11 +363,14 @@ int main(void)
     close(go[0]);
     close(go[1]);
 
-    /* A damaged file: an error naming the file, not a crash. */
+    /* A damaged file: an error naming the file, not a crash.  The damage
+     * is done without our lock or change count: a kept reader sees it by
+     * the file's stat within a second. */
     FILE   *fp = fopen(path, "r+");
 
     fputs("this is not a gdbm header at all, no it is not.", fp);
     fclose(fp);
+    usleep(1100 * 1000);
     EXPECT(db_get(db, "198.51.100.0/24", &r) < 0
 	   && strstr(db_error(db), path) != 0, "damage: %s", db_error(db));
     EXPECT(db_update(db, "198.51.100.0/24", bump, 0) < 0, "no write to damage");
