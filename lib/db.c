@@ -82,6 +82,8 @@ struct tp_db {
     struct stat reader_stat;		/* and the file it was opened on */
     int64_t reader_stat_ms;		/* when that file was last stat'ed */
     const uint64_t *count;		/* the change count, mapped; or 0 */
+    int64_t rebuild_until;		/* a reorganise follows our writes */
+    struct array changed;		/* the keys we wrote, for it: char */
     char    error[512];
 };
 
@@ -93,6 +95,7 @@ struct tp_db *db_new(const char *path)
 
     db->lock_fd = -1;
     db->lock_timeout_ms = DB_LOCK_TIMEOUT_MS;
+    db->changed = (struct array) ARRAY_OF(char);
     db->path = xstrdup(path);
     db->lock_path = xstrdup(db_file(path, DB_FILE_LOCK, lock, sizeof(lock)) ? lock : "");
     return db;
@@ -112,6 +115,7 @@ struct tp_db *db_open(const struct tp_conf *conf, char *why, size_t len)
 	return 0;
     db = xcalloc(1, sizeof(*db));
     db->lock_fd = -1;
+    db->changed = (struct array) ARRAY_OF(char);
     db->redis = r;
     db->path = xstrdup(rdb_url(r));
     db->lock_path = xstrdup("");
@@ -139,6 +143,7 @@ void db_free(struct tp_db *db)
     rdb_free(db->redis);
     if (db->lock_fd >= 0)
 	close(db->lock_fd);
+    array_free(&db->changed);
     free(db->path);
     free(db->lock_path);
     free(db);
@@ -215,45 +220,73 @@ int64_t db_longest_hold_ms(const struct tp_db *db)
     return db->longest_hold_ms;
 }
 
-/* generation - the change count in the lock file (0 while it is empty) */
-static int generation(struct tp_db *db, uint64_t *gen)
+/* The lock file's words, big-endian: the change count, and while a
+ * reorganise runs, the monotonic_ms() until which writers tell it the
+ * keys they write (0: none runs). */
+enum { WORD_COUNT, WORD_REBUILD, WORDS };
+
+/* lock_words - the lock file's words (0 where it is still shorter) */
+static int lock_words(struct tp_db *db, uint64_t w[WORDS])
 {
-    unsigned char b[8];
+    unsigned char b[8 * WORDS];
     ssize_t n = pread(db->lock_fd, b, sizeof(b), 0);
 
     if (n < 0) {
 	set_error(db, "%s: read: %s", db->lock_path, strerror(errno));
 	return -1;
     }
-    *gen = 0;
-    for (ssize_t i = 0; i < n; i++)
-	*gen = *gen << 8 | b[i];
+    memset(b + n, 0, sizeof(b) - (size_t) n);
+    for (int i = 0; i < WORDS; i++) {
+	w[i] = 0;
+	for (int j = 0; j < 8; j++)
+	    w[i] = w[i] << 8 | b[8 * i + j];
+    }
+    return 0;
+}
+
+/* put_word - set one word of the lock file (under our lock) */
+static int put_word(struct tp_db *db, int which, uint64_t v)
+{
+    unsigned char b[8];
+
+    for (int i = 7; i >= 0; i--, v >>= 8)
+	b[i] = (unsigned char) v;
+    if (pwrite(db->lock_fd, b, sizeof(b), 8 * which) != (ssize_t) sizeof(b)) {
+	set_error(db, "%s: cannot write (writers need the lock file "
+		  "writable): %s", db->lock_path, strerror(errno));
+	return -1;
+    }
+    return 0;
+}
+
+/* generation - the change count in the lock file (0 while it is empty) */
+static int generation(struct tp_db *db, uint64_t *gen)
+{
+    uint64_t w[WORDS];
+
+    if (lock_words(db, w) < 0)
+	return -1;
+    *gen = w[WORD_COUNT];
     return 0;
 }
 
 /* lock_ex - the exclusive lock, timing how long it is held, and a new
  * change count, counted before anything changes: a writer killed half-way
- * still leaves every kept reader handle out of date */
+ * still leaves every kept reader handle out of date.  Whether a reorganise
+ * wants to hear of our writes is read here too. */
 static int lock_ex(struct tp_db *db)
 {
-    unsigned char b[8];
-    uint64_t gen;
+    uint64_t w[WORDS];
 
     if (lock(db, LOCK_EX) < 0)
 	return -1;
-    if (generation(db, &gen) < 0) {
+    if (lock_words(db, w) < 0 || put_word(db, WORD_COUNT, w[WORD_COUNT] + 1) < 0) {
 	flock(db->lock_fd, LOCK_UN);
 	return -1;
     }
-    gen++;
-    for (int i = 7; i >= 0; i--, gen >>= 8)
-	b[i] = (unsigned char) gen;
-    if (pwrite(db->lock_fd, b, sizeof(b), 0) != (ssize_t) sizeof(b)) {
-	set_error(db, "%s: cannot count the change (writers need the lock "
-		  "file writable): %s", db->lock_path, strerror(errno));
-	flock(db->lock_fd, LOCK_UN);
-	return -1;
-    }
+    db->rebuild_until = w[WORD_REBUILD] != 0
+	&& (int64_t) w[WORD_REBUILD] >= monotonic_ms() ? (int64_t) w[WORD_REBUILD] : 0;
+    db->changed.n = 0;
     db->held_since = monotonic_ms();
     return 0;
 }
@@ -506,6 +539,39 @@ static void fetch_stats(GDBM_FILE dbf, struct tp_stats *s)
     free(v.dptr);
 }
 
+/* note_change - remember a key written, for a reorganise in progress */
+static void note_change(struct tp_db *db, const char *key)
+{
+    if (db->rebuild_until == 0)
+	return;
+    for (const char *c = key;; c++) {
+	*(char *) array_add(&db->changed) = *c;
+	if (*c == 0)
+	    break;
+    }
+}
+
+/* tell_rebuild - append the keys we wrote to DATABASE.changes for the
+ * reorganise that runs (still under our lock); if they cannot be told,
+ * call the reorganise off instead: it must not put back what we wrote */
+static void tell_rebuild(struct tp_db *db)
+{
+    char    path[DB_FILE_MAX];
+    int     fd, ok;
+
+    if (db->rebuild_until == 0 || db->changed.n == 0)
+	return;
+    ok = db_file(db->path, DB_FILE_CHANGES, path, sizeof(path)) != 0
+	&& (fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) >= 0;
+    if (ok) {
+	ok = write(fd, db->changed.v, db->changed.n) == (ssize_t) db->changed.n;
+	ok &= close(fd) == 0;
+    }
+    if (!ok)
+	(void) put_word(db, WORD_REBUILD, 0);
+    db->changed.n = 0;
+}
+
 /* apply - one key's read-change-write inside an open, locked file */
 static int apply(struct tp_db *db, GDBM_FILE dbf, const char *key,
 		         struct db_txn *t, db_update_fn *fn, void *ctx)
@@ -519,9 +585,11 @@ static int apply(struct tp_db *db, GDBM_FILE dbf, const char *key,
 	return -1;
     change = fn(t, ctx);
     if (change == DB_WRITE) {
+	note_change(db, key);
 	if (store_bytes(db, dbf, key, buf, record_encode(&t->rec, buf, sizeof(buf))) < 0)
 	    return -1;
     } else if (change == DB_DELETE && t->found) {
+	note_change(db, key);
 	if (gdbm_delete(dbf, k) != 0) {
 	    set_error(db, "%s: delete %s: %s", db->path, key,
 		      gdbm_strerror(gdbm_errno));
@@ -550,9 +618,12 @@ static int end_write(struct tp_db *db, GDBM_FILE dbf, const struct tp_stats *st,
 {
     unsigned char buf[RECORD_MAX_SIZE];
 
-    if (rc >= 0 && changed
-	&& store_bytes(db, dbf, STATS_KEY, buf, stats_encode(st, buf, sizeof(buf))) < 0)
-	rc = -1;
+    if (rc >= 0 && changed) {
+	note_change(db, STATS_KEY);
+	if (store_bytes(db, dbf, STATS_KEY, buf, stats_encode(st, buf, sizeof(buf))) < 0)
+	    rc = -1;
+    }
+    tell_rebuild(db);
     /* Every change is in the file once gdbm_store() returns; closing only
      * syncs it to disk.  So the sync runs after the lock is released: the
      * next writer need not wait for our disk, and syncs that overlap are
@@ -610,28 +681,273 @@ int db_update(struct tp_db *db, const char *key, db_update_fn *fn, void *ctx)
     return db_update_many(db, keys, 1, fn, ctx);
 }
 
-/* db_reorganize - give the space of deleted records back to the system */
+/* How long a reorganise may take from the end of its copy to its
+ * exclusive lock: writers tell it their keys until then. */
+#define REBUILD_WINDOW_MS 60000
+#define LET_GO_PIECE (4 << 20)		/* bytes of the old file freed at once */
+
+/* copy_all - every key of one open file into another; 0 or -1 */
+static int copy_all(struct tp_db *db, GDBM_FILE from, GDBM_FILE to)
+{
+    datum   k, next;
+
+    for (k = gdbm_firstkey(from); k.dptr != 0; k = next) {
+	datum   v = gdbm_fetch(from, k);
+
+	if (v.dptr == 0 || gdbm_store(to, k, v, GDBM_REPLACE) != 0) {
+	    set_error(db, "%s: copying a record: %s", db->path, gdbm_strerror(gdbm_errno));
+	    free(v.dptr);
+	    free(k.dptr);
+	    return -1;
+	}
+	free(v.dptr);
+	next = gdbm_nextkey(from, k);
+	free(k.dptr);
+    }
+    if (gdbm_errno != GDBM_ITEM_NOT_FOUND && gdbm_errno != GDBM_NO_ERROR) {
+	set_error(db, "%s: walking the file: %s", db->path, gdbm_strerror(gdbm_errno));
+	return -1;
+    }
+    return 0;
+}
+
+/* replay - the keys written since the copy (NUL-terminated, in the
+ * changes file), from the live file into the new one, as they are now */
+static int replay(struct tp_db *db, int changes, GDBM_FILE from, GDBM_FILE to)
+{
+    struct stat st;
+    char   *buf;
+    int     rc = 0;
+
+    if (fstat(changes, &st) < 0) {
+	set_error(db, "%s: changes: %s", db->path, strerror(errno));
+	return -1;
+    }
+    buf = xmalloc((size_t) st.st_size + 1);
+    if (pread(changes, buf, (size_t) st.st_size, 0) != st.st_size) {
+	set_error(db, "%s: changes: cannot read them", db->path);
+	free(buf);
+	return -1;
+    }
+    buf[st.st_size] = 0;
+    for (char *key = buf; rc == 0 && key < buf + st.st_size; key += strlen(key) + 1) {
+	datum   k = {key, (int) strlen(key)};
+	datum   v = gdbm_fetch(from, k);
+
+	if (v.dptr != 0)
+	    rc = gdbm_store(to, k, v, GDBM_REPLACE);
+	else if (gdbm_errno == GDBM_ITEM_NOT_FOUND)
+	    rc = gdbm_delete(to, k) != 0 && gdbm_errno != GDBM_ITEM_NOT_FOUND;
+	else
+	    rc = -1;
+	if (rc != 0)
+	    set_error(db, "%s: replaying %s: %s", db->path, key,
+		      gdbm_strerror(gdbm_errno));
+	free(v.dptr);
+    }
+    free(buf);
+    return rc == 0 ? 0 : -1;
+}
+
+/* new_file - create the rebuilt file (and chown the changes file) with
+ * the owner and mode of the database, st */
+static GDBM_FILE new_file(struct tp_db *db, const char *path, int changes,
+			          const struct stat *st)
+{
+    GDBM_FILE neu;
+    int     fd;
+
+    if (unlink(path) < 0 && errno != ENOENT) {
+	set_error(db, "%s: %s", path, strerror(errno));
+	return 0;
+    }
+    neu = gdbm_open(path, 0, GDBM_NEWDB | GDBM_NOMMAP | GDBM_NOLOCK | GDBM_CLOEXEC,
+		    (int) (st->st_mode & 0666), 0);
+    if (neu == 0) {
+	set_error(db, "%s: cannot create: %s", path, gdbm_strerror(gdbm_errno));
+	return 0;
+    }
+    fd = gdbm_fdesc(neu);
+    if (fchmod(fd, st->st_mode & 07777) < 0 || fchown(fd, st->st_uid, st->st_gid) < 0
+	|| fchmod(changes, st->st_mode & 0660) < 0
+	|| fchown(changes, st->st_uid, st->st_gid) < 0) {
+	set_error(db, "%s: cannot give it the owner and mode of %s: %s", path,
+		  db->path, strerror(errno));
+	gdbm_close(neu);
+	return 0;
+    }
+    return neu;
+}
+
+/* build - the copy, under the shared lock: readers go on, writers wait.
+ * Then the window for writers to tell their keys is opened, and the new
+ * file synced without a lock.  0, 1 no database, or -1. */
+static int build(struct tp_db *db, const char *path, int changes, uint64_t *until)
+{
+    GDBM_FILE old, neu = 0;
+    struct stat st;
+    int     rc = -1;
+
+    if (lock(db, LOCK_SH) < 0)
+	return -1;
+    if (open_gdbm(db, 0, &old) < 0) {
+	unlock(db);
+	return -1;
+    }
+    if (old == 0) {
+	unlock(db);
+	return 1;
+    }
+    if (fstat(gdbm_fdesc(old), &st) < 0)
+	set_error(db, "%s: fstat: %s", db->path, strerror(errno));
+    else if ((neu = new_file(db, path, changes, &st)) != 0
+	     && copy_all(db, old, neu) == 0) {
+	/* What a reorganise killed before left here is in the copy. */
+	if (ftruncate(changes, 0) < 0)
+	    set_error(db, "%s: changes: %s", db->path, strerror(errno));
+	else
+	    rc = 0;
+	*until = (uint64_t) (monotonic_ms() + REBUILD_WINDOW_MS);
+	if (rc == 0)
+	    rc = put_word(db, WORD_REBUILD, *until);
+    }
+    gdbm_close(old);
+    unlock(db);
+    /* The sync of the whole new file runs without a lock; writers that
+     * come meanwhile tell us their keys. */
+    if (neu != 0 && close_gdbm(db, neu) < 0)
+	rc = -1;
+    return rc;
+}
+
+/* swap_in - with the exclusive lock held: the keys written since the copy
+ * put into the new file as they are now, and the new file renamed over
+ * the old */
+static int swap_in(struct tp_db *db, const char *path, int changes, uint64_t until,
+		           int *replaced)
+{
+    uint64_t w[WORDS];
+    GDBM_FILE old, neu;
+    int     rc;
+
+    if (lock_words(db, w) < 0)
+	return -1;
+    if (w[WORD_REBUILD] != until || monotonic_ms() > (int64_t) until) {
+	set_error(db, "%s: writes during the reorganise could not be followed "
+		  "(the window closed or a writer could not tell of its keys); "
+		  "the file is left as it was", db->path);
+	return -1;
+    }
+    if (open_gdbm(db, 0, &old) < 0)
+	return -1;
+    if (old == 0) {
+	set_error(db, "%s: removed during the reorganise", db->path);
+	return -1;
+    }
+    neu = gdbm_open(path, 0, GDBM_WRITER | GDBM_NOMMAP | GDBM_NOLOCK | GDBM_CLOEXEC, 0, 0);
+    if (neu == 0) {
+	set_error(db, "%s: cannot open: %s", path, gdbm_strerror(gdbm_errno));
+	gdbm_close(old);
+	return -1;
+    }
+    rc = replay(db, changes, old, neu);
+    gdbm_close(old);
+    if (close_gdbm(db, neu) < 0)
+	rc = -1;
+    if (rc == 0 && (*replaced = open(db->path, O_WRONLY | O_CLOEXEC)) < 0) {
+	set_error(db, "%s: %s", db->path, strerror(errno));
+	rc = -1;
+    }
+    if (rc == 0 && rename(path, db->path) < 0) {
+	set_error(db, "%s: cannot replace %s: %s", path, db->path, strerror(errno));
+	close(*replaced);		/* still the database: keep it whole */
+	*replaced = -1;
+	rc = -1;
+    }
+    return rc;
+}
+
+/* let_go - free the replaced file's space a piece at a time, before the
+ * last reader that still has it open closes it: that close would free it
+ * all at once, tens of milliseconds inside a lookup.  A reader that still
+ * reads it sees zeros, and its change count tells it to read again. */
+static void let_go(int fd)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) == 0)
+	for (off_t at = 0; at < st.st_size; at += LET_GO_PIECE)
+	    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, at,
+			  LET_GO_PIECE) < 0)
+		break;
+    close(fd);
+}
+
+/* sync_dir - make a rename in the database's directory durable */
+static void sync_dir(const char *database)
+{
+    char    dir[DB_FILE_MAX];
+    int     fd;
+
+    if (db_file(database, DB_FILE_DIR, dir, sizeof(dir)) == 0
+	|| (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	return;
+    (void) fsync(fd);
+    close(fd);
+}
+
+/* db_reorganize - give the space of deleted records back to the system:
+ * copy every record into a new file under the shared lock (readers go on,
+ * writers wait their turn), sync it without a lock while writers note in
+ * DATABASE.changes the keys they write, then under the exclusive lock
+ * copy those keys again and rename the new file into place.  The
+ * exclusive hold is the replay of a few keys and a rename; readers that
+ * keep a handle see the new file by the change count.  One reorganise at
+ * a time: another one running makes this one return 0 at once. */
 int db_reorganize(struct tp_db *db)
 {
     if (db->redis)
 	return 0;			/* the server manages its memory */
-    GDBM_FILE dbf;
-    int     rc = 0;
+    char    path[DB_FILE_MAX], changes_path[DB_FILE_MAX];
+    uint64_t until = 0;
+    int     changes, rc, replaced = -1;
 
-    if (lock_ex(db) < 0)
-	return -1;
-    if (open_gdbm(db, 1, &dbf) < 0) {
-	unlock(db);
+    if (db_file(db->path, DB_FILE_REBUILD, path, sizeof(path)) == 0
+	|| db_file(db->path, DB_FILE_CHANGES, changes_path, sizeof(changes_path)) == 0) {
+	set_error(db, "%s: name too long", db->path);
 	return -1;
     }
-    if (gdbm_reorganize(dbf) != 0) {
-	set_error(db, "%s: reorganize: %s", db->path, gdbm_strerror(gdbm_errno));
-	rc = -1;
+    changes = open(changes_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (changes < 0) {
+	set_error(db, "%s: %s", changes_path, strerror(errno));
+	return -1;
     }
-    if (close_gdbm(db, dbf) < 0)
-	rc = -1;
-    unlock(db);
-    return rc;
+    if (flock(changes, LOCK_EX | LOCK_NB) < 0) {
+	close(changes);
+	if (errno == EWOULDBLOCK)
+	    return 0;
+	set_error(db, "%s: flock: %s", changes_path, strerror(errno));
+	return -1;
+    }
+    rc = build(db, path, changes, &until);
+    if (rc == 0) {
+	if (lock_ex(db) < 0)
+	    rc = -1;
+	else {
+	    rc = swap_in(db, path, changes, until, &replaced);
+	    (void) put_word(db, WORD_REBUILD, 0);
+	    unlock(db);
+	}
+    }
+    if (replaced >= 0)
+	let_go(replaced);
+    if (rc == 0)
+	sync_dir(db->path);
+    else
+	(void) unlink(path);
+    (void) unlink(changes_path);
+    close(changes);
+    return rc < 0 ? -1 : 0;
 }
 
 /* printable - a key for a message: up to 64 bytes, the unprintable ones
@@ -724,6 +1040,7 @@ int db_recover(struct tp_db *db, struct db_recovery *out)
     memset(out, 0, sizeof(*out));
     if (lock_ex(db) < 0)
 	return -1;
+    (void) put_word(db, WORD_REBUILD, 0);	/* this file is replaced */
     dbf = gdbm_open(db->path, 0, GDBM_WRITER | GDBM_NOLOCK | GDBM_CLOEXEC, 0640, 0);
     if (dbf == 0) {
 	set_error(db, "%s: cannot be opened for recovery: %s; move it away "

@@ -3,8 +3,10 @@
  *	dbfile - the files beside the database
  * DESCRIPTION
  *	db_file() names a file that belongs with the database: its lock file
- *	(DATABASE.lock), the slot file of max_waiting (DATABASE.slots), or
- *	its directory ("." for a bare name, "/" for a file in the root).  The
+ *	(DATABASE.lock), the slot file of max_waiting (DATABASE.slots),
+ *	import-log's journal position (DATABASE.journal-cursor), the file a
+ *	reorganise builds (DATABASE.rebuild) and the keys written while it
+ *	does (DATABASE.changes), or its directory ("." for a bare name, "/" for a file in the root).  The
  *	store, the helpers, doctor and the config check all ask here.
  * DIAGNOSTICS
  *	Returns buf, or 0 when the name does not fit in len bytes.
@@ -32,6 +34,12 @@ const char *db_file(const char *database, enum db_file which, char *buf, size_t 
 	break;
     case DB_FILE_CURSOR:
 	n = snprintf(buf, len, "%s.journal-cursor", database);
+	break;
+    case DB_FILE_REBUILD:
+	n = snprintf(buf, len, "%s.rebuild", database);
+	break;
+    case DB_FILE_CHANGES:
+	n = snprintf(buf, len, "%s.changes", database);
 	break;
     case DB_FILE_DIR:
 	if ((slash = strrchr(database, '/')) == 0)

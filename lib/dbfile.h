@@ -10,6 +10,8 @@ enum db_file {
     DB_FILE_SLOTS,			/* DATABASE.slots: max_waiting's slots */
     DB_FILE_DIR,			/* the directory the database is in */
     DB_FILE_CURSOR,			/* DATABASE.journal-cursor: import-log's */
+    DB_FILE_REBUILD,			/* DATABASE.rebuild: reorganise's new file */
+    DB_FILE_CHANGES,			/* DATABASE.changes: keys written meanwhile */
 };
 
 #define DB_FILE_MAX 1100		/* a database path (1024) and a suffix */

@@ -139,6 +139,113 @@ static int race_writer(const char *path, int id)
     return bad;
 }
 
+/* Reorganise while writers write: the copy is made under the shared
+ * lock, the writes that come before the swap are replayed into it. */
+#define REORG_KEYS 32
+#define REORG_WRITES 400
+
+static int reorg_writer(const char *path, int id)
+{
+    struct tp_db *db = db_new(path);
+    int     bad = 0;
+
+    for (int i = 0; i < REORG_WRITES && !bad; i++) {
+	char    key[48];
+
+	snprintf(key, sizeof(key), "10.1.%d.0/24", (i * 5 + id) % REORG_KEYS);
+	bad = db_update(db, key, bump, 0) < 0;
+	/* and a key made and removed: replayed as a delete */
+	snprintf(key, sizeof(key), "10.2.%d.%d/32", id, i % 250);
+	bad |= db_update(db, key, bump, 0) < 0 || db_delete(db, key) != 1;
+    }
+    if (bad)
+	fprintf(stderr, "reorg writer: %s\n", db_error(db));
+    db_free(db);
+    return bad;
+}
+
+static void reorganise_while_writing(const char *dir)
+{
+    char    path[300], side[320], *keys[500];
+    struct tp_db *db;
+    struct tp_record r;
+    struct tp_stats st;
+    struct stat before, after;
+    pid_t   pids[2];
+    int     bad = 0, status, rounds = 0, lost = 0, failed = 0;
+    int64_t sum = 0;
+
+    snprintf(path, sizeof(path), "%s/reorg.db", dir);
+    db = db_new(path);
+    for (int b = 0; b < 10; b++) {	/* 5000 networks, then half of them gone */
+	for (int i = 0; i < 500; i++) {
+	    keys[i] = malloc(48);
+	    SETUP(keys[i] != 0, "malloc");
+	    snprintf(keys[i], 48, "10.%d.%d.0/24", 100 + b, i);
+	}
+	SETUP(db_update_many(db, keys, 500, bump, 0) == DB_WRITE, "load");
+	for (int i = 0; i < 500; i += 2)
+	    SETUP(db_delete(db, keys[i]) == 1, "delete");
+	for (int i = 0; i < 500; i++)
+	    free(keys[i]);
+    }
+    SETUP(stat(path, &before) == 0, "stat");
+    for (int i = 0; i < 2; i++) {
+	SETUP((pids[i] = fork()) >= 0, "fork");
+	if (pids[i] == 0)
+	    _exit(reorg_writer(path, i));
+    }
+    /* Reorganise again and again while they write: bounded in count. */
+    for (int done = 0; done < 2 && rounds < 200; rounds++) {
+	if (db_reorganize(db) < 0 && failed++ == 0)
+	    fprintf(stderr, "reorganise while writing: %s\n", db_error(db));
+	for (int i = 0; i < 2; i++)
+	    if (pids[i] > 0 && waitpid(pids[i], &status, WNOHANG) == pids[i]) {
+		bad += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+		pids[i] = 0;
+		done++;
+	    }
+    }
+    for (int i = 0; i < 2; i++)
+	if (pids[i] > 0) {
+	    bad += waitpid(pids[i], &status, 0) != pids[i] || !WIFEXITED(status)
+		|| WEXITSTATUS(status) != 0;
+	}
+    EXPECT(failed == 0, "%d of %d reorganises failed", failed, rounds);
+    EXPECT(bad == 0, "%d writers failed during reorganise", bad);
+    EXPECT(db_reorganize(db) == 0, "reorganise: %s", db_error(db));
+    for (int k = 0; k < REORG_KEYS; k++) {
+	char    key[48];
+
+	snprintf(key, sizeof(key), "10.1.%d.0/24", k);
+	if (db_get(db, key, &r) == 1)
+	    sum += r.tarpits;
+    }
+    for (int id = 0; id < 2; id++)
+	for (int i = 0; i < 250; i++) {
+	    char    key[48];
+
+	    snprintf(key, sizeof(key), "10.2.%d.%d/32", id, i);
+	    lost += db_get(db, key, &r) != 0;
+	}
+    EXPECT(sum == 2 * REORG_WRITES, "%d reorganises; writes kept: %lld of %d",
+	   rounds, (long long) sum, 2 * REORG_WRITES);
+    EXPECT(lost == 0, "%d deleted keys came back", lost);
+    EXPECT(db_get_stats(db, &st) == 0 && st.tarpits == 5000 + 4 * REORG_WRITES,
+	   "host-wide counters kept: %lld of %d", (long long) st.tarpits,
+	   5000 + 4 * REORG_WRITES);
+    EXPECT(stat(path, &after) == 0 && after.st_size < before.st_size,
+	   "the space is given back: %lld -> %lld bytes", (long long) before.st_size,
+	   (long long) after.st_size);
+    EXPECT(after.st_mode == before.st_mode && after.st_uid == before.st_uid,
+	   "owner and mode kept");
+    snprintf(side, sizeof(side), "%s.rebuild", path);
+    EXPECT(access(side, F_OK) < 0, "no %s left", side);
+    snprintf(side, sizeof(side), "%s.changes", path);
+    EXPECT(access(side, F_OK) < 0, "no %s left", side);
+    db_free(db);
+}
+
 int main(void)
 {
     char    dir[] = "/tmp/db_test.XXXXXX";
@@ -270,6 +377,8 @@ int main(void)
 	       2 * (RACE_WRITES - (RACE_WRITES + 2) / 3));
 	db_free(rd);
     }
+
+    reorganise_while_writing(dir);
 
     /* A lock held elsewhere: the operation fails after the timeout. */
     char    lock_path[300];
