@@ -554,6 +554,7 @@ static void note_change(struct tp_db *db, const char *key)
 /* tell_rebuild - append the keys we wrote to DATABASE.changes for the
  * reorganise that runs (still under our lock); if they cannot be told,
  * call the reorganise off instead: it must not put back what we wrote */
+__attribute__((noinline))
 static void tell_rebuild(struct tp_db *db)
 {
     char    path[DB_FILE_MAX];
