@@ -22,7 +22,7 @@
  *
  *	Why not lock the database file itself: GDBM reads the header during
  *	gdbm_open(), before a lock on its descriptor could be taken, and
- *	gdbm_reorganize() replaces the file, so a lock on the old inode would
+ *	a reorganise replaces the file, so a lock on the old inode would
  *	protect nothing.  GDBM's own locks fail at once instead of waiting, so
  *	they cannot serialise writers either.
  *
@@ -39,6 +39,10 @@
  *	keep mmap.  A file damaged anyway (a power failure mid-write) is found
  *	and rebuilt by db_check()/db_recover() (tarpit-admin recover, and the
  *	hourly expire).
+ *
+ *	db_reorganize() copies the file under the shared lock and holds the
+ *	exclusive one only to replay what was written since and rename the
+ *	copy into place (see there).
  *
  *	Keys that start with '@' are reserved for the store's own
  *	bookkeeping; db_walk() does not show them.
