@@ -6,8 +6,9 @@
  *	(DATABASE.lock), the slot file of max_waiting (DATABASE.slots),
  *	import-log's journal position (DATABASE.journal-cursor), the file a
  *	reorganise builds (DATABASE.rebuild) and the keys written while it
- *	does (DATABASE.changes), or its directory ("." for a bare name, "/" for a file in the root).  The
- *	store, the helpers, doctor and the config check all ask here.
+ *	does (DATABASE.changes), or its directory ("." for a bare name, "/"
+ *	for a file in the root).  The store, the helpers, doctor and the
+ *	config check all ask here.
  * DIAGNOSTICS
  *	Returns buf, or 0 when the name does not fit in len bytes.
  */
@@ -19,36 +20,30 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The suffix each file beside the database adds to its name. */
+static const char *const suffix[] = {
+    [DB_FILE_LOCK] = ".lock",
+    [DB_FILE_SLOTS] = ".slots",
+    [DB_FILE_CURSOR] = ".journal-cursor",
+    [DB_FILE_REBUILD] = ".rebuild",
+    [DB_FILE_CHANGES] = ".changes",
+};
+
 /* db_file - the name of one of the database's files */
 const char *db_file(const char *database, enum db_file which, char *buf, size_t len)
 {
     const char *slash;
     int     n;
 
-    switch (which) {
-    case DB_FILE_LOCK:
-	n = snprintf(buf, len, "%s.lock", database);
-	break;
-    case DB_FILE_SLOTS:
-	n = snprintf(buf, len, "%s.slots", database);
-	break;
-    case DB_FILE_CURSOR:
-	n = snprintf(buf, len, "%s.journal-cursor", database);
-	break;
-    case DB_FILE_REBUILD:
-	n = snprintf(buf, len, "%s.rebuild", database);
-	break;
-    case DB_FILE_CHANGES:
-	n = snprintf(buf, len, "%s.changes", database);
-	break;
-    case DB_FILE_DIR:
+    if (which == DB_FILE_DIR) {
 	if ((slash = strrchr(database, '/')) == 0)
 	    n = snprintf(buf, len, ".");
 	else
 	    n = snprintf(buf, len, "%.*s", slash == database ? 1 : (int) (slash - database),
 			 database);
-	break;
-    default:
+    } else if ((size_t) which < sizeof(suffix) / sizeof(suffix[0]) && suffix[which]) {
+	n = snprintf(buf, len, "%s%s", database, suffix[which]);
+    } else {
 	return 0;
     }
     return n < 0 || (size_t) n >= len ? 0 : buf;
