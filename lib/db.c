@@ -232,45 +232,27 @@ enum { WORD_COUNT, WORD_REBUILD, WORDS };
 /* lock_words - the lock file's words (0 where it is still shorter) */
 static int lock_words(struct tp_db *db, uint64_t w[WORDS])
 {
-    unsigned char b[8 * WORDS];
-    ssize_t n = pread(db->lock_fd, b, sizeof(b), 0);
+    uint64_t b[WORDS] = {0};
 
-    if (n < 0) {
+    if (pread(db->lock_fd, b, sizeof(b), 0) < 0) {
 	set_error(db, "%s: read: %s", db->lock_path, strerror(errno));
 	return -1;
     }
-    memset(b + n, 0, sizeof(b) - (size_t) n);
-    for (int i = 0; i < WORDS; i++) {
-	w[i] = 0;
-	for (int j = 0; j < 8; j++)
-	    w[i] = w[i] << 8 | b[8 * i + j];
-    }
+    for (int i = 0; i < WORDS; i++)
+	w[i] = be64toh(b[i]);
     return 0;
 }
 
 /* put_word - set one word of the lock file (under our lock) */
 static int put_word(struct tp_db *db, int which, uint64_t v)
 {
-    unsigned char b[8];
+    uint64_t b = htobe64(v);
 
-    for (int i = 7; i >= 0; i--, v >>= 8)
-	b[i] = (unsigned char) v;
-    if (pwrite(db->lock_fd, b, sizeof(b), 8 * which) != (ssize_t) sizeof(b)) {
+    if (pwrite(db->lock_fd, &b, sizeof(b), 8 * which) != (ssize_t) sizeof(b)) {
 	set_error(db, "%s: cannot write (writers need the lock file "
 		  "writable): %s", db->lock_path, strerror(errno));
 	return -1;
     }
-    return 0;
-}
-
-/* generation - the change count in the lock file (0 while it is empty) */
-static int generation(struct tp_db *db, uint64_t *gen)
-{
-    uint64_t w[WORDS];
-
-    if (lock_words(db, w) < 0)
-	return -1;
-    *gen = w[WORD_COUNT];
     return 0;
 }
 
@@ -401,7 +383,7 @@ static void map_count(struct tp_db *db)
 	db->count = p;
 }
 
-/* mapped_generation - the count as generation() reads it, from the map */
+/* mapped_generation - the count as lock_words() reads it, from the map */
 static uint64_t mapped_generation(const struct tp_db *db)
 {
     return be64toh(__atomic_load_n(db->count, __ATOMIC_ACQUIRE));
@@ -468,7 +450,7 @@ int db_get(struct tp_db *db, const char *key, struct tp_record *r)
 {
     if (db->redis)
 	return rdb_get(db->redis, key, r);
-    uint64_t gen;
+    uint64_t w[WORDS];
     struct stat st;
     int     rc;
 
@@ -477,11 +459,11 @@ int db_get(struct tp_db *db, const char *key, struct tp_record *r)
 	return rc;
     if (lock(db, LOCK_SH) < 0)
 	return -1;
-    if (generation(db, &gen) < 0) {
+    if (lock_words(db, w) < 0) {
 	unlock(db);
 	return -1;
     }
-    if (db->reader != 0 && (gen != db->reader_generation
+    if (db->reader != 0 && (w[WORD_COUNT] != db->reader_generation
 			    || stat(db->path, &st) < 0
 			    || !same_file(&st, &db->reader_stat)))
 	release_reader(db);
@@ -500,7 +482,7 @@ int db_get(struct tp_db *db, const char *key, struct tp_record *r)
 	    unlock(db);
 	    return -1;
 	}
-	db->reader_generation = gen;
+	db->reader_generation = w[WORD_COUNT];
 	db->reader_stat_ms = monotonic_ms();
 	map_count(db);
     }
@@ -808,13 +790,12 @@ static int build(struct tp_db *db, const char *path, int changes, uint64_t *unti
     else if ((neu = new_file(db, path, changes, &st)) != 0
 	     && copy_all(db, old, neu) == 0) {
 	/* What a reorganise killed before left here is in the copy. */
-	if (ftruncate(changes, 0) < 0)
+	if (ftruncate(changes, 0) < 0) {
 	    set_error(db, "%s: changes: %s", db->path, strerror(errno));
-	else
-	    rc = 0;
-	*until = (uint64_t) (monotonic_ms() + REBUILD_WINDOW_MS);
-	if (rc == 0)
+	} else {
+	    *until = (uint64_t) (monotonic_ms() + REBUILD_WINDOW_MS);
 	    rc = put_word(db, WORD_REBUILD, *until);
+	}
     }
     gdbm_close(old);
     unlock(db);
