@@ -67,10 +67,11 @@ static int lookup(struct client_watch *w, int family,
     } msg;
     struct sockaddr_nl nladdr = {.nl_family = AF_NETLINK};
     /* An exact query without extensions is answered by one message of
-     * some 100 bytes (or an error quoting the request): 2 KiB is room
-     * enough, and keeps the waiting helper's stack to fewer pages. */
+     * some 100 bytes (or an error quoting the request): 512 bytes are
+     * room enough (a longer reply is an error, never "no such socket"),
+     * and this frame is the deepest a waiting helper's stack goes. */
     union {
-	char    buf[2048];
+	char    buf[512];
 	struct nlmsghdr align;
     } reply;
     ssize_t n;
@@ -97,13 +98,17 @@ static int lookup(struct client_watch *w, int family,
 	return -1;
     /* The kernel answers inside sendto(): the reply is normally there
      * already, so ask for it at once and poll only when it is not. */
-    while ((n = recv(w->nl_fd, reply.buf, sizeof(reply.buf), MSG_DONTWAIT)) < 0) {
+    while ((n = recv(w->nl_fd, reply.buf, sizeof(reply.buf), MSG_DONTWAIT | MSG_TRUNC)) < 0) {
 	struct pollfd pfd = {.fd = w->nl_fd,.events = POLLIN};
 
 	if (errno == EINTR)
 	    continue;
 	if ((errno != EAGAIN && errno != EWOULDBLOCK) || poll(&pfd, 1, 1000) <= 0)
 	    return -1;
+    }
+    if (n > (ssize_t) sizeof(reply.buf)) {
+	errno = EMSGSIZE;		/* MSG_TRUNC: the datagram's real length */
+	return -1;
     }
     for (struct nlmsghdr *h = &reply.align; NLMSG_OK(h, (size_t) n);
 	 h = NLMSG_NEXT(h, n)) {
