@@ -43,11 +43,13 @@
 
 enum conf_type { CT_STR, CT_INT, CT_DURATION, CT_BOOL, CT_ACTION, CT_RULE, CT_PATTERN };
 
+/* Names and defaults are arrays, not pointers: a table of pointers needs
+ * relocating at start-up, and would cost every helper a private page. */
 struct conf_key {
-    const char *name;
+    char    name[24];
     enum conf_type type;
     size_t  offset;
-    const char *def;
+    char    def[84];			/* "": none */
     int64_t min, max;			/* for CT_DURATION in ms */
     int     global_only;		/* not allowed in a [profile] */
 };
@@ -60,7 +62,7 @@ struct conf_key {
 static const struct conf_key conf_keys[] = {
     {"database", CT_STR, OFF(database), "/var/lib/tarpit/tarpit.db", 0, 0, GLOBAL},
     {"database_prefix", CT_STR, OFF(database_prefix), "tarpit:", 0, 0, GLOBAL},
-    {"database_password_file", CT_STR, OFF(database_password_file), 0, 0, 0, GLOBAL},
+    {"database_password_file", CT_STR, OFF(database_password_file), "", 0, 0, GLOBAL},
     {"database_timeout", CT_DURATION, OFF(database_timeout_ms), "500ms", 10, 60000, GLOBAL},
     {"state_directory", CT_STR, OFF(state_directory), "/var/lib/tarpit", 0, 0, GLOBAL},
     {"sleep", CT_DURATION, OFF(sleep_ms), "65s", 0, 3600LL * 1000, 0},
@@ -89,8 +91,8 @@ static const struct conf_key conf_keys[] = {
     {"block_after", CT_INT, OFF(block_after), "0", 0, 1000000, 0},
     {"block_for", CT_DURATION, OFF(block_for_ms), "7d", 60000, 3650 * DAY_MS, 0},
     {"offender_threshold", CT_INT, OFF(offender_threshold), "3", 1, 1000000, GLOBAL},
-    {"rule", CT_RULE, 0, 0, 0, 0, 0},
-    {"offender_pattern", CT_PATTERN, 0, 0, 0, 0, GLOBAL},
+    {"rule", CT_RULE, 0, "", 0, 0, 0},
+    {"offender_pattern", CT_PATTERN, 0, "", 0, 0, GLOBAL},
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -495,7 +497,7 @@ void conf_defaults(struct tp_conf *c)
 
     memset(c, 0, sizeof(*c));
     for (size_t i = 0; i < NKEYS; i++)
-	if (conf_keys[i].def
+	if (conf_keys[i].def[0]
 	    && set_key(c, conf_keys + i, conf_keys[i].def, why, sizeof(why)) < 0)
 	    msg_panic("default %s = %s: %s", conf_keys[i].name, conf_keys[i].def,
 		      why);			/* a bad default is our bug */

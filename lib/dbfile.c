@@ -17,7 +17,6 @@
 #include "conf.h"
 #include "db_redis.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* The suffix each file beside the database adds to its name. */
@@ -29,24 +28,49 @@ static const char *const suffix[] = {
     [DB_FILE_CHANGES] = ".changes",
 };
 
+/* join - a and the first blen bytes of b into buf; buf, or 0 when too long.
+ * By hand rather than snprintf(): the helpers ask here before every wait,
+ * and vfprintf's frame would be the deepest their stack ever goes. */
+static const char *join(char *buf, size_t len, const char *a, size_t alen,
+			        const char *b, size_t blen)
+{
+    if (alen + blen >= len)
+	return 0;
+    memcpy(buf, a, alen);
+    memcpy(buf + alen, b, blen);
+    buf[alen + blen] = 0;
+    return buf;
+}
+
 /* db_file - the name of one of the database's files */
 const char *db_file(const char *database, enum db_file which, char *buf, size_t len)
 {
     const char *slash;
-    int     n;
 
     if (which == DB_FILE_DIR) {
 	if ((slash = strrchr(database, '/')) == 0)
-	    n = snprintf(buf, len, ".");
-	else
-	    n = snprintf(buf, len, "%.*s", slash == database ? 1 : (int) (slash - database),
-			 database);
-    } else if ((size_t) which < sizeof(suffix) / sizeof(suffix[0]) && suffix[which]) {
-	n = snprintf(buf, len, "%s%s", database, suffix[which]);
-    } else {
-	return 0;
+	    return join(buf, len, ".", 1, "", 0);
+	return join(buf, len, database, slash == database ? 1 : (size_t) (slash - database), "", 0);
     }
-    return n < 0 || (size_t) n >= len ? 0 : buf;
+    if ((size_t) which < sizeof(suffix) / sizeof(suffix[0]) && suffix[which])
+	return join(buf, len, database, strlen(database), suffix[which], strlen(suffix[which]));
+    return 0;
+}
+
+/* state_file - db_file() for a server's URL: in state_directory, as if
+ * the database were state_directory/tarpit (a frame of its own, so that
+ * the GDBM case does not carry its buffer) */
+__attribute__((noinline))
+static const char *state_file(const struct tp_conf *c, enum db_file which, char *buf,
+			              size_t len)
+{
+    char    base[DB_FILE_MAX];
+    static const char tail[] = "/tarpit";
+
+    if (join(base, sizeof(base), c->state_directory, strlen(c->state_directory),
+	     tail, sizeof(tail) - 1) == 0)
+	return 0;
+    return db_file(base, which, buf, len);
 }
 
 /* db_conf_file - a file of this host's that goes with the configured
@@ -55,11 +79,7 @@ const char *db_file(const char *database, enum db_file which, char *buf, size_t 
 const char *db_conf_file(const struct tp_conf *c, enum db_file which, char *buf,
 			         size_t len)
 {
-    char    base[DB_FILE_MAX];
-
     if (!rdb_is_url(c->database))
 	return db_file(c->database, which, buf, len);
-    if ((size_t) snprintf(base, sizeof(base), "%s/tarpit", c->state_directory) >= sizeof(base))
-	return 0;
-    return db_file(base, which, buf, len);
+    return state_file(c, which, buf, len);
 }
