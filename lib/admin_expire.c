@@ -87,7 +87,8 @@ int admin_expire(struct admin *a, int argc, char **argv)
     array_free(&x.keys);
     if (rc != ADMIN_OK)
 	return rc;
-    if (e.removed > 0 && db_reorganize(a->db) < 0)
+    /* The counters' hourly copy in the database (see db_save_counters). */
+    if (db_save_counters(a->db) < 0 || (e.removed > 0 && db_reorganize(a->db) < 0))
 	return admin_db_failed(a);
     after = db_size(a->db);
     if (a->json)

@@ -45,6 +45,10 @@
  *	exclusive one only to replay what was written since and rename the
  *	copy into place (see there).
  *
+ *	The host-wide counters (STATS_KEY) are kept in the lock file, after
+ *	its words; the database holds the copy db_save_counters() makes
+ *	(see kept_counters()).
+ *
  *	Keys that start with '@' are reserved for the store's own
  *	bookkeeping; db_walk() does not show them.
  * DIAGNOSTICS
@@ -227,8 +231,11 @@ int64_t db_longest_hold_ms(const struct tp_db *db)
 
 /* The lock file's words, big-endian: the change count, and while a
  * reorganise runs, the monotonic_ms() until which writers tell it the
- * keys they write (0: none runs). */
-enum { WORD_COUNT, WORD_REBUILD, WORDS };
+ * keys they write (0: none runs).  The third is the length of the
+ * host-wide counters kept from COUNTERS_AT on (0: none kept here yet),
+ * in the codec of the STATS_KEY record. */
+enum { WORD_COUNT, WORD_REBUILD, WORD_COUNTERS, WORDS };
+#define COUNTERS_AT 64
 
 /* lock_words - the lock file's words (0 where it is still shorter) */
 static int lock_words(struct tp_db *db, uint64_t w[WORDS])
@@ -252,6 +259,59 @@ static int put_word(struct tp_db *db, int which, uint64_t v)
     if (pwrite(db->lock_fd, &b, sizeof(b), 8 * which) != (ssize_t) sizeof(b)) {
 	set_error(db, "%s: cannot write (writers need the lock file "
 		  "writable): %s", db->lock_path, strerror(errno));
+	return -1;
+    }
+    return 0;
+}
+
+/* The host-wide counters live in the lock file, beside the change count,
+ * not in the database: every write changes them, and storing them there
+ * doubled the pages each write dirtied and synced (new networks, 16
+ * connections: 1.31x without).  A write of them is one pwrite() under
+ * the exclusive lock, atomic for a process killed at any moment; the
+ * STATS_KEY record in the database is their copy, saved by
+ * db_save_counters() (the hourly expire) and read where the lock file
+ * holds none, so that a lost or damaged lock file costs an hour of counts
+ * at most, and a power failure those the kernel had not written back. */
+
+/* kept_counters - the counters of the lock file; 1, or 0 where it keeps
+ * none (or none that decode), -1 on error */
+static int kept_counters(struct tp_db *db, struct tp_stats *s)
+{
+    unsigned char b[COUNTERS_AT + RECORD_MAX_SIZE];
+    uint64_t len;
+    ssize_t n;
+
+    if ((n = pread(db->lock_fd, b, sizeof(b), 0)) < 0) {
+	set_error(db, "%s: read: %s", db->lock_path, strerror(errno));
+	return -1;
+    }
+    if (n < COUNTERS_AT)
+	return 0;
+    memcpy(&len, b + 8 * WORD_COUNTERS, sizeof(len));
+    len = be64toh(len);
+    return len > 0 && len <= (uint64_t) (n - COUNTERS_AT)
+	&& stats_decode(b + COUNTERS_AT, (size_t) len, s) == 0;
+}
+
+/* keep_counters - write the counters into the lock file (under our
+ * exclusive lock): their length and bytes in one pwrite() */
+static int keep_counters(struct tp_db *db, const struct tp_stats *s)
+{
+    unsigned char b[COUNTERS_AT + RECORD_MAX_SIZE];
+    size_t  len = stats_encode(s, b + COUNTERS_AT, RECORD_MAX_SIZE);
+    size_t  from = 8 * WORD_COUNTERS;
+    uint64_t w = htobe64(len);
+
+    if (len == 0) {
+	set_error(db, "the counters do not encode");
+	return -1;
+    }
+    memset(b + from, 0, COUNTERS_AT - from);
+    memcpy(b + from, &w, sizeof(w));
+    if (pwrite(db->lock_fd, b + from, COUNTERS_AT - from + len, (off_t) from)
+	!= (ssize_t) (COUNTERS_AT - from + len)) {
+	set_error(db, "%s: cannot write: %s", db->lock_path, strerror(errno));
 	return -1;
     }
     return 0;
@@ -595,6 +655,29 @@ static int apply(struct tp_db *db, GDBM_FILE dbf, const char *key,
     return (int) change;
 }
 
+/* counters - the host-wide counters, under our lock: the lock file's, or
+ * (none kept there yet) the database's copy, from dbf or a file opened
+ * for it; 0 or -1 */
+static int counters(struct tp_db *db, GDBM_FILE dbf, struct tp_stats *st)
+{
+    int     rc = kept_counters(db, st);
+
+    if (rc != 0)
+	return rc < 0 ? -1 : 0;
+    if (dbf != 0) {
+	fetch_stats(dbf, st);
+	return 0;
+    }
+    if (open_gdbm(db, USE_LOOKUP, &dbf) < 0)
+	return -1;
+    memset(st, 0, sizeof(*st));
+    if (dbf != 0) {
+	fetch_stats(dbf, st);
+	gdbm_close(dbf);
+    }
+    return 0;
+}
+
 /* begin_write - exclusive lock, file open to write, counters read */
 static int begin_write(struct tp_db *db, GDBM_FILE *dbf, struct tp_stats *st)
 {
@@ -604,21 +687,20 @@ static int begin_write(struct tp_db *db, GDBM_FILE *dbf, struct tp_stats *st)
 	unlock(db);
 	return -1;
     }
-    fetch_stats(*dbf, st);
+    if (counters(db, *dbf, st) < 0) {
+	unlock(db);
+	gdbm_close(*dbf);
+	return -1;
+    }
     return 0;
 }
 
-/* end_write - save the counters if they changed, unlock, close; rc or -1 */
+/* end_write - keep the counters if they changed, unlock, close; rc or -1 */
 static int end_write(struct tp_db *db, GDBM_FILE dbf, const struct tp_stats *st,
 		             int changed, int rc)
 {
-    unsigned char buf[RECORD_MAX_SIZE];
-
-    if (rc >= 0 && changed) {
-	note_change(db, STATS_KEY);
-	if (store_bytes(db, dbf, STATS_KEY, buf, stats_encode(st, buf, sizeof(buf))) < 0)
-	    rc = -1;
-    }
+    if (rc >= 0 && changed && keep_counters(db, st) < 0)
+	rc = -1;
     tell_rebuild(db);
     /* Every change is in the file once gdbm_store() returns; closing only
      * syncs it to disk.  So the sync runs after the lock is released: the
@@ -660,13 +742,37 @@ int db_update_stats(struct tp_db *db, void (*fn) (struct tp_stats *, void *),
 {
     if (db->redis)
 	return rdb_update_stats(db->redis, fn, ctx);
+    struct tp_stats st;
+    int     rc;
+
+    /* The database file itself is not opened, once the lock file keeps
+     * the counters. */
+    if (lock_ex(db) < 0)
+	return -1;
+    if ((rc = counters(db, 0, &st)) == 0) {
+	fn(&st, ctx);
+	rc = keep_counters(db, &st);
+    }
+    unlock(db);
+    return rc;
+}
+
+/* db_save_counters - copy the lock file's counters into the database
+ * (STATS_KEY), synced; 0 or -1 */
+int db_save_counters(struct tp_db *db)
+{
+    if (db->redis)
+	return 0;
+    unsigned char buf[RECORD_MAX_SIZE];
     GDBM_FILE dbf;
     struct tp_stats st;
+    int     rc;
 
     if (begin_write(db, &dbf, &st) < 0)
 	return -1;
-    fn(&st, ctx);
-    return end_write(db, dbf, &st, 1, 0);
+    note_change(db, STATS_KEY);
+    rc = store_bytes(db, dbf, STATS_KEY, buf, stats_encode(&st, buf, sizeof(buf)));
+    return end_write(db, dbf, &st, 0, rc);
 }
 
 /* db_update - read, let fn change, write back: all under one exclusive lock */
@@ -1138,16 +1244,14 @@ int db_get_stats(struct tp_db *db, struct tp_stats *s)
 {
     if (db->redis)
 	return rdb_get_stats(db->redis, s);
-    GDBM_FILE dbf;
     int     rc;
 
     memset(s, 0, sizeof(*s));
-    if ((rc = begin_read(db, &dbf)) <= 0)
-	return rc;
-    fetch_stats(dbf, s);
-    gdbm_close(dbf);
+    if (lock(db, LOCK_SH) < 0)
+	return -1;
+    rc = counters(db, 0, s);
     unlock(db);
-    return 0;
+    return rc;
 }
 
 static enum db_change delete_fn(struct db_txn *t, void *ctx)

@@ -57,6 +57,7 @@ int     db_recover(struct tp_db *, struct db_recovery *);
 int     db_check(struct tp_db *, long *records);
 int     db_update_stats(struct tp_db *, void (*fn) (struct tp_stats *, void *),
 			        void *ctx);
+int     db_save_counters(struct tp_db *);
 long long db_size(struct tp_db *);
 int64_t db_longest_hold_ms(const struct tp_db *);
 int     db_delete(struct tp_db *, const char *key);

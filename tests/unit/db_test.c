@@ -250,6 +250,71 @@ static void reorganise_while_writing(const char *dir)
     db_free(db);
 }
 
+static void count_tarpit(struct tp_stats *s, void *ctx)
+{
+    (void) ctx;
+    s->tarpits++;
+}
+
+/* counters_in_lock_file - the host-wide counters are kept in the lock
+ * file; the database holds the copy db_save_counters() makes, read where
+ * the lock file has none (lost, or damaged) */
+static void counters_in_lock_file(const char *dir)
+{
+    char    path[300], lock_path[320];
+    struct tp_db *db;
+    struct tp_stats st;
+    struct stat before, after;
+    int     fd;
+
+    snprintf(path, sizeof(path), "%s/counters.db", dir);
+    snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
+    db = db_new(path);
+    for (int i = 0; i < 5; i++)
+	EXPECT(db_update(db, "192.0.2.0/24", bump, 0) == DB_WRITE, "%s", db_error(db));
+    EXPECT(db_get_stats(db, &st) == 0 && st.tarpits == 5, "counted: %lld of 5",
+	   (long long) st.tarpits);
+    /* Counting alone leaves the database file as it was. */
+    EXPECT(stat(path, &before) == 0, "stat");
+    usleep(20 * 1000);
+    EXPECT(db_update_stats(db, count_tarpit, 0) == 0, "%s", db_error(db));
+    EXPECT(stat(path, &after) == 0 && after.st_ino == before.st_ino
+	   && after.st_size == before.st_size
+	   && after.st_mtim.tv_sec == before.st_mtim.tv_sec
+	   && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec,
+	   "counting alone does not write the database");
+    EXPECT(db_get_stats(db, &st) == 0 && st.tarpits == 6, "counted: %lld of 6",
+	   (long long) st.tarpits);
+    /* The copy in the database, then more counts only the lock file has. */
+    EXPECT(db_save_counters(db) == 0, "save: %s", db_error(db));
+    EXPECT(db_update_stats(db, count_tarpit, 0) == 0, "%s", db_error(db));
+    EXPECT(db_get_stats(db, &st) == 0 && st.tarpits == 7, "counted: %lld of 7",
+	   (long long) st.tarpits);
+    db_free(db);
+    /* Counters in the lock file that do not decode (their version byte
+     * overwritten): the copy is read, and counting goes on from it. */
+    fd = open(lock_path, O_WRONLY);
+    EXPECT(fd >= 0 && pwrite(fd, "\377", 1, 64) == 1, "damage the counters");
+    if (fd >= 0)
+	close(fd);
+    db = db_new(path);
+    EXPECT(db_get_stats(db, &st) == 0 && st.tarpits == 6, "the saved copy: %lld of 6",
+	   (long long) st.tarpits);
+    EXPECT(db_update_stats(db, count_tarpit, 0) == 0, "%s", db_error(db));
+    EXPECT(db_get_stats(db, &st) == 0 && st.tarpits == 7, "counted on: %lld of 7",
+	   (long long) st.tarpits);
+    db_free(db);
+    /* A lost lock file: the same. */
+    EXPECT(unlink(lock_path) == 0, "remove the lock file");
+    db = db_new(path);
+    EXPECT(db_get_stats(db, &st) == 0 && st.tarpits == 6, "the saved copy: %lld of 6",
+	   (long long) st.tarpits);
+    EXPECT(db_update(db, "192.0.2.0/24", bump, 0) == DB_WRITE, "%s", db_error(db));
+    EXPECT(db_get_stats(db, &st) == 0 && st.tarpits == 7, "counted on: %lld of 7",
+	   (long long) st.tarpits);
+    db_free(db);
+}
+
 int main(void)
 {
     char    dir[] = "/tmp/db_test.XXXXXX";
@@ -383,6 +448,7 @@ int main(void)
     }
 
     reorganise_while_writing(dir);
+    counters_in_lock_file(dir);
 
     /* A lock held elsewhere: the operation fails after the timeout. */
     char    lock_path[300];
