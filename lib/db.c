@@ -553,6 +553,10 @@ int db_get(struct tp_db *db, const char *key, struct tp_record *r)
 	}
 	db->reader_generation = w[WORD_COUNT];
 	db->reader_stat_ms = monotonic_ms();
+    } else {
+	/* A handle used again: map the count, so that the next reads need
+	 * no lock.  Not before: a connection that asks once (one for each
+	 * mail) would map and unmap it for nothing. */
 	map_count(db);
     }
     if ((rc = fetch(db, db->reader, key, r)) < 0)
