@@ -43,6 +43,13 @@ static void levels(void)
     msg_warn("%s went wrong", "something");
 }
 
+static void conversions(void)
+{
+    msg_info("%s and %s: 100%% %s", "one", "two", "done");
+    msg_info("%s: %d of %lld, %.3s", "mixed", 3, 40LL, "abcdef");
+    msg_info("%%s is not a conversion here: %s%%", "");
+}
+
 static void long_line(void)
 {
     static char big[3000];
@@ -64,9 +71,15 @@ int main(void)
     logged(levels, buf, sizeof(buf));
     EXPECT(strcmp(buf, "tarpit-test: an event\ntarpit-test: warning: something went wrong\n") == 0,
 	   "levels: [%s]", buf);
+    logged(conversions, buf, sizeof(buf));
+    EXPECT(strcmp(buf, "tarpit-test: one and two: 100% done\n"
+		  "tarpit-test: mixed: 3 of 40, abc\n"
+		  "tarpit-test: %s is not a conversion here: %\n") == 0,
+	   "strings alone, and other conversions: [%s]", buf);
     logged(long_line, buf, sizeof(buf));
-    EXPECT(strlen(buf) < 1100 && buf[strlen(buf) - 1] == '\n'
-	   && strchr(buf, '\n') == buf + strlen(buf) - 1, "a long message is cut, "
-	   "still one line (%zu bytes)", strlen(buf));
+    EXPECT(strlen(buf) == strlen("tarpit-test: ") + 1023 + 1
+	   && strspn(buf + strlen("tarpit-test: "), "x") == 1023
+	   && strchr(buf, '\n') == buf + strlen(buf) - 1, "a long message is cut "
+	   "to 1023 bytes, still one line (%zu bytes)", strlen(buf));
     return unit_done("log");
 }
