@@ -565,7 +565,20 @@ int db_get(struct tp_db *db, const char *key, struct tp_record *r)
     return rc;
 }
 
-/* store_bytes - put one encoded value */
+/* note_change - remember a key written, for a reorganise in progress */
+static void note_change(struct tp_db *db, const char *key)
+{
+    if (db->rebuild_until == 0)
+	return;
+    for (const char *c = key;; c++) {
+	*(char *) array_add(&db->changed) = *c;
+	if (*c == 0)
+	    break;
+    }
+}
+
+/* store_bytes - put one encoded value into the live file (under our
+ * exclusive lock; a reorganise that runs hears of the key) */
 static int store_bytes(struct tp_db *db, GDBM_FILE dbf, const char *key,
 		               unsigned char *buf, size_t len)
 {
@@ -576,6 +589,7 @@ static int store_bytes(struct tp_db *db, GDBM_FILE dbf, const char *key,
 	set_error(db, "record too large");
 	return -1;
     }
+    note_change(db, key);
     if (gdbm_store(dbf, k, v, GDBM_REPLACE) != 0) {
 	set_error(db, "%s: store %s: %s", db->path, key,
 		  gdbm_strerror(gdbm_errno));
@@ -596,18 +610,6 @@ static void fetch_stats(GDBM_FILE dbf, struct tp_stats *s)
     /* Damaged counters start again from zero rather than block updates. */
     (void) stats_decode((unsigned char *) v.dptr, (size_t) v.dsize, s);
     free(v.dptr);
-}
-
-/* note_change - remember a key written, for a reorganise in progress */
-static void note_change(struct tp_db *db, const char *key)
-{
-    if (db->rebuild_until == 0)
-	return;
-    for (const char *c = key;; c++) {
-	*(char *) array_add(&db->changed) = *c;
-	if (*c == 0)
-	    break;
-    }
 }
 
 /* tell_rebuild - append the keys we wrote to DATABASE.changes for the
@@ -645,7 +647,6 @@ static int apply(struct tp_db *db, GDBM_FILE dbf, const char *key,
 	return -1;
     change = fn(t, ctx);
     if (change == DB_WRITE) {
-	note_change(db, key);
 	if (store_bytes(db, dbf, key, buf, record_encode(&t->rec, buf, sizeof(buf))) < 0)
 	    return -1;
     } else if (change == DB_DELETE && t->found) {
@@ -774,7 +775,6 @@ int db_save_counters(struct tp_db *db)
 
     if (begin_write(db, &dbf, &st) < 0)
 	return -1;
-    note_change(db, STATS_KEY);
     rc = store_bytes(db, dbf, STATS_KEY, buf, stats_encode(&st, buf, sizeof(buf)));
     return end_write(db, dbf, &st, 0, rc);
 }
