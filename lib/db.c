@@ -237,17 +237,26 @@ int64_t db_longest_hold_ms(const struct tp_db *db)
 enum { WORD_COUNT, WORD_REBUILD, WORD_COUNTERS, WORDS };
 #define COUNTERS_AT 64
 
+/* word - one word of the lock file's bytes, b */
+static uint64_t word(const unsigned char *b, int which)
+{
+    uint64_t v;
+
+    memcpy(&v, b + 8 * which, sizeof(v));
+    return be64toh(v);
+}
+
 /* lock_words - the lock file's words (0 where it is still shorter) */
 static int lock_words(struct tp_db *db, uint64_t w[WORDS])
 {
-    uint64_t b[WORDS] = {0};
+    unsigned char b[8 * WORDS] = {0};
 
     if (pread(db->lock_fd, b, sizeof(b), 0) < 0) {
 	set_error(db, "%s: read: %s", db->lock_path, strerror(errno));
 	return -1;
     }
     for (int i = 0; i < WORDS; i++)
-	w[i] = be64toh(b[i]);
+	w[i] = word(b, i);
     return 0;
 }
 
@@ -288,8 +297,7 @@ static int kept_counters(struct tp_db *db, struct tp_stats *s)
     }
     if (n < COUNTERS_AT)
 	return 0;
-    memcpy(&len, b + 8 * WORD_COUNTERS, sizeof(len));
-    len = be64toh(len);
+    len = word(b, WORD_COUNTERS);
     return len > 0 && len <= (uint64_t) (n - COUNTERS_AT)
 	&& stats_decode(b + COUNTERS_AT, (size_t) len, s) == 0;
 }
