@@ -128,8 +128,10 @@ static void vlog(int prio, const char *level, const char *fmt, va_list ap)
 
     /* The prefix by hand, the message formatted straight after it. */
     if (log_journal && !log_syslog) {
-	n = snprintf(line, 16, "<%d>", prio);
-	head = n > 0 ? (size_t) n : 0;
+	line[0] = '<';			/* a syslog priority: one digit, 0-7 */
+	line[1] = (char) ('0' + (prio & 7));
+	line[2] = '>';
+	head = 3;
     } else if (!log_syslog) {
 	head = strnlen(log_prog, 40);
 	memcpy(line, log_prog, head);

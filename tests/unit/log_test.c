@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* logged - what the calls in fn wrote to stderr */
@@ -81,5 +82,30 @@ int main(void)
 	   && strspn(buf + strlen("tarpit-test: "), "x") == 1023
 	   && strchr(buf, '\n') == buf + strlen(buf) - 1, "a long message is cut "
 	   "to 1023 bytes, still one line (%zu bytes)", strlen(buf));
+    /* Under systemd (JOURNAL_STREAM names stderr): a priority prefix and
+     * no program name. */
+    {
+	char    path[] = "/tmp/log_test.XXXXXX", env[64];
+	int     fd = mkstemp(path), saved = dup(STDERR_FILENO);
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0 || saved < 0 || dup2(fd, STDERR_FILENO) < 0 || fstat(fd, &st) < 0)
+	    abort();
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long) st.st_dev,
+		 (unsigned long long) st.st_ino);
+	setenv("JOURNAL_STREAM", env, 1);
+	log_init("tarpit-test");
+	levels();
+	if (dup2(saved, STDERR_FILENO) < 0)
+	    abort();
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n < 0 ? 0 : n] = 0;
+	close(fd);
+	unlink(path);
+	EXPECT(strcmp(buf, "<6>an event\n<4>warning: something went wrong\n") == 0,
+	       "journal: [%s]", buf);
+    }
     return unit_done("log");
 }
