@@ -38,52 +38,61 @@ void policy_init(struct policy_conn *c, int in_fd, int out_fd)
     c->not_socket = 0;
 }
 
-/* find_end - offset just past the blank line ending a request, or 0 */
-static size_t find_end(const char *p, size_t len)
+/* scan - record the attributes of the complete lines in buf[*from..len)
+ * in q, leaving the buffer as it is: the offset just past the blank line
+ * that ends the request, or 0 with *from at the partial line.  One pass:
+ * each line is looked at once, however the request arrives. */
+static size_t scan(const char *buf, size_t *from, size_t len, struct policy_req *q)
 {
-    const char *line = p, *end = p + len, *nl;
+    const char *line = buf + *from, *end = buf + len, *nl;
 
     while ((nl = memchr(line, '\n', (size_t) (end - line))) != 0) {
-	if (nl == line || (nl == line + 1 && *line == '\r'))
-	    return (size_t) (nl + 1 - p);
-	line = nl + 1;
-    }
-    return 0;
-}
+	size_t  n = (size_t) (nl - line);
+	const char *eq;
 
-/* parse - split a framed request into attributes, in place */
-static void parse(char *p, size_t len, struct policy_req *q)
-{
-    char   *end = p + len;
-
-    q->nattr = 0;
-    q->bad = 0;
-    if (memchr(p, 0, len) != 0)
-	q->bad = "NUL byte in request";
-    while (p < end) {
-	char   *nl = memchr(p, '\n', (size_t) (end - p));
-	char   *eq;
-
-	*nl = 0;
-	if (nl > p && nl[-1] == '\r')
-	    nl[-1] = 0;
-	if (*p == 0)			/* the blank line */
-	    break;
+	if (n > 0 && nl[-1] == '\r')
+	    n--;
+	if (n == 0)			/* the blank line */
+	    return (size_t) (nl + 1 - buf);
 	if (q->bad == 0) {
-	    if ((eq = strchr(p, '=')) == 0)
+	    if ((eq = memchr(line, '=', n)) == 0)
 		q->bad = "line without '='";
-	    else if (eq == p)
+	    else if (eq == line)
 		q->bad = "attribute with an empty name";
 	    else if (q->nattr >= POLICY_MAX_ATTRS)
 		q->bad = "too many attributes";
 	    else {
-		*eq = 0;
-		q->attr[q->nattr].name = p;
+		q->attr[q->nattr].name = line;
 		q->attr[q->nattr].value = eq + 1;
 		q->nattr++;
 	    }
 	}
-	p = nl + 1;
+	line = nl + 1;
+    }
+    *from = (size_t) (line - buf);
+    return 0;
+}
+
+/* terminate - end the recorded names and values of the request in
+ * buf[0..len) with NULs, in place.  The attributes are consecutive lines
+ * (recording stops at the first bad one), so each value ends where the
+ * next name begins; only the last one's end is looked for. */
+static void terminate(char *buf, size_t len, struct policy_req *q)
+{
+    if (memchr(buf, 0, len) != 0) {
+	q->bad = "NUL byte in request";
+	q->nattr = 0;
+	return;
+    }
+    for (size_t i = 0; i < q->nattr; i++) {
+	char   *eq = buf + (q->attr[i].value - buf) - 1;
+	char   *nl = i + 1 < q->nattr ? buf + (q->attr[i + 1].name - buf) - 1
+	    : memchr(eq, '\n', len - (size_t) (eq - buf));
+
+	*eq = 0;
+	if (nl[-1] == '\r')
+	    nl--;
+	*nl = 0;
     }
     if (q->bad == 0 && q->nattr == 0)
 	q->bad = "empty request";
@@ -97,6 +106,9 @@ enum policy_status policy_read(struct policy_conn *c, struct policy_req *q,
     size_t  scanned = 0;
     size_t  end;
 
+    q->nattr = 0;
+    q->bad = 0;
+
     /* Compact: the previous request is no longer referenced. */
     if (c->start > 0) {
 	memmove(c->buf, c->buf + c->start, c->end - c->start);
@@ -104,15 +116,11 @@ enum policy_status policy_read(struct policy_conn *c, struct policy_req *q,
 	c->start = 0;
     }
     for (;;) {
-	if ((end = find_end(c->buf + scanned, c->end - scanned)) != 0) {
-	    end += scanned;
-	    parse(c->buf, end, q);
+	if ((end = scan(c->buf, &scanned, c->end, q)) != 0) {
+	    terminate(c->buf, end, q);
 	    c->start = end;
 	    return POLICY_OK;
 	}
-	/* Rescan from the start of the last partial line only. */
-	for (scanned = c->end; scanned > 0 && c->buf[scanned - 1] != '\n'; scanned--)
-	     /* void */ ;
 	if (c->end >= POLICY_MAX_REQUEST)
 	    return POLICY_TOO_BIG;
 

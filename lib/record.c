@@ -22,6 +22,7 @@
 #define _GNU_SOURCE
 #include "record.h"
 
+#include <endian.h>
 #include <string.h>
 
 #define F(name, kind) {#name, offsetof(struct tp_record, name), kind}
@@ -98,10 +99,9 @@ static size_t encode_fields(const int64_t *v, size_t n, unsigned char *buf,
     buf[0] = RECORD_VERSION;
     buf[1] = (unsigned char) n;
     for (size_t i = 0; i < n; i++) {
-	uint64_t u = (uint64_t) v[i];
+	uint64_t u = htobe64((uint64_t) v[i]);
 
-	for (int b = 0; b < 8; b++)
-	    buf[2 + 8 * i + b] = (unsigned char) (u >> (56 - 8 * b));
+	memcpy(buf + 2 + 8 * i, &u, sizeof(u));
     }
     return need;
 }
@@ -120,11 +120,10 @@ static size_t decode_fields(const unsigned char *buf, size_t len, int64_t *v,
     if (len < 2 + 8 * have)
 	return 0;
     for (size_t i = 0; i < have && i < n; i++) {
-	uint64_t u = 0;
+	uint64_t u;
 
-	for (int b = 0; b < 8; b++)
-	    u = (u << 8) | buf[2 + 8 * i + b];
-	v[i] = (int64_t) u;
+	memcpy(&u, buf + 2 + 8 * i, sizeof(u));
+	v[i] = (int64_t) be64toh(u);
     }
     return 2 + 8 * have;
 }

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* feed - a socket pair with text written on one end (then closed if eof) */
@@ -84,6 +86,41 @@ int main(int argc, char **argv)
     EXPECT(policy_get(&q, "absent") == 0, "absent attribute");
     EXPECT(policy_read(&c, &q, 1000) == POLICY_EOF, "clean end");
     close(fd);
+
+    /* A request in pieces, cut inside a name, between CR and LF and
+     * before the blank line, with a second one behind it: the same
+     * attributes as in one piece, whichever pieces the reads see. */
+    const char *piece[] = {"request=smtpd_access_policy\r\nclient_addr",
+	"ess=1.2.3.4\r\nempty=\r", "\nlast=x=y\r\n", "\r", "\nsecond=2\n\n"};
+    int     sv2[2];
+    pid_t   pid;
+
+    SETUP(socketpair(AF_UNIX, SOCK_STREAM, 0, sv2) == 0, "socketpair");
+    SETUP((pid = fork()) >= 0, "fork");
+    if (pid == 0) {
+	close(sv2[0]);
+	for (size_t i = 0; i < sizeof(piece) / sizeof(piece[0]); i++) {
+	    struct timespec ts = {0, 20 * 1000 * 1000};
+
+	    if (write(sv2[1], piece[i], strlen(piece[i])) < 0)
+		_exit(1);
+	    nanosleep(&ts, 0);
+	}
+	_exit(0);
+    }
+    close(sv2[1]);
+    policy_init(&c, sv2[0], sv2[0]);
+    EXPECT(policy_read(&c, &q, 5000) == POLICY_OK && q.bad == 0 && q.nattr == 4,
+	   "pieces: framed (%s, %zu attributes)", q.bad ? q.bad : "ok", q.nattr);
+    EXPECT(q.nattr == 4 && strcmp(policy_get(&q, "request"), "smtpd_access_policy") == 0
+	   && strcmp(policy_get(&q, "client_address"), "1.2.3.4") == 0
+	   && strcmp(policy_get(&q, "empty"), "") == 0
+	   && strcmp(policy_get(&q, "last"), "x=y") == 0, "pieces: values");
+    EXPECT(policy_read(&c, &q, 5000) == POLICY_OK && q.bad == 0 && q.nattr == 1
+	   && strcmp(policy_get(&q, "second"), "2") == 0, "pieces: the next request");
+    EXPECT(policy_read(&c, &q, 5000) == POLICY_EOF, "pieces: clean end");
+    close(sv2[0]);
+    SETUP(waitpid(pid, 0, 0) == pid, "waitpid");
 
     /* No final blank line: truncated, not answered. */
     const char cut[] = "request=smtpd_access_policy\nclient_address=1.2.3.4\n";
