@@ -79,7 +79,7 @@ $(TOOLS): tests/%: tests/%.c
 
 build-tests: all $(UNIT_TESTS) $(TOOLS) bench/loadgen
 
-bench/watchbench bench/floor: %: %.c
+bench/watchbench bench/floor bench/spawn: %: %.c
 	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 bench/loadgen: bench/loadgen.c
@@ -100,7 +100,7 @@ $(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/lib/libtarpit.a
 	    -Ilib -o $@ $< build/fuzz/lib/libtarpit.a $(LIBS) $(SYSTEMD_LIBS)
 
 # Benchmarks measure and record (bench/results.md); they never fail a build.
-bench: have-deps all bench/watchbench bench/loadgen bench/floor
+bench: have-deps all bench/watchbench bench/loadgen bench/floor bench/spawn
 	bench/run
 
 # The Debian packages a fresh machine needs to build and test.
@@ -165,7 +165,7 @@ install: all
 clean:
 	rm -f lib/*.o lib/libtarpit.a bin/*.o $(PROGS:%=bin/%) \
 	    tests/unit/*_test tests/policy-client tests/smtp-client \
-	    tests/watch-peer bench/watchbench bench/loadgen bench/floor
+	    tests/watch-peer bench/watchbench bench/loadgen bench/floor bench/spawn
 	rm -rf build
 
 .PHONY: all build-tests bench fuzz deps have-deps check run demo install clean
