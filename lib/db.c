@@ -325,17 +325,21 @@ static int keep_counters(struct tp_db *db, const struct tp_stats *s)
     return 0;
 }
 
-/* lock_ex - the exclusive lock, timing how long it is held, and a new
- * change count, counted before anything changes: a writer killed half-way
- * still leaves every kept reader handle out of date.  Whether a reorganise
- * wants to hear of our writes is read here too. */
-static int lock_ex(struct tp_db *db)
+/* lock_ex - the exclusive lock, timing how long it is held.  To change
+ * the database (changing), also a new change count, counted before
+ * anything changes: a writer killed half-way still leaves every kept
+ * reader handle out of date; and whether a reorganise wants to hear of
+ * our writes.  The counters alone live in the lock file, read only under
+ * the lock: changing them counts no change, so that kept readers keep
+ * their handles. */
+static int lock_ex(struct tp_db *db, int changing)
 {
-    uint64_t w[WORDS];
+    uint64_t w[WORDS] = {0};
 
     if (lock(db, LOCK_EX) < 0)
 	return -1;
-    if (lock_words(db, w) < 0 || put_word(db, WORD_COUNT, w[WORD_COUNT] + 1) < 0) {
+    if (changing && (lock_words(db, w) < 0
+		     || put_word(db, WORD_COUNT, w[WORD_COUNT] + 1) < 0)) {
 	flock(db->lock_fd, LOCK_UN);
 	return -1;
     }
@@ -694,7 +698,7 @@ static int counters(struct tp_db *db, GDBM_FILE dbf, struct tp_stats *st)
 /* begin_write - exclusive lock, file open to write, counters read */
 static int begin_write(struct tp_db *db, GDBM_FILE *dbf, struct tp_stats *st)
 {
-    if (lock_ex(db) < 0)
+    if (lock_ex(db, 1) < 0)
 	return -1;
     if (open_gdbm(db, USE_WRITE, dbf) < 0) {
 	unlock(db);
@@ -759,8 +763,8 @@ int db_update_stats(struct tp_db *db, void (*fn) (struct tp_stats *, void *),
     int     rc;
 
     /* The database file itself is not opened, once the lock file keeps
-     * the counters. */
-    if (lock_ex(db) < 0)
+     * the counters, and no change is counted. */
+    if (lock_ex(db, 0) < 0)
 	return -1;
     if ((rc = counters(db, 0, &st)) == 0) {
 	fn(&st, ctx);
@@ -1044,7 +1048,7 @@ int db_reorganize(struct tp_db *db)
     }
     rc = build(db, path, changes, &until);
     if (rc == 0) {
-	if (lock_ex(db) < 0)
+	if (lock_ex(db, 1) < 0)
 	    rc = -1;
 	else {
 	    rc = swap_in(db, path, changes, until, &replaced);
@@ -1151,7 +1155,7 @@ int db_recover(struct tp_db *db, struct db_recovery *out)
     int     rc = 0;
 
     memset(out, 0, sizeof(*out));
-    if (lock_ex(db) < 0)
+    if (lock_ex(db, 1) < 0)
 	return -1;
     (void) put_word(db, WORD_REBUILD, 0);	/* this file is replaced */
     dbf = gdbm_open(db->path, 0, GDBM_WRITER | GDBM_NOLOCK | GDBM_CLOEXEC, 0640, 0);

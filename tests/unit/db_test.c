@@ -264,8 +264,9 @@ static void counters_in_lock_file(const char *dir)
     char    path[300], lock_path[320];
     struct tp_db *db;
     struct tp_stats st;
+    struct tp_record r;
     struct stat before, after;
-    int     fd;
+    int     fd, holder;
 
     snprintf(path, sizeof(path), "%s/counters.db", dir);
     snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
@@ -274,8 +275,10 @@ static void counters_in_lock_file(const char *dir)
 	EXPECT(db_update(db, "192.0.2.0/24", bump, 0) == DB_WRITE, "%s", db_error(db));
     EXPECT(db_get_stats(db, &st) == 0 && st.tarpits == 5, "counted: %lld of 5",
 	   (long long) st.tarpits);
-    /* Counting alone leaves the database file as it was. */
+    /* Counting alone leaves the database file as it was ... */
     EXPECT(stat(path, &before) == 0, "stat");
+    EXPECT(db_get(db, "192.0.2.0/24", &r) == 1 && db_get(db, "192.0.2.0/24", &r) == 1,
+	   "a kept reader: %s", db_error(db));
     usleep(20 * 1000);
     EXPECT(db_update_stats(db, count_tarpit, 0) == 0, "%s", db_error(db));
     EXPECT(stat(path, &after) == 0 && after.st_ino == before.st_ino
@@ -283,6 +286,16 @@ static void counters_in_lock_file(const char *dir)
 	   && after.st_mtim.tv_sec == before.st_mtim.tv_sec
 	   && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec,
 	   "counting alone does not write the database");
+    /* ... and counts no change: the kept reader reads on without the
+     * lock, held elsewhere now (a refused wait must not send every
+     * helper back to the locked path). */
+    holder = open(lock_path, O_RDWR);
+    SETUP(holder >= 0 && flock(holder, LOCK_EX) == 0, "hold the lock");
+    db_set_lock_timeout(db, 300);
+    EXPECT(db_get(db, "192.0.2.0/24", &r) == 1,
+	   "counting counts no change for kept readers: %s", db_error(db));
+    close(holder);
+    db_set_lock_timeout(db, 10000);
     EXPECT(db_get_stats(db, &st) == 0 && st.tarpits == 6, "counted: %lld of 6",
 	   (long long) st.tarpits);
     /* The copy in the database, then more counts only the lock file has. */
