@@ -6,10 +6,10 @@
  *	database (DATABASE.lock): shared to read, exclusive to write.  Inside
  *	the lock it opens the GDBM file with GDBM_NOLOCK and does its work.
  *	Writers close the file again.  db_get() keeps its reader handle for
- *	the next call while no one has written: every exclusive holder counts
- *	a change in the first 8 bytes of the lock file before it changes
- *	anything, and a reader compares that count (and the file's stat) with
- *	the one it opened at.
+ *	the next call while no one has written: every writer of the database
+ *	counts a change in the first 8 bytes of the lock file before it
+ *	changes anything, and a reader compares that count (and the file's
+ *	stat) with the one it opened at.
  *
  *	A kept reader reads without a lock or a system call: it maps the
  *	count's page of the lock file once and reads the count before and
