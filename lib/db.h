@@ -60,6 +60,7 @@ int     db_update_stats(struct tp_db *, void (*fn) (struct tp_stats *, void *),
 int     db_save_counters(struct tp_db *);
 long long db_size(struct tp_db *);
 int64_t db_longest_hold_ms(const struct tp_db *);
+int64_t db_syncs(const struct tp_db *);
 int     db_delete(struct tp_db *, const char *key);
 int     db_walk(struct tp_db *, db_walk_fn *, void *ctx);
 int     db_walk_all(struct tp_db *, db_walk_fn *, void *ctx);

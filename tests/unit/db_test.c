@@ -328,6 +328,140 @@ static void counters_in_lock_file(const char *dir)
     db_free(db);
 }
 
+/* The group sync (db.c): its words in the lock file, big-endian, and the
+ * byte whose OFD lock is the turn to sync. */
+#define SYNC_WRITTEN_AT (64 + 512)
+#define SYNC_SYNCED_AT (SYNC_WRITTEN_AT + 8)
+#define SYNC_TURN_AT ((off_t) 1 << 40)
+
+/* lock_word - a word of the lock file, or 0 */
+static uint64_t lock_word(const char *lock_path, off_t at)
+{
+    unsigned char b[8] = {0};
+    uint64_t v = 0;
+    int     fd = open(lock_path, O_RDONLY);
+
+    if (fd >= 0) {
+	if (pread(fd, b, sizeof(b), at) != (ssize_t) sizeof(b))
+	    memset(b, 0, sizeof(b));
+	close(fd);
+    }
+    for (int i = 0; i < 8; i++)
+	v = v << 8 | b[i];
+    return v;
+}
+
+/* take_turn - hold the turn to sync, as a writer syncing would */
+static int take_turn(const char *lock_path)
+{
+    struct flock fl;
+    int     fd = open(lock_path, O_RDWR);
+
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = SYNC_TURN_AT;
+    fl.l_len = 1;
+    if (fd >= 0 && fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+	close(fd);
+	fd = -1;
+    }
+    return fd;
+}
+
+/* sync_writer - a child that writes key, exiting with the number of syncs
+ * it made (100: the write failed); without the parent's turn (an OFD
+ * lock is the open file's, held while any process has it open) */
+static pid_t sync_writer(const char *path, const char *key, int turn)
+{
+    pid_t   pid = fork();
+
+    if (pid == 0) {
+	close(turn);
+	struct tp_db *db = db_new(path);
+	int     rc = db_update(db, key, bump, 0) == DB_WRITE ? (int) db_syncs(db) : 100;
+
+	db_free(db);
+	_exit(rc);
+    }
+    return pid;
+}
+
+/* wait_written - until the lock file says write `count` is complete */
+static int wait_written(const char *lock_path, uint64_t count)
+{
+    for (int i = 0; i < 1000; i++) {
+	if (lock_word(lock_path, SYNC_WRITTEN_AT) >= count)
+	    return 0;
+	usleep(10 * 1000);
+    }
+    return -1;
+}
+
+/* one_sync_for_many - writers that wait for the turn to sync while another
+ * syncs are made durable by one sync between them; and a writer that finds
+ * the file replaced syncs its own write but vouches for no other */
+static void one_sync_for_many(const char *dir)
+{
+    char    path[300], lock_path[320], side[320], key[32], cmd[700];
+    struct tp_db *db;
+    pid_t   kids[3];
+    int     turn, status, syncs = 0, answered = 0;
+
+    snprintf(path, sizeof(path), "%s/sync.db", dir);
+    snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
+    snprintf(side, sizeof(side), "%s/sync.side", dir);
+    db = db_new(path);
+    EXPECT(db_update(db, "192.0.2.0/24", bump, 0) == DB_WRITE, "%s", db_error(db));
+    EXPECT(db_syncs(db) == 1, "a lone write syncs: %lld", (long long) db_syncs(db));
+    EXPECT(lock_word(lock_path, SYNC_SYNCED_AT) == 1, "synced through write 1");
+    db_free(db);
+    /* Three writers finish writing while the turn is held ... */
+    turn = take_turn(lock_path);
+    SETUP(turn >= 0, "take the turn to sync");
+    for (int i = 0; i < 3; i++) {
+	snprintf(key, sizeof(key), "198.51.%d.0/24", i);
+	kids[i] = sync_writer(path, key, turn);
+	SETUP(kids[i] > 0, "fork");
+    }
+    EXPECT(wait_written(lock_path, 4) == 0, "three writes complete");
+    usleep(100 * 1000);
+    for (int i = 0; i < 3; i++)
+	answered += waitpid(kids[i], &status, WNOHANG) == kids[i];
+    EXPECT(answered == 0, "a write answered before any sync: %d", answered);
+    /* ... and once it is free, one of them syncs for all three. */
+    close(turn);
+    for (int i = 0; i < 3; i++) {
+	EXPECT(waitpid(kids[i], &status, 0) == kids[i] && WIFEXITED(status)
+	       && WEXITSTATUS(status) < 100, "writer %d", i);
+	syncs += WEXITSTATUS(status);
+    }
+    EXPECT(syncs == 1, "three writes, %d syncs (1 wanted)", syncs);
+    EXPECT(lock_word(lock_path, SYNC_SYNCED_AT) == 4, "synced through write 4: %llu",
+	   (unsigned long long) lock_word(lock_path, SYNC_SYNCED_AT));
+
+    /* The file replaced (as a reorganise does) between a write and its
+     * sync: the sync covers the old file, so it vouches for nothing. */
+    turn = take_turn(lock_path);
+    SETUP(turn >= 0, "take the turn to sync");
+    kids[0] = sync_writer(path, "203.0.113.0/24", turn);
+    SETUP(kids[0] > 0, "fork");
+    EXPECT(wait_written(lock_path, 5) == 0, "the write complete");
+    snprintf(cmd, sizeof(cmd), "cp %s %s", path, side);
+    SETUP(system(cmd) == 0 && rename(side, path) == 0, "replace the file");
+    close(turn);
+    EXPECT(waitpid(kids[0], &status, 0) == kids[0] && WIFEXITED(status)
+	   && WEXITSTATUS(status) == 1, "the writer synced for itself");
+    EXPECT(lock_word(lock_path, SYNC_SYNCED_AT) == 4,
+	   "a sync of a replaced file vouches for no write: %llu",
+	   (unsigned long long) lock_word(lock_path, SYNC_SYNCED_AT));
+    db = db_new(path);
+    EXPECT(db_update(db, "192.0.2.0/24", bump, 0) == DB_WRITE
+	   && db_syncs(db) == 1 && lock_word(lock_path, SYNC_SYNCED_AT) == 6,
+	   "the next write syncs the new file: %s", db_error(db));
+    db_free(db);
+}
+
 int main(void)
 {
     char    dir[] = "/tmp/db_test.XXXXXX";
@@ -462,6 +596,7 @@ int main(void)
 
     reorganise_while_writing(dir);
     counters_in_lock_file(dir);
+    one_sync_for_many(dir);
 
     /* A lock held elsewhere: the operation fails after the timeout. */
     char    lock_path[300];
