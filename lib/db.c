@@ -546,13 +546,17 @@ static int group_sync(struct tp_db *db, GDBM_FILE dbf)
     uint32_t seen;
     int     rc = 0;
 
+    int64_t deadline = monotonic_ms() + db->lock_timeout_ms;
+
     for (;;) {
 	seen = __atomic_load_n(ended, __ATOMIC_SEQ_CST);
 	if (sync_word(db, SYNC_SYNCED) >= db->our_count)
 	    return 0;
 	if (sync_turn(db, F_WRLCK) == 0)
 	    break;
-	if (errno != EAGAIN && errno != EACCES) {	/* no turns here */
+	/* No turns on this file system, or a writer that has held its turn
+	 * too long (stopped, say): our own sync, recorded nowhere. */
+	if ((errno != EAGAIN && errno != EACCES) || monotonic_ms() >= deadline) {
 	    db->syncs++;
 	    if ((rc = fdatasync(fd)) < 0)
 		set_error(db, "%s: sync: %s", db->path, strerror(errno));

@@ -372,13 +372,15 @@ static int take_turn(const char *lock_path)
 /* sync_writer - a child that writes key, exiting with the number of syncs
  * it made (100: the write failed); without the parent's turn (an OFD
  * lock is the open file's, held while any process has it open) */
-static pid_t sync_writer(const char *path, const char *key, int turn)
+static pid_t sync_writer(const char *path, const char *key, int turn, int timeout_ms)
 {
     pid_t   pid = fork();
 
     if (pid == 0) {
 	close(turn);
 	struct tp_db *db = db_new(path);
+
+	db_set_lock_timeout(db, timeout_ms);
 	int     rc = db_update(db, key, bump, 0) == DB_WRITE ? (int) db_syncs(db) : 100;
 
 	db_free(db);
@@ -421,7 +423,7 @@ static void one_sync_for_many(const char *dir)
     SETUP(turn >= 0, "take the turn to sync");
     for (int i = 0; i < 3; i++) {
 	snprintf(key, sizeof(key), "198.51.%d.0/24", i);
-	kids[i] = sync_writer(path, key, turn);
+	kids[i] = sync_writer(path, key, turn, 60000);
 	SETUP(kids[i] > 0, "fork");
     }
     EXPECT(wait_written(lock_path, 4) == 0, "three writes complete");
@@ -444,7 +446,7 @@ static void one_sync_for_many(const char *dir)
      * sync: the sync covers the old file, so it vouches for nothing. */
     turn = take_turn(lock_path);
     SETUP(turn >= 0, "take the turn to sync");
-    kids[0] = sync_writer(path, "203.0.113.0/24", turn);
+    kids[0] = sync_writer(path, "203.0.113.0/24", turn, 60000);
     SETUP(kids[0] > 0, "fork");
     EXPECT(wait_written(lock_path, 5) == 0, "the write complete");
     snprintf(cmd, sizeof(cmd), "cp %s %s", path, side);
@@ -460,6 +462,27 @@ static void one_sync_for_many(const char *dir)
 	   && db_syncs(db) == 1 && lock_word(lock_path, SYNC_SYNCED_AT) == 6,
 	   "the next write syncs the new file: %s", db_error(db));
     db_free(db);
+
+    /* A turn held for good (its writer stopped): a writer waits as long
+     * as it would for the lock, then syncs for itself. */
+    turn = take_turn(lock_path);
+    SETUP(turn >= 0, "take the turn to sync");
+    kids[0] = sync_writer(path, "203.0.113.0/24", turn, 200);
+    SETUP(kids[0] > 0, "fork");
+    answered = 0;
+    for (int i = 0; i < 1000 && !answered; i++) {
+	answered = waitpid(kids[0], &status, WNOHANG) == kids[0];
+	if (!answered)
+	    usleep(10 * 1000);
+    }
+    EXPECT(answered && WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	   "a writer waits for a held turn no longer than for the lock");
+    if (!answered) {
+	kill(kids[0], SIGKILL);
+	waitpid(kids[0], &status, 0);
+    }
+    EXPECT(lock_word(lock_path, SYNC_SYNCED_AT) == 6, "and vouches for no other write");
+    close(turn);
 }
 
 int main(void)
