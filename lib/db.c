@@ -39,9 +39,9 @@
  *	which would sync each writer's file again, is handed a stand-in.
  *	Writers open without mmap (GDBM_NOMMAP): a sync is then one
  *	fdatasync() instead of an msync() of the whole mapped file, and the
- *	file is not mapped at all, measured a third faster per write.  Lookups open
- *	without mmap too (their handle is opened again after every write);
- *	walks and copies map the file.  A file damaged anyway (a power
+ *	file is not mapped at all, measured a third faster per write.
+ *	Lookups open without mmap too (their handle is opened again after
+ *	every write); walks and copies map the file.  A file damaged anyway (a power
  *	failure mid-write) is found and rebuilt by db_check()/db_recover()
  *	(tarpit-admin recover, and the hourly expire).
  *
@@ -443,9 +443,14 @@ static int fetch(struct tp_db *db, GDBM_FILE dbf, const char *key,
  * turns at it (an OFD lock on a byte of the lock file, SYNC_TURN_AT): the
  * writer whose turn it is reads WRITTEN, the count of the last write that
  * is complete, syncs, and records that count as SYNCED; a writer whose
- * count SYNCED already covers when its turn comes, because someone synced
- * after its write, is done without a sync of its own.  Writers that queued
- * during one sync are covered by the next: one sync for all of them.
+ * count SYNCED already covers, because someone synced after its write, is
+ * done without a sync of its own.  A writer that finds the turn taken
+ * waits for that sync to end (a futex on ENDED, which counts the syncs
+ * that ended) and looks again: the writers that finished during one sync
+ * are covered by the next, one sync for all of them.  The turn is
+ * released when its holder dies, so a waiter also looks again every
+ * SYNC_WAIT_MS; and it waits no longer in all than it would for the lock,
+ * then syncs for itself (a holder stopped, say).
  *
  * Both words are read and written as whole words through a mapping of the
  * lock file's first page, beyond the counters (a pread() can see half a
@@ -544,9 +549,8 @@ static int group_sync(struct tp_db *db, GDBM_FILE dbf)
     struct stat ours, now;
     uint64_t written;
     uint32_t seen;
-    int     rc = 0;
-
     int64_t deadline = monotonic_ms() + db->lock_timeout_ms;
+    int     rc = 0;
 
     for (;;) {
 	seen = __atomic_load_n(ended, __ATOMIC_SEQ_CST);
@@ -592,8 +596,9 @@ static int stand_in(void)
 
 /* close_synced - close a writer's file that group_sync() has synced.
  * gdbm_close() would sync it again, so it is handed a stand-in to sync
- * and close instead, sealed against writes (a libgdbm that wrote at close
- * would then fail, not lose the write); without one, it syncs again. */
+ * and close instead (libgdbm 1.23 only syncs and closes a writer's
+ * descriptor there; were one to write, the seal would fail the write
+ * rather than let it vanish); without a stand-in, it syncs again. */
 static int close_synced(struct tp_db *db, GDBM_FILE dbf)
 {
     if (db->stand_in < 0)
