@@ -5,8 +5,9 @@
  *	db_file() names a file that belongs with the database: its lock file
  *	(DATABASE.lock), the slot file of max_waiting (DATABASE.slots),
  *	import-log's journal position (DATABASE.journal-cursor), the file a
- *	reorganise builds (DATABASE.rebuild) and the keys written while it
- *	does (DATABASE.changes), or its directory ("." for a bare name, "/"
+ *	reorganise builds (DATABASE.rebuild), the keys written while it
+ *	does (DATABASE.changes) and the copy it reads from where the file
+ *	system has no unnamed files (DATABASE.snapshot), or its directory ("." for a bare name, "/"
  *	for a file in the root).  The store, the helpers, doctor and the
  *	config check all ask here.
  * DIAGNOSTICS
@@ -26,6 +27,7 @@ static const char *const suffix[] = {
     [DB_FILE_CURSOR] = ".journal-cursor",
     [DB_FILE_REBUILD] = ".rebuild",
     [DB_FILE_CHANGES] = ".changes",
+    [DB_FILE_SNAPSHOT] = ".snapshot",
 };
 
 /* join - a and the first blen bytes of b into buf; buf, or 0 when too long.

@@ -12,6 +12,7 @@ enum db_file {
     DB_FILE_CURSOR,			/* DATABASE.journal-cursor: import-log's */
     DB_FILE_REBUILD,			/* DATABASE.rebuild: reorganise's new file */
     DB_FILE_CHANGES,			/* DATABASE.changes: keys written meanwhile */
+    DB_FILE_SNAPSHOT,			/* DATABASE.snapshot: what it copies from */
 };
 
 #define DB_FILE_MAX 1100		/* a database path (1024) and a suffix */
