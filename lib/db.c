@@ -41,9 +41,9 @@
  *	fdatasync() instead of an msync() of the whole mapped file, and the
  *	file is not mapped at all, measured a third faster per write.
  *	Lookups open without mmap too (their handle is opened again after
- *	every write); walks and copies map the file.  A file damaged anyway (a power
- *	failure mid-write) is found and rebuilt by db_check()/db_recover()
- *	(tarpit-admin recover, and the hourly expire).
+ *	every write); walks and copies map the file.  A file damaged anyway
+ *	(a power failure mid-write) is found and rebuilt by db_check() and
+ *	db_recover() (tarpit-admin recover, and the hourly expire).
  *
  *	db_reorganize() copies the file's bytes under the shared lock, its
  *	records from that snapshot without a lock, and holds the exclusive
@@ -1186,6 +1186,7 @@ static int snapshot(struct tp_db *db, int from, off_t size)
 	set_error(db, "%s: cannot make a snapshot beside it: %s", db->path, strerror(errno));
 	return -1;
     }
+    errno = 0;
     if (copy_bytes(from, fd, size) < 0) {
 	set_error(db, "%s: snapshot: %s", db->path, errno ? strerror(errno) : "short copy");
 	close(fd);
