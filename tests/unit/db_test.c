@@ -1,6 +1,7 @@
 /*
  * db_test - the store: get/update/delete/walk, a missing file, damage, and
- * the lock: concurrent writers lose nothing, a held lock times out.
+ * the lock: concurrent writers lose nothing, a held lock times out; a
+ * reorganise while writers write; writers that share one sync.
  */
 #define _GNU_SOURCE
 #include "clock.h"
