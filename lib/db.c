@@ -260,6 +260,12 @@ int64_t db_longest_hold_ms(const struct tp_db *db)
 enum { WORD_COUNT, WORD_REBUILD, WORD_COUNTERS, WORDS };
 #define COUNTERS_AT 64
 
+/* mapped_word - a word of the lock file read whole through a mapping */
+static uint64_t mapped_word(const uint64_t *p)
+{
+    return be64toh(__atomic_load_n(p, __ATOMIC_ACQUIRE));
+}
+
 /* word - one word of the lock file's bytes, b */
 static uint64_t word(const unsigned char *b, int which)
 {
@@ -501,7 +507,7 @@ static void unmap_sync(struct tp_db *db)
 
 static uint64_t sync_word(const struct tp_db *db, int which)
 {
-    return be64toh(__atomic_load_n(db->sync_words + which, __ATOMIC_ACQUIRE));
+    return mapped_word(db->sync_words + which);
 }
 
 static void set_sync_word(struct tp_db *db, int which, uint64_t v)
@@ -541,6 +547,16 @@ static void wait_sync_end(struct tp_db *db, uint32_t seen)
     (void) syscall(SYS_futex, db->sync_words + SYNC_ENDED, FUTEX_WAIT, seen, &ts, 0, 0);
 }
 
+/* sync_file - sync a writer's file ourselves, counted; 0 or -1 */
+static int sync_file(struct tp_db *db, int fd)
+{
+    db->syncs++;
+    if (fdatasync(fd) == 0)
+	return 0;
+    set_error(db, "%s: sync: %s", db->path, strerror(errno));
+    return -1;
+}
+
 /* group_sync - make our write durable, by our sync or by another's that
  * followed it; 0 or -1 */
 static int group_sync(struct tp_db *db, GDBM_FILE dbf)
@@ -561,20 +577,13 @@ static int group_sync(struct tp_db *db, GDBM_FILE dbf)
 	    break;
 	/* No turns on this file system, or a writer that has held its turn
 	 * too long (stopped, say): our own sync, recorded nowhere. */
-	if ((errno != EAGAIN && errno != EACCES) || monotonic_ms() >= deadline) {
-	    db->syncs++;
-	    if ((rc = fdatasync(fd)) < 0)
-		set_error(db, "%s: sync: %s", db->path, strerror(errno));
-	    return rc;
-	}
+	if ((errno != EAGAIN && errno != EACCES) || monotonic_ms() >= deadline)
+	    return sync_file(db, fd);
 	wait_sync_end(db, seen);
     }
     if (sync_word(db, SYNC_SYNCED) < db->our_count) {
 	written = sync_word(db, SYNC_WRITTEN);
-	db->syncs++;
-	if ((rc = fdatasync(fd)) < 0)
-	    set_error(db, "%s: sync: %s", db->path, strerror(errno));
-	else if (fstat(fd, &ours) == 0 && stat(db->path, &now) == 0
+	if ((rc = sync_file(db, fd)) == 0 && fstat(fd, &ours) == 0 && stat(db->path, &now) == 0
 		 && ours.st_dev == now.st_dev && ours.st_ino == now.st_ino)
 	    set_sync_word(db, SYNC_SYNCED, written);
     }
@@ -663,7 +672,7 @@ static void map_count(struct tp_db *db)
 /* mapped_generation - the count as lock_words() reads it, from the map */
 static uint64_t mapped_generation(const struct tp_db *db)
 {
-    return be64toh(__atomic_load_n(db->count, __ATOMIC_ACQUIRE));
+    return mapped_word(db->count);
 }
 
 /* db_release - hold no file: the reader handle that db_get() keeps */
@@ -1004,11 +1013,26 @@ int db_update(struct tp_db *db, const char *key, db_update_fn *fn, void *ctx)
     return db_update_many(db, keys, 1, fn, ctx);
 }
 
+/* window_holds - is the reorganise's window (until) still open, per the
+ * lock file's words w? */
+static int window_holds(const uint64_t w[WORDS], uint64_t until)
+{
+    return w[WORD_REBUILD] == until && monotonic_ms() <= (int64_t) until;
+}
+
 /* How long a reorganise may take from its snapshot to the end of its
  * copy, and again from there to its exclusive lock: writers tell it
  * their keys until then (and a reorganise killed half-way costs them that
  * long at most). */
 #define REBUILD_WINDOW_MS 60000
+
+/* open_window - open the window for writers' keys, or keep it open, for
+ * REBUILD_WINDOW_MS from now (under our lock); 0 or -1 */
+static int open_window(struct tp_db *db, uint64_t *until)
+{
+    *until = (uint64_t) (monotonic_ms() + REBUILD_WINDOW_MS);
+    return put_word(db, WORD_REBUILD, *until);
+}
 #define COPY_PIECE (1 << 20)
 #define LET_GO_PIECE (4 << 20)		/* bytes of the old file freed at once */
 
@@ -1210,13 +1234,11 @@ static int catch_up(struct tp_db *db, const char *path, int changes, uint64_t *u
     if (lock(db, LOCK_SH) < 0)
 	return -1;
     if (lock_words(db, w) == 0) {
-	if (w[WORD_REBUILD] != *until || monotonic_ms() > (int64_t) * until)
+	if (!window_holds(w, *until))
 	    set_error(db, "%s: the copy took longer than %d s", db->path,
 		      REBUILD_WINDOW_MS / 1000);
-	else if (replay_into(db, path, changes, done) == 0) {
-	    *until = (uint64_t) (monotonic_ms() + REBUILD_WINDOW_MS);
-	    rc = put_word(db, WORD_REBUILD, *until);
-	}
+	else if (replay_into(db, path, changes, done) == 0)
+	    rc = open_window(db, until);
     }
     unlock(db);
     return rc;
@@ -1251,8 +1273,7 @@ static int build(struct tp_db *db, const char *path, int changes, uint64_t *unti
 	if (ftruncate(changes, 0) < 0) {
 	    set_error(db, "%s: changes: %s", db->path, strerror(errno));
 	} else {
-	    *until = (uint64_t) (monotonic_ms() + REBUILD_WINDOW_MS);
-	    rc = put_word(db, WORD_REBUILD, *until);
+	    rc = open_window(db, until);
 	}
     }
     close(live);
@@ -1290,7 +1311,7 @@ static int swap_in(struct tp_db *db, const char *path, int changes, uint64_t unt
 
     if (lock_words(db, w) < 0)
 	return -1;
-    if (w[WORD_REBUILD] != until || monotonic_ms() > (int64_t) until) {
+    if (!window_holds(w, until)) {
 	set_error(db, "%s: writes during the reorganise could not be followed "
 		  "(the window closed or a writer could not tell of its keys); "
 		  "the file is left as it was", db->path);
