@@ -19,6 +19,8 @@
  *	(its cache may hold a torn bucket) and the read is done again under
  *	the shared lock.  The stat check against edits made without our lock
  *	runs on the locked path and at most once a second on the free one.
+ *	Writers map the same page to write, and read and set the count and
+ *	the other words through it, with no system call (map_page()).
  *
  *	Why not lock the database file itself: GDBM reads the header during
  *	gdbm_open(), before a lock on its descriptor could be taken, and
@@ -98,9 +100,9 @@ struct tp_db {
     uint64_t reader_generation;		/* the change count it was opened at */
     struct stat reader_stat;		/* and the file it was opened on */
     int64_t reader_stat_ms;		/* when that file was last stat'ed */
-    const uint64_t *count;		/* the change count, mapped; or 0 */
+    unsigned char *page;		/* the lock file's first page, mapped; or 0 */
+    int     page_writable;		/* mapped to write too (a writer's) */
     uint64_t our_count;			/* the count our exclusive hold set */
-    uint64_t *sync_words;		/* the group sync's words, mapped; or 0 */
     int     stand_in;			/* what gdbm_close() syncs instead; -1 */
     int64_t syncs;			/* the syncs group_sync() made itself */
     int64_t rebuild_until;		/* a reorganise follows our writes */
@@ -259,11 +261,64 @@ int64_t db_longest_hold_ms(const struct tp_db *db)
  * in the codec of the STATS_KEY record. */
 enum { WORD_COUNT, WORD_REBUILD, WORD_COUNTERS, WORDS };
 #define COUNTERS_AT 64
+/* After the counters, the group sync's words (see there). */
+#define SYNC_AT		(COUNTERS_AT + RECORD_MAX_SIZE)
+enum { SYNC_WRITTEN, SYNC_SYNCED, SYNC_ENDED, SYNC_WORDS };
 
-/* mapped_word - a word of the lock file read whole through a mapping */
-static uint64_t mapped_word(const uint64_t *p)
+/* page_word - the word at byte at of the mapped page */
+static uint64_t *page_word(const struct tp_db *db, size_t at)
 {
-    return be64toh(__atomic_load_n(p, __ATOMIC_ACQUIRE));
+    return (uint64_t *) (void *) (db->page + at);
+}
+
+/* mapped_word - a word of the lock file read whole through the mapping */
+static uint64_t mapped_word(const struct tp_db *db, size_t at)
+{
+    return be64toh(__atomic_load_n(page_word(db, at), __ATOMIC_ACQUIRE));
+}
+
+/* set_mapped_word - a word of the lock file written whole through it */
+static void set_mapped_word(struct tp_db *db, size_t at, uint64_t v)
+{
+    __atomic_store_n(page_word(db, at), htobe64(v), __ATOMIC_RELEASE);
+}
+
+/* unmap_page - let go of the lock file's mapped page */
+static void unmap_page(struct tp_db *db)
+{
+    if (db->page != 0) {
+	munmap(db->page, (size_t) sysconf(_SC_PAGESIZE));
+	db->page = 0;
+	db->page_writable = 0;
+    }
+}
+
+/* map_page - map the lock file's first page, where its words live: to
+ * read them (a kept reader's count), once the file is a page long, or to
+ * write them too (a writer's, under the exclusive lock, which lets the
+ * file grow to a page: a mapped page beyond a file's end can be neither
+ * read nor written).  The words are then read and written as whole
+ * atomic words, with no system call; 0, or -1 and they are read and
+ * written with pread() and pwrite() instead. */
+static int map_page(struct tp_db *db, int writable)
+{
+    struct stat st;
+    long    page = sysconf(_SC_PAGESIZE);
+    void   *p;
+
+    if (db->page != 0 && (db->page_writable || !writable))
+	return 0;
+    if (page < SYNC_AT + 8 * SYNC_WORDS || fstat(db->lock_fd, &st) < 0
+	|| (st.st_size < page && (!writable || ftruncate(db->lock_fd, page) < 0)))
+	return -1;
+    p = mmap(0, (size_t) page, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED,
+	     db->lock_fd, 0);
+    if (p == MAP_FAILED)
+	return -1;
+    unmap_page(db);
+    db->page = p;
+    db->page_writable = writable;
+    return 0;
 }
 
 /* word - one word of the lock file's bytes, b */
@@ -275,11 +330,17 @@ static uint64_t word(const unsigned char *b, int which)
     return be64toh(v);
 }
 
-/* lock_words - the lock file's words (0 where it is still shorter) */
+/* lock_words - the lock file's words (0 where it is still shorter):
+ * through the mapping once there is one, otherwise read */
 static int lock_words(struct tp_db *db, uint64_t w[WORDS])
 {
     unsigned char b[8 * WORDS] = {0};
 
+    if (db->page != 0) {
+	for (int i = 0; i < WORDS; i++)
+	    w[i] = mapped_word(db, 8 * (size_t) i);
+	return 0;
+    }
     if (pread(db->lock_fd, b, sizeof(b), 0) < 0) {
 	set_error(db, "%s: read: %s", db->lock_path, strerror(errno));
 	return -1;
@@ -294,6 +355,10 @@ static int put_word(struct tp_db *db, int which, uint64_t v)
 {
     uint64_t b = htobe64(v);
 
+    if (db->page_writable) {
+	set_mapped_word(db, 8 * (size_t) which, v);
+	return 0;
+    }
     if (pwrite(db->lock_fd, &b, sizeof(b), 8 * which) != (ssize_t) sizeof(b)) {
 	set_error(db, "%s: cannot write (writers need the lock file "
 		  "writable): %s", db->lock_path, strerror(errno));
@@ -318,9 +383,11 @@ static int kept_counters(struct tp_db *db, struct tp_stats *s)
 {
     unsigned char b[COUNTERS_AT + RECORD_MAX_SIZE];
     uint64_t len;
-    ssize_t n;
+    ssize_t n = (ssize_t) sizeof(b);
 
-    if ((n = pread(db->lock_fd, b, sizeof(b), 0)) < 0) {
+    if (db->page != 0)
+	memcpy(b, db->page, sizeof(b));	/* under the lock: no writer */
+    else if ((n = pread(db->lock_fd, b, sizeof(b), 0)) < 0) {
 	set_error(db, "%s: read: %s", db->lock_path, strerror(errno));
 	return -1;
     }
@@ -332,7 +399,9 @@ static int kept_counters(struct tp_db *db, struct tp_stats *s)
 }
 
 /* keep_counters - write the counters into the lock file (under our
- * exclusive lock): their length and bytes in one pwrite() */
+ * exclusive lock): their length and bytes in one pwrite(), even where
+ * the page is mapped (a process killed half-way through a copy into the
+ * mapping would leave half of them) */
 static int keep_counters(struct tp_db *db, const struct tp_stats *s)
 {
     unsigned char b[COUNTERS_AT + RECORD_MAX_SIZE];
@@ -367,6 +436,7 @@ static int lock_ex(struct tp_db *db, int changing)
 
     if (lock(db, LOCK_EX) < 0)
 	return -1;
+    (void) map_page(db, 1);		/* or the words are read and written */
     if (changing && (lock_words(db, w) < 0
 		     || put_word(db, WORD_COUNT, w[WORD_COUNT] + 1) < 0)) {
 	flock(db->lock_fd, LOCK_UN);
@@ -470,49 +540,23 @@ static int fetch(struct tp_db *db, GDBM_FILE dbf, const char *key,
  * before in it, before anyone writes to it; so a writer that finds the
  * file replaced while it held the turn syncs its own write but records
  * nothing, since WRITTEN may count writes to the new file. */
-#define SYNC_AT		(COUNTERS_AT + RECORD_MAX_SIZE)
 #define SYNC_TURN_AT	((off_t) 1 << 40)
-enum { SYNC_WRITTEN, SYNC_SYNCED, SYNC_ENDED, SYNC_WORDS };
 #define SYNC_WAIT_MS	50
-
-/* map_sync - map the sync's words (under the exclusive lock, which lets
- * the lock file grow to a whole page: a mapped page beyond a file's end
- * cannot be written); 0, or -1 and the writer syncs for itself */
-static int map_sync(struct tp_db *db)
-{
-    struct stat st;
-    long    page = sysconf(_SC_PAGESIZE);
-    void   *p;
-
-    if (db->sync_words != 0)
-	return 0;
-    if (page < SYNC_AT + 8 * SYNC_WORDS || fstat(db->lock_fd, &st) < 0
-	|| (st.st_size < page && ftruncate(db->lock_fd, page) < 0))
-	return -1;
-    p = mmap(0, (size_t) page, PROT_READ | PROT_WRITE, MAP_SHARED, db->lock_fd, 0);
-    if (p == MAP_FAILED)
-	return -1;
-    db->sync_words = (uint64_t *) ((char *) p + SYNC_AT);
-    return 0;
-}
-
-/* unmap_sync - let go of the sync's page */
-static void unmap_sync(struct tp_db *db)
-{
-    if (db->sync_words != 0) {
-	munmap((char *) db->sync_words - SYNC_AT, (size_t) sysconf(_SC_PAGESIZE));
-	db->sync_words = 0;
-    }
-}
 
 static uint64_t sync_word(const struct tp_db *db, int which)
 {
-    return mapped_word(db->sync_words + which);
+    return mapped_word(db, SYNC_AT + 8 * (size_t) which);
 }
 
 static void set_sync_word(struct tp_db *db, int which, uint64_t v)
 {
-    __atomic_store_n(db->sync_words + which, htobe64(v), __ATOMIC_RELEASE);
+    set_mapped_word(db, SYNC_AT + 8 * (size_t) which, v);
+}
+
+/* sync_ended_word - ENDED, the futex word: the low half of its word */
+static uint32_t *sync_ended_word(const struct tp_db *db)
+{
+    return (uint32_t *) (void *) page_word(db, SYNC_AT + 8 * SYNC_ENDED);
 }
 
 /* sync_turn - take (F_WRLCK, without waiting) or give up (F_UNLCK) the
@@ -532,7 +576,7 @@ static int sync_turn(struct tp_db *db, short type)
 /* sync_ended - tell the writers waiting in group_sync() that a sync ended */
 static void sync_ended(struct tp_db *db)
 {
-    uint32_t *ended = (uint32_t *) (db->sync_words + SYNC_ENDED);
+    uint32_t *ended = sync_ended_word(db);
 
     __atomic_add_fetch(ended, 1, __ATOMIC_SEQ_CST);
     (void) syscall(SYS_futex, ended, FUTEX_WAKE, INT_MAX, 0, 0, 0);
@@ -544,7 +588,21 @@ static void wait_sync_end(struct tp_db *db, uint32_t seen)
 {
     struct timespec ts = {0, SYNC_WAIT_MS * 1000000L};
 
-    (void) syscall(SYS_futex, db->sync_words + SYNC_ENDED, FUTEX_WAIT, seen, &ts, 0, 0);
+    (void) syscall(SYS_futex, sync_ended_word(db), FUTEX_WAIT, seen, &ts, 0, 0);
+}
+
+/* same_inode - are a and b the same file? */
+static int same_inode(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* same_file - is st the file (and the version of it) that was opened? */
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return same_inode(a, b) && a->st_size == b->st_size
+	&& a->st_mtim.tv_sec == b->st_mtim.tv_sec
+	&& a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
 /* sync_file - sync a writer's file ourselves, counted; 0 or -1 */
@@ -561,7 +619,7 @@ static int sync_file(struct tp_db *db, int fd)
  * followed it; 0 or -1 */
 static int group_sync(struct tp_db *db, GDBM_FILE dbf)
 {
-    const uint32_t *ended = (const uint32_t *) (db->sync_words + SYNC_ENDED);
+    const uint32_t *ended = sync_ended_word(db);
     int     fd = gdbm_fdesc(dbf);
     struct stat ours, now;
     uint64_t written;
@@ -583,8 +641,8 @@ static int group_sync(struct tp_db *db, GDBM_FILE dbf)
     }
     if (sync_word(db, SYNC_SYNCED) < db->our_count) {
 	written = sync_word(db, SYNC_WRITTEN);
-	if ((rc = sync_file(db, fd)) == 0 && fstat(fd, &ours) == 0 && stat(db->path, &now) == 0
-		 && ours.st_dev == now.st_dev && ours.st_ino == now.st_ino)
+	if ((rc = sync_file(db, fd)) == 0 && fstat(fd, &ours) == 0
+	    && stat(db->path, &now) == 0 && same_inode(&ours, &now))
 	    set_sync_word(db, SYNC_SYNCED, written);
     }
     sync_ended(db);
@@ -644,35 +702,10 @@ static void release_reader(struct tp_db *db)
     }
 }
 
-/* unmap_count - let go of the lock file's mapped page */
-static void unmap_count(struct tp_db *db)
-{
-    if (db->count != 0) {
-	munmap((void *) db->count, sizeof(*db->count));
-	db->count = 0;
-    }
-}
-
-/* map_count - map the change count for reads without the lock, once the
- * lock file holds it (a page beyond a file's end cannot be read); a
- * mapping refused leaves every read on the locked path */
-static void map_count(struct tp_db *db)
-{
-    struct stat st;
-    void   *p;
-
-    if (db->count != 0 || fstat(db->lock_fd, &st) < 0
-	|| st.st_size < (off_t) sizeof(*db->count))
-	return;
-    p = mmap(0, sizeof(*db->count), PROT_READ, MAP_SHARED, db->lock_fd, 0);
-    if (p != MAP_FAILED)
-	db->count = p;
-}
-
-/* mapped_generation - the count as lock_words() reads it, from the map */
+/* mapped_generation - the change count, read through the mapping */
 static uint64_t mapped_generation(const struct tp_db *db)
 {
-    return mapped_word(db->count);
+    return mapped_word(db, 8 * WORD_COUNT);
 }
 
 /* db_release - hold no file: the reader handle that db_get() keeps */
@@ -683,16 +716,7 @@ void db_release(struct tp_db *db)
 	return;
     }
     release_reader(db);
-    unmap_count(db);
-    unmap_sync(db);
-}
-
-/* same_file - is st the file (and the version of it) that was opened? */
-static int same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino
-	&& a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec
-	&& a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+    unmap_page(db);
 }
 
 /* read_free - db_get() without the lock: 1 or 0 answered, -1 when the
@@ -706,7 +730,7 @@ static int read_free(struct tp_db *db, const char *key, struct tp_record *r)
     struct stat st;
     int     rc;
 
-    if (db->reader == 0 || db->count == 0
+    if (db->reader == 0 || db->page == 0
 	|| (before = mapped_generation(db)) != db->reader_generation)
 	return -1;
     if ((now = monotonic_ms()) - db->reader_stat_ms >= 1000) {
@@ -775,7 +799,7 @@ int db_get(struct tp_db *db, const char *key, struct tp_record *r)
 	/* A handle used again: map the count, so that the next reads need
 	 * no lock.  Not before: a connection that asks once (one for each
 	 * mail) would map and unmap it for nothing. */
-	map_count(db);
+	(void) map_page(db, 0);
     }
     if ((rc = fetch(db, db->reader, key, r)) < 0)
 	release_reader(db);
@@ -930,7 +954,7 @@ static int end_write(struct tp_db *db, GDBM_FILE dbf, const struct tp_stats *st,
      * the group sync (above): the next writer need not wait for our disk,
      * and one sync serves the writers that queued behind it.  The caller
      * still answers only after it. */
-    if (rc < 0 || map_sync(db) < 0) {
+    if (rc < 0 || !db->page_writable) {
 	unlock(db);
 	return close_gdbm(db, dbf) < 0 ? -1 : rc;
     }

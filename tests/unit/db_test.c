@@ -67,6 +67,64 @@ static int count_change(int fd)
     return pwrite(fd, b, sizeof(b), 0) == (ssize_t) sizeof(b) ? 0 : -1;
 }
 
+/* lock_count - the change count in the lock file's first 8 bytes */
+static int64_t lock_count(const char *lock_path)
+{
+    unsigned char b[8];
+    int64_t gen = 0;
+    int     fd = open(lock_path, O_RDONLY);
+
+    if (fd < 0 || pread(fd, b, sizeof(b), 0) != (ssize_t) sizeof(b))
+	gen = -1;
+    for (int i = 0; gen >= 0 && i < 8; i++)
+	gen = gen << 8 | b[i];
+    if (fd >= 0)
+	close(fd);
+    return gen;
+}
+
+/* short_lock_file - a lock file shorter than a page (as older versions
+ * left it): readers read its words with pread(), and a writer grows it to
+ * a page, to map it, keeping the count it holds */
+static void short_lock_file(const char *dir)
+{
+    char    path[300], lock_path[320];
+    unsigned char count7[8] = {0, 0, 0, 0, 0, 0, 0, 7};
+    struct tp_db *writer, *reader;
+    struct tp_record r;
+    struct stat st;
+    int     fd;
+
+    snprintf(path, sizeof(path), "%s/short.db", dir);
+    snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
+    writer = db_new(path);
+    EXPECT(db_update(writer, "192.0.2.0/24", bump, 0) == DB_WRITE, "%s", db_error(writer));
+    db_free(writer);
+    fd = open(lock_path, O_WRONLY);
+    SETUP(fd >= 0 && ftruncate(fd, 24) == 0
+	  && pwrite(fd, count7, sizeof(count7), 0) == (ssize_t) sizeof(count7)
+	  && close(fd) == 0, "a lock file of 24 bytes, count 7");
+    reader = db_new(path);
+    for (int i = 0; i < 3; i++)
+	EXPECT(db_get(reader, "192.0.2.0/24", &r) == 1 && r.tarpits == 1,
+	       "read %d from a short lock file: %s", i, db_error(reader));
+    writer = db_new(path);
+    EXPECT(db_update(writer, "192.0.2.0/24", bump, 0) == DB_WRITE, "%s", db_error(writer));
+    EXPECT(stat(lock_path, &st) == 0 && st.st_size == sysconf(_SC_PAGESIZE),
+	   "the writer grew the lock file to a page: %lld bytes", (long long) st.st_size);
+    EXPECT(lock_count(lock_path) == 8, "the count went on from 7: %lld",
+	   (long long) lock_count(lock_path));
+    EXPECT(db_get(reader, "192.0.2.0/24", &r) == 1 && r.tarpits == 2,
+	   "the reader sees the write: %lld", (long long) r.tarpits);
+    EXPECT(db_update(writer, "192.0.2.0/24", bump, 0) == DB_WRITE, "%s", db_error(writer));
+    EXPECT(db_get(reader, "192.0.2.0/24", &r) == 1 && r.tarpits == 3
+	   && db_get(reader, "192.0.2.0/24", &r) == 1 && r.tarpits == 3,
+	   "and the next, mapped: %lld", (long long) r.tarpits);
+    EXPECT(lock_count(lock_path) == 9, "counted: %lld", (long long) lock_count(lock_path));
+    db_free(reader);
+    db_free(writer);
+}
+
 /* Readers racing writers: every write sets tarpits = escapes = n for its
  * key and only ever raises n, and adds new keys so that buckets split
  * under the readers.  A reader must never see a record torn, damaged or
@@ -620,6 +678,7 @@ int main(void)
 
     reorganise_while_writing(dir);
     counters_in_lock_file(dir);
+    short_lock_file(dir);
     one_sync_for_many(dir);
 
     /* A lock held elsewhere: the operation fails after the timeout. */
