@@ -553,7 +553,7 @@ static void set_sync_word(struct tp_db *db, int which, uint64_t v)
     set_mapped_word(db, SYNC_AT + 8 * (size_t) which, v);
 }
 
-/* sync_ended_word - ENDED, the futex word: the low half of its word */
+/* sync_ended_word - ENDED, the futex word: the first 4 bytes of its word */
 static uint32_t *sync_ended_word(const struct tp_db *db)
 {
     return (uint32_t *) (void *) page_word(db, SYNC_AT + 8 * SYNC_ENDED);
