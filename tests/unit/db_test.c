@@ -1,20 +1,29 @@
 /*
  * db_test - the store: get/update/delete/walk, a missing file, damage, and
  * the lock: concurrent writers lose nothing, a held lock times out; a
- * reorganise while writers write; writers that share one sync.
+ * reorganise while writers write, and one without O_TMPFILE and
+ * copy_file_range(); writers that share one sync; a lock file shorter
+ * than a page.
  */
 #define _GNU_SOURCE
 #include "clock.h"
 #include "db.h"
 #include "unit.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <endian.h>
+#include <stddef.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +57,15 @@ static int count_walk(const char *key, const struct tp_record *r, void *ctx)
     (void) r;
     EXPECT(key[0] != '@', "reserved key shown: %s", key);
     (*(int *) ctx)++;
+    return 0;
+}
+
+/* tally - a walk that only counts (db_walk() returns how many) */
+static int tally(const char *key, const struct tp_record *r, void *ctx)
+{
+    (void) key;
+    (void) r;
+    (void) ctx;
     return 0;
 }
 
@@ -123,6 +141,89 @@ static void short_lock_file(const char *dir)
     EXPECT(lock_count(lock_path) == 9, "counted: %lld", (long long) lock_count(lock_path));
     db_free(reader);
     db_free(writer);
+}
+
+/* refuse_fast_paths - from here on, in this process, an open() with
+ * O_TMPFILE fails with EOPNOTSUPP and copy_file_range() with ENOSYS, as
+ * on file systems and kernels without them (a seccomp filter: the
+ * reorganise's fallbacks run on any machine); 0 or -1 */
+static int refuse_fast_paths(void)
+{
+    unsigned tmpfile = O_TMPFILE & ~O_DIRECTORY;
+    struct sock_filter f[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_copy_file_range, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 3),
+	/* openat's flags: the low half of its third argument */
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])
+		 + (BYTE_ORDER == BIG_ENDIAN ? 4 : 0)),
+	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, tmpfile, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EOPNOTSUPP),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {(unsigned short) (sizeof(f) / sizeof(f[0])), f};
+
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	return -1;
+    return (int) syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+/* reorganise_without_fast_paths - where there are no files without a
+ * name and no copy_file_range(), the snapshot is a named file, removed at
+ * once, copied by hand: the reorganise keeps every record and leaves no
+ * file behind */
+static void reorganise_without_fast_paths(const char *dir)
+{
+    char    path[300], snap[320], key[48];
+    struct tp_db *db;
+    struct tp_record r;
+    struct stat before, after;
+    int     status, n;
+    pid_t   pid;
+
+    snprintf(path, sizeof(path), "%s/plain.db", dir);
+    snprintf(snap, sizeof(snap), "%s.snapshot", path);
+    db = db_new(path);
+    for (int i = 0; i < 300; i++) {	/* 300 networks, then half gone */
+	snprintf(key, sizeof(key), "10.3.%d.0/24", i);
+	SETUP(db_update(db, key, bump, 0) == DB_WRITE, "%s", db_error(db));
+	SETUP(i % 2 == 1 || db_delete(db, key) == 1, "delete %s: %s", key, db_error(db));
+    }
+    db_free(db);
+    SETUP(stat(path, &before) == 0, "stat %s", path);
+    SETUP((pid = fork()) >= 0, "fork");
+    if (pid == 0) {
+	int     fd;
+
+	if (refuse_fast_paths() < 0)
+	    _exit(2);
+	fd = open(dir, O_TMPFILE | O_RDWR, 0600);
+	if (fd >= 0 || errno != EOPNOTSUPP)
+	    _exit(3);
+	if (copy_file_range(0, 0, 1, 0, 1, 0) >= 0 || errno != ENOSYS)
+	    _exit(4);
+	db = db_new(path);
+	if (db_reorganize(db) < 0) {
+	    fprintf(stderr, "reorganise without fast paths: %s\n", db_error(db));
+	    _exit(5);
+	}
+	db_free(db);
+	_exit(0);
+    }
+    SETUP(waitpid(pid, &status, 0) == pid, "wait");
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "reorganise without O_TMPFILE or copy_file_range: exit %d (2 no "
+	   "filter, 3 and 4 the filter not refusing, 5 the reorganise)",
+	   WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    EXPECT(stat(path, &after) == 0 && after.st_ino != before.st_ino,
+	   "the file was replaced");
+    EXPECT(stat(snap, &after) < 0 && errno == ENOENT, "no %s left behind", snap);
+    db = db_new(path);
+    EXPECT((n = db_walk(db, tally, 0)) == 150, "records kept: %d of 150", n);
+    EXPECT(db_get(db, "10.3.299.0/24", &r) == 1 && r.tarpits == 1
+	   && db_get(db, "10.3.298.0/24", &r) == 0, "kept and deleted as they were");
+    db_free(db);
 }
 
 /* Readers racing writers: every write sets tarpits = escapes = n for its
@@ -679,6 +780,7 @@ int main(void)
     reorganise_while_writing(dir);
     counters_in_lock_file(dir);
     short_lock_file(dir);
+    reorganise_without_fast_paths(dir);
     one_sync_for_many(dir);
 
     /* A lock held elsewhere: the operation fails after the timeout. */
