@@ -1057,7 +1057,8 @@ static int open_window(struct tp_db *db, uint64_t *until)
     *until = (uint64_t) (monotonic_ms() + REBUILD_WINDOW_MS);
     return put_word(db, WORD_REBUILD, *until);
 }
-#define COPY_PIECE (1 << 20)
+
+#define COPY_PIECE (1 << 20)		/* bytes copied by hand at once */
 #define LET_GO_PIECE (4 << 20)		/* bytes of the old file freed at once */
 
 /* copy_all - every key of one open file into another; 0 or -1 */

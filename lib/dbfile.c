@@ -7,8 +7,8 @@
  *	import-log's journal position (DATABASE.journal-cursor), the file a
  *	reorganise builds (DATABASE.rebuild), the keys written while it
  *	does (DATABASE.changes) and the copy it reads from where the file
- *	system has no unnamed files (DATABASE.snapshot), or its directory ("." for a bare name, "/"
- *	for a file in the root).  The store, the helpers, doctor and the
+ *	system has no unnamed files (DATABASE.snapshot), or its directory
+ *	("." for a bare name, "/" for a file in the root).  The store, the helpers, doctor and the
  *	config check all ask here.
  * DIAGNOSTICS
  *	Returns buf, or 0 when the name does not fit in len bytes.
