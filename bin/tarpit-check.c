@@ -34,6 +34,11 @@
 #include <string.h>
 #include <time.h>
 
+/* The answer to a client that said one short line during the wait and
+ * stayed: it gave up on us (QUIT), or talked (DATA); either way no
+ * recipient now, and nothing lost. */
+#define GOODBYE_ACTION "DEFER_IF_PERMIT Please try again later"
+
 /* remember_session - this session has waited and was answered action */
 static void remember_session(struct helper *h, const struct request *rq,
 			             const char *action)
@@ -61,11 +66,11 @@ static void log_dry_run(const struct tp_conf *p, const char *client,
 	     d->rule ? ", rule: " : "", d->rule ? d->rule->text : "");
 }
 
-/* greylist - a network that failed before: 1 answered (deferred, or DUNNO
- * on a fault), 0 it passed and goes on to the tarpit */
-static int greylist(struct helper *h, const struct tp_conf *p,
-		            const struct request *rq, const char *key,
-		            char *action, size_t len)
+/* greylist - a network that failed before: deferred until its tuple has
+ * retried as greylisting asks, then rescued: answered without a wait */
+static enum helper_next greylist(struct helper *h, const struct tp_conf *p,
+			                 const struct request *rq, const char *key,
+			                 char *action, size_t len)
 {
     const char *client = rq->client_address;
     char    gkey[LEDGER_KEY_MAX];
@@ -74,25 +79,29 @@ static int greylist(struct helper *h, const struct tp_conf *p,
     if (ledger_grey_key(key, rq->sender, rq->recipient, gkey, sizeof(gkey)) == 0) {
 	msg_warn("client=%s network=%s: sender and recipient too long to "
 		 "greylist: DUNNO", client, key);
-	return 1;
+	return HELPER_REPLY;
     }
     if (db_update(h->db, gkey, ledger_apply, &l) < 0) {
 	helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
-	return 1;
+	return HELPER_REPLY;
     }
     if (l.grey == GREY_DEFER) {
 	snprintf(action, len, "%s", p->greylist_action);
 	msg_info("client=%s network=%s: greylisted (%lld of %lld retries): %s",
 		 client, key, (long long) l.retries, (long long) p->greylist_retries,
 		 action);
-	return 1;
+	return HELPER_REPLY;
     }
     l.event = LEDGER_GREY_PASSED;
     if (db_update(h->db, key, ledger_apply, &l) < 0)
-	helper_db_warn(h, "network=%s: %s", key, db_error(h->db));
-    msg_info("client=%s network=%s: passed greylisting after %lld retries: "
-	     "tarpit again", client, key, (long long) l.retries);
-    return 0;
+	helper_db_warn(h, "network=%s: %s: the rescue is not recorded", key,
+		       db_error(h->db));
+    else
+	msg_info("client=%s network=%s: passed greylisting after %lld retries: "
+		 "DUNNO without a wait (a delivery now escapes it)", client, key,
+		 (long long) l.retries);
+    remember_session(h, rq, action);
+    return HELPER_REPLY;
 }
 
 /* tarpit - record the attempt, wait, record how it ended, answer; a
@@ -145,8 +154,16 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 		 "after %ss of the wait", client, key, secs);
 	return HELPER_CLOSE;
     case WAIT_CLIENT_GONE:
-	msg_info("client=%s network=%s: hang-up after %ss of the wait",
-		 client, key, secs);
+	if (l.wait.goodbye == 2) {
+	    /* One short line and still there: QUIT, or DATA from a talker;
+	     * a temporary refusal keeps the one out and loses nothing. */
+	    snprintf(action, len, "%s", GOODBYE_ACTION);
+	    msg_info("client=%s network=%s: hang-up after %ss of the wait "
+		     "(said goodbye, still connected): %s", client, key, secs, action);
+	    break;
+	}
+	msg_info("client=%s network=%s: hang-up after %ss of the wait%s",
+		 client, key, secs, l.wait.goodbye ? " (said goodbye)" : "");
 	return HELPER_REPLY;		/* DUNNO: smtpd will find it gone */
     case WAIT_EARLY_TALKER:
 	snprintf(action, len, "%s", p->early_talker_action);
@@ -210,9 +227,7 @@ static enum helper_next check(struct helper *h, const struct request *rq,
 	    return HELPER_REPLY;
 	}
     case VERDICT_GREYLIST:
-	if (greylist(h, p, rq, key, action, len))
-	    return HELPER_REPLY;
-	break;				/* passed: the tarpit again */
+	return greylist(h, p, rq, key, action, len);
     case VERDICT_TARPIT:
 	break;
     }

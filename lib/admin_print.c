@@ -92,6 +92,9 @@ static void print_text(struct admin *a, const char *key, const struct tp_record 
 	case RK_TIME:
 	    fprintf(a->out, "%-15s%s\n", f->name, admin_time(v, buf, sizeof(buf)));
 	    break;
+	case RK_LEARNED:
+	    fprintf(a->out, "%-15s%s\n", f->name, record_learned_word(v));
+	    break;
 	}
     }
     fprintf(a->out, "%-15s%s\n", "comment", r->comment[0] ? r->comment : "-");

@@ -17,7 +17,8 @@
  *	6. the network escaped `threshold` times: DUNNO;
  *	7. Postfix says stress=yes and stress_sleep is 0: DUNNO, no record;
  *	8. greylist mode and the network failed the tarpit since it last
- *	   escaped: greylist (see ledger.c), then tarpit;
+ *	   escaped: greylist until its tuple retries as greylisting asks,
+ *	   then DUNNO without a wait (the rescue; see ledger.c);
  *	9. otherwise: tarpit for the rule's sleep, else `sleep`; under stress
  *	   for at most stress_sleep.
  *

@@ -11,7 +11,7 @@ enum verdict {
     VERDICT_DUNNO,			/* answer at once, change nothing */
     VERDICT_TARPIT,			/* record the attempt, wait, answer */
     VERDICT_BLOCK,			/* answer block_action at once */
-    VERDICT_GREYLIST,			/* failed before: greylist, then tarpit */
+    VERDICT_GREYLIST,			/* failed before: greylist, then rescue */
 };
 
 struct decision {

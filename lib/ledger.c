@@ -26,17 +26,25 @@
  *	An escape turns one pending wait into escapes, and forgives failures.
  *	A refresh moves last_seen of a known network once it is `refresh` old.
  *
- *	Greylist entries (ledger_grey_key: network, sender, recipient) count
- *	a retry when it comes greylist_delay after the last counted one;
- *	greylist_retries of them within greylist_window pass, and the entry
- *	is removed.  The network then starts over: its failures are cleared.
+ *	Greylist entries (ledger_grey_key: network, sender, recipient), as
+ *	taRgrey counts them: every try of the tuple after its network failed
+ *	the tarpit is a retry, the first one making the entry.  The tuple
+ *	passes at the try that has made greylist_retries of them, the last
+ *	at least greylist_delay after the first, within greylist_window;
+ *	the entry is then removed.  A network that passes is rescued: it is
+ *	answered at once, without a wait, its failures are cleared and it
+ *	has a pending pass as if it had sat out a wait, so that its delivery
+ *	escapes it (tarpit-store) and it never goes round again.
  *
  *	Allowing clears a block and blocking clears an allowance.  Expiry
  *	removes records untouched since the cutoff unless an allow or block
  *	still holds them, and clears allow and block marks that have run
  *	out.  The mail log (import-log) can say a network delivered (escaped
  *	at once) or offended (blocked, unless it ever delivered or is
- *	allowed).
+ *	allowed).  A log's delivery escapes a network only when the admin
+ *	seeds from a log of the time before the tarpit (import-log --seed);
+ *	the hosts our own Postfix delivered mail to are correspondents and
+ *	escape at once.  The record's `learned` says which pass it holds.
  */
 #define _GNU_SOURCE
 #include "ledger.h"
@@ -119,6 +127,7 @@ static void wait_ended(struct db_txn *t, const struct ledger *l,
     case WAIT_DONE:
 	r->pending++;
 	r->last_completed = l->now;
+	r->learned = LEARNED_WAITED;
 	break;
     case WAIT_CLIENT_GONE:
 	r->hangups++;
@@ -137,7 +146,7 @@ static void wait_ended(struct db_txn *t, const struct ledger *l,
 /* traffic - a network's own traffic, settled around the event */
 static enum db_change traffic(struct db_txn *t, struct ledger *l)
 {
-    static const struct wait_outcome zero = {WAIT_DONE, 0, 0};
+    static const struct wait_outcome zero = {WAIT_DONE, 0, 0, 0};
     struct tp_record *r = &t->rec;
     enum db_change change = DB_WRITE;
     int     before = t->stats_changed;
@@ -182,35 +191,47 @@ static enum db_change traffic(struct db_txn *t, struct ledger *l)
     return change;
 }
 
-/* grey_attempt - one try of a greylisted tuple */
+/* grey_attempt - one try of a greylisted tuple: every try is a retry;
+ * greylist_retries of them pass, the last greylist_delay after the first */
 static enum db_change grey_attempt(struct db_txn *t, struct ledger *l)
 {
     const struct tp_conf *c = l->conf;
     struct grey_entry g;
 
-    int     fresh;
-
     grey_from_record(&t->rec, &g);
-    fresh = !t->found || l->now - g.first_seen > c->greylist_window_ms / 1000;
-    if (fresh) {
+    if (!t->found || l->now - g.first_seen > c->greylist_window_ms / 1000) {
 	memset(&g, 0, sizeof(g));
-	g.first_seen = g.last_attempt = g.last_retry = l->now;
-    } else {
-	g.last_attempt = l->now;
-	if ((l->now - g.last_retry) * 1000 >= c->greylist_delay_ms) {
-	    g.retries++;
-	    g.last_retry = l->now;
-	}
+	g.first_seen = l->now;
     }
+    g.last_attempt = g.last_retry = l->now;
+    g.retries++;
     l->retries = g.retries;
     grey_to_record(&g, &t->rec);
-    if (!fresh && g.retries >= c->greylist_retries) {
+    if (g.retries >= c->greylist_retries
+	&& (l->now - g.first_seen) * 1000 >= c->greylist_delay_ms) {
 	l->grey = GREY_PASS;
 	return DB_DELETE;
     }
     l->grey = GREY_DEFER;
     t->stats.greylisted++;
     t->stats_changed = 1;
+    return DB_WRITE;
+}
+
+/* grey_passed - the network retried past greylisting: rescued, it is
+ * answered without a wait and holds a pending pass for its delivery */
+static enum db_change grey_passed(struct db_txn *t, struct ledger *l)
+{
+    struct tp_record *r = &t->rec;
+
+    if (!t->found)
+	return DB_KEEP;			/* deleted meanwhile: leave it so */
+    age(t, l);
+    r->failures = 0;
+    r->pending++;
+    r->last_completed = l->now;
+    r->last_seen = l->now;
+    r->learned = LEARNED_RETRIED;
     return DB_WRITE;
 }
 
@@ -266,7 +287,8 @@ static enum db_change expire(struct db_txn *t, struct ledger *l)
     return DB_WRITE;
 }
 
-/* learn - what the mail log says: delivered, or offended */
+/* learn - what the mail log says: delivered (from a log of before the
+ * tarpit), a correspondent of ours, or offended */
 static enum db_change learn(struct db_txn *t, struct ledger *l)
 {
     const struct tp_conf *c = l->conf;
@@ -274,11 +296,17 @@ static enum db_change learn(struct db_txn *t, struct ledger *l)
 
     if (!t->found)
 	r->first_seen = r->last_seen = l->now;
-    if (l->event == LEDGER_LEARN_ESCAPE) {
+    if (l->event != LEDGER_LEARN_OFFENDER) {
 	if (r->escapes >= c->threshold)
 	    return l->what = "already escaped", DB_KEEP;
 	r->escapes = c->threshold;
 	r->failures = 0;
+	r->last_seen = l->now;
+	if (l->event == LEDGER_LEARN_CORRESPONDENT) {
+	    r->learned = LEARNED_CORRESPONDENT;
+	    return l->what = "escaped: a correspondent", DB_WRITE;
+	}
+	r->learned = LEARNED_SEEDED;
 	return l->what = "escaped", DB_WRITE;
     }
     if (r->escapes > 0 || active_until(r->allow_until, l->now))
@@ -310,10 +338,7 @@ enum db_change ledger_apply(struct db_txn *t, void *ctx)
     case LEDGER_GREY_ATTEMPT:
 	return grey_attempt(t, l);
     case LEDGER_GREY_PASSED:
-	if (!t->found || t->rec.failures == 0)
-	    return DB_KEEP;
-	t->rec.failures = 0;
-	return DB_WRITE;
+	return grey_passed(t, l);
     case LEDGER_ALLOW:
     case LEDGER_BLOCK:
     case LEDGER_UNBLOCK:
@@ -321,6 +346,7 @@ enum db_change ledger_apply(struct db_txn *t, void *ctx)
     case LEDGER_EXPIRE:
 	return expire(t, l);
     case LEDGER_LEARN_ESCAPE:
+    case LEDGER_LEARN_CORRESPONDENT:
     case LEDGER_LEARN_OFFENDER:
 	return learn(t, l);
     case LEDGER_LOAD:

@@ -27,6 +27,7 @@ enum ledger_event {
     LEDGER_UNBLOCK,			/* an admin lifts a block */
     LEDGER_EXPIRE,			/* expiry looks at the record (cutoff) */
     LEDGER_LEARN_ESCAPE,		/* the mail log says it delivered */
+    LEDGER_LEARN_CORRESPONDENT,		/* ... that we delivered mail to it */
     LEDGER_LEARN_OFFENDER,		/* the mail log says it offended */
     LEDGER_LOAD,			/* a dump's record replaces it (record) */
 };

@@ -33,7 +33,13 @@ const struct record_field record_field_table[] = {
     F(escapes, RK_COUNT), F(pending, RK_COUNT), F(last_tarpit, RK_TIME),
     F(hangups, RK_COUNT), F(early_talkers, RK_COUNT), F(dropouts, RK_COUNT),
     F(last_wait_ms, RK_MS), F(allow_until, RK_UNTIL), F(block_until, RK_UNTIL),
-    F(last_completed, RK_TIME), F(failures, RK_COUNT),
+    F(last_completed, RK_TIME), F(failures, RK_COUNT), F(learned, RK_LEARNED),
+};
+
+const char *const record_learned_name[] = {
+    [LEARNED_NOTHING] = "-",[LEARNED_WAITED] = "waited",
+    [LEARNED_RETRIED] = "retried",[LEARNED_SEEDED] = "seeded",
+    [LEARNED_CORRESPONDENT] = "correspondent",
 };
 
 #define NFIELDS (sizeof(record_field_table) / sizeof(record_field_table[0]))
@@ -193,6 +199,13 @@ int stats_decode(const unsigned char *buf, size_t len, struct tp_stats *s)
 	return -1;
     stats_values(s, v, 0);
     return 0;
+}
+
+/* record_learned_word - the word for a `learned` value; "?" for one this
+ * version does not know (a dump may say anything) */
+const char *record_learned_word(int64_t v)
+{
+    return v >= 0 && v <= LEARNED_MAX ? record_learned_name[v] : "?";
 }
 
 /* stats_add_hangup - count a hang-up in its 10-second bucket, and the

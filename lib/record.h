@@ -28,8 +28,24 @@ struct tp_record {
     int64_t block_until;		/* block; -1 forever */
     int64_t last_completed;		/* when the last wait completed */
     int64_t failures;			/* failed waits since the last escape */
+    int64_t learned;			/* enum record_learned: its latest pass */
     char    comment[RECORD_COMMENT_MAX];	/* an admin's note, or "" */
 };
+
+/* How a network earned its latest pass (pending wait or escape): record
+ * field `learned`, shown by tarpit-admin list and check. */
+enum record_learned {
+    LEARNED_NOTHING,			/* nothing yet */
+    LEARNED_WAITED,			/* it sat out a wait here */
+    LEARNED_RETRIED,			/* it retried past greylisting */
+    LEARNED_SEEDED,			/* import-log --seed: it delivered before */
+    LEARNED_CORRESPONDENT,		/* our Postfix delivered mail to it */
+};
+
+#define LEARNED_MAX LEARNED_CORRESPONDENT
+
+extern const char *const record_learned_name[];
+const char *record_learned_word(int64_t);
 
 /* Host-wide counters, under the reserved key STATS_KEY. */
 #define STATS_KEY "@stats"
@@ -54,8 +70,8 @@ struct tp_stats {
 struct grey_entry {
     int64_t first_seen;			/* when the tuple was first deferred */
     int64_t last_attempt;		/* its latest try */
-    int64_t retries;			/* tries counted, greylist_delay apart */
-    int64_t last_retry;			/* when the last one was counted */
+    int64_t retries;			/* tries since its network failed */
+    int64_t last_retry;			/* the same as last_attempt */
 };
 
 
@@ -64,7 +80,7 @@ struct grey_entry {
 #define PENDING_MAX_AGE 3600
 
 /* The fields by name, for text formats (dump, JSON, check). */
-enum record_kind { RK_TIME, RK_COUNT, RK_UNTIL, RK_MS };
+enum record_kind { RK_TIME, RK_COUNT, RK_UNTIL, RK_MS, RK_LEARNED };
 
 struct record_field {
     const char *name;

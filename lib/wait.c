@@ -9,10 +9,16 @@
  *
  *	With a client_watch it also looks at smtpd's connection to the SMTP
  *	client every WAIT_WATCH_INTERVAL_MS: a client that hung up ends the
- *	wait (WAIT_CLIENT_GONE), and one that sends bytes during the wait is
- *	an early talker: the wait ends (WAIT_EARLY_TALKER) when stop_on_talk,
- *	and is only noted otherwise.  When the watch fails the wait goes on
- *	unwatched.
+ *	wait (WAIT_CLIENT_GONE), and one that sends more than one short line
+ *	during the wait is an early talker: the wait ends (WAIT_EARLY_TALKER)
+ *	when stop_on_talk, and is only noted otherwise.  One short line
+ *	alone (QUIT CRLF: a client that gave up says goodbye, and may wait
+ *	for the answer before it closes) is a goodbye: a hang-up, with
+ *	goodbye set, once the client closes or WAIT_GOODBYE_MS passed
+ *	without more bytes (goodbye 2: it may still read the answer).  The
+ *	same line might be DATA from a talker; the caller's answer to a
+ *	goodbye still connected keeps that one out too.  When the watch fails
+ *	the wait goes on unwatched.
  *
  *	No lock is held and no database is open while waiting.  Bytes from
  *	smtpd itself during a wait break the protocol (it sends the next
@@ -51,12 +57,21 @@ static int64_t next_tick(int64_t now)
     return (now / WAIT_WATCH_INTERVAL_MS + 1) * WAIT_WATCH_INTERVAL_MS;
 }
 
+/* end - the wait is over */
+static void end(struct wait_outcome *out, enum wait_result result, int64_t start,
+		        int64_t now)
+{
+    out->result = result;
+    out->waited_ms = now - start;
+}
+
 /* wait_loop - the wait itself */
 static void wait_loop(int policy_fd, int64_t start, int64_t deadline,
 		              struct client_watch *w, int stop_on_talk,
 		              struct wait_outcome *out)
 {
     int64_t next_look = next_tick(start);
+    int64_t line_at = -1;		/* when one short line was seen */
     short   events = POLLIN | POLLRDHUP;
 
     for (;;) {
@@ -68,17 +83,26 @@ static void wait_loop(int policy_fd, int64_t start, int64_t deadline,
 	    case WATCH_THERE:
 		break;
 	    case WATCH_GONE:
-		out->result = WAIT_CLIENT_GONE;
-		out->waited_ms = now - start;
+		out->goodbye = line_at >= 0;
+		end(out, WAIT_CLIENT_GONE, start, now);
 		return;
+	    case WATCH_LINE:
+		if (line_at < 0)
+		    line_at = now;
+		else if (now - line_at >= WAIT_GOODBYE_MS) {
+		    out->goodbye = 2;
+		    end(out, WAIT_CLIENT_GONE, start, now);
+		    return;
+		}
+		break;
 	    case WATCH_TALKED:
 		out->talked = 1;
 		if (stop_on_talk) {
-		    out->result = WAIT_EARLY_TALKER;
-		    out->waited_ms = now - start;
+		    end(out, WAIT_EARLY_TALKER, start, now);
 		    return;
 		}
 		w = 0;			/* noted; the rest of the wait is plain */
+		line_at = -1;
 		break;
 	    case WATCH_ERROR:
 		w = 0;
@@ -87,6 +111,11 @@ static void wait_loop(int policy_fd, int64_t start, int64_t deadline,
 	    next_look = next_tick(now);
 	}
 	if (left <= 0) {
+	    if (line_at >= 0) {		/* a goodbye to the end */
+		out->goodbye = 2;
+		end(out, WAIT_CLIENT_GONE, start, now);
+		return;
+	    }
 	    out->waited_ms = now - start;
 	    return;
 	}
@@ -104,14 +133,12 @@ static void wait_loop(int policy_fd, int64_t start, int64_t deadline,
 	if (n == 0)
 	    continue;
 	if (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) {
-	    out->result = WAIT_POLICY_GONE;
-	    out->waited_ms = monotonic_ms() - start;
+	    end(out, WAIT_POLICY_GONE, start, monotonic_ms());
 	    return;
 	}
 	if (pfd.revents & POLLIN) {
 	    if (peer_closed(policy_fd)) {
-		out->result = WAIT_POLICY_GONE;
-		out->waited_ms = monotonic_ms() - start;
+		end(out, WAIT_POLICY_GONE, start, monotonic_ms());
 		return;
 	    }
 	    events = POLLRDHUP;		/* unexpected data: leave it be */
@@ -147,6 +174,7 @@ void wait_watched(int policy_fd, int64_t ms, struct client_watch *w,
     int64_t deadline = start + ms;
 
     out->talked = 0;
+    out->goodbye = 0;
     out->result = WAIT_DONE;
     /* A waiting helper wakes twice a second; let the kernel move each
      * wake-up by up to WAIT_TIMER_SLACK_MS so that those of many helpers

@@ -10,6 +10,7 @@
 
 #define WAIT_WATCH_INTERVAL_MS 500	/* how often the SMTP client is looked at */
 #define WAIT_TIMER_SLACK_MS 50	/* how far the kernel may move a wake-up */
+#define WAIT_GOODBYE_MS 1000	/* how long one short line waits for more */
 
 enum wait_result {
     WAIT_DONE,				/* the whole time passed */
@@ -22,6 +23,8 @@ struct wait_outcome {
     enum wait_result result;
     int64_t waited_ms;
     int     talked;			/* bytes arrived, even if ignored */
+    int     goodbye;			/* CLIENT_GONE: it said one short line
+					 * first; 2: and is still connected */
 };
 
 void    wait_watched(int policy_fd, int64_t ms, struct client_watch *,

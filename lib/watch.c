@@ -19,7 +19,10 @@
  *	  - more bytes queued than at the start: the client talked during the
  *	    wait.  (At RCPT a legal pipelining client has sent its whole batch
  *	    before smtpd asked us; what smtpd already read into its own buffer
- *	    is out of sight.)
+ *	    is out of sight.)  Up to WATCH_LINE_BYTES more is one short line
+ *	    (WATCH_LINE), which may be a client's goodbye (QUIT) as well as
+ *	    talk (DATA): the bytes themselves are in smtpd's socket, out of
+ *	    reach, so the caller tells them apart by what follows.
  *
  *	The caller gives the connection's ends as addr.c parsed them (an
  *	IPv4-mapped address already as IPv4).  An IPv4 client of a
@@ -207,8 +210,10 @@ enum watch_state watch_poll(struct client_watch *w)
 	return WATCH_GONE;
     if (l.state != TCP_ESTABLISHED_)
 	return WATCH_GONE;		/* CLOSE_WAIT: FIN from the client */
-    if (l.rqueue > w->rqueue)
+    if (l.rqueue > w->rqueue + WATCH_LINE_BYTES)
 	return WATCH_TALKED;
+    if (l.rqueue > w->rqueue)
+	return WATCH_LINE;
     return WATCH_THERE;
 }
 

@@ -20,10 +20,14 @@ struct client_watch {
     uint32_t rqueue;			/* receive queue at the first look */
 };
 
+/* One short line: QUIT and CRLF, a client's goodbye, is this long. */
+#define WATCH_LINE_BYTES 6
+
 enum watch_state {
     WATCH_THERE,			/* established, nothing new */
     WATCH_GONE,				/* hung up (FIN or RST), or closed */
-    WATCH_TALKED,			/* bytes arrived during the wait */
+    WATCH_LINE,				/* one short line arrived: a goodbye? */
+    WATCH_TALKED,			/* more arrived during the wait */
     WATCH_ERROR,			/* cannot look any more */
 };
 

@@ -2,16 +2,18 @@
  * NAME
  *	watch-peer - a stand-in smtpd connection for the watched-wait tests
  * SYNOPSIS
- *	watch-peer [-6] -d delay_ms -m close|rst|talk|none [-h hold_ms]
- *		[-e event_file]
+ *	watch-peer [-6] -d delay_ms -m close|rst|talk|quit|line|none
+ *		[-q quit_ms] [-h hold_ms] [-e event_file]
  * DESCRIPTION
  *	Listens on 127.0.0.1 (or ::1 with -6), connects a client to itself,
  *	accepts it (the accepted socket plays smtpd's end) and prints the
  *	policy attributes that name the connection:
  *	client_address, client_port, server_address, server_port.
  *	Then, after delay_ms, the client hangs up (close: FIN; rst: RST),
- *	talks (sends a line, as a bot that does not wait for the reply), or
- *	does nothing.  "smtpd's" socket and the listener stay open for
+ *	talks (sends lines, as a bot that does not wait for the reply), says
+ *	goodbye (quit: QUIT, then FIN quit_ms later, default 1000, as a
+ *	client that gave up and waited a while for the answer), sends one
+ *	short line and stays (line: DATA), or does nothing.  "smtpd's" socket and the listener stay open for
  *	hold_ms more (default 40000), then it exits.
  *
  *	With -e it writes to event_file the CLOCK_MONOTONIC milliseconds
@@ -56,14 +58,14 @@ static void note_event(const char *path)
 
 int main(int argc, char **argv)
 {
-    int     v6 = 0, delay = 0, hold = 40000, ch;
+    int     v6 = 0, delay = 0, hold = 40000, quit_ms = 1000, ch;
     const char *mode = "none", *event_file = 0;
     struct sockaddr_storage ss;
     socklen_t len;
     int     lfd, cfd, sfd;
     char    a[64], b[64];
 
-    while ((ch = getopt(argc, argv, "6d:m:h:e:")) != -1) {
+    while ((ch = getopt(argc, argv, "6d:m:q:h:e:")) != -1) {
 	switch (ch) {
 	case '6':
 	    v6 = 1;
@@ -76,6 +78,9 @@ int main(int argc, char **argv)
 	    break;
 	case 'h':
 	    hold = atoi(optarg);
+	    break;
+	case 'q':
+	    quit_ms = atoi(optarg);
 	    break;
 	case 'e':
 	    event_file = optarg;
@@ -143,6 +148,16 @@ int main(int argc, char **argv)
 	setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(cfd);
     } else if (strcmp(mode, "talk") == 0) {
+	static const char burst[] = "DATA\r\nSubject: hi\r\n\r\nhi\r\n.\r\n";
+
+	if (write(cfd, burst, sizeof(burst) - 1) != (ssize_t) sizeof(burst) - 1)
+	    die("write");
+    } else if (strcmp(mode, "quit") == 0) {
+	if (write(cfd, "QUIT\r\n", 6) != 6)
+	    die("write");
+	usleep((useconds_t) quit_ms * 1000);
+	close(cfd);
+    } else if (strcmp(mode, "line") == 0) {
 	if (write(cfd, "DATA\r\n", 6) != 6)
 	    die("write");
     }

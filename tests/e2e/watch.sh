@@ -10,6 +10,7 @@ ADMIN="$BIN/tarpit-admin -c $T/tarpit.conf"
 cat >"$T/tarpit.conf" <<CONF
 database = $T/tarpit.db
 sleep = 30s
+greylist = no
 CONF
 CPORT=$(free_port); activate "$T/check.log" "$CPORT" "$BIN/tarpit-check" -c "$T/tarpit.conf"
 CHECK_PID=$ACTIVATOR
@@ -86,9 +87,35 @@ expect_eq "early talker: counted, neither hang-up nor pending" \
     "$(json_field "$j" early_talkers)/$(json_field "$j" hangups)/$(json_field "$j" pending)" "1/0/0"
 $ADMIN del 127.0.0.1 >/dev/null
 
+# 3b. A goodbye: QUIT, and the FIN a second later (a client that gave up,
+#     then waited a while for the answer to its QUIT): a hang-up, not talk.
+peer quit -d 2500 -m quit -q 1000
+out=$(ask_for quit)
+noticed quit "$out" "goodbye: answered soon after the QUIT (ms after it)"
+expect_eq "goodbye then FIN: answered DUNNO, as a hang-up" "$(act_of "$out")" "action=DUNNO"
+j=$($ADMIN --json check 127.0.0.1)
+expect_eq "goodbye then FIN: a hang-up, not an early talker" \
+    "$(json_field "$j" hangups)/$(json_field "$j" early_talkers)/$(json_field "$j" pending)" "1/0/0"
+check "goodbye then FIN: logged as one" grep -q "hang-up after .* of the wait (said goodbye)$" "$T/check.log"
+$ADMIN del 127.0.0.1 >/dev/null
+
+# 3c. One short line, and the client stays: QUIT from a client that
+#     waits for its answer, or DATA from a talker.  A hang-up (goodbye)
+#     within a second, answered with a temporary refusal: the one loses
+#     nothing, the other gets no recipient.
+peer line -d 2500 -m line
+out=$(ask_for line)
+noticed line "$out" "one short line: answered soon after it (ms after it)"
+expect_eq "one short line, still connected: a temporary refusal" "$(act_of "$out")" "action=DEFER_IF_PERMIT"
+j=$($ADMIN --json check 127.0.0.1)
+expect_eq "one short line: counted as a hang-up" \
+    "$(json_field "$j" hangups)/$(json_field "$j" early_talkers)/$(json_field "$j" pending)" "1/0/0"
+$ADMIN del 127.0.0.1 >/dev/null
+
 # 4. early_talker_action = ignore: noted, the wait goes on.
 cat >"$T/ignore.conf" <<CONF
 database = $T/tarpit.db
+greylist = no
 sleep = 5s
 early_talker_action = ignore
 CONF
@@ -105,6 +132,7 @@ $ADMIN del 127.0.0.1 >/dev/null
 printf 'client_address=192.0.2.1\nclient_port=1234\nserver_address=127.0.0.1\nserver_port=25\n' >"$T/unknown"
 cat >"$T/short.conf" <<CONF
 database = $T/tarpit.db
+greylist = no
 sleep = 2s
 CONF
 P3=$(free_port); activate "$T/short.log" "$P3" "$BIN/tarpit-check" -c "$T/short.conf"
@@ -115,6 +143,7 @@ check "unknown connection: noted in the log" grep -q "cannot watch the SMTP clie
 # 6. watch_client = no: a client that hangs up is not seen.
 cat >"$T/nowatch.conf" <<CONF
 database = $T/tarpit.db
+greylist = no
 sleep = 3s
 watch_client = no
 CONF
@@ -143,11 +172,11 @@ fi
 
 # 8. The host-wide histogram counts each hang-up in its 10 s bucket.
 out=$($ADMIN --json stats 2>/dev/null)
-expect_eq "stats: hang-ups counted host-wide" "$(json_field "$out" hangups)" "4"
+expect_eq "stats: hang-ups counted host-wide" "$(json_field "$out" hangups)" "6"
 expect_eq "stats: all of them in the 0-10s bucket" \
-    "$(printf '%s' "$out" | grep -o '{"from":0,"to":10,"count":[0-9]*}')" '{"from":0,"to":10,"count":4}'
+    "$(printf '%s' "$out" | grep -o '{"from":0,"to":10,"count":[0-9]*}')" '{"from":0,"to":10,"count":6}'
 # Each waited 1 to 10 s before it hung up: the total is in between.
-expect_range "stats: the time waited by those who hung up (ms)" "$(json_field "$out" hangup_ms)" 4000 40000
+expect_range "stats: the time waited by those who hung up (ms)" "$(json_field "$out" hangup_ms)" 6000 60000
 
 wait_no_children "$CHECK_PID" 3000
 expect_eq "no helper process left" "$(children "$CHECK_PID")" "0"

@@ -36,6 +36,10 @@ static const char config_g[] =
 "block_after = 3\n"
 "block_for = 7d\n";
 
+static const char config_n[] =
+"sleep = 10s\n"
+"greylist = no\n";
+
 static const char config_b[] =
 "sleep = 10s\n"
 "stress_sleep = 2s\n"
@@ -79,9 +83,10 @@ static const struct {
     {"stress_sleep 2s caps sleep", config_b, 0, "client_address=192.0.2.1;stress=yes", NONE, VERDICT_TARPIT, 2000, "new network"},
     {"stress_sleep 2s caps a rule's sleep", config_b, 0, "client_address=192.0.2.1;stress=yes;client_name=slow.example", NONE, VERDICT_TARPIT, 2000, "new network"},
     {"rule sleep without stress", config_b, 0, "client_address=192.0.2.1;client_name=slow.example", NONE, VERDICT_TARPIT, 20000, "new network"},
+    {"greylist on by default: a network that failed", config_a, 0, "client_address=192.0.2.1", FAILED, VERDICT_GREYLIST, 10000, "failed the tarpit before"},
     {"greylist: a network that failed", config_g, 0, "client_address=192.0.2.1", FAILED, VERDICT_GREYLIST, 10000, "failed the tarpit before"},
     {"greylist: a new network is tarpitted", config_g, 0, "client_address=192.0.2.1", NONE, VERDICT_TARPIT, 10000, "new network"},
-    {"greylist off: a failed network is tarpitted", config_a, 0, "client_address=192.0.2.1", FAILED, VERDICT_TARPIT, 10000, "not yet escaped"},
+    {"greylist off: a failed network is tarpitted", config_n, 0, "client_address=192.0.2.1", FAILED, VERDICT_TARPIT, 10000, "not yet escaped"},
 };
 
 /* request - a policy_req from "name=value;..." (kept in buf) */
@@ -102,12 +107,13 @@ static void request(const char *attrs, char *buf, size_t len, struct policy_req 
 
 int main(void)
 {
-    struct tp_conf a, b, g;
+    struct tp_conf a, b, g, n;
     char    buf[1024];
 
     unit_conf(config_a, &a);
     unit_conf(config_b, &b);
     unit_conf(config_g, &g);
+    unit_conf(config_n, &n);
     EXPECT(a.nrules == 5 && a.nprofiles == 1 && a.profiles[0].nrules == 1,
 	   "parsed %zu rules, %zu profiles", a.nrules, a.nprofiles);
     EXPECT(conf_profile(&a, "submission") != 0, "known profile");
@@ -118,7 +124,7 @@ int main(void)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 	const struct tp_conf *c = cases[i].config == config_a ? &a
-	    : cases[i].config == config_g ? &g : &b;
+	    : cases[i].config == config_g ? &g : cases[i].config == config_n ? &n : &b;
 	struct policy_req q;
 	struct tp_record r;
 	int     found = cases[i].rec != NONE;
@@ -155,5 +161,6 @@ int main(void)
     conf_free(&a);
     conf_free(&b);
     conf_free(&g);
+    conf_free(&n);
     return unit_done("decide");
 }

@@ -31,11 +31,11 @@ static const char config[] =
 
 static const char no_block[] = "sleep = 10s\n";
 
-#define DONE(ms) {WAIT_DONE, ms, 0}
-#define GONE(ms) {WAIT_CLIENT_GONE, ms, 0}
-#define TALK(ms) {WAIT_EARLY_TALKER, ms, 1}
-#define SMTPD(ms) {WAIT_POLICY_GONE, ms, 0}
-#define NOWAIT {WAIT_DONE, 0, 0}
+#define DONE(ms) {WAIT_DONE, ms, 0, 0}
+#define GONE(ms) {WAIT_CLIENT_GONE, ms, 0, 0}
+#define TALK(ms) {WAIT_EARLY_TALKER, ms, 1, 0}
+#define SMTPD(ms) {WAIT_POLICY_GONE, ms, 0, 0}
+#define NOWAIT {WAIT_DONE, 0, 0, 0}
 
 static const struct {
     const char *name;
@@ -69,7 +69,7 @@ static const struct {
     /* A wait ended. */
     {"ended: done, now pending", config, LEDGER_WAIT_ENDED, DONE(10003), 0,
      "tarpits=1 last_wait_ms=10000", DB_WRITE,
-     "pending=1 last_completed=now last_wait_ms=10003", 0, ""},
+     "pending=1 last_completed=now last_wait_ms=10003 learned=1", 0, ""},
     {"ended: hang-up after 35 s", config, LEDGER_WAIT_ENDED, GONE(35000), 0,
      "tarpits=1", DB_WRITE, "hangups=1 failures=1 last_wait_ms=35000", 0, "hangups=1 hist3=1 hangup_ms=35000"},
     {"ended: the third hang-up blocks", config, LEDGER_WAIT_ENDED, GONE(2000), 0,
@@ -90,14 +90,14 @@ static const struct {
     {"ended: early talker", config, LEDGER_WAIT_ENDED, TALK(1500), 0,
      "tarpits=1", DB_WRITE, "early_talkers=1 failures=1 last_wait_ms=1500", 0, "early_talkers=1"},
     {"ended: talked, but early_talker_action=ignore let it wait on", config, LEDGER_WAIT_ENDED,
-     {WAIT_DONE, 10000, 1}, 0, "tarpits=1", DB_WRITE,
-     "early_talkers=1 pending=1 last_completed=now last_wait_ms=10000", 0, "early_talkers=1"},
+     {WAIT_DONE, 10000, 1, 0}, 0, "tarpits=1", DB_WRITE,
+     "early_talkers=1 pending=1 last_completed=now last_wait_ms=10000 learned=1", 0, "early_talkers=1"},
     {"ended: smtpd gave up: only the time", config, LEDGER_WAIT_ENDED, SMTPD(4000), 0,
      "tarpits=1", DB_WRITE, "last_wait_ms=4000", 0, ""},
     {"ended: the record was deleted meanwhile", config, LEDGER_WAIT_ENDED, DONE(10000), 0,
      0, DB_KEEP, "", 0, ""},
     {"a wait of 0 s: begun and ended in one", config, LEDGER_WAIT_ZERO, NOWAIT, 0, 0, DB_WRITE,
-     "first_seen=now last_seen=now last_tarpit=now tarpits=1 pending=1 last_completed=now", 0,
+     "first_seen=now last_seen=now last_tarpit=now tarpits=1 pending=1 last_completed=now learned=1", 0,
      "tarpits=1"},
     /* An escape. */
     {"escape: a pending wait escapes", config, LEDGER_ESCAPE, NOWAIT, 0,
@@ -121,8 +121,17 @@ static const struct {
     {"refresh: fresh: read-only", config, LEDGER_REFRESH, NOWAIT, 0, "escapes=1 last_seen=now-3599",
      DB_KEEP, "", 0, ""},
     {"refresh: no record", config, LEDGER_REFRESH, NOWAIT, 0, 0, DB_KEEP, "", 0, ""},
-    {"greylist passed: failures forgiven", config, LEDGER_GREY_PASSED, NOWAIT, 0,
-     "hangups=1 failures=1", DB_WRITE, "failures=0", 0, ""},
+    {"greylist passed: rescued, a pending pass for its delivery", config, LEDGER_GREY_PASSED,
+     NOWAIT, 0, "tarpits=1 hangups=1 failures=1 last_seen=now-600", DB_WRITE,
+     "failures=0 pending=1 last_completed=now last_seen=now learned=2", 0, ""},
+    {"greylist passed: no record (deleted meanwhile): nothing", config, LEDGER_GREY_PASSED,
+     NOWAIT, 0, 0, DB_KEEP, "", 0, ""},
+    {"escape after a rescue: the delivery escapes it, retried", config, LEDGER_ESCAPE, NOWAIT, 0,
+     "tarpits=1 hangups=1 pending=1 last_completed=now-60 learned=2", DB_WRITE,
+     "pending=0 escapes=1 last_seen=now", 0, "escapes=1"},
+    {"a rescue never blocks (block_after 3, three failures before)", config, LEDGER_GREY_PASSED,
+     NOWAIT, 0, "tarpits=3 hangups=2 early_talkers=1 failures=3", DB_WRITE,
+     "failures=0 pending=1 last_completed=now last_seen=now learned=2", 0, ""},
     /* An admin's marks. */
     {"allow for ever: a new record", config, LEDGER_ALLOW, NOWAIT, -1, 0, DB_WRITE,
      "first_seen=now last_seen=now allow_until=-1", 0, ""},
@@ -146,7 +155,12 @@ static const struct {
      "last_seen=now-2678400 block_until=now-1", DB_DELETE, "", 0, ""},
     /* The mail log. */
     {"learn: delivered: escaped at once", config, LEDGER_LEARN_ESCAPE, NOWAIT, 0, 0, DB_WRITE,
-     "first_seen=now last_seen=now escapes=1", 0, ""},
+     "first_seen=now last_seen=now escapes=1 learned=3", 0, ""},
+    {"learn: a correspondent: escaped at once", config, LEDGER_LEARN_CORRESPONDENT, NOWAIT, 0,
+     "tarpits=1 hangups=1 failures=1 last_seen=now-60", DB_WRITE,
+     "escapes=1 failures=0 last_seen=now learned=4", 0, ""},
+    {"learn: a correspondent already escaped: read-only", config, LEDGER_LEARN_CORRESPONDENT,
+     NOWAIT, 0, "escapes=1 learned=1", DB_KEEP, "", 0, ""},
     {"learn: delivered, already escaped", config, LEDGER_LEARN_ESCAPE, NOWAIT, 0, "escapes=3",
      DB_KEEP, "", 0, ""},
     {"learn: an offender is blocked", config, LEDGER_LEARN_OFFENDER, NOWAIT, 0, 0, DB_WRITE,
@@ -248,20 +262,25 @@ int main(void)
 	       "%s: the host-wide counters (changed %d)", cases[i].name, t.stats_changed);
     }
 
-    /* Greylisting, one tuple over time: a retry counts 300 s after the
-     * last counted one; two of them pass and the entry goes; past the
-     * window an entry starts over. */
+    /* Greylisting, one tuple over time, as taRgrey counts: every try is a
+     * retry; greylist_retries (2) of them pass, the last at least
+     * greylist_delay (300 s) after the first; the entry then goes. */
     static const struct {
 	int64_t at;
 	enum db_change change;
 	enum grey_result want;
 	int64_t retries;
     } steps[] = {
-	{0, DB_WRITE, GREY_DEFER, 0},	/* first attempt: the entry is made */
-	{60, DB_WRITE, GREY_DEFER, 0},	/* too soon: not counted */
-	{300, DB_WRITE, GREY_DEFER, 1},	/* first retry */
-	{500, DB_WRITE, GREY_DEFER, 1},	/* too soon after it */
-	{600, DB_DELETE, GREY_PASS, 2},	/* second retry: pass */
+	{0, DB_WRITE, GREY_DEFER, 1},	/* first try: the entry is made */
+	{5, DB_WRITE, GREY_DEFER, 2},	/* enough tries, too soon */
+	{299, DB_WRITE, GREY_DEFER, 3},	/* still too soon */
+	{300, DB_DELETE, GREY_PASS, 4},	/* the first try after the delay */
+    }, once[] = {
+	{0, DB_WRITE, GREY_DEFER, 1},	/* a bot that retries once */
+	{3600, DB_WRITE, GREY_DEFER, 1},	/* ... another tuple's try */
+    }, twice[] = {
+	{0, DB_WRITE, GREY_DEFER, 1},
+	{900, DB_DELETE, GREY_PASS, 2},	/* a mail server's second retry */
     };
     struct db_txn t;
     struct ledger l;
@@ -280,11 +299,28 @@ int main(void)
 	       "greylist at +%llds: first_seen and last_attempt", (long long) steps[i].at);
 	t.found = 1;
     }
-    EXPECT(t.stats.greylisted == 4, "greylisted counted per deferral: %lld",
+    EXPECT(t.stats.greylisted == 3, "greylisted counted per deferral: %lld",
 	   (long long) t.stats.greylisted);
+    for (size_t i = 0; i < 2; i++) {
+	/* Two tuples: a bot's one retry each never passes. */
+	memset(&t, 0, sizeof(t));
+	EXPECT(grey(&c, &t, once[i].at, &l) == once[i].change && l.grey == once[i].want
+	       && l.retries == once[i].retries, "a tuple tried once (+%llds) is deferred",
+	       (long long) once[i].at);
+    }
+    memset(&t, 0, sizeof(t));
+    for (size_t i = 0; i < 2; i++) {
+	EXPECT(grey(&c, &t, twice[i].at, &l) == twice[i].change && l.grey == twice[i].want
+	       && l.retries == twice[i].retries, "a tuple's retry at +%llds: %d",
+	       (long long) twice[i].at, l.grey);
+	t.found = 1;
+    }
+    memset(&t, 0, sizeof(t));
+    grey(&c, &t, 0, &l);
+    t.found = 1;
     grey(&c, &t, DAY + 1, &l);
     grey_from_record(&t.rec, &g);
-    EXPECT(l.grey == GREY_DEFER && g.retries == 0 && g.first_seen == NOW + DAY + 1,
+    EXPECT(l.grey == GREY_DEFER && g.retries == 1 && g.first_seen == NOW + DAY + 1,
 	   "past greylist_window: starts over");
 
     /* A greylist entry is stored in a record's places: the one mapping. */
