@@ -87,9 +87,9 @@ static enum helper_next greylist(struct helper *h, const struct tp_conf *p,
     }
     if (l.grey == GREY_DEFER) {
 	snprintf(action, len, "%s", p->greylist_action);
-	msg_info("client=%s network=%s: greylisted (%lld of %lld retries): %s",
-		 client, key, (long long) l.retries, (long long) p->greylist_retries,
-		 action);
+	msg_info("client=%s network=%s: greylisted (retry %lld; %lld pass, the "
+		 "last greylist_delay after the first): %s", client, key,
+		 (long long) l.retries, (long long) p->greylist_retries, action);
 	return HELPER_REPLY;
     }
     l.event = LEDGER_GREY_PASSED;

@@ -40,7 +40,7 @@ const struct admin_command admin_commands[] = {
     "check the installation and Postfix"},
     {"export-map", admin_export_map, "[--format cidr|access] [-o file]",
     "the blocked networks as a Postfix table"},
-    {"import-log", admin_import_log, "[--offenders] [--dry-run] file ... | --journal"
+    {"import-log", admin_import_log, "[--seed] [--offenders] [--dry-run] file ... | --journal"
      " [--since time] [--until time] [--from-start] | --journal-file file ...",
     "learn from Postfix mail logs or the journal"},
     {"recover", admin_recover, "", "check the database, rebuild it if damaged"},

@@ -103,7 +103,8 @@ struct journal_read {
 };
 
 int     admin_journal_read(struct admin *, struct journal_read *,
-			           void (*fn) (void *ctx, const char *message), void *ctx);
+			           void (*fn) (void *ctx, const char *ident,
+					               const char *message), void *ctx);
 char   *admin_journal_cursor(const char *path);
 int     admin_journal_save_cursor(struct admin *, const char *path, const char *cursor);
 

@@ -3,19 +3,35 @@
  *	admin_importlog - import-log: learn from Postfix mail logs
  * DESCRIPTION
  *	Reads Postfix mail logs, as syslog text ("... postfix/smtpd[1]: MSG")
- *	or as journal export text ("MESSAGE=MSG" lines), and:
+ *	or as journal export text ("MESSAGE=MSG" lines), or the journal
+ *	itself (admin_journal.c), and learns only what is safe to learn:
  *
- *	- records as escaped every network that delivered mail: smtpd's
- *	  "QID: client=NAME[ADDR]" line names the client of a queue file,
- *	  and the queue manager's "QID: from=<...>, size=" line says the
- *	  message was accepted.  So an existing server starts without
- *	  tarpitting its regular correspondents;
+ *	- correspondents: the hosts our own Postfix delivered mail to (a
+ *	  delivery agent's "QID: to=<...>, relay=NAME[ADDR]:PORT, ...,
+ *	  status=sent" line), as OpenBSD's spamlogd does: their networks
+ *	  escape, so that their replies never wait (learn_correspondents);
+ *	- with --seed, every network that delivered mail here: smtpd's "QID:
+ *	  client=NAME[ADDR]" line names the client of a queue file, and the
+ *	  queue manager's "QID: from=<...>, size=" line says the message was
+ *	  accepted.  That is for a log of the time before the tarpit ran, so
+ *	  that an existing server starts without tarpitting its regular
+ *	  senders.  Once the tarpit runs, a network that delivered either
+ *	  escaped already or delivered without a wait (under stress, in a
+ *	  dry run, through a skip rule, or through a fault of ours), and
+ *	  those are the ones not to trust: continuous learning never passes
+ *	  --seed;
  *	- with --offenders, blocks for block_for the networks with at least
  *	  offender_threshold lines matching an offence pattern: the config's
  *	  offender_pattern lines (their first group is the address), or by
  *	  default "does not resolve to address ADDR" and "[ADDR]: SASL ...
  *	  authentication failed".  A network that escaped or is allowed is
  *	  never blocked.
+ *
+ *	Only lines whose program is Postfix's count (its syslog identifier
+ *	starts with "postfix"), and each form only at the start of the
+ *	message, where Postfix puts it: addresses and texts later in a line
+ *	are the senders' own words.  An address in a to=<...> field is read
+ *	as Postfix quotes it, so that one holding '>' cannot end it early.
  *
  *	It prints what it did, or with --dry-run what it would do.
  */
@@ -32,6 +48,7 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 struct tally {
@@ -47,10 +64,12 @@ struct queued {
 
 struct import {
     struct admin *a;
-    regex_t client_re, queued_re, offence_re[2];
+    regex_t client_re, queued_re, sent_re, offence_re[2];
     struct array queued;		/* struct queued */
+    struct array sent;			/* struct tally: correspondents */
     struct array offenders;		/* struct tally */
     int     offenders_wanted;		/* --offenders */
+    int     seed;			/* --seed */
     long    lines;
 };
 
@@ -69,18 +88,25 @@ static void tally_add(struct array *t, const char *key)
     e->count = 1;
 }
 
+/* address_of - an address captured from a line: 0, or -1 */
+static int address_of(const char *msg, const regmatch_t *m, struct tp_addr *a)
+{
+    char    addr[64];
+    int     n = (int) (m->rm_eo - m->rm_so);
+
+    if (m->rm_so < 0 || n <= 0 || n >= (int) sizeof(addr))
+	return -1;
+    snprintf(addr, sizeof(addr), "%.*s", n, msg + m->rm_so);
+    return addr_parse(addr, a);
+}
+
 /* network_of - the key of an address captured from a line, or 0 */
 static const char *network_of(struct import *im, const char *msg,
 			              const regmatch_t *m, char *key, size_t len)
 {
-    char    addr[64];
     struct tp_addr a;
-    int     n = (int) (m->rm_eo - m->rm_so);
 
-    if (m->rm_so < 0 || n <= 0 || n >= (int) sizeof(addr))
-	return 0;
-    snprintf(addr, sizeof(addr), "%.*s", n, msg + m->rm_so);
-    if (addr_parse(addr, &a) < 0 || addr_network_key(&a,
+    if (address_of(msg, m, &a) < 0 || addr_network_key(&a,
 	(int) im->a->conf.ipv4_prefix, (int) im->a->conf.ipv6_prefix, key, len) < 0)
 	return 0;
     return key;
@@ -98,15 +124,74 @@ static struct queued *find_queued(struct import *im, const char *qid, size_t len
     return 0;
 }
 
-/* one_message - what a Postfix log message tells */
-static void one_message(void *ctx, const char *msg)
+/* skip_address - past "<ADDRESS>" as Postfix logs it: a quoted local
+ * part may hold '>' or ','; the first byte after it, or 0 */
+static const char *skip_address(const char *p)
+{
+    int     quoted = 0;
+
+    if (*p++ != '<')
+	return 0;
+    for (; *p; p++) {
+	if (quoted) {
+	    if (*p == '\\' && p[1])
+		p++;
+	    else if (*p == '"')
+		quoted = 0;
+	} else if (*p == '"') {
+	    quoted = 1;
+	} else if (*p == '>') {
+	    return p + 1;
+	}
+    }
+    return 0;
+}
+
+/* correspondent - a delivery agent's "QID: to=<...>, [orig_to=<...>, ]
+ * relay=NAME[ADDR]:PORT, ... status=sent" line: the key of ADDR's
+ * network (not a loopback one: a content filter), or 0 */
+static const char *correspondent(struct import *im, const char *msg,
+				         char *key, size_t len)
+{
+    const char *p = msg + strspn(msg, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+    static const unsigned char loopback6[16] = {[15] = 1};
+    regmatch_t m[2];
+    struct tp_addr a;
+
+    if (p == msg || strncmp(p, ": to=", 5) != 0 || (p = skip_address(p + 5)) == 0)
+	return 0;
+    if (strncmp(p, ", orig_to=", 10) == 0 && (p = skip_address(p + 10)) == 0)
+	return 0;
+    /* What follows is Postfix's own: the relay, then numbers, then the
+     * status; the remote server's reply comes last, after it. */
+    if (regexec(&im->sent_re, p, 2, m, 0) != 0 || address_of(p, m + 1, &a) < 0)
+	return 0;
+    if ((a.family == AF_INET && a.bytes[0] == 127)
+	|| (a.family == AF_INET6 && memcmp(a.bytes, loopback6, 16) == 0))
+	return 0;			/* a local content filter */
+    return network_of(im, p, m + 1, key, len);
+}
+
+/* program_is - does a Postfix program's identifier end in /NAME? */
+static int program_is(const char *ident, const char *name)
+{
+    size_t  n = strlen(ident), k = strlen(name);
+
+    return n > k && ident[n - k - 1] == '/' && strcmp(ident + n - k, name) == 0;
+}
+
+/* one_message - what a Postfix log message tells; ident is the program's
+ * syslog identifier */
+static void one_message(void *ctx, const char *ident, const char *msg)
 {
     struct import *im = ctx;
     regmatch_t m[3];
     char    key[ADDR_KEY_MAX];
 
+    if (strncmp(ident, "postfix", 7) != 0)
+	return;				/* not Postfix's */
     im->lines++;
-    if (regexec(&im->client_re, msg, 3, m, 0) == 0) {
+    if (program_is(ident, "smtpd") && regexec(&im->client_re, msg, 3, m, 0) == 0) {
 	if (network_of(im, msg, m + 2, key, sizeof(key)) == 0
 	    || m[1].rm_eo - m[1].rm_so >= 32)
 	    return;
@@ -118,12 +203,16 @@ static void one_message(void *ctx, const char *msg)
 	snprintf(e->key, sizeof(e->key), "%s", key);
 	return;
     }
-    if (regexec(&im->queued_re, msg, 2, m, 0) == 0) {
+    if (program_is(ident, "qmgr") && regexec(&im->queued_re, msg, 2, m, 0) == 0) {
 	struct queued *e = find_queued(im, msg + m[1].rm_so,
 				       (size_t) (m[1].rm_eo - m[1].rm_so));
 
 	if (e)
 	    e->accepted = 1;
+	return;
+    }
+    if (correspondent(im, msg, key, sizeof(key))) {
+	tally_add(&im->sent, key);
 	return;
     }
     if (!im->offenders_wanted)
@@ -143,16 +232,38 @@ static void one_message(void *ctx, const char *msg)
     }
 }
 
-/* one_line - a line of a log file: syslog text, or journal export text */
-static void one_line(struct import *im, const char *line)
+/* one_line - a line of a log file: syslog text, or journal export text
+ * (whose SYSLOG_IDENTIFIER line comes before its MESSAGE line) */
+static void one_line(struct import *im, const char *line, char *ident, size_t len)
 {
-    const char *msg = line, *p;
+    const char *p, *b;
 
-    if (strncmp(line, "MESSAGE=", 8) == 0)
-	msg = line + 8;
-    else if ((p = strstr(line, "]: ")) != 0)
-	msg = p + 3;
-    one_message(im, msg);
+    if (strncmp(line, "SYSLOG_IDENTIFIER=", 18) == 0) {
+	snprintf(ident, len, "%s", line + 18);
+	return;
+    }
+    if (strncmp(line, "MESSAGE=", 8) == 0) {
+	one_message(im, ident, line + 8);
+	return;
+    }
+    if (*line == 0) {
+	*ident = 0;			/* the end of an export entry */
+	return;
+    }
+    /* "Mmm dd hh:mm:ss host IDENT[PID]: MSG", or an ISO time */
+    if ((p = strstr(line, "]: ")) == 0)
+	return;
+    for (b = p; b > line && b[-1] != '[' && b[-1] != ' '; b--)
+	 /* the pid */ ;
+    if (b == line || b[-1] != '[')
+	return;
+    const char *i = --b;
+
+    while (i > line && i[-1] != ' ')
+	i--;
+    snprintf(ident, len, "%.*s", (int) (b - i), i);
+    one_message(im, ident, p + 3);
+    *ident = 0;
 }
 
 /* would - what the ledger would do, read and previewed, nothing written */
@@ -165,13 +276,13 @@ static const char *would(struct admin *a, const char *key, struct ledger *l)
 	return "cannot read the database";
     if (ledger_preview(l, &r, found) == DB_KEEP)
 	return l->what;
-    return l->event == LEDGER_LEARN_ESCAPE ? "would escape" : "would block";
+    return l->event == LEDGER_LEARN_OFFENDER ? "would block" : "would escape";
 }
 
 /* read_files - each line of the files (operands; "-" is stdin) */
 static int read_files(struct import *im, int argc, char **argv)
 {
-    char   *line = 0;
+    char   *line = 0, ident[128] = "";
     size_t  cap = 0;
     int     rc = ADMIN_OK;
 
@@ -188,7 +299,7 @@ static int read_files(struct import *im, int argc, char **argv)
 	while ((n = getline(&line, &cap, fp)) >= 0) {
 	    if (n > 0 && line[n - 1] == '\n')
 		line[n - 1] = 0;
-	    one_line(im, line);
+	    one_line(im, line, ident, sizeof(ident));
 	}
 	if (ferror(fp))
 	    rc = admin_io_failed(im->a, argv[i]);
@@ -199,14 +310,37 @@ static int read_files(struct import *im, int argc, char **argv)
     return rc;
 }
 
+/* learn_tally - one tally's networks into the database (or, dry, said):
+ * an exit status */
+static int learn_tally(struct import *im, struct array *ta, enum ledger_event ev,
+		               int dry, const char *unit)
+{
+    struct admin *a = im->a;
+    struct tally *t = ta->v;
+    int64_t now = (int64_t) time(0);
+
+    for (size_t i = 0; i < ta->n; i++) {
+	struct ledger ap = {.event = ev,.conf = &a->conf,.now = now,.what = ""};
+
+	if (ev == LEDGER_LEARN_OFFENDER && t[i].count < a->conf.offender_threshold)
+	    continue;
+	if (dry)
+	    ap.what = would(a, t[i].key, &ap);
+	else if (db_update(a->db, t[i].key, ledger_apply, &ap) < 0)
+	    return admin_db_failed(a);
+	fprintf(a->out, "%s %s (%ld %s)\n", t[i].key, ap.what, t[i].count, unit);
+    }
+    return ADMIN_OK;
+}
+
 /* learn - what the messages told, into the database (or, dry, said):
  * an exit status */
 static int learn(struct import *im, int dry, const char *source)
 {
     struct admin *a = im->a;
     struct array escaped = ARRAY_OF(struct tally);
-    int64_t now = (int64_t) time(0);
-    int     rc = ADMIN_OK;
+    int     rc;
+    int     sent = (int) a->conf.learn_correspondents;
 
     for (size_t i = 0; i < im->queued.n; i++) {
 	const struct queued *q = (struct queued *) im->queued.v + i;
@@ -214,28 +348,16 @@ static int learn(struct import *im, int dry, const char *source)
 	if (q->accepted)
 	    tally_add(&escaped, q->key);
     }
-    fprintf(a->out, "%ld %s: %zu networks delivered mail%s\n", im->lines, source,
-	    escaped.n, im->offenders_wanted ? "" : " (offenders not looked for)");
-    for (int pass = 0; pass < 2 && rc == ADMIN_OK; pass++) {
-	struct array *ta = pass ? &im->offenders : &escaped;
-	struct tally *t = ta->v;
-
-	for (size_t i = 0; i < ta->n && rc == ADMIN_OK; i++) {
-	    struct ledger ap = {.event = pass ? LEDGER_LEARN_OFFENDER
-		: LEDGER_LEARN_ESCAPE,.conf = &a->conf,.now = now,.what = ""};
-
-	    if (pass && t[i].count < a->conf.offender_threshold)
-		continue;
-	    if (dry)
-		ap.what = would(a, t[i].key, &ap);
-	    else if (db_update(a->db, t[i].key, ledger_apply, &ap) < 0) {
-		rc = admin_db_failed(a);
-		break;
-	    }
-	    fprintf(a->out, "%s %s (%ld %s)\n", t[i].key, ap.what, t[i].count,
-		    pass ? "offending lines" : "messages");
-	}
-    }
+    fprintf(a->out, "%ld %s: %zu networks delivered mail%s, %zu correspondents%s%s\n",
+	    im->lines, source, escaped.n, im->seed ? "" : " (learned only with --seed)",
+	    im->sent.n, sent ? "" : " (learn_correspondents = no)",
+	    im->offenders_wanted ? "" : " (offenders not looked for)");
+    rc = sent ? learn_tally(im, &im->sent, LEDGER_LEARN_CORRESPONDENT, dry,
+			    "messages to it") : ADMIN_OK;
+    if (rc == ADMIN_OK && im->seed)
+	rc = learn_tally(im, &escaped, LEDGER_LEARN_ESCAPE, dry, "messages");
+    if (rc == ADMIN_OK)
+	rc = learn_tally(im, &im->offenders, LEDGER_LEARN_OFFENDER, dry, "offending lines");
     array_free(&escaped);
     return rc;
 }
@@ -279,7 +401,7 @@ static int when(struct admin *a, const char *opt, const char *arg, int64_t *t)
     return ADMIN_USAGE;
 }
 
-/* admin_import_log - import-log [--offenders] [--dry-run] FILE...
+/* admin_import_log - import-log [--seed] [--offenders] [--dry-run] FILE...
  *	| ... --journal | --journal-file FILE... [--since T] [--until T]
  *	[--from-start] */
 int admin_import_log(struct admin *a, int argc, char **argv)
@@ -293,11 +415,14 @@ int admin_import_log(struct admin *a, int argc, char **argv)
     im.a = a;
     im.queued = (struct array) ARRAY_OF(struct queued);
     im.offenders = (struct array) ARRAY_OF(struct tally);
+    im.sent = (struct array) ARRAY_OF(struct tally);
     for (int i = 0; i < argc && rc == ADMIN_OK; i++) {
 	if (strcmp(argv[i], "--offenders") == 0)
 	    im.offenders_wanted = 1;
 	else if (strcmp(argv[i], "--dry-run") == 0)
 	    dry = 1;
+	else if (strcmp(argv[i], "--seed") == 0)
+	    im.seed = 1;
 	else if (strcmp(argv[i], "--journal") == 0 && journal == 0)
 	    journal = 1;
 	else if (strcmp(argv[i], "--journal-file") == 0 && journal == 0)
@@ -324,7 +449,10 @@ int admin_import_log(struct admin *a, int argc, char **argv)
     }
     if (regcomp(&im.client_re, "^([0-9A-Za-z]+): client=[^[ ]*\\[([0-9A-Fa-f.:]+)\\]",
 		REG_EXTENDED) != 0
-	|| regcomp(&im.queued_re, "^([0-9A-Za-z]+): from=<[^>]*>, size=", REG_EXTENDED) != 0
+	|| regcomp(&im.queued_re, "^([0-9A-Za-z]+): from=<", REG_EXTENDED) != 0
+	|| regcomp(&im.sent_re, "^, relay=[^][ ,]*\\[([0-9A-Fa-f.:]+)\\]:[0-9]+, "
+		   "(conn_use=[0-9]+, )?delay=[0-9.]+, delays=[0-9./]+, "
+		   "dsn=2\\.[0-9]+\\.[0-9]+, status=sent( |$)", REG_EXTENDED) != 0
 	|| regcomp(&im.offence_re[0], "does not resolve to address ([0-9A-Fa-f.:]+)",
 		   REG_EXTENDED) != 0
 	|| regcomp(&im.offence_re[1], "\\[([0-9A-Fa-f.:]+)\\]: SASL [A-Za-z0-9_-]+ "
@@ -339,8 +467,10 @@ int admin_import_log(struct admin *a, int argc, char **argv)
     free(operands);
     array_free(&im.queued);
     array_free(&im.offenders);
+    array_free(&im.sent);
     regfree(&im.client_re);
     regfree(&im.queued_re);
+    regfree(&im.sent_re);
     regfree(&im.offence_re[0]);
     regfree(&im.offence_re[1]);
     return rc;

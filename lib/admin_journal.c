@@ -70,6 +70,23 @@ static int match_postfix(sd_journal *j)
     return r < 0 ? r : n;
 }
 
+/* field - an entry's short text field into buf: 0, or a negative errno
+ * (-E2BIG: too long to be what we look for) */
+static int field(sd_journal *j, const char *name, char *buf, size_t len)
+{
+    const void *data;
+    size_t  n, k = strlen(name) + 1;	/* "NAME=" */
+    int     r;
+
+    if ((r = sd_journal_get_data(j, name, &data, &n)) < 0)
+	return r;
+    if (n < k || n - k >= len || memchr((const char *) data + k, 0, n - k))
+	return -E2BIG;
+    memcpy(buf, (const char *) data + k, n - k);
+    buf[n - k] = 0;
+    return 0;
+}
+
 /* seek_start - where to begin: after the cursor, at --since, or at the
  * oldest entry; a negative errno */
 static int seek_start(struct admin *a, sd_journal *j, struct journal_read *jr)
@@ -95,7 +112,7 @@ static int seek_start(struct admin *a, sd_journal *j, struct journal_read *jr)
  * jr->cursor, within jr->since and jr->until, to fn; jr->last is the
  * cursor of the last entry read (free() it); an exit status */
 int admin_journal_read(struct admin *a, struct journal_read *jr,
-		               void (*fn) (void *, const char *), void *ctx)
+		               void (*fn) (void *, const char *, const char *), void *ctx)
 {
     sd_journal *j = 0;
     char   *msg = 0;
@@ -126,6 +143,7 @@ int admin_journal_read(struct admin *a, struct journal_read *jr,
     /* After seek_start() with a cursor the journal is on the entry read
      * last time: the loop's first next() steps past it. */
     while ((r = sd_journal_next(j)) > 0) {
+	char    ident[128];
 	uint64_t usec;
 	const void *data;
 	size_t  len;
@@ -136,8 +154,9 @@ int admin_journal_read(struct admin *a, struct journal_read *jr,
 	    break;
 	if (jr->since > 0 && usec < (uint64_t) jr->since * 1000000)
 	    continue;
-	r = sd_journal_get_data(j, "MESSAGE", &data, &len);
-	if (r == -ENOENT || r == -EBADMSG)
+	if ((r = field(j, "SYSLOG_IDENTIFIER", ident, sizeof(ident))) == 0)
+	    r = sd_journal_get_data(j, "MESSAGE", &data, &len);
+	if (r == -ENOENT || r == -EBADMSG || r == -E2BIG)
 	    continue;			/* no message, or a damaged entry */
 	if (r < 0)
 	    break;
@@ -147,7 +166,7 @@ int admin_journal_read(struct admin *a, struct journal_read *jr,
 		msg = xrealloc(msg, cap = len + 1);
 	    memcpy(msg, (const char *) data + strlen(MESSAGE_FIELD), len);
 	    msg[len] = 0;
-	    fn(ctx, msg);
+	    fn(ctx, ident, msg);
 	}
 	jr->entries++;
 	free(jr->last);

@@ -39,11 +39,12 @@ int admin_list(struct admin *a, int argc, char **argv)
 	    admin_print_record(a, e->key, r, i == 0);
 	else
 	    fprintf(a->out, "%s %s %s %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
-		    " %" PRId64 " %s\n", e->key,
+		    " %" PRId64 " %s %s\n", e->key,
 		    admin_time(r->first_seen, f, sizeof(f)),
 		    admin_time(r->last_seen, l, sizeof(l)),
 		    r->tarpits, r->escapes, r->pending, r->hangups,
-		    r->early_talkers, record_state_name[record_state(&a->conf, r, now)]);
+		    r->early_talkers, record_state_name[record_state(&a->conf, r, now)],
+		    record_learned_word(r->learned));
     }
     array_free(&c);
     return ADMIN_OK;

@@ -27,7 +27,7 @@ expect_eq "check: no record is exit 1 with a message" "$rc $(cat "$T/err")" \
 $A check not-an-address >/dev/null 2>&1
 expect_eq "check: a bad address is exit 2" "$?" "2"
 expect_eq "list: sorted, IPv4 first, one a line with a state" \
-    "$($A list | awk '{print $1, $NF}' | tr '\n' ';')" "192.0.2.0/24 blocked;2001:db8::/64 allowed;"
+    "$($A list | awk '{print $1, $9}' | tr '\n' ';')" "192.0.2.0/24 blocked;2001:db8::/64 allowed;"
 expect_eq "list --json: one object a line" "$($A --json list | grep -c '^{"network":')" "2"
 
 # A blocked network is answered with block_action by tarpit-check, at once.

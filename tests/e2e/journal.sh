@@ -48,17 +48,17 @@ t0=$(date -u -d '2026-11-01 10:00:00' +%s)
 check "systemd-journal-remote made a journal file" test -s "$J"
 
 # --- A first run, and a second that finds nothing new ---------------------
-out=$($A import-log --journal-file "$J" 2>"$T/err")
+out=$($A import-log --seed --journal-file "$J" 2>"$T/err")
 expect_eq "journal: exit 0, the Postfix entries of both instances, the deliveries" \
-    "$?:$(head -1 <<<"$out")" "0:10 journal entries: 2 networks delivered mail (offenders not looked for)"
-expect_eq "journal: both delivering networks escaped, nothing else recorded" \
-    "$($A list | awk '{print $1, $NF}' | tr '\n' ';')" "192.0.2.0/24 escaped;2001:db8:5::/64 escaped;"
+    "$?:$(head -1 <<<"$out")" "0:10 journal entries: 2 networks delivered mail, 0 correspondents (offenders not looked for)"
+expect_eq "journal: both delivering networks escaped (seeded), nothing else recorded" \
+    "$($A list | awk '{print $1, $9, $10}' | tr '\n' ';')" "192.0.2.0/24 escaped seeded;2001:db8:5::/64 escaped seeded;"
 expect_eq "journal: nothing said on stderr" "$(cat "$T/err")" ""
 check "journal: the cursor is kept beside the database" test -s "$CURSOR"
 $A dump >"$T/dump1"
-out=$($A import-log --journal-file "$J")
+out=$($A import-log --seed --journal-file "$J")
 expect_eq "again: nothing new is read" "$(head -1 <<<"$out")" \
-    "0 journal entries: 0 networks delivered mail (offenders not looked for)"
+    "0 journal entries: 0 networks delivered mail, 0 correspondents (offenders not looked for)"
 expect_eq "again: the database is as it was" "$($A dump | md5sum)" "$(md5sum <"$T/dump1")"
 
 # --- Appended entries: only those ----------------------------------------
@@ -67,39 +67,57 @@ expect_eq "again: the database is as it was" "$($A dump | md5sum)" "$(md5sum <"$
     entry $((t0 + 101)) postfix/smtpd "8CCC2: client=later.example.com[198.51.100.77]"
     entry $((t0 + 102)) postfix/qmgr "8CCC2: from=<d@example.com>, size=5, nrcpt=1 (queue active)"
 } | append "$J"
-out=$($A import-log --journal-file "$J")
+out=$($A import-log --seed --journal-file "$J")
 expect_eq "appended: only the new entries are read" "$(head -1 <<<"$out")" \
-    "3 journal entries: 1 networks delivered mail (offenders not looked for)"
+    "3 journal entries: 1 networks delivered mail, 0 correspondents (offenders not looked for)"
 expect_eq "appended: the new delivery escaped" "$(sed -n 2p <<<"$out")" "198.51.100.0/24 escaped (1 messages)"
 
 # --- A cursor that names no entry: from the oldest, said once --------------
 cp "$CURSOR" "$T/good-cursor"
 echo "s=00000000000000000000000000000000;i=99;b=$BOOT;m=1;t=1;x=1" >"$CURSOR"
-out=$($A import-log --journal-file "$J" 2>"$T/err"); rc=$?
+out=$($A import-log --seed --journal-file "$J" 2>"$T/err"); rc=$?
 expect_eq "a cursor gone: exit 0, every entry again, one line on stderr" \
     "$rc:$(head -1 <<<"$out" | cut -d" " -f1):$(wc -l <"$T/err")" "0:13:1"
 check "a cursor gone: the line says so" grep -q 'no longer holds the entry' "$T/err"
 expect_eq "a cursor gone: what was learned stays learned" \
     "$(grep -c 'already escaped' <<<"$out")" "3"
 echo 'not a cursor at all' >"$CURSOR"
-out=$($A import-log --journal-file "$J" 2>"$T/err"); rc=$?
+out=$($A import-log --seed --journal-file "$J" 2>"$T/err"); rc=$?
 expect_eq "a garbled cursor: the same" "$rc:$(head -1 <<<"$out" | cut -d' ' -f1):$(wc -l <"$T/err")" "0:13:1"
 expect_eq "the cursor is the last entry's again" "$(cat "$CURSOR")" "$(cat "$T/good-cursor")"
 
 # --- --from-start, --dry-run, --since, --until, --offenders ---------------
-out=$($A import-log --journal-file "$J" --from-start --dry-run --offenders)
+out=$($A import-log --seed --journal-file "$J" --from-start --dry-run --offenders)
 expect_eq "--from-start --dry-run --offenders: all, with the offender, as would" \
-    "$(head -1 <<<"$out"):$(grep -c 'would block' <<<"$out")" "13 journal entries: 3 networks delivered mail:1"
+    "$(head -1 <<<"$out"):$(grep -c 'would block' <<<"$out")" "13 journal entries: 3 networks delivered mail, 0 correspondents:1"
 expect_eq "--dry-run: the cursor and the database untouched" \
     "$(cat "$CURSOR"):$($A list | wc -l)" "$(cat "$T/good-cursor"):3"
-out=$($A import-log --journal-file "$J" --from-start --dry-run --since "2026-11-01 10:00:10" --until "2026-11-01 10:00:30")
+out=$($A import-log --seed --journal-file "$J" --from-start --dry-run --since "2026-11-01 10:00:10" --until "2026-11-01 10:00:30")
 expect_eq "--since/--until: the entries in between only (journalctl's time forms)" \
-    "$(head -1 <<<"$out")" "3 journal entries: 1 networks delivered mail (offenders not looked for)"
-out=$($A import-log --journal-file "$J" --from-start --dry-run --since @$((t0 + 100)))
+    "$(head -1 <<<"$out")" "3 journal entries: 1 networks delivered mail, 0 correspondents (offenders not looked for)"
+out=$($A import-log --seed --journal-file "$J" --from-start --dry-run --since @$((t0 + 100)))
 expect_eq "--since @UNIX" "$(head -1 <<<"$out" | cut -d' ' -f1)" "3"
-out=$($A import-log --journal-file "$J" --from-start --offenders)
+out=$($A import-log --seed --journal-file "$J" --from-start --offenders)
 expect_eq "--offenders: the network with 3 offending lines is blocked" \
-    "$($A list | awk '$1 == "203.0.113.0/24" {print $NF}')" "blocked"
+    "$($A list | awk '$1 == "203.0.113.0/24" {print $9}')" "blocked"
+
+# --- Without --seed (as the import timer runs it): only what is safe -------
+# The deliveries above came in while the tarpit ran (or might have): not
+# one is learned.  A host our Postfix delivered mail to is a correspondent.
+S="$BIN/tarpit-admin -c $T/safe.conf"
+printf 'database = %s/db/safe.db\n' "$T" >"$T/safe.conf"
+{
+    entry $((t0 + 200)) postfix/smtp "9DDD1: to=<x@partner.example>, relay=mx.partner.example[203.0.113.25]:25, delay=0.5, delays=0.1/0/0.2/0.2, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 77)"
+    entry $((t0 + 201)) postfix/smtp "9DDD2: to=<y@other.example>, relay=mx.other.example[198.18.7.7]:25, delay=1, delays=0.1/0/0.5/0.4, dsn=4.4.1, status=deferred (connect timed out)"
+} | append "$J"
+out=$($S import-log --journal-file "$J")
+expect_eq "without --seed: deliveries here counted, not learned; the correspondent learned" \
+    "$(head -1 <<<"$out")" "15 journal entries: 3 networks delivered mail (learned only with --seed), 1 correspondents (offenders not looked for)"
+expect_eq "without --seed: only the correspondent's network is recorded, learned so" \
+    "$($S list | awk '{print $1, $9, $10}' | tr '\n' ';')" "203.0.113.0/24 escaped correspondent;"
+printf 'database = %s/db/safe2.db\nlearn_correspondents = no\n' "$T" >"$T/safe2.conf"
+"$BIN/tarpit-admin" -c "$T/safe2.conf" import-log --journal-file "$J" >/dev/null
+expect_eq "learn_correspondents = no: nothing learned" "$("$BIN/tarpit-admin" -c "$T/safe2.conf" list | wc -l)" "0"
 
 # --- Usage -----------------------------------------------------------------
 for bad in "--journal $J" "--since yesterday $J" "--from-start $J" "--journal-file" \
@@ -112,15 +130,15 @@ done
 $A dump >"$T/dump2"
 cp "$CURSOR" "$T/cursor2"
 head -c 65536 /dev/urandom >"$T/damaged.journal"
-$A import-log --journal-file "$T/damaged.journal" >/dev/null 2>"$T/err"
+$A import-log --seed --journal-file "$T/damaged.journal" >/dev/null 2>"$T/err"
 expect_eq "not a journal: exit 6, said" "$?:$(grep -c 'damaged.journal' "$T/err")" "6:1"
 head -c 200000 "$J" >"$T/cut.journal"
-$A import-log --journal-file "$T/cut.journal" --from-start >/dev/null 2>"$T/err"
+$A import-log --seed --journal-file "$T/cut.journal" --from-start >/dev/null 2>"$T/err"
 expect_eq "a journal cut short: exit 6, said" "$?:$(grep -c 'cut.journal' "$T/err")" "6:1"
 cp "$J" "$T/private.journal"
 chmod 0600 "$T/private.journal"
 chown -R nobody "$T/db"
-setpriv --reuid=nobody --regid=nogroup --clear-groups $A import-log --journal-file "$T/private.journal" >/dev/null 2>"$T/err"
+setpriv --reuid=nobody --regid=nogroup --clear-groups $A import-log --seed --journal-file "$T/private.journal" >/dev/null 2>"$T/err"
 expect_eq "a journal it may not read: exit 6, 'Permission denied'" \
     "$?:$(grep -c 'private.journal: Permission denied' "$T/err")" "6:1"
 chown -R root "$T/db"

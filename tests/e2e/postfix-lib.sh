@@ -7,7 +7,8 @@
 #   check's timeout=) substituted.  Its own queue, data directory and
 #   maillog live in DIR; the machine's Postfix and /etc/postfix are never
 #   read or written.  PF_EXTRA, when set, is appended to main.cf (later
-#   lines win: it can replace the tarpit lines).
+#   lines win: it can replace the tarpit lines), PF_MASTER_EXTRA to
+#   master.cf (more services: an smtp client, a second smtpd).
 # pf_stop DIR
 #   `postfix -c DIR/etc stop`, then waits for its master process to be
 #   gone, killing its process group by id if it lingers.
@@ -89,6 +90,7 @@ discard   unix  - - n -    - discard
 anvil     unix  - - n -    1 anvil
 scache    unix  - - n -    1 scache
 postlog   unix-dgram n - n - 1 postlogd
+${PF_MASTER_EXTRA:-}
 CF
     postfix -c "$dir/etc" check >"$dir/check.log" 2>&1 || { cat "$dir/check.log"; return 1; }
     postfix -c "$dir/etc" start >"$dir/start.log" 2>&1 || { cat "$dir/start.log" "$dir/maillog" 2>/dev/null; return 1; }
