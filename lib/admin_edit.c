@@ -11,6 +11,7 @@
 #include "ledger.h"
 
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 /* admin_check - print the record of each argument's network */
@@ -101,6 +102,34 @@ static const char *mark_options(struct admin *a, int argc, char **argv,
     return target;
 }
 
+/* grouped - is the key a network the helpers look up, of ipv4_prefix or
+ * ipv6_prefix bits?  0, or -1 (said: a mark on another would be ignored) */
+static int grouped(struct admin *a, const char *key, enum ledger_event what)
+{
+    struct tp_net n;
+    int     want;
+    const char *name;
+
+    if (addr_parse_network(key, &n) < 0)
+	return 0;
+    want = (int) (n.addr.family == AF_INET ? a->conf.ipv4_prefix : a->conf.ipv6_prefix);
+    name = n.addr.family == AF_INET ? "ipv4_prefix" : "ipv6_prefix";
+    if (n.prefix == want)
+	return 0;
+    fprintf(a->err, "tarpit-admin: %s is %s than the networks the helpers look up "
+	    "(%s = %d): a mark on it would never be seen.  ", key,
+	    n.prefix < want ? "wider" : "narrower", name, want);
+    if (n.prefix < want)
+	fprintf(a->err, "For a wider network use a rule in tarpit.conf, which the "
+		"helpers do read (rule = client_address %s %s), or %s its /%d "
+		"networks one by one.\n", key, what == LEDGER_ALLOW ? "skip" : "block",
+		what == LEDGER_ALLOW ? "allow" : "block", want);
+    else
+	fprintf(a->err, "Give the address alone to %s its whole /%d.\n",
+		what == LEDGER_ALLOW ? "allow" : "block", want);
+    return -1;
+}
+
 /* mark - allow or block one address or network */
 static int mark(struct admin *a, int argc, char **argv, enum ledger_event what)
 {
@@ -111,7 +140,7 @@ static int mark(struct admin *a, int argc, char **argv, enum ledger_event what)
 
     if (target == 0)
 	return ADMIN_USAGE;
-    if (admin_arg_key(a, target, key, sizeof(key)) < 0)
+    if (admin_arg_key(a, target, key, sizeof(key)) < 0 || grouped(a, key, what) < 0)
 	return ADMIN_USAGE;
     if (db_update(a->db, key, ledger_apply, &m) < 0)
 	return admin_db_failed(a);

@@ -30,6 +30,15 @@ expect_eq "list: sorted, IPv4 first, one a line with a state" \
     "$($A list | awk '{print $1, $9}' | tr '\n' ';')" "192.0.2.0/24 blocked;2001:db8::/64 allowed;"
 expect_eq "list --json: one object a line" "$($A --json list | grep -c '^{"network":')" "2"
 
+# A mark the helpers would never see (they look up the client's /24 or
+# /64 alone) is refused, never accepted and ignored.
+for bad in "allow 192.0.0.0/16" "block 10.0.0.0/8" "block 192.0.2.1/32" "allow 2001:db8::/48"; do
+    $A $bad >/dev/null 2>"$T/err"
+    expect_eq "$bad: refused (exit 2), said why" "$?:$(grep -c 'than the networks the helpers look up' "$T/err")" "2:1"
+done
+check "a wider network: the error names the rule that does it" grep -q "rule = client_address 2001:db8::/48 skip" "$T/err"
+expect_eq "... and nothing was recorded" "$($A list | wc -l)" "2"
+
 # A blocked network is answered with block_action by tarpit-check, at once.
 CPORT=$(free_port); activate "$T/check.log" "$CPORT" "$BIN/tarpit-check" -c "$T/tarpit.conf"
 CHECK_PID=$ACTIVATOR

@@ -83,13 +83,13 @@ expect_eq "stats: the block is counted" "$(json_field "$($B --json stats)" block
 
 # --- export-map: a table Postfix reads before anything else -----------------
 $B block 2001:db8:66::1 --comment manual >/dev/null
-$B block 198.51.100.0/23 >/dev/null
+$B block 198.51.100.7 >/dev/null
 check "export-map -o writes the file" sh -c "$B export-map -o '$T/blocked.cidr' | grep -q 'wrote 3 blocked networks'"
 check "export-map replaced it atomically (no temporary left)" sh -c "! ls '$T'/blocked.cidr.tmp.* 2>/dev/null"
 if command -v postmap >/dev/null; then
     expect_eq "postmap -q: a blocked IPv4 address" "$(postmap -q 127.0.0.200 "cidr:$T/blocked.cidr")" "REJECT Your network is blocked here"
     expect_eq "postmap -q: a blocked IPv6 address" "$(postmap -q 2001:db8:66::abcd "cidr:$T/blocked.cidr")" "REJECT Your network is blocked here"
-    expect_eq "postmap -q: in a /23 block" "$(postmap -q 198.51.101.7 "cidr:$T/blocked.cidr")" "REJECT Your network is blocked here"
+    expect_eq "postmap -q: in a blocked /24" "$(postmap -q 198.51.100.99 "cidr:$T/blocked.cidr")" "REJECT Your network is blocked here"
     postmap -q 192.0.2.1 "cidr:$T/blocked.cidr" >/dev/null
     expect_eq "postmap -q: any other address is not found" "$?" "1"
 else
@@ -97,8 +97,12 @@ else
 fi
 $B export-map --format access >"$T/blocked.access" 2>"$T/err"
 expect_eq "export-map --format access: octet and 16-bit networks" \
-    "$(grep -v '^#' "$T/blocked.access" | cut -f1 | tr '\n' ' ')" "127.0.0 2001:db8:66:0 "
-check "export-map --format access: says what it left out" grep -q "1 networks not on" "$T/err"
+    "$(grep -v '^#' "$T/blocked.access" | cut -f1 | tr '\n' ' ')" "127.0.0 198.51.100 2001:db8:66:0 "
+# With ipv4_prefix = 23 a network is not on an octet boundary.
+printf 'database = %s/block23.db\nipv4_prefix = 23\n' "$T" >"$T/block23.conf"
+"$BIN/tarpit-admin" -c "$T/block23.conf" block 198.51.100.7 >/dev/null
+"$BIN/tarpit-admin" -c "$T/block23.conf" export-map --format access >"$T/blocked23.access" 2>"$T/err"
+check "export-map --format access: says what it left out (a /23)" grep -q "1 networks not on" "$T/err"
 
 # --- import-log: escapes from accepted mail, blocks for offenders ------------
 cat >"$T/mail.log" <<'LOG'
