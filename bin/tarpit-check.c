@@ -183,7 +183,7 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 static enum helper_next check(struct helper *h, const struct request *rq,
 			              char *action, size_t len)
 {
-    char    key[ADDR_KEY_MAX];
+    char    key[LEDGER_NET_KEY_MAX];
     const char *client = rq->client_address;
     const struct tp_conf *p = helper_profile(h, rq);
     struct tp_record r;
@@ -192,7 +192,7 @@ static enum helper_next check(struct helper *h, const struct request *rq,
     int     found;
 
     memcpy(action, "DUNNO", sizeof("DUNNO"));	/* len is never that short */
-    if (helper_client_key(h, rq, key, sizeof(key)) == 0)
+    if (helper_client_key(h, p, rq, key, sizeof(key)) == 0)
 	return HELPER_REPLY;
     if (rq->session && strcmp(rq->session, h->waited_session) == 0) {
 	snprintf(action, len, "%s", h->session_action);
@@ -201,7 +201,7 @@ static enum helper_next check(struct helper *h, const struct request *rq,
 		     client, key, action);
 	return HELPER_REPLY;
     }
-    if ((found = db_get(h->db, key, &r)) < 0) {
+    if ((found = helper_get(h, key, &r)) < 0) {
 	helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key,
 		  db_error(h->db));
 	return HELPER_REPLY;

@@ -8,7 +8,8 @@
  *	the client's network has a wait that ended without a delivery yet
  *	(pending), that wait is now an escape.  A network that never waited
  *	earns nothing here: only patience escapes the tarpit.  The answer is
- *	always DUNNO.
+ *	always DUNNO.  A profile's escapes are its own: Postfix names the
+ *	profile (policy_context) on the end-of-data line as on the RCPT one.
  *
  *	The common case, an escaped network delivering again, costs a read
  *	under the shared lock: the ledger's rule for an escape is previewed
@@ -29,14 +30,15 @@
 static enum helper_next store(struct helper *h, const struct request *rq,
 			              char *action, size_t len)
 {
-    char    key[ADDR_KEY_MAX];
+    char    key[LEDGER_NET_KEY_MAX];
     struct tp_record r;
-    struct ledger l = {.event = LEDGER_ESCAPE,.conf = &h->conf,.now = (int64_t) time(0)};
+    const struct tp_conf *p = helper_profile(h, rq);
+    struct ledger l = {.event = LEDGER_ESCAPE,.conf = p,.now = (int64_t) time(0)};
     const char *client = rq->client_address;
     int     found;
 
     snprintf(action, len, "DUNNO");
-    if (helper_client_key(h, rq, key, sizeof(key)) == 0)
+    if (helper_client_key(h, p, rq, key, sizeof(key)) == 0)
 	return HELPER_REPLY;
     if ((found = db_get(h->db, key, &r)) < 0) {
 	helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key,

@@ -22,7 +22,7 @@ int admin_check(struct admin *a, int argc, char **argv)
     if (argc < 1)
 	return admin_usage(a);
     for (int i = 0; i < argc; i++) {
-	char    key[ADDR_KEY_MAX];
+	char    key[LEDGER_NET_KEY_MAX];
 	struct tp_record r;
 	int     found;
 
@@ -47,7 +47,7 @@ int admin_del(struct admin *a, int argc, char **argv)
     if (argc < 1)
 	return admin_usage(a);
     for (int i = 0; i < argc; i++) {
-	char    key[ADDR_KEY_MAX];
+	char    key[LEDGER_NET_KEY_MAX];
 	int     found;
 
 	if (admin_arg_key(a, argv[i], key, sizeof(key)) < 0)
@@ -110,7 +110,7 @@ static int grouped(struct admin *a, const char *key, enum ledger_event what)
     int     want;
     const char *name;
 
-    if (addr_parse_network(key, &n) < 0)
+    if (addr_parse_network(ledger_key_network(key), &n) < 0)
 	return 0;
     want = (int) (n.addr.family == AF_INET ? a->conf.ipv4_prefix : a->conf.ipv6_prefix);
     name = n.addr.family == AF_INET ? "ipv4_prefix" : "ipv6_prefix";
@@ -136,7 +136,7 @@ static int mark(struct admin *a, int argc, char **argv, enum ledger_event what)
     struct ledger m = {.event = what,.conf = &a->conf,.now = (int64_t) time(0),
     .until = -1};
     const char *target = mark_options(a, argc, argv, &m);
-    char    key[ADDR_KEY_MAX], buf[40];
+    char    key[LEDGER_NET_KEY_MAX], buf[40];
 
     if (target == 0)
 	return ADMIN_USAGE;
@@ -170,7 +170,7 @@ int admin_unblock(struct admin *a, int argc, char **argv)
     if (argc < 1)
 	return admin_usage(a);
     for (int i = 0; i < argc; i++) {
-	char    key[ADDR_KEY_MAX];
+	char    key[LEDGER_NET_KEY_MAX];
 
 	if (argv[i][0] == '-')
 	    return admin_usage(a);

@@ -11,7 +11,7 @@
  *	IPv6, then by address, then by prefix; other keys first, by text.
  *
  *	admin_arg_key() takes what an admin typed: an address (grouped like
- *	a client's) or a network.  The *_failed() helpers say what went
+ *	a client's) or a network, maybe after a profile's "[NAME]".  The *_failed() helpers say what went
  *	wrong on a->err and return the exit status for it.
  */
 #define _GNU_SOURCE
@@ -122,7 +122,7 @@ static int collect(const char *key, const struct tp_record *r, void *ctx)
     struct admin_entry *e = array_add(ctx);
 
     snprintf(e->key, sizeof(e->key), "%s", key);
-    if (strchr(key, '/') == 0 || addr_parse_network(key, &e->net) < 0)
+    if (key[0] == '[' || strchr(key, '/') == 0 || addr_parse_network(key, &e->net) < 0)
 	e->net.addr.family = 0;		/* another key: sorts first, by text */
     e->r = *r;
     return 0;
@@ -158,13 +158,29 @@ int admin_collect(struct admin *a, struct array *entries, int greylist)
     return 0;
 }
 
-/* admin_arg_key - an address or network argument to its key; 0 or -1 (said) */
+/* admin_arg_key - an address or network argument to its key, with a
+ * profile's "[NAME]" before it for that profile's own record; 0 or -1
+ * (said) */
 int admin_arg_key(struct admin *a, const char *arg, char *key, size_t len)
 {
-    if (addr_key_from_arg(arg, (int) a->conf.ipv4_prefix,
-			  (int) a->conf.ipv6_prefix, key, len) < 0) {
+    const char *net = ledger_key_network(arg);
+    size_t  n = net ? (size_t) (net - arg) : 0;
+
+    if (net == 0 || n >= len || addr_key_from_arg(net, (int) a->conf.ipv4_prefix,
+				  (int) a->conf.ipv6_prefix, key + n, len - n) < 0) {
 	fprintf(a->err, "tarpit-admin: \"%s\" is not an IP address or network\n", arg);
 	return -1;
+    }
+    memcpy(key, arg, n);
+    if (n > 0) {
+	char    name[CONF_NAME_MAX];
+
+	snprintf(name, sizeof(name), "%.*s", (int) n - 2, arg + 1);
+	if (conf_profile(&a->conf, name) == 0) {
+	    fprintf(a->err, "tarpit-admin: \"%s\": the config has no [%s] profile\n",
+		    arg, name);
+	    return -1;
+	}
     }
     return 0;
 }

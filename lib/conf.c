@@ -82,6 +82,7 @@ static const struct conf_key conf_keys[] = {
     {"max_waiting", CT_INT, OFF(max_waiting), "100", 1, 100000, GLOBAL},
     {"dry_run", CT_BOOL, OFF(dry_run), "no", 0, 1, 0},
     {"log_passes", CT_BOOL, OFF(log_passes), "yes", 0, 1, 0},
+    {"share_escapes", CT_BOOL, OFF(share_escapes), "no", 0, 1, 0},
     {"greylist", CT_BOOL, OFF(greylist), "yes", 0, 1, 0},
     {"greylist_delay", CT_DURATION, OFF(greylist_delay_ms), "300s", 0, DAY_MS, 0},
     {"greylist_retries", CT_INT, OFF(greylist_retries), "2", 1, 100, 0},

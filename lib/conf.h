@@ -12,6 +12,7 @@
 #define CONF_DEFAULT_PATH "/etc/tarpit.conf"
 #define CONF_PATH_MAX 1024
 #define CONF_ACTION_MAX 256
+#define CONF_NAME_MAX 64		/* a profile's name, NUL included */
 
 enum rule_pattern { PAT_REGEX, PAT_CIDR, PAT_ANY, PAT_LITERAL };
 enum rule_action { RULE_SLEEP, RULE_SKIP, RULE_BLOCK };
@@ -35,7 +36,7 @@ struct tp_rule {
  * prefixes, timeouts, max_waiting) are the same in every profile.
  */
 struct tp_conf {
-    char    name[64];			/* the profile's name; "" global */
+    char    name[CONF_NAME_MAX];	/* the profile's name; "" global */
     char    database[CONF_PATH_MAX];	/* a GDBM file, or a server's URL */
     char    database_prefix[CONF_PATH_MAX];	/* a server's keys start with it */
     char    database_password_file[CONF_PATH_MAX];
@@ -56,6 +57,7 @@ struct tp_conf {
     int64_t max_waiting;		/* waits at once on this host */
     int64_t dry_run;			/* log decisions, act on none */
     int64_t log_passes;			/* log DUNNO answered without a wait */
+    int64_t share_escapes;		/* a profile's records are the global ones */
     int64_t greylist;			/* greylist networks that failed */
     int64_t greylist_delay_ms;		/* a retry counts after this long */
     int64_t greylist_retries;		/* retries that end the greylisting */

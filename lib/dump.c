@@ -7,6 +7,7 @@
  *
  *	  @stats NAME=N ... hist=N,N,...	the host-wide counters
  *	  NETWORK NAME=N ... [comment=TEXT]	a network's record
+ *	  [PROFILE]NETWORK NAME=N ...		a profile's own record
  *	  @grey%20NETWORK%20SENDER%20RECIPIENT NAME=N ...
  *						a greylist entry
  *
@@ -215,6 +216,7 @@ static int parse_grey(char *save, struct tp_record *r, const char **why)
 int     dump_parse(char *line, struct dump_item *item, const char **why)
 {
     char   *save = 0, *tok;
+    const char *net;
     char    canonical[ADDR_KEY_MAX];
 
     item->kind = DUMP_SKIP;
@@ -234,10 +236,11 @@ int     dump_parse(char *line, struct dump_item *item, const char **why)
 	    return *why = "bad greylist entry", -1;
 	return parse_grey(save, &item->rec, why);
     }
-    if (strchr(tok, '/') == 0 || addr_key_from_arg(tok, 32, 128, canonical,
-						sizeof(canonical)) < 0
-	|| strcmp(canonical, tok) != 0)
-	return *why = "not a network in canonical form (like 192.0.2.0/24)", -1;
+    if ((net = ledger_key_network(tok)) == 0 || strchr(net, '/') == 0
+	|| addr_key_from_arg(net, 32, 128, canonical, sizeof(canonical)) < 0
+	|| strcmp(canonical, net) != 0)
+	return *why = "not a network in canonical form (like 192.0.2.0/24, "
+	    "or [submission]192.0.2.0/24)", -1;
     snprintf(item->key, sizeof(item->key), "%s", tok);
     memset(&item->rec, 0, sizeof(item->rec));
     return each_field(save, record_field, &item->rec, why);

@@ -70,17 +70,39 @@ static void take_connection(struct helper *h)
     }
 }
 
-/* helper_client_key - the network key of client_address, or 0 (logged) */
-const char *helper_client_key(struct helper *h, const struct request *rq,
-			              char *key, size_t len)
+/* helper_client_key - the key of client_address's network in profile p:
+ * a profile's own "[NAME]NETWORK" unless it shares the global records
+ * (ledger_traffic_key); 0 (logged) when there is none */
+const char *helper_client_key(struct helper *h, const struct tp_conf *p,
+			              const struct request *rq, char *key, size_t len)
 {
+    char    net[ADDR_KEY_MAX];
+
     if (rq->client.family == 0
 	|| addr_network_key(&rq->client, (int) h->conf.ipv4_prefix,
-			    (int) h->conf.ipv6_prefix, key, len) < 0) {
+			    (int) h->conf.ipv6_prefix, net, sizeof(net)) < 0
+	|| ledger_traffic_key(p, net, key, len) == 0) {
 	msg_warn("client=%s: no usable client_address: DUNNO", rq->client_address);
 	return 0;
     }
     return key;
+}
+
+/* helper_get - the record of a helper_client_key(): a profile's own with
+ * the admin's allow and block of the network itself; 1 found, 0 not, -1
+ * a database error */
+int     helper_get(struct helper *h, const char *key, struct tp_record *r)
+{
+    const char *net = ledger_key_network(key);
+    struct tp_record g;
+    int     found = db_get(h->db, key, r), gfound;
+
+    if (found < 0 || net == key || net == 0)
+	return found;
+    if ((gfound = db_get(h->db, net, &g)) < 0)
+	return -1;
+    ledger_take_marks(r, &found, &g, gfound);
+    return found;
 }
 
 /* helper_profile - the settings for the request's policy_context; an

@@ -37,8 +37,9 @@ typedef enum helper_next helper_fn(struct helper *, const struct request *,
 void    helper_db_warn(struct helper *, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int     helper_main(int argc, char **argv, const char *progname, helper_fn *);
-const char *helper_client_key(struct helper *, const struct request *,
-			              char *key, size_t len);
+const char *helper_client_key(struct helper *, const struct tp_conf *,
+			              const struct request *, char *key, size_t len);
+int     helper_get(struct helper *, const char *key, struct tp_record *);
 const struct tp_conf *helper_profile(struct helper *, const struct request *);
 int     helper_take_slot(struct helper *, const char *client, const char *key);
 

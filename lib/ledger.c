@@ -36,6 +36,12 @@
  *	has a pending pass as if it had sat out a wait, so that its delivery
  *	escapes it (tarpit-store) and it never goes round again.
  *
+ *	A profile's traffic is its own (ledger_traffic_key): a network that
+ *	escaped on the submission port has not escaped on port 25.  Its
+ *	records are kept under "[NAME]NETWORK", unless the profile says
+ *	share_escapes; an admin's allow and block of the network itself hold
+ *	in every profile (ledger_take_marks).
+ *
  *	Allowing clears a block and blocking clears an allowance.  Expiry
  *	removes records untouched since the cutoff unless an allow or block
  *	still holds them, and clears allow and block marks that have run
@@ -406,4 +412,47 @@ const char *ledger_grey_key(const char *network, const char *sender,
 int ledger_is_grey_key(const char *key)
 {
     return strncmp(key, GREY_PREFIX, sizeof(GREY_PREFIX) - 1) == 0;
+}
+
+/* ledger_traffic_key - the key under which a profile's traffic for a
+ * network is kept: "[NAME]NETWORK", or the network's own key for the
+ * global settings and a profile with share_escapes; 0 when too long */
+const char *ledger_traffic_key(const struct tp_conf *p, const char *network,
+			               char *key, size_t len)
+{
+    int     n = p->name[0] && !p->share_escapes
+    ? snprintf(key, len, "[%s]%s", p->name, network)
+    : snprintf(key, len, "%s", network);
+
+    return n < 0 || (size_t) n >= len ? 0 : key;
+}
+
+/* ledger_key_network - the network of a network's key, past a profile's
+ * "[NAME]"; 0 when there is none of the right form */
+const char *ledger_key_network(const char *key)
+{
+    size_t  n;
+
+    if (key[0] != '[')
+	return key;
+    n = strspn(key + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+    if (n == 0 || n >= CONF_NAME_MAX || key[n + 1] != ']')
+	return 0;
+    return key + n + 2;
+}
+
+/* ledger_take_marks - a profile's own record with the admin's allow and
+ * block of the network itself (the global record), which hold in every
+ * profile */
+void    ledger_take_marks(struct tp_record *r, int *found,
+			          const struct tp_record *global, int gfound)
+{
+    if (!gfound || (global->allow_until == 0 && global->block_until == 0))
+	return;
+    if (!*found)
+	memset(r, 0, sizeof(*r));
+    *found = 1;
+    r->allow_until = global->allow_until;
+    r->block_until = global->block_until;
+    memcpy(r->comment, global->comment, sizeof(r->comment));
 }

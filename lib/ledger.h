@@ -13,6 +13,8 @@
 #include "wait.h"
 
 #define LEDGER_KEY_MAX 1024		/* a key: a network, or a greylist entry */
+/* A network's key: "192.0.2.0/24", or a profile's own "[NAME]192.0.2.0/24". */
+#define LEDGER_NET_KEY_MAX (ADDR_KEY_MAX + CONF_NAME_MAX + 2)
 
 enum ledger_event {
     LEDGER_WAIT_BEGUN,			/* a wait starts: count the attempt */
@@ -64,6 +66,11 @@ void    ledger_count_refused(struct tp_stats *, void *ctx);
 const char *ledger_grey_key(const char *network, const char *sender,
 			            const char *recipient, char *key, size_t len);
 int     ledger_is_grey_key(const char *key);
+const char *ledger_traffic_key(const struct tp_conf *, const char *network,
+			               char *key, size_t len);
+const char *ledger_key_network(const char *key);
+void    ledger_take_marks(struct tp_record *, int *found,
+			          const struct tp_record *global, int gfound);
 int64_t ledger_failures(const struct tp_record *);
 
 #endif

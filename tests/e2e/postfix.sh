@@ -219,6 +219,8 @@ sed '/^#/d' "$TOP/share/postfix/main.cf" "$TOP/share/postfix/submission.cf" >"$S
 sed '/^#/d' "$TOP/share/postfix/master.cf" >"$S/master.cf"
 if postconf -c "$S" -M submission/inet 2>"$T/sub.err" | grep -q 'smtpd_recipient_restrictions=\$submission_recipient_restrictions' \
    && postconf -c "$S" -h submission_recipient_restrictions 2>>"$T/sub.err" | grep -q 'policy_context=submission' \
+   && postconf -c "$S" -M submission/inet 2>>"$T/sub.err" | grep -q 'smtpd_end_of_data_restrictions=\$submission_end_of_data_restrictions' \
+   && postconf -c "$S" -h submission_end_of_data_restrictions 2>>"$T/sub.err" | grep -q '60002.*policy_context=submission' \
    && [ ! -s "$T/sub.err" ]; then
     ok "share/postfix submission lines parse cleanly with postconf"
 else

@@ -96,6 +96,48 @@ out=$(req 10.25.99.1 1 "client_name=host12345.example.net" | "$PC" 127.0.0.1 "$P
 expect_range "s25r: outside the profile, the global sleep (1s) and no S25R rule (ms)" \
     "$(ms_of "$out")" 950 5000
 
+# --- A profile's escapes are its own ---------------------------------------
+cat >"$T/own.conf" <<CONF
+database = $T/own.db
+sleep = 2s
+
+[submission]
+sleep = 1s
+skip_authenticated = no
+
+[partner]
+sleep = 1s
+skip_authenticated = no
+share_escapes = yes
+CONF
+PO=$(free_port); activate "$T/own.log" "$PO" "$BIN/tarpit-check" -c "$T/own.conf"
+SO=$(free_port); activate "$T/ownstore.log" "$SO" "$BIN/tarpit-store" -c "$T/own.conf"
+O="$BIN/tarpit-admin -c $T/own.conf"
+# prof CONTEXT ADDR PORT# PORT: a request of that profile ("" for none) to PORT
+prof() { req "$2" "$3" ${1:+"policy_context=$1"} "sasl_username=bob" | "$PC" 127.0.0.1 "$4"; }
+out=$(prof submission 192.0.2.10 1 "$PO")
+expect_range "own: an authenticated user waits on the submission port (ms)" "$(ms_of "$out")" 950 2500
+prof submission 192.0.2.10 1 "$SO" >/dev/null
+expect_eq "own: ... and delivers: the escape is the profile's ([submission]192.0.2.0/24)" \
+    "$(json_field "$($O --json check '[submission]192.0.2.10')" escapes)" "1"
+$O check 192.0.2.10 >/dev/null 2>&1
+expect_eq "own: the network itself has no record" "$?" "1"
+out=$(req 192.0.2.77 2 | "$PC" 127.0.0.1 "$PO")
+expect_range "own: an unauthenticated port-25 client of the same /24 still waits (ms)" "$(ms_of "$out")" 1950 4000
+check "own: log lines name the profile's record" grep -q "network=\[submission\]192.0.2.0/24: DUNNO after a wait" "$T/own.log"
+out=$(prof submission 192.0.2.10 3 "$PO")
+expect_range "own: the submission port does not wait again (ms)" "$(ms_of "$out")" 0 500
+out=$(prof partner 198.51.100.10 4 "$PO")
+prof partner 198.51.100.10 4 "$SO" >/dev/null
+out=$(req 198.51.100.77 5 | "$PC" 127.0.0.1 "$PO")
+expect_range "share_escapes = yes: an escape there is the network's, port 25 does not wait (ms)" \
+    "$(ms_of "$out")" 0 500
+$O block 203.0.113.0/24 >/dev/null
+out=$(prof submission 203.0.113.5 6 "$PO")
+expect_eq "own: an admin's block of the network holds in every profile" "$(act_of "$out")" "action=REJECT"
+$O block '[nosuch]203.0.113.5' >/dev/null 2>"$T/err"
+expect_eq "own: [NAME] of a profile the config lacks is refused" "$?:$(grep -c 'no \[nosuch\] profile' "$T/err")" "2:1"
+
 # --- Dry run: logs what it would do, never waits or blocks ---------------
 cat >"$T/dry.conf" <<CONF
 database = $T/dry.db

@@ -344,6 +344,40 @@ int main(void)
     EXPECT(ledger_grey_key("192.0.2.0/24", big, "b", key, sizeof(key)) == 0,
 	   "a tuple too long for a key is refused, not cut");
 
+    /* A profile's records are its own, unless it shares the global ones. */
+    struct tp_conf pc;
+    char    nk[LEDGER_NET_KEY_MAX];
+
+    unit_conf("sleep = 1s\n[submission]\nsleep = 5s\n[partner]\nshare_escapes = yes\n", &pc);
+    EXPECT(strcmp(ledger_traffic_key(&pc, "192.0.2.0/24", nk, sizeof(nk)), "192.0.2.0/24") == 0,
+	   "global settings: the network's own key");
+    EXPECT(strcmp(ledger_traffic_key(conf_profile(&pc, "submission"), "192.0.2.0/24", nk,
+				     sizeof(nk)), "[submission]192.0.2.0/24") == 0,
+	   "a profile: its own key, %s", nk);
+    EXPECT(strcmp(ledger_traffic_key(conf_profile(&pc, "partner"), "192.0.2.0/24", nk,
+				     sizeof(nk)), "192.0.2.0/24") == 0, "share_escapes: the network's");
+    EXPECT(ledger_traffic_key(conf_profile(&pc, "submission"), "192.0.2.0/24", nk, 10) == 0,
+	   "a key too long for the buffer is refused, not cut");
+    EXPECT(strcmp(ledger_key_network("[submission]2001:db8::/64"), "2001:db8::/64") == 0
+	   && strcmp(ledger_key_network("192.0.2.0/24"), "192.0.2.0/24") == 0
+	   && ledger_key_network("[]192.0.2.0/24") == 0 && ledger_key_network("[a b]1.2.3.0/24") == 0
+	   && ledger_key_network("[open192.0.2.0/24") == 0, "ledger_key_network");
+    conf_free(&pc);
+
+    struct tp_record own, glob;
+    int     found = 0;
+
+    memset(&own, 0, sizeof(own));
+    memset(&glob, 0, sizeof(glob));
+    glob.escapes = 5;
+    ledger_take_marks(&own, &found, &glob, 1);
+    EXPECT(!found && own.escapes == 0, "the network's escapes are not the profile's");
+    glob.block_until = -1;
+    snprintf(glob.comment, sizeof(glob.comment), "ticket 1");
+    ledger_take_marks(&own, &found, &glob, 1);
+    EXPECT(found && own.block_until == -1 && own.escapes == 0
+	   && strcmp(own.comment, "ticket 1") == 0, "the admin's block holds in the profile");
+
     /* max_waiting refused a wait: counted. */
     struct tp_stats st;
 
