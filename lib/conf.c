@@ -531,6 +531,15 @@ void conf_free(struct tp_conf *c)
     free_rules(c);
 }
 
+/* conf_move - settings read into one place, moved to another: the
+ * profiles' pointers to their global settings follow */
+void    conf_move(struct tp_conf *to, const struct tp_conf *from)
+{
+    *to = *from;
+    for (size_t i = 0; i < to->nprofiles; i++)
+	to->profiles[i].parent = to;
+}
+
 /* conf_profile - the settings for a policy_context; 0 when unknown */
 const struct tp_conf *conf_profile(const struct tp_conf *c, const char *name)
 {

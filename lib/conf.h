@@ -79,6 +79,7 @@ struct tp_conf {
 
 void    conf_defaults(struct tp_conf *);
 void    conf_free(struct tp_conf *);
+void    conf_move(struct tp_conf *to, const struct tp_conf *from);
 const struct tp_conf *conf_profile(const struct tp_conf *, const char *name);
 const char *conf_path(const char *option, int *named);
 int     conf_load(struct tp_conf *, const char *path, int must_exist,

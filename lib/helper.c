@@ -11,6 +11,13 @@
  *	It fails open: a config error, a malformed request or a request
  *	without a usable client address gets "action=DUNNO" and one log line;
  *	only a request that cannot be framed ends the connection, cleanly.
+ *
+ *	Postfix keeps a policy connection for up to 1000 s, so a helper looks
+ *	at its config file again before a request when a second has passed
+ *	since it last looked (a stat(2): CONF_RECHECK_MS apart, nothing on
+ *	the requests between): a changed file is read again, and used when it
+ *	is good, with the database opened anew; a bad one is logged and the
+ *	settings read before stay.
  * DIAGNOSTICS
  *	Exit 0 after a normal end of the connection, 1 when there is no usable
  *	connection or a bad command line.
@@ -36,6 +43,7 @@
 #include <unistd.h>
 
 #define REPLY_TIMEOUT_MS 10000
+#define CONF_RECHECK_MS 1000		/* a config change is seen this late */
 
 static void usage(const char *progname)
 {
@@ -173,6 +181,63 @@ int helper_take_slot(struct helper *h, const char *client, const char *key)
     return fd;
 }
 
+/* same_state - has the config file not changed? */
+static int same_state(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_dev == b->st_dev
+	&& a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec
+	&& a->st_mtim.tv_nsec == b->st_mtim.tv_nsec
+	&& a->st_ctim.tv_sec == b->st_ctim.tv_sec
+	&& a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* read_config - the settings and the database they name, into c and *db;
+ * 0, or -1 with why */
+static int read_config(struct helper *h, struct tp_conf *c, struct tp_db **db,
+		               char *why, size_t len)
+{
+    if (stat(h->conf_file, &h->conf_stat) < 0)
+	memset(&h->conf_stat, 0, sizeof(h->conf_stat));
+    h->conf_checked = monotonic_ms();
+    if (conf_load(c, h->conf_file, h->conf_named, why, len) < 0)
+	return -1;
+    if (conf_unsafe(c, h->conf_file, why, len) < 0 || (*db = db_open(c, why, len)) == 0) {
+	conf_free(c);
+	return -1;
+    }
+    return 0;
+}
+
+/* recheck_config - a second after the last look: read a changed config */
+static void recheck_config(struct helper *h)
+{
+    struct stat st;
+    struct tp_conf c;
+    struct tp_db *db;
+    char    why[sizeof(h->conf_error)];
+
+    if (monotonic_ms() - h->conf_checked < CONF_RECHECK_MS)
+	return;
+    h->conf_checked = monotonic_ms();
+    if (stat(h->conf_file, &st) < 0)
+	memset(&st, 0, sizeof(st));
+    if (same_state(&st, &h->conf_stat))
+	return;
+    if (read_config(h, &c, &db, why, sizeof(why)) < 0) {
+	msg_warn("%s changed, but %s; %s", h->conf_file, why, h->conf_ok
+		 ? "keeping the settings read before" : "still answering DUNNO");
+	return;
+    }
+    if (h->conf_ok) {
+	db_free(h->db);
+	conf_free(&h->conf);
+    }
+    conf_move(&h->conf, &c);
+    h->db = db;
+    h->conf_ok = 1;
+    msg_info("%s changed: the new settings apply", h->conf_file);
+}
+
 /* helper_main - serve one policy connection */
 int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
 {
@@ -205,16 +270,13 @@ int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
     h->progname = progname;
     take_connection(h);
 
-    int     named;
-    const char *path = conf_path(option, &named);
+    struct tp_conf c;
 
-    h->conf_ok = conf_load(&h->conf, path, named, h->conf_error,
-			   sizeof(h->conf_error)) == 0
-	&& conf_unsafe(&h->conf, path, h->conf_error, sizeof(h->conf_error)) == 0;
-    if (h->conf_ok
-	&& (h->db = db_open(&h->conf, h->conf_error, sizeof(h->conf_error))) == 0)
-	h->conf_ok = 0;
-    if (!h->conf_ok)
+    h->conf_file = conf_path(option, &h->conf_named);
+    h->conf_ok = read_config(h, &c, &h->db, h->conf_error, sizeof(h->conf_error)) == 0;
+    if (h->conf_ok)
+	conf_move(&h->conf, &c);
+    else
 	msg_warn("%s; answering DUNNO to every request", h->conf_error);
 
     for (;;) {
@@ -236,6 +298,7 @@ int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
 	    break;
 	}
 	memcpy(action, "DUNNO", sizeof("DUNNO"));
+	recheck_config(h);
 	if (q.bad) {
 	    msg_warn("malformed policy request (%s): answering DUNNO", q.bad);
 	} else if (!h->conf_ok) {
@@ -259,8 +322,10 @@ int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
 	    break;
 	}
     }
-    db_free(h->db);
-    conf_free(&h->conf);
+    if (h->conf_ok) {
+	db_free(h->db);
+	conf_free(&h->conf);
+    }
     munmap(h, sizeof(*h));
     return status;
 }

@@ -8,11 +8,17 @@
 #include "policy.h"
 #include "request.h"
 
+#include <sys/stat.h>
+
 struct helper {
     const char *progname;
     struct tp_conf conf;
     int     conf_ok;			/* 0: answer DUNNO to everything */
     char    conf_error[600];
+    const char *conf_file;		/* where the settings were read */
+    int     conf_named;			/* ... a file the user named */
+    struct stat conf_stat;		/* ... its state then */
+    int64_t conf_checked;		/* when it was last looked at (ms) */
     struct tp_db *db;
     /* The SMTP session this process last made wait, and its answer: one
      * session waits once, however many recipients it has. */

@@ -168,6 +168,31 @@ out=$( { req 192.0.2.1 1; req 192.0.2.1 2; } | ask "$P3")
 expect_eq "config error: DUNNO to every request" "$(action_of "$out" 1) $(action_of "$out" 2)" "action=DUNNO action=DUNNO"
 check "config error: logged with file and line" grep -q "bad.conf:2: sleep" "$T/badconf.log"
 
+# A config change applies within a second, on a policy connection Postfix
+# keeps open: the change is made during the first request's 4 s wait, and
+# the second request on the same connection waits the new 1 s.  A config
+# that is then broken keeps the settings read before, said once.
+printf 'database = %s/reload.db\nsleep = 4s\n' "$T" >"$T/reload.conf"
+P5=$(free_port); activate "$T/reload.log" "$P5" "$BIN/tarpit-check" -c "$T/reload.conf"
+{ req 192.0.2.1 1; req 198.51.100.1 2; } | ask "$P5" >"$T/reload.out" &
+rp=$!
+sleep 1
+printf 'database = %s/reload.db\nsleep = 1s\nrule = client_address 203.0.113.0/24 sleep 4s\n' \
+    "$T" >"$T/reload.conf"
+wait "$rp"
+out=$(cat "$T/reload.out")
+expect_range "config change: the request before it waits the old 4 s (ms)" "$(ms_of "$out" 1)" 3950 6000
+expect_range "config change: the next request on the same connection waits the new 1 s (ms)" "$(ms_of "$out" 2)" 950 3500
+check "config change: logged" grep -q "reload.conf changed: the new settings apply" "$T/reload.log"
+{ req 203.0.113.1 3; req 198.18.0.1 4; } | ask "$P5" >"$T/reload2.out" &
+rp=$!
+sleep 1
+printf 'database = %s/reload.db\nsleep = forever\n' "$T" >"$T/reload.conf"
+wait "$rp"
+out=$(cat "$T/reload2.out")
+expect_range "a broken config change: the settings read before stay (1 s, ms)" "$(ms_of "$out" 2)" 950 3500
+check "a broken config change: said, naming the line" grep -q "reload.conf changed, but .*reload.conf:2: sleep.*keeping the settings read before" "$T/reload.log"
+
 # inetd style (stdin/stdout) with stderr on the socket too: no log line may
 # reach the connection.
 P4=$(free_port)
