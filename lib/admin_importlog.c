@@ -23,14 +23,18 @@
  *	- with --offenders, blocks for block_for the networks with at least
  *	  offender_threshold lines matching an offence pattern: the config's
  *	  offender_pattern lines (their first group is the address), or by
- *	  default "does not resolve to address ADDR" and "[ADDR]: SASL ...
- *	  authentication failed".  A network that escaped or is allowed is
- *	  never blocked.
+ *	  default smtpd's "warning: hostname NAME does not resolve to address
+ *	  ADDR" and "warning: NAME[ADDR]: SASL ... authentication failed",
+ *	  from the start of the message: the same words later in a line (a
+ *	  sender address in a reject line) are a client's.  A network that
+ *	  escaped or is allowed is never blocked.
  *
- *	Only lines whose program is Postfix's count (its syslog identifier
- *	starts with "postfix"), and each form only at the start of the
- *	message, where Postfix puts it: addresses and texts later in a line
- *	are the senders' own words.  An address in a to=<...> field is read
+ *	Only lines whose program is Postfix's count: in a file, a syslog
+ *	identifier that starts with "postfix" (which any local user can write
+ *	with logger: the manual says so); from the journal, entries of
+ *	Postfix's user id, named by their _COMM (admin_journal.c).  Each form
+ *	counts only at the start of the message, where Postfix puts it:
+ *	addresses and texts later in a line are the senders' own words.  An address in a to=<...> field is read
  *	as Postfix quotes it, so that one holding '>' cannot end it early.
  *
  *	It prints what it did, or with --dry-run what it would do.
@@ -217,10 +221,13 @@ static void one_message(void *ctx, const char *ident, const char *msg)
     }
     if (!im->offenders_wanted)
 	return;
-    /* offender_pattern lines replace the two built-in patterns. */
+    /* offender_pattern lines replace the two built-in patterns, which are
+     * smtpd's own warnings, from their first word. */
     const struct tp_conf *c = &im->a->conf;
     size_t  n = c->n_offender_re ? c->n_offender_re : 2;
 
+    if (c->n_offender_re == 0 && !program_is(ident, "smtpd"))
+	return;
     for (size_t i = 0; i < n; i++) {
 	const regex_t *re = c->n_offender_re ? c->offender_re + i : im->offence_re + i;
 
@@ -453,10 +460,10 @@ int admin_import_log(struct admin *a, int argc, char **argv)
 	|| regcomp(&im.sent_re, "^, relay=[^][ ,]*\\[([0-9A-Fa-f.:]+)\\]:[0-9]+, "
 		   "(conn_use=[0-9]+, )?delay=[0-9.]+, delays=[0-9./]+, "
 		   "dsn=2\\.[0-9]+\\.[0-9]+, status=sent( |$)", REG_EXTENDED) != 0
-	|| regcomp(&im.offence_re[0], "does not resolve to address ([0-9A-Fa-f.:]+)",
-		   REG_EXTENDED) != 0
-	|| regcomp(&im.offence_re[1], "\\[([0-9A-Fa-f.:]+)\\]: SASL [A-Za-z0-9_-]+ "
-		   "authentication failed", REG_EXTENDED) != 0) {
+	|| regcomp(&im.offence_re[0], "^warning: hostname [^ ]+ does not resolve to "
+		   "address ([0-9A-Fa-f.:]+)(:|$)", REG_EXTENDED) != 0
+	|| regcomp(&im.offence_re[1], "^warning: [^[ ]*\\[([0-9A-Fa-f.:]+)\\]: SASL "
+		   "[A-Za-z0-9_-]+ authentication failed", REG_EXTENDED) != 0) {
 	msg_panic("cannot compile the built-in log patterns");
     }
     if (journal) {

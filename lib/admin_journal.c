@@ -5,11 +5,12 @@
  *	Since Debian 12 a default install logs to the journal only, so
  *	import-log reads Postfix's entries there itself, through sd-journal:
  *	the local system journal (--journal) or given journal files
- *	(--journal-file).  Postfix's entries are those whose
- *	SYSLOG_IDENTIFIER starts with "postfix" (postfix/smtpd, postfix/qmgr,
- *	... and postfix-mx2/smtpd of a second instance): the journal is asked
- *	for the identifiers it holds, and matched on those, so that nothing
- *	else is read.
+ *	(--journal-file).  Postfix's entries are those of its mail_owner's
+ *	user id (_UID, which journald sets and no sender can), every
+ *	instance's: the journal is asked for those alone.  SYSLOG_IDENTIFIER
+ *	is the sender's own word (logger -t postfix/smtpd writes it), so the
+ *	program is the trusted _COMM (smtpd, qmgr, smtp), passed on as
+ *	"postfix/COMM".
  *
  *	Where the last run stopped is the journal cursor of its last entry,
  *	kept in a file beside the database and replaced (write, fsync,
@@ -26,12 +27,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
-#define IDENT_FIELD "SYSLOG_IDENTIFIER="
 #define MESSAGE_FIELD "MESSAGE="
 
 /* journal_failed - an sd-journal call failed: say it; ADMIN_IO */
@@ -41,33 +42,20 @@ static int journal_failed(struct admin *a, const char *what, int r)
     return ADMIN_IO;
 }
 
-/* match_postfix - match the entries of every Postfix identifier the
- * journal holds; how many, or a negative errno */
-static int match_postfix(sd_journal *j)
+/* match_postfix - match the entries of Postfix's user (mail_owner): 0,
+ * or a negative errno (-ESRCH: no such user, said) */
+static int match_postfix(struct admin *a, sd_journal *j)
 {
-    struct array idents = ARRAY_OF(char *);
-    const void *data;
-    size_t  len;
-    int     r, n = 0;
+    struct passwd *pw = getpwnam(a->conf.mail_owner);
+    char    m[64];
 
-    if ((r = sd_journal_query_unique(j, "SYSLOG_IDENTIFIER")) < 0)
-	return r;
-    SD_JOURNAL_FOREACH_UNIQUE(j, data, len) {
-	if (len > strlen(IDENT_FIELD "postfix")
-	    && memcmp(data, IDENT_FIELD "postfix", strlen(IDENT_FIELD "postfix")) == 0)
-	    *(char **) array_add(&idents) = strndup(data, len);
+    if (pw == 0) {
+	fprintf(a->err, "tarpit-admin: import-log: mail_owner = %s: no such user\n",
+		a->conf.mail_owner);
+	return -ESRCH;
     }
-    for (size_t i = 0; i < idents.n; i++) {
-	char   *m = ((char **) idents.v)[i];
-
-	if (m == 0)
-	    r = -ENOMEM;
-	else if (r >= 0 && (r = sd_journal_add_match(j, m, 0)) >= 0)
-	    n++;
-	free(m);
-    }
-    array_free(&idents);
-    return r < 0 ? r : n;
+    snprintf(m, sizeof(m), "_UID=%lu", (unsigned long) pw->pw_uid);
+    return sd_journal_add_match(j, m, 0);
 }
 
 /* field - an entry's short text field into buf: 0, or a negative errno
@@ -132,9 +120,9 @@ int admin_journal_read(struct admin *a, struct journal_read *jr,
 	fprintf(a->err, "tarpit-admin: import-log: no journal file could be read "
 		"(none there, or no permission: run it as root or as a member of "
 		"the group systemd-journal or adm)\n");
-    if ((r = match_postfix(j)) <= 0) {
+    if ((r = match_postfix(a, j)) < 0) {
 	sd_journal_close(j);
-	return r < 0 ? journal_failed(a, "reading the journal", r) : ADMIN_OK;
+	return r == -ESRCH ? ADMIN_CONFIG : journal_failed(a, "reading the journal", r);
     }
     if ((r = seek_start(a, j, jr)) < 0) {
 	sd_journal_close(j);
@@ -154,7 +142,8 @@ int admin_journal_read(struct admin *a, struct journal_read *jr,
 	    break;
 	if (jr->since > 0 && usec < (uint64_t) jr->since * 1000000)
 	    continue;
-	if ((r = field(j, "SYSLOG_IDENTIFIER", ident, sizeof(ident))) == 0)
+	memcpy(ident, "postfix/", 8);
+	if ((r = field(j, "_COMM", ident + 8, sizeof(ident) - 8)) == 0)
 	    r = sd_journal_get_data(j, "MESSAGE", &data, &len);
 	if (r == -ENOENT || r == -EBADMSG || r == -E2BIG)
 	    continue;			/* no message, or a damaged entry */

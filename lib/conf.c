@@ -93,6 +93,7 @@ static const struct conf_key conf_keys[] = {
     {"block_for", CT_DURATION, OFF(block_for_ms), "7d", 60000, 3650 * DAY_MS, 0},
     {"offender_threshold", CT_INT, OFF(offender_threshold), "3", 1, 1000000, GLOBAL},
     {"learn_correspondents", CT_BOOL, OFF(learn_correspondents), "yes", 0, 1, GLOBAL},
+    {"mail_owner", CT_STR, OFF(mail_owner), "postfix", 0, 0, GLOBAL},
     {"rule", CT_RULE, 0, "", 0, 0, 0},
     {"offender_pattern", CT_PATTERN, 0, "", 0, 0, GLOBAL},
 };

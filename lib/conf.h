@@ -67,6 +67,7 @@ struct tp_conf {
     int64_t block_for_ms;		/* how long such a block lasts */
     int64_t offender_threshold;		/* import-log --offenders: lines */
     int64_t learn_correspondents;	/* import-log: hosts we delivered to */
+    char    mail_owner[CONF_PATH_MAX];	/* Postfix's user: its journal entries */
     regex_t *offender_re;		/* offender_pattern lines, compiled */
     size_t  n_offender_re;
 

@@ -116,6 +116,12 @@ Nov 22 06:00:04 mx postfix/smtpd[100]: warning: hostname bad.example does not re
 Nov 22 06:00:05 mx postfix/smtpd[100]: warning: hostname bad.example does not resolve to address 192.0.2.66
 Nov 22 06:00:06 mx postfix/smtpd[100]: warning: unknown[192.0.2.67]: SASL LOGIN authentication failed: UGFzc3dvcmQ6
 Nov 22 06:00:07 mx postfix/smtpd[100]: warning: unknown[198.18.0.1]: SASL PLAIN authentication failed:
+Nov 22 06:00:08 mx postfix/smtpd[100]: NOQUEUE: reject: RCPT from unknown[198.51.100.200]: 450 4.1.8 <"does not resolve to address 100.64.7.99"@spam.test>: Sender address rejected: Domain not found; from=<"does not resolve to address 100.64.7.99"@spam.test> to=<u@example.test> proto=ESMTP helo=<x>
+Nov 22 06:00:09 mx postfix/smtpd[100]: NOQUEUE: reject: RCPT from unknown[198.51.100.200]: 450 4.1.8 <"does not resolve to address 100.64.7.99"@spam.test>: Sender address rejected: Domain not found; from=<"does not resolve to address 100.64.7.99"@spam.test> to=<u@example.test> proto=ESMTP helo=<x>
+Nov 22 06:00:10 mx postfix/smtpd[100]: NOQUEUE: reject: RCPT from unknown[198.51.100.200]: 450 4.1.8 <"does not resolve to address 100.64.7.99"@spam.test>: Sender address rejected: Domain not found; from=<"does not resolve to address 100.64.7.99"@spam.test> to=<u@example.test> proto=ESMTP helo=<x>
+Nov 22 06:00:11 mx postfix/smtpd[100]: NOQUEUE: reject: RCPT from unknown[198.51.100.200]: 554 5.7.1 <u@example.test>: Relay access denied; from=<"x[100.64.8.9]: SASL LOGIN authentication failed"@spam.test> to=<u@example.test> proto=ESMTP helo=<x>
+Nov 22 06:00:12 mx postfix/smtpd[100]: NOQUEUE: reject: RCPT from unknown[198.51.100.200]: 554 5.7.1 <u@example.test>: Relay access denied; from=<"x[100.64.8.9]: SASL LOGIN authentication failed"@spam.test> to=<u@example.test> proto=ESMTP helo=<x>
+Nov 22 06:00:13 mx postfix/smtpd[100]: NOQUEUE: reject: RCPT from unknown[198.51.100.200]: 554 5.7.1 <u@example.test>: Relay access denied; from=<"x[100.64.8.9]: SASL LOGIN authentication failed"@spam.test> to=<u@example.test> proto=ESMTP helo=<x>
 LOG
 cat >"$T/journal.txt" <<'LOG'
 __CURSOR=s=1
@@ -140,9 +146,13 @@ expect_eq "import-log --offenders: 3 offending lines from one /24 block it" \
 $I check 198.18.0.1 >/dev/null 2>&1
 expect_eq "import-log --offenders: one line is not enough" "$?" "1"
 check "import-log: prints what it did" grep -q "192.0.2.0/24 blocked (3 offending lines)" <<<"$out"
+$I check 100.64.7.99 >/dev/null 2>&1
+expect_eq "import-log --offenders: the words in a sender address block nobody (does not resolve)" "$?" "1"
+$I check 100.64.8.9 >/dev/null 2>&1
+expect_eq "import-log --offenders: ... nor a forged SASL line in one" "$?" "1"
 # Configured offence patterns replace the built-in ones.
-printf 'database = %s/import2.db\noffender_threshold = 2\noffender_pattern = /too many errors from [^[]*\\[([0-9a-fA-F.:]+)\\]/\n' "$T" >"$T/import2.conf"
-printf 'x postfix/smtpd[1]: warning: too many errors from bot[198.51.100.9]\n%.0s' 1 2 >>"$T/mail.log"
+printf 'database = %s/import2.db\noffender_threshold = 2\noffender_pattern = /^too many errors after [A-Z]+ from [^[ ]*\\[([0-9a-fA-F.:]+)\\]/\n' "$T" >"$T/import2.conf"
+printf 'x postfix/smtpd[1]: too many errors after RCPT from bot[198.51.100.9]\n%.0s' 1 2 >>"$T/mail.log"
 out=$("$BIN/tarpit-admin" -c "$T/import2.conf" import-log --offenders "$T/mail.log")
 check "import-log: an offender_pattern from the config blocks its matches" grep -q "198.51.100.0/24 blocked (2 offending lines)" <<<"$out"
 if grep -q '192.0.2.0/24 blocked' <<<"$out"; then

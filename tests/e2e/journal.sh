@@ -18,10 +18,14 @@ J=$T/mail.journal
 BOOT=0123456789abcdef0123456789abcdef
 mono=1000000
 
-# entry SECONDS IDENTIFIER MESSAGE - one entry in journal export format
+PFUID=$(id -u postfix)
+# entry SECONDS IDENTIFIER MESSAGE [UID COMM] - one entry in journal export
+# format; journald's trusted fields are those of Postfix's daemon (the
+# identifier's last word) unless given
 entry() {
     mono=$((mono + 1000000))
     printf '__REALTIME_TIMESTAMP=%s000000\n__MONOTONIC_TIMESTAMP=%s\n_BOOT_ID=%s\n' "$1" "$mono" "$BOOT"
+    printf '_UID=%s\n_COMM=%s\n' "${4:-$PFUID}" "${5:-${2##*/}}"
     printf '_HOSTNAME=mx1\nSYSLOG_IDENTIFIER=%s\nMESSAGE=%s\n\n' "$2" "$3"
 }
 # append FILE - the export text on stdin, appended to journal FILE
@@ -39,8 +43,8 @@ t0=$(date -u -d '2026-11-01 10:00:00' +%s)
     entry $((t0 + 10)) postfix-mx2/smtpd "5DEF1: client=relay.example.org[2001:db8:5::25]"
     entry $((t0 + 11)) postfix-mx2/qmgr "5DEF1: from=<b@example.org>, size=99, nrcpt=1 (queue active)"
     entry $((t0 + 20)) postfix/smtpd "6AAA1: client=unknown[198.51.100.9]"
-    entry $((t0 + 21)) sshd "7BBB1: client=x[203.0.113.1]"
-    entry $((t0 + 22)) sshd "7BBB1: from=<c@example.com>, size=1, nrcpt=1 (queue active)"
+    entry $((t0 + 21)) sshd "7BBB1: client=x[203.0.113.1]" 0 sshd
+    entry $((t0 + 22)) sshd "7BBB1: from=<c@example.com>, size=1, nrcpt=1 (queue active)" 0 sshd
     for i in 1 2 3; do
         entry $((t0 + 30 + i)) postfix/smtpd "warning: hostname bot$i.example does not resolve to address 203.0.113.$((40 + i))"
     done
@@ -118,6 +122,25 @@ expect_eq "without --seed: only the correspondent's network is recorded, learned
 printf 'database = %s/db/safe2.db\nlearn_correspondents = no\n' "$T" >"$T/safe2.conf"
 "$BIN/tarpit-admin" -c "$T/safe2.conf" import-log --journal-file "$J" >/dev/null
 expect_eq "learn_correspondents = no: nothing learned" "$("$BIN/tarpit-admin" -c "$T/safe2.conf" list | wc -l)" "0"
+
+# --- Forged entries: logger -t postfix/smtpd by another user ------------------
+# A system user (www-data) writes Postfix-looking lines with logger(1):
+# SYSLOG_IDENTIFIER is the sender's word, _UID and _COMM are journald's.
+F=$T/forged.journal
+{
+    entry $((t0 + 300)) postfix/smtpd "AAAA1: client=x.example[203.0.113.77]" 33 logger
+    entry $((t0 + 301)) postfix/qmgr "AAAA1: from=<f@example.com>, size=1, nrcpt=1 (queue active)" 33 logger
+    entry $((t0 + 302)) postfix/smtp "AAAA2: to=<g@example.org>, relay=y.example[203.0.113.78]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)" 33 logger
+    for i in 1 2 3; do
+        entry $((t0 + 310 + i)) postfix/smtpd "warning: hostname bot.example does not resolve to address 198.51.100.$i" 33 logger
+    done
+    entry $((t0 + 320)) postfix/smtpd "AAAA3: client=z.example[192.0.2.99]" "$PFUID" smtpd
+} | append "$F"
+printf 'database = %s/db/forged.db\noffender_threshold = 3\n' "$T" >"$T/forged.conf"
+out=$("$BIN/tarpit-admin" -c "$T/forged.conf" import-log --seed --offenders --journal-file "$F")
+expect_eq "forged entries (another user's logger): none read" "$(head -1 <<<"$out" | cut -d' ' -f1)" "1"
+expect_eq "forged entries: nothing escaped, nothing blocked" \
+    "$("$BIN/tarpit-admin" -c "$T/forged.conf" list | wc -l)" "0"
 
 # --- Usage -----------------------------------------------------------------
 for bad in "--journal $J" "--since yesterday $J" "--from-start $J" "--journal-file" \

@@ -160,15 +160,17 @@ if [ -n "$q" ] && pf_delivered "$PF" "$q"; then
 else
     not_ok "3. our Postfix relayed a message to 192.0.2.25" "$(grep "${q:-none}" "$PF/maillog" | tail -3)"
 fi
-# The maillog as the journal would hold it: Debian's journal-remote makes
-# a journal file of it, read through sd-journal like the system journal.
-awk -v boot=0123456789abcdef0123456789abcdef '
+# The maillog as the journal would hold it (journald's _UID and _COMM of
+# Postfix's daemons): Debian's journal-remote makes a journal file of it,
+# read through sd-journal like the system journal.
+awk -v boot=0123456789abcdef0123456789abcdef -v uid="$(id -u postfix)" '
     match($0, /^[A-Z][a-z][a-z] +[0-9]+ [0-9:]+ [^ ]+ [^ []+\[[0-9]+\]: /) {
         head = substr($0, 1, RLENGTH - 2); msg = substr($0, RLENGTH + 1)
         n = split(head, w, " "); ident = w[n]; sub(/\[.*/, "", ident)
         t++
         printf "__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\n", 1764000000000000 + t * 1000, t * 1000, boot
-        printf "SYSLOG_IDENTIFIER=%s\nMESSAGE=%s\n\n", ident, msg
+        comm = ident; sub(/.*\//, "", comm)
+        printf "_UID=%s\n_COMM=%s\nSYSLOG_IDENTIFIER=%s\nMESSAGE=%s\n\n", uid, comm, ident, msg
     }' "$PF/maillog" | /lib/systemd/systemd-journal-remote --output="$T/mail.journal" - >"$T/remote.log" 2>&1
 printf 'database = %s/journal.db\n' "$T" >"$T/journal.conf"
 "$BIN/tarpit-admin" -c "$T/journal.conf" ${timer_cmd/--journal/--journal-file} "$T/mail.journal" >"$T/jimport.out"
