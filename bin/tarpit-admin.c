@@ -66,6 +66,11 @@ int main(int argc, char **argv)
 	free(args);
 	return ADMIN_CONFIG;
     }
+    if ((status = admin_become_owner(&a)) != ADMIN_OK) {
+	conf_free(&a.conf);
+	free(args);
+	return status;
+    }
     if ((a.db = db_open(&a.conf, err, sizeof(err))) == 0) {
 	fprintf(stderr, "tarpit-admin: %s\n", err);
 	conf_free(&a.conf);

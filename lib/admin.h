@@ -26,6 +26,7 @@
 #include "mem.h"
 
 #include <stdio.h>
+#include <sys/types.h>
 
 /* Exit statuses (tarpit-admin(8), EXIT STATUS). */
 #define ADMIN_OK 0
@@ -42,6 +43,9 @@ struct admin {
     struct tp_db *db;
     int     json;
     FILE   *out, *err;
+    int     as_owner;			/* root, working as the owner of */
+    uid_t   owner_uid;			/* ... the database's directory */
+    gid_t   owner_gid;
 };
 
 typedef int admin_fn(struct admin *, int argc, char **argv);
@@ -63,6 +67,11 @@ int     admin_run(struct admin *, const struct admin_command *, int argc,
 int     admin_usage(struct admin *);
 void    admin_print_usage(FILE *);
 int     admin_split(char *line, char **argv, int max);
+
+/* admin_owner.c: root works as the owner of the database's directory */
+int     admin_become_owner(struct admin *);
+void    admin_as_root(struct admin *, int on);
+FILE   *admin_open_input(struct admin *, const char *path);
 
 /* admin_print.c: what several commands print or read */
 struct admin_entry {
@@ -86,6 +95,7 @@ struct admin_out {
     FILE   *fp;
     const char *path;			/* 0: a->out */
     char    tmp[CONF_PATH_MAX + 32];
+    int     as_root;			/* made with root's ids */
 };
 
 FILE   *admin_out_open(struct admin *, struct admin_out *, const char *path);

@@ -130,8 +130,8 @@ int admin_load(struct admin *a, int argc, char **argv)
 	return admin_usage(a);
     if (argc == 1 && strcmp(argv[0], "-") != 0) {
 	name = argv[0];
-	if ((fp = fopen(name, "r")) == 0)
-	    return admin_io_failed(a, name);
+	if ((fp = admin_open_input(a, name)) == 0)
+	    return ADMIN_IO;
     }
     rc = read_dump(a, fp, name, &l);
     if (fp != stdin)

@@ -299,8 +299,8 @@ static int read_files(struct import *im, int argc, char **argv)
 
 	if (strcmp(argv[i], "-") == 0)
 	    fp = stdin;
-	else if ((fp = fopen(argv[i], "r")) == 0) {
-	    rc = admin_io_failed(im->a, argv[i]);
+	else if ((fp = admin_open_input(im->a, argv[i])) == 0) {
+	    rc = ADMIN_IO;
 	    break;
 	}
 	while ((n = getline(&line, &cap, fp)) >= 0) {

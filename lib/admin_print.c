@@ -18,6 +18,8 @@
 #include "admin.h"
 #include "decide.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,24 +208,45 @@ int admin_no_record(struct admin *a, const char *arg, const char *key)
     return ADMIN_NOTFOUND;
 }
 
+/* out_create - the new file beside path, made where nothing was (a link
+ * planted under its name cannot be followed), mode 0644: its stream, or
+ * 0 with errno */
+static FILE *out_create(struct admin_out *o)
+{
+    FILE   *fp;
+    int     fd;
+
+    snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.XXXXXX", o->path);
+    if ((fd = mkostemp(o->tmp, O_CLOEXEC)) < 0)
+	return 0;
+    if (fchmod(fd, 0644) == 0 && (fp = fdopen(fd, "w")) != 0)
+	return fp;
+    close(fd);
+    unlink(o->tmp);
+    return 0;
+}
+
 /* admin_out_open - where a command writes: a->out, or with a path a new
  * file beside it (mode 0644) that admin_out_close() renames into place,
- * so that a reader never sees half of it; 0 when it cannot be made */
+ * so that a reader never sees half of it; 0 when it cannot be made.
+ * Root working as the database's owner makes it as the owner, or where
+ * the owner may not write (/etc/postfix), as root: either way a link in
+ * its place is replaced, never followed. */
 FILE   *admin_out_open(struct admin *a, struct admin_out *o, const char *path)
 {
     o->path = path;
     o->fp = a->out;
+    o->as_root = 0;
     if (path == 0)
 	return o->fp;
-    snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.%ld", path, (long) getpid());
-    if ((o->fp = fopen(o->tmp, "w")) == 0 || fchmod(fileno(o->fp), 0644) != 0) {
-	admin_io_failed(a, o->tmp);
-	if (o->fp) {
-	    fclose(o->fp);
-	    unlink(o->tmp);
-	}
-	return 0;
+    if ((o->fp = out_create(o)) == 0 && (errno == EACCES || errno == EPERM) && a->as_owner) {
+	admin_as_root(a, 1);
+	o->as_root = 1;
+	o->fp = out_create(o);
+	admin_as_root(a, 0);
     }
+    if (o->fp == 0)
+	admin_io_failed(a, path);
     return o->fp;
 }
 
@@ -239,9 +262,13 @@ int admin_out_close(struct admin *a, struct admin_out *o, int rc)
     bad = fflush(o->fp) != 0 || fsync(fileno(o->fp)) != 0;
     if (fclose(o->fp) != 0)
 	bad = 1;
+    if (o->as_root)
+	admin_as_root(a, 1);
     if (rc == ADMIN_OK && (bad || rename(o->tmp, o->path) != 0))
 	rc = admin_io_failed(a, o->path);
     if (rc != ADMIN_OK)
 	unlink(o->tmp);
+    if (o->as_root)
+	admin_as_root(a, 0);
     return rc;
 }

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# owner.sh - root's tarpit-admin and a state directory of another user's:
+# nothing that user plants there (a link to a file of root's, in place of
+# the lock file or of an output's temporary name) reaches root's files,
+# and what root's tarpit-admin creates there belongs to the directory's
+# owner, so the helpers can still open it.  The user here is nobody.
+. "$(dirname "$0")/../lib.sh"
+if [ "$(id -u)" != 0 ]; then
+    echo "SKIPPED: owner.sh needs root (it is about what root does)" >&2
+    exit 77
+fi
+
+D=$T/state
+mkdir -m 0750 "$D"
+chown nobody:nogroup "$D"
+A="$BIN/tarpit-admin -c $T/tarpit.conf"
+printf 'database = %s/tarpit.db\n' "$D" >"$T/tarpit.conf"
+# root's secret, mode 0600
+S=$T/root.secret
+printf 'root secret\n' >"$S"
+chmod 0600 "$S"
+sum() { md5sum <"$S"; }
+before=$(sum)
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+
+# 1. The lock file is a link to root's file.
+as_nobody ln -s "$S" "$D/tarpit.db.lock"
+$A block 192.0.2.1 --for 1h >"$T/out" 2>"$T/err"
+rc=$?
+expect_eq "a lock file linked to root's file: root's file untouched" "$(sum)" "$before"
+expect_eq "... and the command says it could not open it (exit 4)" "$rc:$(grep -c 'Permission denied' "$T/err")" "4:1"
+rm -f "$D/tarpit.db.lock"
+
+# 2. What root's tarpit-admin creates there is the owner's.
+$A block 192.0.2.1 --for 1h >/dev/null
+expect_eq "block as root: the database and its lock file belong to the directory's owner" \
+    "$(stat -c %U:%G "$D/tarpit.db" "$D/tarpit.db.lock" | sort -u)" "nobody:nogroup"
+expect_eq "... and the helpers' user can read the record" \
+    "$(as_nobody $A --json check 192.0.2.1 | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p')" "blocked"
+rm -f "$D"/tarpit.db*
+$A dump >/dev/null 2>&1
+printf '# tarpit dump 1\n198.51.100.0/24 escapes=1 last_seen=%s\n' "$(date +%s)" >"$T/dump"
+chmod 0600 "$T/dump"
+$A load "$T/dump" >/dev/null
+expect_eq "load as root (the restore path): root's 0600 dump read, the new database the owner's" \
+    "$(stat -c %U "$D/tarpit.db")/$(as_nobody $A --json check 198.51.100.1 | sed -n 's/.*"escapes":\([0-9]*\).*/\1/p')" "nobody/1"
+
+# 3. Links planted for the output's temporary names.
+for i in $(seq 0 300); do as_nobody ln -s "$S" "$D/blocked.cidr.tmp.$(( $$ + i ))" 2>/dev/null; done
+$A block 203.0.113.9 >/dev/null
+$A export-map -o "$D/blocked.cidr" >"$T/out" 2>&1
+expect_eq "export-map -o among planted links: root's file untouched" "$(sum)" "$before"
+check "... the table is written" grep -q '^203.0.113.0/24' "$D/blocked.cidr"
+expect_eq "... as a file of the owner's, mode 0644, not a link" \
+    "$(stat -c %U:%a:%F "$D/blocked.cidr")" "nobody:644:regular file"
+as_nobody ln -sf "$S" "$D/blocked.cidr"
+$A export-map -o "$D/blocked.cidr" >/dev/null 2>&1
+expect_eq "export-map -o over a link in its place: the link is replaced, not followed" \
+    "$(sum):$(stat -c %F "$D/blocked.cidr")" "$before:regular file"
+
+# 4. Where the owner may not write, root's output is root's.
+mkdir -m 0700 "$T/rootdir"
+$A export-map -o "$T/rootdir/blocked.cidr" >/dev/null
+expect_eq "export-map -o into root's own directory: written, as root" \
+    "$(stat -c %U "$T/rootdir/blocked.cidr" 2>/dev/null)" "root"
+
+# 5. Inputs: a file root names is read with root's rights; not a device.
+$A load /dev/zero >/dev/null 2>"$T/err"
+expect_eq "load /dev/zero: refused, not a regular file (exit 6)" "$?:$(grep -c 'not a regular file' "$T/err")" "6:1"
+$A import-log /dev/zero >/dev/null 2>"$T/err"
+expect_eq "import-log /dev/zero: refused too" "$?:$(grep -c 'not a regular file' "$T/err")" "6:1"
+expect_eq "after all of it: root's file untouched" "$(sum)" "$before"
+done_testing
