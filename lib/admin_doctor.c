@@ -36,6 +36,14 @@ struct doctor {
     int     problems;
 };
 
+/* Where Postfix reaches a helper: unix:private/tarpit-NAME as shipped, or
+ * a TCP port (the units' documented option; --check-port, --store-port) */
+struct endpoint {
+    const char *name;			/* check, store */
+    const char *tcp;			/* the documented port */
+    const char *port;			/* the one given, or 0 */
+};
+
 /* problem - one finding and its fix */
 __attribute__((format(printf, 3, 4)))
 static void problem(struct doctor *d, const char *fix, const char *fmt, ...)
@@ -191,14 +199,13 @@ static char *postconf(const char *name)
     return buf;
 }
 
-/* find_service - the check_policy_service entry for a port in a list, its
- * text in out (up to the closing brace); 0 or -1 */
-static int find_service(const char *list, const char *port, char *out, size_t len)
+/* find_one - the check_policy_service entry naming needle (":PORT" or
+ * "private/NAME") in a list, its text in out (up to the closing brace);
+ * 0 or -1 */
+static int find_one(const char *list, const char *needle, char *out, size_t len)
 {
-    char    needle[64];
     const char *p, *start, *end;
 
-    snprintf(needle, sizeof(needle), ":%s", port);
     for (p = list; (p = strstr(p, needle)) != 0; p++) {
 	char    after = p[strlen(needle)];
 
@@ -219,6 +226,23 @@ static int find_service(const char *list, const char *port, char *out, size_t le
 	return 0;
     }
     return -1;
+}
+
+/* find_service - the entry of a service: its TCP port when given, else
+ * the shipped unix:private/tarpit-NAME or the old 127.0.0.1 port; what it
+ * was found as in where */
+static int find_service(const char *list, const struct endpoint *e, char *out,
+			        size_t len)
+{
+    char    needle[64];
+
+    if (e->port == 0) {
+	snprintf(needle, sizeof(needle), "private/tarpit-%s", e->name);
+	if (find_one(list, needle, out, len) == 0)
+	    return 0;
+    }
+    snprintf(needle, sizeof(needle), ":%s", e->port ? e->port : e->tcp);
+    return find_one(list, needle, out, len);
 }
 
 /* option - "name=value" inside a service entry, value in out; 0 or -1 */
@@ -253,8 +277,8 @@ static int64_t longest_sleep(const struct tp_conf *c)
 }
 
 /* check_postfix - the policy lines, their timeouts, the process limit */
-static void check_postfix(struct doctor *d, long maxconn, const char *check_port,
-			          const char *store_port)
+static void check_postfix(struct doctor *d, long maxconn, const struct endpoint *check,
+			          const struct endpoint *store)
 {
     char   *rcpt = postconf("smtpd_recipient_restrictions");
     char   *data = postconf("smtpd_data_restrictions");
@@ -273,8 +297,8 @@ static void check_postfix(struct doctor *d, long maxconn, const char *check_port
     good(d, "asking postconf%s%s", mc ? " with MAIL_CONFIG=" : "", mc ? mc : "");
     if (tmo)
 	(void) conf_parse_duration(tmo, &timeout_ms);
-    if (find_service(rcpt, check_port, entry, sizeof(entry)) == 0) {
-	good(d, "smtpd_recipient_restrictions asks port %s", check_port);
+    if (find_service(rcpt, check, entry, sizeof(entry)) == 0) {
+	good(d, "smtpd_recipient_restrictions asks the tarpit check: %s", entry);
 	if (option(entry, "timeout", value, sizeof(value)) == 0
 	    && conf_parse_duration(value, &timeout_ms) < 0)
 	    problem(d, "write it like timeout=100s", "timeout=%s is not a duration", value);
@@ -285,7 +309,7 @@ static void check_postfix(struct doctor *d, long maxconn, const char *check_port
 			"default_action=%s: when the tarpit is down, mail is %s",
 			value, "answered that instead of flowing");
 	} else if (dflt == 0 || strncasecmp(dflt, "DUNNO", 5) != 0)
-	    problem(d, "write check_policy_service { inet:127.0.0.1:60001, "
+	    problem(d, "write check_policy_service { unix:private/tarpit-check, "
 		    "timeout=100s, default_action=DUNNO }",
 		    "the tarpit check has no default_action=DUNNO: when the "
 		    "tarpit is down, Postfix answers \"%s\"", dflt ? dflt : "451 4.3.5");
@@ -300,28 +324,31 @@ static void check_postfix(struct doctor *d, long maxconn, const char *check_port
 		    "the wait, retries, and no client ever escapes", s, t);
 	} else
 	    good(d, "policy timeout leaves room for sleep");
-    } else if (data && find_service(data, check_port, entry, sizeof(entry)) == 0) {
-	good(d, "smtpd_data_restrictions asks port %s (a DATA-stage wait)", check_port);
+    } else if (data && find_service(data, check, entry, sizeof(entry)) == 0) {
+	good(d, "smtpd_data_restrictions asks the tarpit check (a DATA-stage wait): %s",
+	     entry);
     } else {
-	problem(d, "append check_policy_service { inet:127.0.0.1:60001, "
+	problem(d, "append check_policy_service { unix:private/tarpit-check, "
 		"timeout=100s, default_action=DUNNO } to smtpd_recipient_restrictions "
 		"(see share/tarpit/postfix/main.cf)",
-		"no check_policy_service for the tarpit check (port %s) in "
-		"smtpd_recipient_restrictions", check_port);
+		"no check_policy_service for the tarpit check (unix:private/"
+		"tarpit-check, or port %s) in smtpd_recipient_restrictions",
+		check->port ? check->port : check->tcp);
     }
-    if (data && find_service(data, check_port, entry, sizeof(entry)) == 0
+    if (data && find_service(data, check, entry, sizeof(entry)) == 0
 	&& sleep_ms > DATA_STAGE_LIMIT_MS)
 	problem(d, "move the check to smtpd_recipient_restrictions (clients "
 		"allow 5 minutes for RCPT), or lower sleep below 120s",
 		"the check runs at DATA with sleep above 120s: RFC 5321 clients "
 		"give the reply to DATA only 2 minutes, so real servers give up");
-    if (eod && find_service(eod, store_port, entry, sizeof(entry)) == 0)
-	good(d, "smtpd_end_of_data_restrictions tells port %s", store_port);
+    if (eod && find_service(eod, store, entry, sizeof(entry)) == 0)
+	good(d, "smtpd_end_of_data_restrictions tells the tarpit store: %s", entry);
     else
 	problem(d, "set smtpd_end_of_data_restrictions = check_policy_service "
-		"{ inet:127.0.0.1:60002, timeout=10s, default_action=DUNNO }",
-		"no check_policy_service for the tarpit store (port %s) at end of "
-		"data: no network can ever escape", store_port);
+		"{ unix:private/tarpit-store, timeout=10s, default_action=DUNNO }",
+		"no check_policy_service for the tarpit store (unix:private/"
+		"tarpit-store, or port %s) at end of data: no network can ever "
+		"escape", store->port ? store->port : store->tcp);
     if (procs && maxconn > 0 && maxconn < strtol(procs, 0, 10))
 	problem(d, "set MaxConnections= in tarpit-check.socket (a drop-in: "
 		"systemctl edit tarpit-check.socket) to at least the process limit",
@@ -340,19 +367,19 @@ out:
 int admin_doctor(struct admin *a, int argc, char **argv)
 {
     struct doctor d = {a, 0};
-    const char *check_port = "60001", *store_port = "60002";
+    struct endpoint check = {"check", "60001", 0}, store = {"store", "60002", 0};
 
     for (int i = 0; i < argc; i++) {
 	if (strcmp(argv[i], "--check-port") == 0 && i + 1 < argc)
-	    check_port = argv[++i];
+	    check.port = argv[++i];
 	else if (strcmp(argv[i], "--store-port") == 0 && i + 1 < argc)
-	    store_port = argv[++i];
+	    store.port = argv[++i];
 	else
 	    return admin_usage(a);
     }
     good(&d, "config %s reads cleanly", a->conf_file);
     check_database(&d);
-    check_postfix(&d, check_units(&d), check_port, store_port);
+    check_postfix(&d, check_units(&d), &check, &store);
     fprintf(a->out, "%d problem%s found\n", d.problems, d.problems == 1 ? "" : "s");
     return d.problems ? ADMIN_PROBLEMS : ADMIN_OK;
 }

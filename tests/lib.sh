@@ -153,6 +153,28 @@ activate() {
     return 1
 }
 
+# activate_unix LOG PATH PROGRAM ARGS... - run PROGRAM per connection on
+# the UNIX socket PATH, Postfix's and mode 0660 as the shipped units make
+# it (anything at PATH before is removed); sets ACTIVATOR to its pid
+activate_unix() {
+    local log=$1 path=$2 i; shift 2
+    rm -f "$path"
+    setsid systemd-socket-activate --accept -l "$path" "$@" >>"$log" 2>&1 &
+    ACTIVATOR=$!
+    ACT_LOGS+=("$log")
+    PGIDS+=("$ACTIVATOR")
+    for i in $(seq 1 100); do
+        if [ -S "$path" ]; then
+            chown postfix:postfix "$path" && chmod 0660 "$path" && return 0
+            break
+        fi
+        sleep 0.05
+    done
+    echo "activator on $path did not start" >&2
+    not_ok "start $* on $path"
+    return 1
+}
+
 # children PID - the helper processes an activator is running
 children() { pgrep -P "$1" | wc -l; }
 

@@ -3,8 +3,9 @@
 # pf_start DIR CHECK_PORT STORE_PORT [TIMEOUT]
 #   writes DIR/etc/{main,master}.cf and starts `postfix -c DIR/etc` with
 #   smtpd on a free 127.0.0.1 port (PF_PORT).  The tarpit lines are the
-#   shipped share/postfix/main.cf with only the ports (and, when given, the
-#   check's timeout=) substituted.  Its own queue, data directory and
+#   shipped share/postfix/main.cf: with "unix unix" as they are (the
+#   helpers then go into its queue directory: pf_helpers), else with TCP
+#   ports put in; and, when given, the check's timeout= substituted.  Its own queue, data directory and
 #   maillog live in DIR; the machine's Postfix and /etc/postfix are never
 #   read or written.  PF_EXTRA, when set, is appended to main.cf (later
 #   lines win: it can replace the tarpit lines), PF_MASTER_EXTRA to
@@ -35,11 +36,25 @@ pf_need() {
     fi
 }
 
-# pf_tarpit_lines CHECK_PORT STORE_PORT [TIMEOUT] - the shipped lines
+# pf_tarpit_lines CHECK_PORT STORE_PORT [TIMEOUT] - the shipped lines;
+# with "unix unix" as shipped, on the sockets in the queue directory's
+# private/ (pf_helpers starts the helpers there), else on those TCP ports
 pf_tarpit_lines() {
-    local sub="s/127\.0\.0\.1:60001/127.0.0.1:$1/; s/127\.0\.0\.1:60002/127.0.0.1:$2/"
-    [ -n "${3:-}" ] && sub="$sub; /:$1/s/timeout=[0-9]*s/timeout=$3/"
+    local sub="s/^//"
+    [ "$1" != unix ] && sub="s|unix:private/tarpit-check|inet:127.0.0.1:$1|; s|unix:private/tarpit-store|inet:127.0.0.1:$2|"
+    [ -n "${3:-}" ] && sub="$sub; /tarpit-check,\|127\.0\.0\.1:$1,/s/timeout=[0-9]*s/timeout=$3/"
     sed -e '/^#/d' -e "$sub" "$TOP/share/postfix/main.cf"
+}
+
+# pf_helpers DIR CONF [CHECK_LOG STORE_LOG] - tarpit-check and tarpit-store
+# on the instance's unix:private/tarpit-check and -store, as the shipped
+# units put them (Postfix's, mode 0660); CHECK_PID and STORE_PID are their
+# activators
+pf_helpers() {
+    activate_unix "${3:-$T/check.log}" "$1/queue/private/tarpit-check" "$BIN/tarpit-check" -c "$2" || return 1
+    CHECK_PID=$ACTIVATOR
+    activate_unix "${4:-$T/store.log}" "$1/queue/private/tarpit-store" "$BIN/tarpit-store" -c "$2" || return 1
+    STORE_PID=$ACTIVATOR
 }
 
 pf_start() {

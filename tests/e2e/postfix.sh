@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # postfix.sh - the tarpit in front of a real Postfix (Debian's postfix,
-# its own instance via `postfix -c DIR`), helpers under
-# systemd-socket-activate --accept, clients on 127.0.0.x.
+# its own instance via `postfix -c DIR`) with the shipped main.cf lines:
+# helpers under systemd-socket-activate --accept on unix:private/tarpit-
+# check and -store in its queue directory, clients on 127.0.0.x.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/postfix-lib.sh"
 pf_need
@@ -12,14 +13,20 @@ cat >"$T/tarpit.conf" <<CONF
 database = $T/tarpit.db
 sleep = 2s
 CONF
-CPORT=$(free_port); activate "$T/check.log" "$CPORT" "$BIN/tarpit-check" -c "$T/tarpit.conf"
-CHECK_PID=$ACTIVATOR
-SPORT=$(free_port); activate "$T/store.log" "$SPORT" "$BIN/tarpit-store" -c "$T/tarpit.conf"
-STORE_PID=$ACTIVATOR
 PF=$T/pf
 at_exit 'pf_stop "$PF"'
-pf_start "$PF" "$CPORT" "$SPORT" || { not_ok "postfix starts"; done_testing; exit 1; }
+pf_start "$PF" unix unix || { not_ok "postfix starts"; done_testing; exit 1; }
+pf_helpers "$PF" "$T/tarpit.conf" || { done_testing; exit 1; }
+CSOCK=$PF/queue/private/tarpit-check
 ok "postfix $(postconf -h mail_version) started from $PF/etc on 127.0.0.1:$PF_PORT"
+check "the policy sockets are Postfix's alone, mode 0660" \
+    test "$(stat -c %U:%a "$CSOCK" "$PF/queue/private/tarpit-store" | sort -u)" = postfix:660
+# stopped PID - the activator PID is gone, and nothing accepts on the check
+# socket any more
+stopped() {
+    kill -TERM -- "-$1"
+    for i in $(seq 1 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
+}
 
 # send NAME ARGS... - run smtp-client, keep its output in $T/NAME.out
 send() { local n=$1; shift; "$SC" "$@" 127.0.0.1 "$PF_PORT" >"$T/$n.out" 2>&1; }
@@ -119,18 +126,17 @@ expect_eq "6. every network: escapes exactly equal its completed waits" "$exact"
 echo "       (tarpits/escapes per network:$summary; $(( $(now_ms) - t0 )) ms)"
 
 # 7. tarpit-check not running: default_action=DUNNO lets mail through at once.
-kill -TERM -- "-$CHECK_PID"
-for i in $(seq 1 50); do ss -Htln "( sport = :$CPORT )" | grep -q . || break; sleep 0.05; done
+stopped "$CHECK_PID"
 send s6 -b 127.0.6.5 -r user@example.test
 expect_range "7. check port closed: no wait at RCPT, at most Postfix's 1s retry delay (ms)" "$(ms s6 rcpt)" 0 2500
 expect_eq "7. and the message is queued" "$(code s6 eom)" "250"
-check "7. smtpd logged the failed policy connection" in_log "127\.0\.0\.1:$CPORT.*(Connection refused|connect)"
+check "7. smtpd logged the failed policy connection" in_log "private/tarpit-check.*(Connection refused|connect)"
 
 # 8. The watched wait: a client that hangs up 2 s into a 20 s wait frees
 #    its smtpd at once ("lost connection after RCPT" within a second or
 #    two, not at the end of the sleep).
 sed 's/^sleep = 2s/sleep = 20s/' "$T/tarpit.conf" >"$T/long.conf"
-activate "$T/check-long.log" "$CPORT" "$BIN/tarpit-check" -c "$T/long.conf"
+activate_unix "$T/check-long.log" "$CSOCK" "$BIN/tarpit-check" -c "$T/long.conf"
 LONG_PID=$ACTIVATOR
 send s9 -b 127.0.9.5 -g 2000 -r user@example.test
 t_gone=$(now_ms)
@@ -147,14 +153,13 @@ else
     not_ok "8. hang-up mid-wait: smtpd logs the lost connection soon after" "not within 10 s"
 fi
 expect_eq "8. the hang-up is recorded for 127.0.9.0/24" "$(field 127.0.9.5 hangups)/$(field 127.0.9.5 escapes)" "1/0"
-kill -TERM -- "-$LONG_PID"
-for i in $(seq 1 50); do ss -Htln "( sport = :$CPORT )" | grep -q . || break; sleep 0.05; done
+stopped "$LONG_PID"
 
 # 9. Greylisting (taRgrey) through Postfix: a network that hung up is
 #     deferred, then its retry after greylist_delay is rescued: accepted
 #     without a wait (greylist_retries = 1).
 printf 'greylist = yes\ngreylist_delay = 1s\ngreylist_retries = 1\n' | cat "$T/tarpit.conf" - >"$T/grey.conf"
-activate "$T/check-grey.log" "$CPORT" "$BIN/tarpit-check" -c "$T/grey.conf"
+activate_unix "$T/check-grey.log" "$CSOCK" "$BIN/tarpit-check" -c "$T/grey.conf"
 GREY_PID=$ACTIVATOR
 send s10a -b 127.0.21.5 -g 800 -r user@example.test
 in_log 'lost connection after RCPT from [^ ]*\[127\.0\.21\.5\]' >/dev/null
@@ -167,8 +172,7 @@ expect_eq "9. the retry after greylist_delay is accepted" "$(code s10c rcpt) $(c
 expect_range "9. ... rescued: without a wait (ms)" "$(ms s10c rcpt)" 0 1500
 expect_eq "9. and its delivery escapes its network (learned: retried)" \
     "$(field 127.0.21.5 escapes)/$(field 127.0.21.5 learned)" "1/2"
-kill -TERM -- "-$GREY_PID"
-for i in $(seq 1 50); do ss -Htln "( sport = :$CPORT )" | grep -q . || break; sleep 0.05; done
+stopped "$GREY_PID"
 
 # 10. import-log on this Postfix's own maillog: without --seed (as the
 #     import timer runs it) no inbound delivery is learned; with --seed (a
@@ -188,14 +192,13 @@ expect_eq "10. ... the client that gave up is not" "$(ij 127.0.5.5)" ""
 #    applies default_action (DUNNO) and the mail goes through unescaped.
 pf_stop "$PF"
 sed -i 's/^sleep = 2s/sleep = 6s/' "$T/tarpit.conf"
-CPORT=$(free_port); activate "$T/check2.log" "$CPORT" "$BIN/tarpit-check" -c "$T/tarpit.conf"
-CHECK_PID=$ACTIVATOR
 PF=$T/pf7
-pf_start "$PF" "$CPORT" "$SPORT" 2s || not_ok "11. postfix restarts with timeout=2s"
+pf_start "$PF" unix unix 2s || not_ok "11. postfix restarts with timeout=2s"
+pf_helpers "$PF" "$T/tarpit.conf" "$T/check2.log" "$T/store2.log"
 send s7 -b 127.0.7.5 -r user@example.test
 expect_range "11. sleep 6s > timeout 2s: smtpd gives up after two tries, 2 x 2s + 1s (ms)" "$(ms s7 rcpt)" 4800 7500
 expect_eq "11. default_action=DUNNO: the message is still accepted" "$(code s7 eom)" "250"
-check "11. smtpd logs the timeout" in_log "problem talking to server 127\.0\.0\.1:$CPORT: Connection timed out"
+check "11. smtpd logs the timeout" in_log "problem talking to server private/tarpit-check: Connection timed out"
 expect_eq "11. no escape for a wait the client did not sit out" "$(field 127.0.7.5 escapes)" "0"
 expect_eq "11. both tries were tarpit attempts" "$(field 127.0.7.5 tarpits)" "2"
 if wait_no_children "$CHECK_PID" 3000; then
@@ -204,7 +207,7 @@ else
     not_ok "11. both abandoned helpers exited" "$(pgrep -a -P "$CHECK_PID")"
 fi
 # ... and the shipped defaults keep well clear of it.
-shipped_timeout=$(sed -n 's/.*60001, timeout=\([0-9]*\)s.*/\1/p' "$TOP/share/postfix/main.cf")
+shipped_timeout=$(sed -n 's/.*tarpit-check, timeout=\([0-9]*\)s.*/\1/p' "$TOP/share/postfix/main.cf")
 shipped_sleep=$("$BIN/tarpit-admin" -c "$TOP/tarpit.conf" config sleep)
 shipped_sleep=${shipped_sleep%s}
 if [ -n "$shipped_timeout" ] && [ -n "$shipped_sleep" ] && [ $((shipped_sleep + 10)) -le "$shipped_timeout" ]; then
@@ -220,7 +223,7 @@ sed '/^#/d' "$TOP/share/postfix/master.cf" >"$S/master.cf"
 if postconf -c "$S" -M submission/inet 2>"$T/sub.err" | grep -q 'smtpd_recipient_restrictions=\$submission_recipient_restrictions' \
    && postconf -c "$S" -h submission_recipient_restrictions 2>>"$T/sub.err" | grep -q 'policy_context=submission' \
    && postconf -c "$S" -M submission/inet 2>>"$T/sub.err" | grep -q 'smtpd_end_of_data_restrictions=\$submission_end_of_data_restrictions' \
-   && postconf -c "$S" -h submission_end_of_data_restrictions 2>>"$T/sub.err" | grep -q '60002.*policy_context=submission' \
+   && postconf -c "$S" -h submission_end_of_data_restrictions 2>>"$T/sub.err" | grep -q 'private/tarpit-store.*policy_context=submission' \
    && [ ! -s "$T/sub.err" ]; then
     ok "share/postfix submission lines parse cleanly with postconf"
 else

@@ -30,6 +30,8 @@ for s in check store; do
     check "tarpit-$s.socket: MaxConnections above Postfix's 100 smtpd" \
         awk -F= '$1 == "MaxConnections" && $2 > 100 {f = 1} END {exit !f}' "$f"
     check "tarpit-$s.socket: TriggerLimitIntervalSec=0" grep -qx 'TriggerLimitIntervalSec=0' "$f"
+    check "tarpit-$s.socket: in Postfix's queue directory, Postfix's alone (postfix, 0660)" \
+        sh -c "grep -qx 'ListenStream=/var/spool/postfix/private/tarpit-$s' '$f' && grep -qx 'SocketUser=postfix' '$f' && grep -qx 'SocketGroup=postfix' '$f' && grep -qx 'SocketMode=0660' '$f' && [ \$(grep -c '^ListenStream=' '$f') = 1 ]"
     f=$R/units/tarpit-$s@.service
     check "tarpit-$s@.service: ExecStart is the installed program" \
         grep -qx "ExecStart=$R/usr/sbin/tarpit-$s" "$f"
