@@ -22,9 +22,9 @@ static const struct {
     {"192.0.2.0/24 tarpits=1", 1, DUMP_RECORD, "192.0.2.0/24"},
     {"2001:db8::/64", 1, DUMP_RECORD, "2001:db8::/64"},
     {"@grey%20192.0.2.0/24%20a@b%20c@d retries=1", 1, DUMP_RECORD, "@grey 192.0.2.0/24 a@b c@d"},
-    {"192.0.2.1/24 tarpits=1", 0, 0, "not a network in canonical form (like 192.0.2.0/24)"},
-    {"192.0.2.0 tarpits=1", 0, 0, "not a network in canonical form (like 192.0.2.0/24)"},
-    {"::ffff:192.0.2.0/120", 0, 0, "not a network in canonical form (like 192.0.2.0/24)"},
+    {"192.0.2.1/24 tarpits=1", 0, 0, "not a network in canonical form (like 192.0.2.0/24, or [submission]192.0.2.0/24)"},
+    {"192.0.2.0 tarpits=1", 0, 0, "not a network in canonical form (like 192.0.2.0/24, or [submission]192.0.2.0/24)"},
+    {"::ffff:192.0.2.0/120", 0, 0, "not a network in canonical form (like 192.0.2.0/24, or [submission]192.0.2.0/24)"},
     {"192.0.2.0/24 tarpits=x", 0, 0, "not a number"},
     {"192.0.2.0/24 tarpits", 0, 0, "expected name=value"},
     {"192.0.2.0/24 wings=2", 0, 0, "unknown field"},
@@ -32,10 +32,10 @@ static const struct {
     {"192.0.2.0/24 comment=%00", 0, 0, "bad comment"},
     {"@stats hist=1,x", 0, 0, "bad histogram"},
     {"@stats wings=1", 0, 0, "unknown field"},
-    {"@grey%2", 0, 0, "not a network in canonical form (like 192.0.2.0/24)"},
+    {"@grey%2", 0, 0, "not a network in canonical form (like 192.0.2.0/24, or [submission]192.0.2.0/24)"},
     {"@grey%20x%zz retries=1", 0, 0, "bad greylist entry"},
     {"@grey%20x retries=y", 0, 0, "not a number"},
-    {"@other 1", 0, 0, "not a network in canonical form (like 192.0.2.0/24)"},
+    {"@other 1", 0, 0, "not a network in canonical form (like 192.0.2.0/24, or [submission]192.0.2.0/24)"},
 };
 
 int main(void)
