@@ -70,20 +70,28 @@ static void log_dry_run(const struct tp_conf *p, const char *client,
  * retried as greylisting asks, then rescued: answered without a wait */
 static enum helper_next greylist(struct helper *h, const struct tp_conf *p,
 			                 const struct request *rq, const char *key,
-			                 char *action, size_t len)
+			                 const struct tp_record *r, char *action, size_t len)
 {
     const char *client = rq->client_address;
     char    gkey[LEDGER_KEY_MAX];
     struct ledger l = {.event = LEDGER_GREY_ATTEMPT,.conf = p,.now = (int64_t) time(0)};
 
+    l.grey_room = ledger_grey_room(p, r, l.now);
+
     if (ledger_grey_key(key, rq->sender, rq->recipient, gkey, sizeof(gkey)) == 0) {
-	msg_warn("client=%s network=%s: sender and recipient too long to "
-		 "greylist: DUNNO", client, key);
+	msg_warn("client=%s network=%s: no greylist key fits: DUNNO", client, key);
 	return HELPER_REPLY;
     }
     if (db_update(h->db, gkey, ledger_apply, &l) < 0) {
 	helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
 	return HELPER_REPLY;
+    }
+    if (l.made) {
+	struct ledger m = {.event = LEDGER_GREY_MADE,.conf = p,.now = l.now};
+
+	if (db_update(h->db, key, ledger_apply, &m) < 0)
+	    helper_db_warn(h, "network=%s: %s: its greylist entry is not counted",
+			   key, db_error(h->db));
     }
     if (l.grey == GREY_DEFER) {
 	snprintf(action, len, "%s", p->greylist_action);
@@ -227,7 +235,7 @@ static enum helper_next check(struct helper *h, const struct request *rq,
 	    return HELPER_REPLY;
 	}
     case VERDICT_GREYLIST:
-	return greylist(h, p, rq, key, action, len);
+	return greylist(h, p, rq, key, &r, action, len);
     case VERDICT_TARPIT:
 	break;
     }

@@ -87,6 +87,7 @@ static const struct conf_key conf_keys[] = {
     {"greylist_delay", CT_DURATION, OFF(greylist_delay_ms), "300s", 0, DAY_MS, 0},
     {"greylist_retries", CT_INT, OFF(greylist_retries), "2", 1, 100, 0},
     {"greylist_window", CT_DURATION, OFF(greylist_window_ms), "2d", 60000, 365 * DAY_MS, 0},
+    {"greylist_entries", CT_INT, OFF(greylist_entries), "20", 1, 100000, 0},
     {"greylist_action", CT_ACTION, OFF(greylist_action),
     "DEFER_IF_PERMIT Greylisted: your network gave up on us before; please retry later", 0, 0, 0},
     {"block_after", CT_INT, OFF(block_after), "0", 0, 1000000, 0},

@@ -62,6 +62,7 @@ struct tp_conf {
     int64_t greylist_delay_ms;		/* a retry counts after this long */
     int64_t greylist_retries;		/* retries that end the greylisting */
     int64_t greylist_window_ms;		/* ... within this time */
+    int64_t greylist_entries;		/* entries a network may make in it */
     char    greylist_action[CONF_ACTION_MAX];
     int64_t block_after;		/* failures that block; 0 never */
     int64_t block_for_ms;		/* how long such a block lasts */

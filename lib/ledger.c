@@ -31,7 +31,9 @@
  *	the tarpit is a retry, the first one making the entry.  The tuple
  *	passes at the try that has made greylist_retries of them, the last
  *	at least greylist_delay after the first, within greylist_window;
- *	the entry is then removed.  A network that passes is rescued: it is
+ *	the entry is then removed.  A network makes at most greylist_entries
+ *	entries in a greylist_window (counted in its record): a tuple more is
+ *	deferred without one.  A network that passes is rescued: it is
  *	answered at once, without a wait, its failures are cleared and it
  *	has a pending pass as if it had sat out a wait, so that its delivery
  *	escapes it (tarpit-store) and it never goes round again.
@@ -205,7 +207,13 @@ static enum db_change grey_attempt(struct db_txn *t, struct ledger *l)
     struct grey_entry g;
 
     grey_from_record(&t->rec, &g);
+    l->made = 0;
     if (!t->found || l->now - g.first_seen > c->greylist_window_ms / 1000) {
+	l->grey = GREY_DEFER;
+	l->retries = 0;
+	if (!l->grey_room)
+	    return DB_KEEP;		/* its network made enough entries */
+	l->made = 1;
 	memset(&g, 0, sizeof(g));
 	g.first_seen = l->now;
     }
@@ -238,6 +246,30 @@ static enum db_change grey_passed(struct db_txn *t, struct ledger *l)
     r->last_completed = l->now;
     r->last_seen = l->now;
     r->learned = LEARNED_RETRIED;
+    return DB_WRITE;
+}
+
+/* ledger_grey_room - may a network make one more greylist entry?  At
+ * most greylist_entries in a greylist_window: a bot's many senders and
+ * recipients (a hundred RCPTs a session) make no more */
+int     ledger_grey_room(const struct tp_conf *c, const struct tp_record *r, int64_t now)
+{
+    return r->grey_made < c->greylist_entries
+	|| now - r->grey_since > c->greylist_window_ms / 1000;
+}
+
+/* grey_made - count an entry its network made, in the window */
+static enum db_change grey_made(struct db_txn *t, struct ledger *l)
+{
+    struct tp_record *r = &t->rec;
+
+    if (!t->found)
+	return DB_KEEP;
+    if (l->now - r->grey_since > l->conf->greylist_window_ms / 1000) {
+	r->grey_since = l->now;
+	r->grey_made = 0;
+    }
+    r->grey_made++;
     return DB_WRITE;
 }
 
@@ -345,6 +377,8 @@ enum db_change ledger_apply(struct db_txn *t, void *ctx)
 	return grey_attempt(t, l);
     case LEDGER_GREY_PASSED:
 	return grey_passed(t, l);
+    case LEDGER_GREY_MADE:
+	return grey_made(t, l);
     case LEDGER_ALLOW:
     case LEDGER_BLOCK:
     case LEDGER_UNBLOCK:
@@ -392,17 +426,37 @@ void ledger_count_refused(struct tp_stats *s, void *ctx)
     s->waits_refused++;
 }
 
+/* fnv1a - a 64-bit FNV-1a hash of a text, from a given start */
+static uint64_t fnv1a(const char *s, uint64_t h)
+{
+    for (; *s; s++) {
+	h ^= (unsigned char) tolower((unsigned char) *s);
+	h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
 /* ledger_grey_key - the key of a greylist entry, lower case: "@grey
- * NETWORK SENDER RECIPIENT", "<>" for an empty address; 0 when too long */
+ * NETWORK SENDER RECIPIENT", "<>" for an empty address.  Addresses too
+ * long for a key are a hash of both instead ("@grey NETWORK #HEX"): a
+ * long address is no reason to let a client pass.  0 only when even that
+ * does not fit len */
 const char *ledger_grey_key(const char *network, const char *sender,
 			            const char *recipient, char *key, size_t len)
 {
-    int     n = snprintf(key, len, GREY_PREFIX "%s %s %s", network,
-			 sender && *sender ? sender : "<>",
-			 recipient && *recipient ? recipient : "<>");
+    const char *from = sender && *sender ? sender : "<>";
+    const char *to = recipient && *recipient ? recipient : "<>";
+    int     n = snprintf(key, len, GREY_PREFIX "%s %s %s", network, from, to);
 
-    if (n < 0 || (size_t) n >= len)
-	return 0;
+    if (n < 0 || (size_t) n >= len) {
+	uint64_t a = fnv1a(to, fnv1a(" ", fnv1a(from, 0xcbf29ce484222325ULL)));
+	uint64_t b = fnv1a(to, fnv1a("\n", fnv1a(from, 0x84222325cbf29ce4ULL)));
+
+	n = snprintf(key, len, GREY_PREFIX "%s #%016llx%016llx", network,
+		     (unsigned long long) a, (unsigned long long) b);
+	if (n < 0 || (size_t) n >= len)
+	    return 0;
+    }
     for (char *c = key; *c; c++)
 	*c = (char) tolower((unsigned char) *c);
     return key;

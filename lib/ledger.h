@@ -24,6 +24,7 @@ enum ledger_event {
     LEDGER_REFRESH,			/* a known network was seen again */
     LEDGER_GREY_ATTEMPT,		/* one try of a greylist entry's tuple */
     LEDGER_GREY_PASSED,			/* the network passed greylisting */
+    LEDGER_GREY_MADE,			/* one of its tuples made an entry */
     LEDGER_ALLOW,			/* an admin allows the network (until) */
     LEDGER_BLOCK,			/* an admin blocks it (until) */
     LEDGER_UNBLOCK,			/* an admin lifts a block */
@@ -54,8 +55,10 @@ struct ledger {
     const char *what;			/* a word or two for messages */
     int     escaped;			/* ESCAPE: an escape was counted */
     int64_t escapes;			/* ESCAPE: the network's total */
+    int     grey_room;			/* GREY_ATTEMPT: a new entry may be made */
     enum grey_result grey;		/* GREY_ATTEMPT */
     int64_t retries;			/* GREY_ATTEMPT: retries counted */
+    int     made;			/* GREY_ATTEMPT: a new entry was made */
     long    removed, cleared;		/* EXPIRE: counted over a batch */
 };
 
@@ -72,5 +75,6 @@ const char *ledger_key_network(const char *key);
 void    ledger_take_marks(struct tp_record *, int *found,
 			          const struct tp_record *global, int gfound);
 int64_t ledger_failures(const struct tp_record *);
+int     ledger_grey_room(const struct tp_conf *, const struct tp_record *, int64_t now);
 
 #endif

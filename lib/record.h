@@ -29,6 +29,8 @@ struct tp_record {
     int64_t last_completed;		/* when the last wait completed */
     int64_t failures;			/* failed waits since the last escape */
     int64_t learned;			/* enum record_learned: its latest pass */
+    int64_t grey_made;			/* greylist entries made since ... */
+    int64_t grey_since;			/* ... this time (greylist_window) */
     char    comment[RECORD_COMMENT_MAX];	/* an admin's note, or "" */
 };
 

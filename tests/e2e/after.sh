@@ -59,6 +59,26 @@ expect_range "an escaped network is neither greylisted nor tarpitted (ms)" "$(ms
 check "... and the check log says why it passed" grep -q "network=127.0.0.0/24: DUNNO (escaped)" "$T/check.log"
 expect_eq "stats: all 5 deferrals counted" "$(json_field "$($A --json stats)" greylisted)" "5"
 
+# --- Greylisting with a bound ------------------------------------------------
+# A sender too long for a key is greylisted under a hash, never let
+# through; a hundred RCPTs make greylist_entries (20) entries, no more.
+cat >"$T/bound.conf" <<CONF
+database = $T/bound.db
+sleep = 2s
+CONF
+PB=$(free_port); activate "$T/bound.log" "$PB" "$BIN/tarpit-check" -c "$T/bound.conf"
+G="$BIN/tarpit-admin -c $T/bound.conf"
+hangup "$PB"
+long=$(head -c 1000 /dev/zero | tr '\0' a)@spam.test
+out=$(req 127.0.0.9 30 "sender=$long" | "$PC" 127.0.0.1 "$PB")
+expect_eq "a 1,000-character sender: greylisted all the same" "$(act_of "$out")" "action=DEFER_IF_PERMIT"
+check "... under a hash of its tuple" sh -c "$G dump | grep -q '^@grey%20127.0.0.0/24%20#[0-9a-f]\{32\} '"
+for i in $(seq 1 100); do req 127.0.0.9 31 "recipient=r$i@example.test"; done | "$PC" 127.0.0.1 "$PB" >"$T/rcpts"
+expect_eq "100 RCPTs on one connection: all deferred" "$(grep -c '^action=DEFER_IF_PERMIT' "$T/rcpts")" "100"
+expect_eq "... making greylist_entries (20) entries in all, the long one among them" \
+    "$($G dump | grep -c '^@grey')" "20"
+expect_eq "... counted in the network's record" "$(json_field "$($G --json check 127.0.0.9)" grey_made)" "20"
+
 # --- block_after: the hopeless are blocked ----------------------------------
 cat >"$T/block.conf" <<CONF
 database = $T/block.db

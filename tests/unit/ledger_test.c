@@ -27,7 +27,8 @@ static const char config[] =
 "block_for = 7d\n"
 "greylist_delay = 300s\n"
 "greylist_retries = 2\n"
-"greylist_window = 1d\n";
+"greylist_window = 1d\n"
+"greylist_entries = 20\n";
 
 static const char no_block[] = "sleep = 10s\n";
 
@@ -209,6 +210,7 @@ static enum db_change grey(const struct tp_conf *c, struct db_txn *t, int64_t at
     l->event = LEDGER_GREY_ATTEMPT;
     l->conf = c;
     l->now = NOW + at;
+    l->grey_room = 1;
     return ledger_apply(t, l);
 }
 
@@ -323,6 +325,31 @@ int main(void)
     EXPECT(l.grey == GREY_DEFER && g.retries == 1 && g.first_seen == NOW + DAY + 1,
 	   "past greylist_window: starts over");
 
+    /* A network makes at most greylist_entries (20) entries a window. */
+    memset(&t, 0, sizeof(t));
+    l = (struct ledger) {.event = LEDGER_GREY_ATTEMPT,.conf = &c,.now = NOW,.grey_room = 0};
+    EXPECT(ledger_apply(&t, &l) == DB_KEEP && l.grey == GREY_DEFER && !l.made,
+	   "no room: a new tuple is deferred, and no entry made");
+    grey(&c, &t, 0, &l);
+    EXPECT(l.made, "with room: the entry is made, and said so");
+    t.found = 1;
+    l = (struct ledger) {.event = LEDGER_GREY_ATTEMPT,.conf = &c,.now = NOW + 400,.grey_room = 0};
+    EXPECT(ledger_apply(&t, &l) == DB_DELETE && l.grey == GREY_PASS && !l.made,
+	   "no room: a tuple that has its entry still counts its retries");
+    memset(&t, 0, sizeof(t));
+    t.found = 1;
+    for (int i = 0; i < 20; i++) {
+	EXPECT(ledger_grey_room(&c, &t.rec, NOW + i), "room for entry %d", i + 1);
+	l = (struct ledger) {.event = LEDGER_GREY_MADE,.conf = &c,.now = NOW + i};
+	ledger_apply(&t, &l);
+    }
+    EXPECT(t.rec.grey_made == 20 && t.rec.grey_since == NOW && !ledger_grey_room(&c, &t.rec, NOW + 60),
+	   "20 entries in the window: no room for a 21st (%lld)", (long long) t.rec.grey_made);
+    EXPECT(ledger_grey_room(&c, &t.rec, NOW + DAY + 1), "a window later: room again");
+    l = (struct ledger) {.event = LEDGER_GREY_MADE,.conf = &c,.now = NOW + DAY + 1};
+    ledger_apply(&t, &l);
+    EXPECT(t.rec.grey_made == 1 && t.rec.grey_since == NOW + DAY + 1, "... counted afresh");
+
     /* A greylist entry is stored in a record's places: the one mapping. */
     struct grey_entry in = {1, 2, 3, 4}, out;
     struct tp_record r;
@@ -341,8 +368,17 @@ int main(void)
 	   && !ledger_is_grey_key(STATS_KEY), "grey keys are told apart");
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = 0;
-    EXPECT(ledger_grey_key("192.0.2.0/24", big, "b", key, sizeof(key)) == 0,
-	   "a tuple too long for a key is refused, not cut");
+    char    key2[LEDGER_KEY_MAX];
+
+    EXPECT(ledger_grey_key("192.0.2.0/24", big, "b", key, sizeof(key)) != 0
+	   && strncmp(key, "@grey 192.0.2.0/24 #", 20) == 0 && strlen(key) == 20 + 32,
+	   "a tuple too long for a key is a hash: %s", key);
+    EXPECT(ledger_grey_key("192.0.2.0/24", big, "c", key2, sizeof(key2)) != 0
+	   && strcmp(key, key2) != 0, "... of sender and recipient both");
+    big[5] = 'A';
+    EXPECT(ledger_grey_key("192.0.2.0/24", big, "b", key2, sizeof(key2)) != 0
+	   && strcmp(key, key2) == 0, "... in lower case, as the short keys");
+    EXPECT(ledger_is_grey_key(key), "... and still a greylist entry's key");
 
     /* A profile's records are its own, unless it shares the global ones. */
     struct tp_conf pc;
