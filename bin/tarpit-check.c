@@ -126,11 +126,13 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 
     if (d->sleep_ms == 0) {
 	l.event = LEDGER_WAIT_ZERO;
-	if (db_update(h->db, key, ledger_apply, &l) < 0)
+	if (db_update(h->db, key, ledger_apply, &l) < 0) {
 	    helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
-	else
+	} else {
 	    msg_info("client=%s network=%s: DUNNO after a wait of 0s (%s)",
 		     client, key, d->reason);
+	    helper_count_spread(h, p);
+	}
 	remember_session(h, rq, action);
 	return HELPER_REPLY;
     }
@@ -143,6 +145,7 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 	slots_release(slot);
 	return HELPER_REPLY;
     }
+    helper_count_spread(h, p);
     db_release(h->db);			/* nor a server connection */
     malloc_trim(0);			/* what they freed goes back, too */
     if (wait_for_client(h->conn.in_fd, d->sleep_ms, rq, (int) p->watch_client,
@@ -200,18 +203,17 @@ static enum helper_next check(struct helper *h, const struct request *rq,
     int     found;
 
     memcpy(action, "DUNNO", sizeof("DUNNO"));	/* len is never that short */
-    if (helper_client_key(h, p, rq, key, sizeof(key)) == 0)
-	return HELPER_REPLY;
     if (rq->session && strcmp(rq->session, h->waited_session) == 0) {
 	snprintf(action, len, "%s", h->session_action);
-	if (p->log_passes)
+	if (p->log_passes && helper_client_key(h, p, rq, key, sizeof(key)))
 	    msg_info("client=%s network=%s: %s (this session already waited)",
 		     client, key, action);
 	return HELPER_REPLY;
     }
-    if ((found = helper_get(h, key, &r)) < 0) {
-	helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key,
-		  db_error(h->db));
+    if ((found = helper_lookup(h, p, rq, key, sizeof(key), &r)) < 0) {
+	if (found == -1)
+	    helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key,
+			   db_error(h->db));
 	return HELPER_REPLY;
     }
     d = decide(p, rq, &r, found, now);

@@ -38,11 +38,10 @@ static enum helper_next store(struct helper *h, const struct request *rq,
     int     found;
 
     snprintf(action, len, "DUNNO");
-    if (helper_client_key(h, p, rq, key, sizeof(key)) == 0)
-	return HELPER_REPLY;
-    if ((found = db_get(h->db, key, &r)) < 0) {
-	helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key,
-		  db_error(h->db));
+    if ((found = helper_lookup(h, p, rq, key, sizeof(key), &r)) < 0) {
+	if (found == -1)
+	    helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key,
+			   db_error(h->db));
 	return HELPER_REPLY;
     }
     if (found == 0) {

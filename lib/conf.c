@@ -69,6 +69,7 @@ static const struct conf_key conf_keys[] = {
     {"threshold", CT_INT, OFF(threshold), "1", 1, 1000000, 0},
     {"ipv4_prefix", CT_INT, OFF(ipv4_prefix), "24", 8, 32, GLOBAL},
     {"ipv6_prefix", CT_INT, OFF(ipv6_prefix), "64", 16, 128, GLOBAL},
+    {"ipv6_aggregate", CT_INT, OFF(ipv6_aggregate), "32", 0, 1000000, GLOBAL},
     {"idle_timeout", CT_DURATION, OFF(idle_timeout_ms), "330s", 1000, DAY_MS, GLOBAL},
     {"refresh", CT_DURATION, OFF(refresh_ms), "1h", 0, 365 * DAY_MS, GLOBAL},
     {"watch_client", CT_BOOL, OFF(watch_client), "yes", 0, 1, 0},

@@ -46,6 +46,7 @@ struct tp_conf {
     int64_t threshold;			/* escapes that end the tarpit */
     int64_t ipv4_prefix;
     int64_t ipv6_prefix;
+    int64_t ipv6_aggregate;		/* a /48 with this many /64s is one */
     int64_t idle_timeout_ms;		/* silence on the policy connection */
     int64_t refresh_ms;			/* how stale last_seen may get */
     int64_t watch_client;		/* watch the SMTP client during a wait */

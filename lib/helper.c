@@ -40,6 +40,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REPLY_TIMEOUT_MS 10000
@@ -111,6 +112,65 @@ int     helper_get(struct helper *h, const char *key, struct tp_record *r)
 	return -1;
     ledger_take_marks(r, &found, &g, gfound);
     return found;
+}
+
+/* AGGREGATE_PREFIX - the IPv6 network one site's many /64s belong to */
+#define AGGREGATE_PREFIX 48
+
+/* helper_lookup - the key and record a request is kept under: its
+ * network's (helper_client_key, helper_get); or, for an IPv6 network
+ * without a record, its /48's when ipv6_aggregate of that /48's /64s have
+ * records already.  For a new /64 not so taken, h->spread_key names its
+ * /48 (helper_count_spread() counts it once it waits).  1 found, 0 not,
+ * -1 a database error, -2 no usable key (logged) */
+int     helper_lookup(struct helper *h, const struct tp_conf *p,
+		              const struct request *rq, char *key, size_t len,
+		              struct tp_record *r)
+{
+    char    net[ADDR_KEY_MAX], akey[LEDGER_NET_KEY_MAX];
+    struct tp_record a;
+    int     found, afound;
+
+    h->spread_key[0] = 0;
+    if (helper_client_key(h, p, rq, key, len) == 0)
+	return -2;
+    if ((found = helper_get(h, key, r)) != 0 || rq->client.family != AF_INET6
+	|| h->conf.ipv6_aggregate == 0 || h->conf.ipv6_prefix <= AGGREGATE_PREFIX)
+	return found;
+    if (addr_network_key(&rq->client, (int) h->conf.ipv4_prefix, AGGREGATE_PREFIX,
+			 net, sizeof(net)) < 0
+	|| ledger_traffic_key(p, net, akey, sizeof(akey)) == 0
+	|| strlen(akey) >= len)
+	return found;
+    if ((afound = helper_get(h, akey, &a)) < 0)
+	return -1;
+    if (afound && a.spread >= h->conf.ipv6_aggregate) {
+	memcpy(key, akey, strlen(akey) + 1);
+	*r = a;
+	return 1;
+    }
+    snprintf(h->spread_key, sizeof(h->spread_key), "%s", akey);
+    return 0;
+}
+
+/* helper_count_spread - a new /64 that helper_lookup() found outside its
+ * /48's record made a record: count it for that /48 */
+void    helper_count_spread(struct helper *h, const struct tp_conf *p)
+{
+    struct ledger l = {.event = LEDGER_SPREAD,.conf = p,.now = (int64_t) time(0)};
+    struct tp_record a;
+
+    if (h->spread_key[0] == 0)
+	return;
+    if (db_update(h->db, h->spread_key, ledger_apply, &l) < 0) {
+	helper_db_warn(h, "network=%s: %s: a /64 of it is not counted",
+		       h->spread_key, db_error(h->db));
+    } else if (db_get(h->db, h->spread_key, &a) > 0 && a.spread == h->conf.ipv6_aggregate) {
+	msg_info("network=%s: %lld of its /64 networks made to wait: the "
+		 "new ones are this network from now on", h->spread_key,
+		 (long long) a.spread);
+    }
+    h->spread_key[0] = 0;
 }
 
 /* helper_profile - the settings for the request's policy_context; an

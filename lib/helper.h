@@ -7,6 +7,7 @@
 #include "db.h"
 #include "policy.h"
 #include "request.h"
+#include "ledger.h"
 
 #include <sys/stat.h>
 
@@ -26,6 +27,7 @@ struct helper {
     char    session_action[CONF_ACTION_MAX];
     /* What this process has logged once already. */
     int     watch_noted;
+    char    spread_key[LEDGER_NET_KEY_MAX];	/* a new /64's /48 (helper_lookup) */
     char    unknown_context[64];
     char    db_trouble[160];		/* the database error said last */
     int64_t db_trouble_at;		/* when (monotonic ms) */
@@ -46,6 +48,9 @@ int     helper_main(int argc, char **argv, const char *progname, helper_fn *);
 const char *helper_client_key(struct helper *, const struct tp_conf *,
 			              const struct request *, char *key, size_t len);
 int     helper_get(struct helper *, const char *key, struct tp_record *);
+int     helper_lookup(struct helper *, const struct tp_conf *, const struct request *,
+		              char *key, size_t len, struct tp_record *);
+void    helper_count_spread(struct helper *, const struct tp_conf *);
 const struct tp_conf *helper_profile(struct helper *, const struct request *);
 int     helper_take_slot(struct helper *, const char *client, const char *key);
 

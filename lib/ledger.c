@@ -38,6 +38,11 @@
  *	has a pending pass as if it had sat out a wait, so that its delivery
  *	escapes it (tarpit-store) and it never goes round again.
  *
+ *	An IPv6 /48 counts its /64s that were made to wait (spread): once
+ *	ipv6_aggregate of them have records, the helpers keep its new /64s
+ *	under the /48's record (helper.c), so that one /48 cannot grow the
+ *	database without end, nor dodge block_after by rotating /64s.
+ *
  *	A profile's traffic is its own (ledger_traffic_key): a network that
  *	escaped on the submission port has not escaped on port 25.  Its
  *	records are kept under "[NAME]NETWORK", unless the profile says
@@ -379,6 +384,12 @@ enum db_change ledger_apply(struct db_txn *t, void *ctx)
 	return grey_passed(t, l);
     case LEDGER_GREY_MADE:
 	return grey_made(t, l);
+    case LEDGER_SPREAD:
+	if (!t->found)
+	    t->rec.first_seen = l->now;
+	t->rec.last_seen = l->now;
+	t->rec.spread++;
+	return DB_WRITE;
     case LEDGER_ALLOW:
     case LEDGER_BLOCK:
     case LEDGER_UNBLOCK:

@@ -25,6 +25,7 @@ enum ledger_event {
     LEDGER_GREY_ATTEMPT,		/* one try of a greylist entry's tuple */
     LEDGER_GREY_PASSED,			/* the network passed greylisting */
     LEDGER_GREY_MADE,			/* one of its tuples made an entry */
+    LEDGER_SPREAD,			/* a /48: one more of its /64s waited */
     LEDGER_ALLOW,			/* an admin allows the network (until) */
     LEDGER_BLOCK,			/* an admin blocks it (until) */
     LEDGER_UNBLOCK,			/* an admin lifts a block */

@@ -193,6 +193,26 @@ out=$(cat "$T/reload2.out")
 expect_range "a broken config change: the settings read before stay (1 s, ms)" "$(ms_of "$out" 2)" 950 3500
 check "a broken config change: said, naming the line" grep -q "reload.conf changed, but .*reload.conf:2: sleep.*keeping the settings read before" "$T/reload.log"
 
+# A spray of IPv6 /64s from one /48: once ipv6_aggregate (32) of its /64s
+# have records, its new ones are the /48's record.  A /64 that escaped
+# before stays as it is.
+printf 'database = %s/spray.db\nsleep = 0\n' "$T" >"$T/spray.conf"
+P6=$(free_port); activate "$T/spray.log" "$P6" "$BIN/tarpit-check" -c "$T/spray.conf"
+W="$BIN/tarpit-admin -c $T/spray.conf"
+printf '# tarpit dump 1\n2001:db8:7:1::/64 escapes=1 tarpits=1 last_seen=%s\n' "$(date +%s)" | $W load >/dev/null
+for i in $(seq 256 1255); do req "2001:db8:7:$(printf %x "$i")::1" "$i"; done | "$PC" 127.0.0.1 "$P6" >"$T/spray.out"
+expect_eq "1,000 /64s of one /48: all answered" "$(grep -c '^action=DUNNO' "$T/spray.out")" "1000"
+expect_eq "... and the database holds 32 of them, the /48 and the escaped one" \
+    "$($W list | grep -c '^2001:db8:7:')" "34"
+j=$($W --json check 2001:db8:7::/48)
+expect_eq "the /48's record: 32 /64s counted, the other 968 waits its own" \
+    "$(json_field "$j" spread)/$(json_field "$j" tarpits)" "32/968"
+check "the aggregation is logged once" grep -q "network=2001:db8:7::/48: 32 of its /64 networks made to wait" "$T/spray.log"
+out=$(req 2001:db8:7:1::9 9 | "$PC" 127.0.0.1 "$P6")
+expect_eq "the /64 that escaped before: untouched, still escaped" \
+    "$(json_field "$($W --json check 2001:db8:7:1::9)" escapes)/$(act_of "$out")" "1/action=DUNNO"
+check "... and answered as escaped" grep -q "network=2001:db8:7:1::/64: DUNNO (escaped)" "$T/spray.log"
+
 # inetd style (stdin/stdout) with stderr on the socket too: no log line may
 # reach the connection.
 P4=$(free_port)
