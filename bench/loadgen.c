@@ -2,7 +2,7 @@
  * NAME
  *	loadgen - a Postfix-shaped policy load, for benchmarks
  * SYNOPSIS
- *	loadgen known|new|connect HOST PORT CONNECTIONS SECONDS
+ *	loadgen known|new|spray6|connect HOST PORT CONNECTIONS SECONDS
  *	loadgen pairs HOST CHECKPORT:STOREPORT CONNECTIONS SECONDS
  * DESCRIPTION
  *	Sends the 28 attributes Postfix 3.7 sends at RCPT, one request at a
@@ -13,6 +13,9 @@
  *	known   one connection per thread, reused; the same client each time
  *	        (an escaped network: a read, no wait);
  *	new     the same, but every request from a new /24 network;
+ *	spray6  the same, but every request from the next /64 of one IPv6
+ *	        /48, 2001:db8:7::/48 (all 65,536 of them in turn, then again
+ *	        with the next host address; LOADGEN_MAX=N stops at N);
  *	connect a new connection for each request (connections per second
  *	        through the activator).
  *	pairs   a writer per thread, as Postfix's smtpd would be: a check
@@ -56,6 +59,7 @@ static struct sockaddr_in addr, store_addr;
 static double deadline;
 static atomic_long total;
 static atomic_long next_net;
+static long max_nets;			/* LOADGEN_MAX: spray6 stops there */
 static long *samples;
 static atomic_long nsamples;
 static atomic_long slowest;
@@ -189,6 +193,13 @@ static void *worker(void *arg)
 	    snprintf(client, sizeof(client), "10.%ld.%ld.1", (k >> 8) & 255, k & 255);
 	    if (k >= 65536)
 		snprintf(client, sizeof(client), "100.%ld.%ld.1", 64 + ((k >> 16) & 63), (k >> 8) & 255);
+	} else if (strcmp(mode, "spray6") == 0) {
+	    long    k = atomic_fetch_add(&next_net, 1);
+
+	    if (max_nets > 0 && k >= max_nets)
+		break;
+
+	    snprintf(client, sizeof(client), "2001:db8:7:%lx::%lx", k & 0xffff, 1 + (k >> 16));
 	}
 	int     len = format(req, sizeof(req), client, id, n);
 
@@ -225,6 +236,8 @@ int main(int argc, char **argv)
 	return 2;
     }
     mode = argv[1];
+    if (getenv("LOADGEN_MAX"))
+	max_nets = atol(getenv("LOADGEN_MAX"));
     nets = getenv("LOADGEN_NETS") ? atol(getenv("LOADGEN_NETS")) : 0;
     memset(&addr, 0, sizeof(addr));
     addr.sin_family = AF_INET;

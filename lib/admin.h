@@ -76,7 +76,7 @@ FILE   *admin_open_input(struct admin *, const char *path);
 /* admin_print.c: what several commands print or read */
 struct admin_entry {
     struct tp_net net;			/* family 0: another kind of key */
-    char    key[LEDGER_KEY_MAX];	/* a network, or a greylist entry */
+    char   *key;			/* a network, or a greylist entry */
     struct tp_record r;
 };
 
@@ -85,6 +85,7 @@ void    admin_json_string(FILE *, const char *);
 void    admin_print_record(struct admin *, const char *key,
 			           const struct tp_record *, int first);
 int     admin_collect(struct admin *, struct array *entries, int greylist);
+void    admin_collect_free(struct array *entries);
 int     admin_arg_key(struct admin *, const char *arg, char *key, size_t len);
 int     admin_db_failed(struct admin *);
 int     admin_io_failed(struct admin *, const char *what);

@@ -40,7 +40,7 @@ int admin_dump(struct admin *a, int argc, char **argv)
 
 	dump_record(a->out, e->key, &e->r);
     }
-    array_free(&c);
+    admin_collect_free(&c);
     return fflush(a->out) == 0 && !ferror(a->out) ? ADMIN_OK
 	: admin_io_failed(a, "writing the dump");
 }

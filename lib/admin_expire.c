@@ -73,6 +73,7 @@ int admin_expire(struct admin *a, int argc, char **argv)
 		    "damaged file is kept as %s\n", rv.recovered, rv.failed, rv.backup);
 	}
     }
+    db_walk_mapped(a->db);
     if (db_walk(a->db, collect_expired, &x) < 0)
 	rc = admin_db_failed(a);
     /* Short exclusive holds, so that the helpers never wait long. */

@@ -9,6 +9,8 @@
  *	admin_collect() reads every record under one shared lock (with the
  *	greylist entries when asked) and sorts them by network: IPv4 before
  *	IPv6, then by address, then by prefix; other keys first, by text.
+ *	It holds them all, some 300 bytes each: what need no order (the
+ *	counts, export-map) walk instead.
  *
  *	admin_arg_key() takes what an admin typed: an address (grouped like
  *	a client's) or a network, maybe after a profile's "[NAME]".  The *_failed() helpers say what went
@@ -123,7 +125,7 @@ static int collect(const char *key, const struct tp_record *r, void *ctx)
 {
     struct admin_entry *e = array_add(ctx);
 
-    snprintf(e->key, sizeof(e->key), "%s", key);
+    e->key = xstrdup(key);
     if (key[0] == '[' || strchr(key, '/') == 0 || addr_parse_network(key, &e->net) < 0)
 	e->net.addr.family = 0;		/* another key: sorts first, by text */
     e->r = *r;
@@ -152,12 +154,20 @@ int admin_collect(struct admin *a, struct array *entries, int greylist)
 {
     *entries = (struct array) ARRAY_OF(struct admin_entry);
     if ((greylist ? db_walk_all : db_walk) (a->db, collect, entries) < 0) {
-	array_free(entries);
+	admin_collect_free(entries);
 	return admin_db_failed(a);
     }
     if (entries->n)
 	qsort(entries->v, entries->n, entries->size, by_network);
     return 0;
+}
+
+/* admin_collect_free - what admin_collect() gathered */
+void    admin_collect_free(struct array *entries)
+{
+    for (size_t i = 0; i < entries->n; i++)
+	free(((struct admin_entry *) entries->v)[i].key);
+    array_free(entries);
 }
 
 /* admin_arg_key - an address or network argument to its key, with a

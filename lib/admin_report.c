@@ -46,25 +46,38 @@ int admin_list(struct admin *a, int argc, char **argv)
 		    r->early_talkers, record_state_name[record_state(&a->conf, r, now)],
 		    record_learned_word(r->learned));
     }
-    array_free(&c);
+    admin_collect_free(&c);
     return ADMIN_OK;
 }
 
+struct counts {
+    const struct tp_conf *conf;
+    int64_t now;
+    long   *n;
+    size_t  records;
+};
+
+/* count_one - db_walk callback: one record more in its state */
+static int count_one(const char *key, const struct tp_record *r, void *ctx)
+{
+    struct counts *c = ctx;
+
+    (void) key;
+    c->n[record_state(c->conf, r, c->now)]++;
+    c->records++;
+    return 0;
+}
+
 /* admin_count_states - the records by state (enum record_state), and how
- * many in all: an exit status */
+ * many in all, counted while walking: an exit status */
 int admin_count_states(struct admin *a, long *n, size_t *records)
 {
-    struct array c;
-    int64_t now = (int64_t) time(0);
-    int     rc;
+    struct counts c = {&a->conf, (int64_t) time(0), n, 0};
 
     memset(n, 0, (STATE_TARPITTED + 1) * sizeof(n[0]));
-    if ((rc = admin_collect(a, &c, 0)) != 0)
-	return rc;
-    for (size_t i = 0; i < c.n; i++)
-	n[record_state(&a->conf, &((struct admin_entry *) c.v)[i].r, now)]++;
-    *records = c.n;
-    array_free(&c);
+    if (db_walk(a->db, count_one, &c) < 0)
+	return admin_db_failed(a);
+    *records = c.records;
     return ADMIN_OK;
 }
 

@@ -64,6 +64,7 @@ int64_t db_syncs(const struct tp_db *);
 int     db_delete(struct tp_db *, const char *key);
 int     db_walk(struct tp_db *, db_walk_fn *, void *ctx);
 int     db_walk_all(struct tp_db *, db_walk_fn *, void *ctx);
+void    db_walk_mapped(struct tp_db *);
 int     db_get_stats(struct tp_db *, struct tp_stats *);
 
 #endif
