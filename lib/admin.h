@@ -90,6 +90,7 @@ int     admin_arg_key(struct admin *, const char *arg, char *key, size_t len);
 int     admin_db_failed(struct admin *);
 int     admin_io_failed(struct admin *, const char *what);
 int     admin_no_record(struct admin *, const char *arg, const char *key);
+ssize_t admin_read_line(FILE *, char *buf, size_t len);
 
 /* A command's output: a->out, or a file written whole or not at all. */
 struct admin_out {

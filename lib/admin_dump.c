@@ -19,6 +19,7 @@
 #include <string.h>
 
 #define LOAD_BATCH 200			/* keys per exclusive lock */
+#define DUMP_LINE_MAX 16384		/* a dump's lines are far shorter */
 
 /* admin_dump - the whole database as text: see tarpit-admin(8) */
 int admin_dump(struct admin *a, int argc, char **argv)
@@ -80,20 +81,19 @@ static int by_key(const void *x, const void *y)
 /* read_dump - every line checked and kept; ADMIN_OK or a status (said) */
 static int read_dump(struct admin *a, FILE *fp, const char *name, struct load *l)
 {
-    char   *line = 0;
-    size_t  cap = 0;
+    char   *line = xmalloc(DUMP_LINE_MAX);
     ssize_t got;
     long    lineno = 0;
     struct dump_item item;
     int     rc = ADMIN_OK;
 
-    while (rc == ADMIN_OK && (got = getline(&line, &cap, fp)) >= 0) {
+    while (rc == ADMIN_OK && (got = admin_read_line(fp, line, DUMP_LINE_MAX)) != -1) {
 	const char *why = 0;
 
 	lineno++;
-	if (got > 0 && line[got - 1] == '\n')
-	    line[--got] = 0;
-	if (memchr(line, 0, (size_t) got) != 0)
+	if (got == -2)
+	    why = "line too long";
+	else if (memchr(line, 0, (size_t) got) != 0)
 	    why = "NUL byte";
 	else if (dump_parse(line, &item, &why) == 0 && item.kind == DUMP_STATS) {
 	    l->stats = item.stats;

@@ -85,11 +85,10 @@ static const char *mark_options(struct admin *a, int argc, char **argv,
 			RECORD_COMMENT_MAX - 1);
 		return 0;
 	    }
-	    for (const char *p = m->comment; *p; p++)
-		if ((unsigned char) *p < 0x20 || *p == 0x7f) {
-		    fprintf(a->err, "tarpit-admin: --comment: no control characters\n");
-		    return 0;
-		}
+	    if (record_comment_ok(m->comment) < 0) {
+		fprintf(a->err, "tarpit-admin: --comment: no control characters\n");
+		return 0;
+	    }
 	} else if (argv[i][0] == '-' || target) {
 	    admin_usage(a);
 	    return 0;

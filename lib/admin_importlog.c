@@ -55,6 +55,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#define LOG_LINE_MAX 65536		/* Postfix's lines are far shorter */
+
 struct tally {
     char    key[ADDR_KEY_MAX];
     long    count;
@@ -289,8 +291,7 @@ static const char *would(struct admin *a, const char *key, struct ledger *l)
 /* read_files - each line of the files (operands; "-" is stdin) */
 static int read_files(struct import *im, int argc, char **argv)
 {
-    char   *line = 0, ident[128] = "";
-    size_t  cap = 0;
+    char   *line = xmalloc(LOG_LINE_MAX), ident[128] = "";
     int     rc = ADMIN_OK;
 
     for (int i = 0; i < argc && rc == ADMIN_OK; i++) {
@@ -303,11 +304,9 @@ static int read_files(struct import *im, int argc, char **argv)
 	    rc = ADMIN_IO;
 	    break;
 	}
-	while ((n = getline(&line, &cap, fp)) >= 0) {
-	    if (n > 0 && line[n - 1] == '\n')
-		line[n - 1] = 0;
-	    one_line(im, line, ident, sizeof(ident));
-	}
+	while ((n = admin_read_line(fp, line, LOG_LINE_MAX)) != -1)
+	    if (n >= 0)			/* a longer line is no Postfix's */
+		one_line(im, line, ident, sizeof(ident));
 	if (ferror(fp))
 	    rc = admin_io_failed(im->a, argv[i]);
 	if (fp != stdin)

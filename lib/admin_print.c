@@ -162,6 +162,30 @@ int admin_collect(struct admin *a, struct array *entries, int greylist)
     return 0;
 }
 
+/* admin_read_line - the next line of fp into buf, without its newline,
+ * never more than len - 1 bytes held: its length; -1 at the end of input
+ * (or an error: ferror() tells); -2 for a line longer than that, which
+ * is read to its end and dropped.  A file that never ends a line (a
+ * device) costs no more memory than the buffer. */
+ssize_t admin_read_line(FILE *fp, char *buf, size_t len)
+{
+    size_t  n = 0;
+    int     c, over = 0;
+
+    while ((c = getc(fp)) != EOF && c != '\n') {
+	if (n + 1 < len)
+	    buf[n++] = (char) c;
+	else
+	    over = 1;
+    }
+    buf[n] = 0;
+    if (over)
+	return -2;
+    if (c == EOF && n == 0)
+	return -1;
+    return (ssize_t) n;
+}
+
 /* admin_collect_free - what admin_collect() gathered */
 void    admin_collect_free(struct array *entries)
 {

@@ -9,7 +9,12 @@
  *	A line may start with --json.  The forms of tarpit_checks.py are
  *	understood too: check=ADDR, del=ADDR, all (list) and info.  "quit",
  *	end of input, a line longer than SERVE_LINE_MAX or idle_timeout of
- *	silence ends the connection.  serve itself cannot be asked for.
+ *	silence ends the connection.
+ *
+ *	Only tarpit_checks.py's commands (check, del, list, info) and the
+ *	read-only ones (stats, config) may be asked for, and none with -o:
+ *	whoever reaches the socket must not make the service write a file,
+ *	read one (load, import-log) or run the rest.
  *
  *	admin_serve_line() is one line's work, apart from the socket, so
  *	that the fuzzer can drive it.
@@ -26,6 +31,24 @@
 
 #define SERVE_LINE_MAX 4096
 #define SERVE_ARGS_MAX 32
+
+/* served - may the socket run this command with these arguments? */
+static int served(const struct admin_command *cmd, int argc, char **argv)
+{
+    static const char *const allowed[] = {"check", "del", "list", "info", "stats",
+    "config"};
+    size_t  i;
+
+    for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+	if (strcmp(cmd->name, allowed[i]) == 0)
+	    break;
+    if (i == sizeof(allowed) / sizeof(allowed[0]))
+	return 0;
+    for (int k = 1; k < argc; k++)
+	if (strcmp(argv[k], "-o") == 0)
+	    return 0;
+    return 1;
+}
 
 /* admin_serve_line - one request of the admin protocol, replied to on out */
 void    admin_serve_line(struct admin *a, char *line)
@@ -49,8 +72,11 @@ void    admin_serve_line(struct admin *a, char *line)
     }
     if (argc == 0)
 	fprintf(a->out, "error: empty command\n");
-    else if ((cmd = admin_command(argv[0])) == 0 || cmd->fn == admin_serve)
+    else if ((cmd = admin_command(argv[0])) == 0)
 	fprintf(a->out, "error: unknown command \"%s\"\n", argv[0]);
+    else if (!served(cmd, argc, argv))
+	fprintf(a->out, "error: \"%s\" is not served on this socket (check, del, "
+		"list, info, stats, config; no -o)\n", argv[0]);
     else {
 	int     rc = admin_run(a, cmd, argc - 1, argv + 1);
 

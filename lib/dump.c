@@ -187,9 +187,13 @@ static int record_field(void *ctx, const char *name, char *value, const char **w
 {
     struct tp_record *r = ctx;
 
-    if (strcmp(name, "comment") == 0)
-	return get_text(value, r->comment, sizeof(r->comment)) < 0
-	    ? (*why = "bad comment", -1) : 1;
+    if (strcmp(name, "comment") == 0) {
+	if (get_text(value, r->comment, sizeof(r->comment)) < 0)
+	    return *why = "bad comment", -1;
+	if (record_comment_ok(r->comment) < 0)
+	    return *why = "a comment with a control character", -1;
+	return 1;
+    }
     return set_field(r, record_field_table, record_nfields, name, value);
 }
 

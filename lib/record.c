@@ -202,6 +202,17 @@ int stats_decode(const unsigned char *buf, size_t len, struct tp_stats *s)
     return 0;
 }
 
+/* record_comment_ok - may this be an admin's comment?  No control
+ * characters: a comment is printed on terminals and in log lines, where
+ * one could forge a line or an escape sequence.  0, or -1 */
+int     record_comment_ok(const char *s)
+{
+    for (; *s; s++)
+	if ((unsigned char) *s < 0x20 || *s == 0x7f)
+	    return -1;
+    return 0;
+}
+
 /* record_learned_word - the word for a `learned` value; "?" for one this
  * version does not know (a dump may say anything) */
 const char *record_learned_word(int64_t v)

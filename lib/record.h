@@ -49,6 +49,7 @@ enum record_learned {
 
 extern const char *const record_learned_name[];
 const char *record_learned_word(int64_t);
+int     record_comment_ok(const char *);
 
 /* Host-wide counters, under the reserved key STATS_KEY. */
 #define STATS_KEY "@stats"

@@ -76,8 +76,19 @@ printf 'all\n' >&7
 r=$(reply); expect_eq "serve: all lists every record" "$(tr ';' '\n' <<<"$r" | grep -c /)" "2"
 printf -- '--json check 203.0.113.1\n' >&7
 r=$(reply); expect_eq "serve: --json works per line" "$(json_field "$r" tarpits)" "1"
-printf 'block 203.0.113.1 --comment "from the socket"\n' >&7
-r=$(reply); expect_eq "serve: block with a quoted comment" "$r" "blocked 203.0.113.0/24 forever;"
+printf 'stats --format prometheus\n' >&7
+r=$(reply); check "serve: a read-only command (stats)" grep -q "tarpit_tarpits_total" <<<"$r"
+for bad in 'block 203.0.113.1 --comment "from the socket"' "stats -o $T/evil.prom" \
+    "export-map -o $T/evil.cidr" "load /dev/zero" "import-log $T/tarpit.conf" "expire" "serve"; do
+    printf '%s\n' "$bad" >&7
+    r=$(reply)
+    expect_eq "serve: '$bad' is refused" "${r%%(*}" "error: \"${bad%% *}\" is not served on this socket "
+done
+check "serve: ... and none of them wrote a file" test ! -e "$T/evil.prom" -a ! -e "$T/evil.cidr"
+printf 'check %s\n' "$(head -c 5000 /dev/zero | tr '\0' 1)" >&7
+r=$(reply); expect_eq "serve: a line over 4,096 bytes ends the connection" "$r" ""
+exec 7>&-
+exec 7<>"/dev/tcp/127.0.0.1/$APORT"
 printf 'info\n' >&7
 r=$(reply); check "serve: info" grep -q "records  *2" <<<"$r"
 printf 'del=203.0.113.1\n' >&7

@@ -44,6 +44,9 @@ done
 check "tarpit-admin.socket: a UNIX socket, mode 0600" \
     sh -c "grep -qx 'ListenStream=/run/tarpit/admin.sock' '$R/units/tarpit-admin.socket' && grep -qx 'SocketMode=0600' '$R/units/tarpit-admin.socket'"
 check "tarpit-admin@.service: runs tarpit-admin serve" grep -qx "ExecStart=$R/usr/sbin/tarpit-admin serve" "$R/units/tarpit-admin@.service"
+for u in tarpit-admin@.service tarpit-admin-tcp@.service; do
+    check "$u: a memory bound (MemoryMax)" grep -qx 'MemoryMax=256M' "$R/units/$u"
+done
 check "tarpit-admin-tcp.socket: 127.0.0.1:60003, with its warning" \
     sh -c "grep -qx 'ListenStream=127.0.0.1:60003' '$R/units/tarpit-admin-tcp.socket' && grep -q 'any local user' '$R/units/tarpit-admin-tcp.socket'"
 check "tarpit-expire.timer: hourly, Persistent=yes" \
