@@ -132,6 +132,9 @@ $A check 198.51.100.1 >/dev/null 2>&1
 expect_eq "load: ... and nothing was written" "$?" "1"
 printf '192.0.2.1/24 tarpits=1\n' | $A load >/dev/null 2>&1
 expect_eq "load: a network not in canonical form is refused" "$?" "2"
+printf '198.51.100.0/24 block_until=-1 comment=x%%0Aforged%%20line%%1B[2J\n' | $A load >/dev/null 2>"$T/err"
+expect_eq "load: a comment with control characters (a forged line, an escape) is refused" \
+    "$?:$(grep -c 'a comment with a control character' "$T/err")" "2:1"
 
 if shared_backend; then
 # --- expire: the server's own, by TTL ------------------------------------------
