@@ -3,7 +3,8 @@
  *	admin_expire - expire, recover
  * DESCRIPTION
  *	expire collects, under the shared lock, the keys whose records the
- *	ledger would expire or clear, then applies the ledger's rule to them
+ *	ledger would expire or clear (greylist entries included, past their
+ *	greylist_window), then applies the ledger's rule to them
  *	again under the exclusive lock in batches of EXPIRE_BATCH (a record
  *	may have been touched since the walk), so that helpers never wait
  *	long; then it reorganises the file to give the space back.  It also
@@ -25,25 +26,45 @@
 #define EXPIRE_BATCH 200		/* keys per exclusive lock */
 
 struct expiring {
-    struct array keys;			/* char *, the keys to look at again */
-    struct ledger *event;
+    struct array keys[2];		/* char *: networks, greylist entries */
+    struct ledger *event[2];		/* LEDGER_EXPIRE, LEDGER_GREY_EXPIRE */
 };
 
 /* collect_expired - db_walk callback: the keys expire must look at */
 static int collect_expired(const char *key, const struct tp_record *r, void *ctx)
 {
     struct expiring *x = ctx;
+    int     grey = ledger_is_grey_key(key);
 
-    if (ledger_preview(x->event, r, 1) != DB_KEEP)
-	*(char **) array_add(&x->keys) = xstrdup(key);
+    if (ledger_preview(x->event[grey], r, 1) != DB_KEEP)
+	*(char **) array_add(&x->keys[grey]) = xstrdup(key);
     return 0;
+}
+
+/* apply - the event again under the exclusive lock, a batch at a time, so
+ * that helpers never wait long: an exit status */
+static int apply(struct admin *a, struct array *keys, struct ledger *e)
+{
+    int     rc = ADMIN_OK;
+
+    for (size_t i = 0; rc == ADMIN_OK && i < keys->n; i += EXPIRE_BATCH) {
+	size_t  n = keys->n - i < EXPIRE_BATCH ? keys->n - i : EXPIRE_BATCH;
+
+	if (db_update_many(a->db, (char **) keys->v + i, n, ledger_apply, e) < 0)
+	    rc = admin_db_failed(a);
+    }
+    for (size_t i = 0; i < keys->n; i++)
+	free(((char **) keys->v)[i]);
+    array_free(keys);
+    return rc;
 }
 
 /* admin_expire - drop old records in batches, then give the space back */
 int admin_expire(struct admin *a, int argc, char **argv)
 {
     struct ledger e = {.event = LEDGER_EXPIRE,.conf = &a->conf};
-    struct expiring x = {ARRAY_OF(char *), &e};
+    struct ledger g = {.event = LEDGER_GREY_EXPIRE,.conf = &a->conf};
+    struct expiring x = {{ARRAY_OF(char *), ARRAY_OF(char *)}, {&e, &g}};
     long long before = db_size(a->db), after;
     int     rc = ADMIN_OK;
 
@@ -57,7 +78,7 @@ int admin_expire(struct admin *a, int argc, char **argv)
 		    "(each write sets its TTL from max_age)\n", db_path(a->db));
 	return ADMIN_OK;
     }
-    e.now = (int64_t) time(0);
+    g.now = e.now = (int64_t) time(0);
     e.cutoff = e.now - a->conf.max_age_ms / 1000;
     /* The hourly job repairs what it can: a damaged file would make every
      * helper answer DUNNO without a wait until someone noticed. */
@@ -74,20 +95,14 @@ int admin_expire(struct admin *a, int argc, char **argv)
 	}
     }
     db_walk_mapped(a->db);
-    if (db_walk(a->db, collect_expired, &x) < 0)
+    if (db_walk_all(a->db, collect_expired, &x) < 0)
 	rc = admin_db_failed(a);
-    /* Short exclusive holds, so that the helpers never wait long. */
-    for (size_t i = 0; rc == ADMIN_OK && i < x.keys.n; i += EXPIRE_BATCH) {
-	size_t  n = x.keys.n - i < EXPIRE_BATCH ? x.keys.n - i : EXPIRE_BATCH;
-
-	if (db_update_many(a->db, (char **) x.keys.v + i, n, ledger_apply, &e) < 0)
-	    rc = admin_db_failed(a);
-    }
-    for (size_t i = 0; i < x.keys.n; i++)
-	free(((char **) x.keys.v)[i]);
-    array_free(&x.keys);
+    for (int k = 0; k < 2; k++)
+	if (apply(a, &x.keys[k], x.event[k]) != ADMIN_OK)
+	    rc = ADMIN_DB;
     if (rc != ADMIN_OK)
 	return rc;
+    e.removed += g.removed;
     /* The counters' hourly copy in the database (see db_save_counters). */
     if (db_save_counters(a->db) < 0 || (e.removed > 0 && db_reorganize(a->db) < 0))
 	return admin_db_failed(a);

@@ -51,8 +51,8 @@
  *
  *	Allowing clears a block and blocking clears an allowance.  Expiry
  *	removes records untouched since the cutoff unless an allow or block
- *	still holds them, and clears allow and block marks that have run
- *	out.  The mail log (import-log) can say a network delivered (escaped
+ *	still holds them, clears allow and block marks that have run out,
+ *	and removes greylist entries older than greylist_window.  The mail log (import-log) can say a network delivered (escaped
  *	at once) or offended (blocked, unless it ever delivered or is
  *	allowed).  A log's delivery escapes a network only when the admin
  *	seeds from a log of the time before the tarpit (import-log --seed);
@@ -330,6 +330,21 @@ static enum db_change expire(struct db_txn *t, struct ledger *l)
     return DB_WRITE;
 }
 
+/* grey_expire - drop a greylist entry whose window has passed: its
+ * tuple would start over anyway */
+static enum db_change grey_expire(struct db_txn *t, struct ledger *l)
+{
+    struct grey_entry g;
+
+    if (!t->found)
+	return DB_KEEP;
+    grey_from_record(&t->rec, &g);
+    if (l->now - g.first_seen <= l->conf->greylist_window_ms / 1000)
+	return DB_KEEP;
+    l->removed++;
+    return DB_DELETE;
+}
+
 /* learn - what the mail log says: delivered (from a log of before the
  * tarpit), a correspondent of ours, or offended */
 static enum db_change learn(struct db_txn *t, struct ledger *l)
@@ -396,6 +411,8 @@ enum db_change ledger_apply(struct db_txn *t, void *ctx)
 	return mark(t, l);
     case LEDGER_EXPIRE:
 	return expire(t, l);
+    case LEDGER_GREY_EXPIRE:
+	return grey_expire(t, l);
     case LEDGER_LEARN_ESCAPE:
     case LEDGER_LEARN_CORRESPONDENT:
     case LEDGER_LEARN_OFFENDER:

@@ -30,6 +30,7 @@ enum ledger_event {
     LEDGER_BLOCK,			/* an admin blocks it (until) */
     LEDGER_UNBLOCK,			/* an admin lifts a block */
     LEDGER_EXPIRE,			/* expiry looks at the record (cutoff) */
+    LEDGER_GREY_EXPIRE,			/* ... and at a greylist entry */
     LEDGER_LEARN_ESCAPE,		/* the mail log says it delivered */
     LEDGER_LEARN_CORRESPONDENT,		/* ... that we delivered mail to it */
     LEDGER_LEARN_OFFENDER,		/* the mail log says it offended */

@@ -136,12 +136,18 @@ printf '198.51.100.0/24 block_until=-1 comment=x%%0Aforged%%20line%%1B[2J\n' | $
 expect_eq "load: a comment with control characters (a forged line, an escape) is refused" \
     "$?:$(grep -c 'a comment with a control character' "$T/err")" "2:1"
 
+# Greylist entries: one whose greylist_window (2d) has passed, one fresh.
+printf '# tarpit dump 1\n@grey%%20192.0.2.0/24%%20a@x.test%%20b@y.test first_seen=%s last_attempt=%s retries=1 last_retry=%s\n@grey%%20192.0.2.0/24%%20c@x.test%%20d@y.test first_seen=%s last_attempt=%s retries=1 last_retry=%s\n' \
+    $((now - 3 * 86400)) $((now - 3 * 86400)) $((now - 3 * 86400)) $((now - 3600)) $((now - 3600)) $((now - 3600)) |
+    $A load >/dev/null
 if shared_backend; then
 # --- expire: the server's own, by TTL ------------------------------------------
 out=$($A expire)
 expect_eq "expire on a server: says so, exit 0" "$?:${out%%:*}" "0:nothing to do"
 ttl=$(rs ttl "tarpit:10.0.1.0/24")
 expect_range "every record has a TTL of max_age (1d) (s)" "$ttl" 86000 86400
+ttl=$(rs ttl "tarpit:@grey 192.0.2.0/24 c@x.test d@y.test")
+expect_range "a greylist entry has its TTL too (s)" "$ttl" 1 86400
 else
 # --- expire: exactly the old records, while 20 helpers keep working -----------
 before=$($A list | wc -l)
@@ -161,7 +167,10 @@ out=$($A --json expire)
 for p in "${pids[@]}"; do wait "$p"; done
 after=$($A list | wc -l)
 removed=$(json_field "$out" removed)
-expect_eq "expire: removed exactly the 2,500 records untouched for 2 days" "$removed" "2500"
+expect_eq "expire: removed exactly the 2,500 records untouched for 2 days, and the old greylist entry" \
+    "$removed" "2501"
+expect_eq "expire: a greylist entry past greylist_window went, the fresh one stays" \
+    "$($A dump | grep '^@grey' | cut -d' ' -f1)" "@grey%20192.0.2.0/24%20c@x.test%20d@y.test"
 old_left=$($A --json list | awk -F'"last_seen":' '{split($2, a, ","); if (a[1] < '"$now"' - 86400) n++} END {print n + 0}')
 expect_eq "expire: none of the old ones is left" "$old_left" "0"
 expect_eq "expire: every other record is still there (and the 600 new ones)" "$((before - 2500 + 600))" "$after"
