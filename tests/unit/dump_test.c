@@ -74,7 +74,7 @@ int main(void)
     r.first_seen = 1800000000;
     r.escapes = 3;
     r.block_until = -1;
-    snprintf(r.comment, sizeof(r.comment), "50%% off, a\ttab");
+    snprintf(r.comment, sizeof(r.comment), "50%% off, caf\xc3\xa9");
     grey_to_record(&ge, &g);
     memset(&st, 0, sizeof(st));
     st.hangups = 7;
@@ -85,9 +85,14 @@ int main(void)
     SETUP(fclose(fp) == 0, "fclose");
 
     line = strtok_r(text, "\n", &save);
-    EXPECT(line && strstr(line, "comment=50%25%20off,%20a%09tab") != 0, "escaped: %s", line ? line : "(none)");
+    EXPECT(line && strstr(line, "comment=50%25%20off,%20caf%C3%A9") != 0, "escaped: %s", line ? line : "(none)");
     EXPECT(line && dump_parse(line, &it, &why) == 0 && strcmp(it.key, "198.51.100.0/24") == 0
 	   && memcmp(&it.rec, &r, sizeof(r)) == 0, "record round trip");
+    char    bad[] = "198.51.100.0/24 block_until=-1 comment=x%0Aforged%1B[2J";
+
+    EXPECT(dump_parse(bad, &it, &why) == -1 && why
+	   && strcmp(why, "a comment with a control character") == 0,
+	   "a comment with a control character is refused, as --comment refuses it");
     line = strtok_r(0, "\n", &save);
     EXPECT(line && strncmp(line, "@grey%20198.51.100.0/24%20a@b.example%20<> first_seen=", 54) == 0
 	   && strstr(line, " retries=2 ") != 0 && strstr(line, "tarpits") == 0,
