@@ -985,14 +985,16 @@ int db_update_many(struct tp_db *db, char *const *keys, size_t n,
     }
     GDBM_FILE dbf;
     struct db_txn t;
+    struct tp_stats totals;
     int     rc = 0;
 
-    memset(&t, 0, sizeof(t));
-    if (begin_write(db, &dbf, &t.stats) < 0)
+    memset(&t, 0, sizeof(t));		/* t.stats: the increments, from 0 */
+    if (begin_write(db, &dbf, &totals) < 0)
 	return -1;
     for (size_t i = 0; i < n && rc >= 0; i++)
 	rc = apply(db, dbf, keys[i], &t, fn, ctx);
-    return end_write(db, dbf, &t.stats, t.stats_changed, rc);
+    stats_add(&totals, &t.stats);
+    return end_write(db, dbf, &totals, t.stats_changed, rc);
 }
 
 /* db_update_stats - change the host-wide counters alone */
@@ -1001,7 +1003,7 @@ int db_update_stats(struct tp_db *db, void (*fn) (struct tp_stats *, void *),
 {
     if (db->redis)
 	return rdb_update_stats(db->redis, fn, ctx);
-    struct tp_stats st;
+    struct tp_stats st, add;
     int     rc;
 
     /* The database file itself is not opened, once the lock file keeps
@@ -1009,7 +1011,9 @@ int db_update_stats(struct tp_db *db, void (*fn) (struct tp_stats *, void *),
     if (lock_ex(db, 0) < 0)
 	return -1;
     if ((rc = counters(db, 0, &st)) == 0) {
-	fn(&st, ctx);
+	memset(&add, 0, sizeof(add));
+	fn(&add, ctx);
+	stats_add(&st, &add);
 	rc = keep_counters(db, &st);
     }
     unlock(db);

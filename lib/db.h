@@ -19,7 +19,9 @@ struct rdb;
 enum db_change { DB_KEEP, DB_WRITE, DB_DELETE };
 
 /* What an update sees under the exclusive lock: the key's record (zeroed
- * when !found) and the host-wide counters, saved when stats_changed. */
+ * when !found), and the increments to the host-wide counters, from zero,
+ * which the store adds (saved when stats_changed): counters only ever
+ * move by increments, on every backend. */
 struct db_txn {
     struct tp_record rec;
     int     found;

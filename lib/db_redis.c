@@ -495,23 +495,62 @@ static int pipeline(struct rdb *r, const char *what, int n, int *argc,
     return 0;
 }
 
+/* add_counters - the counters' increments, as one HINCRBY each that is
+ * not 0, pipelined: the only way the counters ever change; 0 or -1 */
+static int add_counters(struct rdb *r, const struct tp_stats *add)
+{
+    char    sk[160], names[NSTAT_FIELDS][24], vals[NSTAT_FIELDS][24];
+    int     argc[NSTAT_FIELDS], n = 0, rc = 0;
+    const char **argv[NSTAT_FIELDS];
+    const size_t *lens[NSTAT_FIELDS];
+    const char *cmds[NSTAT_FIELDS][4];
+    size_t  cmdlens[NSTAT_FIELDS][4];
+    redisReply *rep[NSTAT_FIELDS];
+    struct tp_stats copy = *add;
+
+    full_key(r, STATS_KEY, sk, sizeof(sk));
+    for (size_t i = 0; i < NSTAT_FIELDS; i++) {
+	int64_t *v = stat_field(&copy, i, names[i], sizeof(names[i]));
+
+	if (v == 0)
+	    break;
+	if (*v == 0)
+	    continue;
+	snprintf(vals[i], sizeof(vals[i]), "%" PRId64, *v);
+	cmds[n][0] = "HINCRBY", cmds[n][1] = sk, cmds[n][2] = names[i];
+	cmds[n][3] = vals[i];
+	for (int k = 0; k < 4; k++)
+	    cmdlens[n][k] = strlen(cmds[n][k]);
+	argc[n] = 4, argv[n] = cmds[n], lens[n] = cmdlens[n], n++;
+    }
+    if (n == 0)
+	return 0;
+    if (pipeline(r, "HINCRBY", n, argc, argv, lens, rep) < 0)
+	return -1;
+    for (int i = 0; i < n; i++) {
+	if (rc == 0 && reply_error(r, "HINCRBY", rep[i]))
+	    rc = -1;
+	hr.free_reply(rep[i]);
+    }
+    return rc;
+}
+
 /* update_once - one optimistic transaction: the change, or -1 (said), or
  * -2 when another client changed the key (try again) */
 static int update_once(struct rdb *r, const char *key, db_update_fn *fn, void *ctx,
 		               int64_t now)
 {
-    char    k[KEY_BUF], sk[160], ttl[32], names[NSTAT_FIELDS][24],
-            vals[NSTAT_FIELDS][24];
+    char    k[KEY_BUF], ttl[32];
     unsigned char buf[RECORD_MAX_SIZE];
     size_t  blen = 0;
     const char *watch[2] = {"WATCH", full_key(r, key, k, sizeof(k))};
     const char *get[2] = {"GET", k};
-    int     argc[3 + NSTAT_FIELDS];
-    const char **argv[3 + NSTAT_FIELDS];
-    const size_t *lens[3 + NSTAT_FIELDS];
-    const char *cmds[3 + NSTAT_FIELDS][5];
-    size_t  cmdlens[3 + NSTAT_FIELDS][5];
-    redisReply *rep[3 + NSTAT_FIELDS];
+    int     argc[3];
+    const char **argv[3];
+    const size_t *lens[3];
+    const char *cmds[3][5];
+    size_t  cmdlens[3][5];
+    redisReply *rep[3];
     struct db_txn t;
     enum db_change change;
     int     n = 0, rc;
@@ -574,29 +613,7 @@ static int update_once(struct rdb *r, const char *key, db_update_fn *fn, void *c
 	return rc;
     /* The counters only once the record is committed, and outside its
      * transaction: every transaction touches one key (see above). */
-    n = 0;
-    full_key(r, STATS_KEY, sk, sizeof(sk));
-    for (size_t i = 0; i < NSTAT_FIELDS; i++) {
-	int64_t *v = stat_field(&t.stats, i, names[i], sizeof(names[i]));
-
-	if (v == 0)
-	    break;
-	if (*v == 0)
-	    continue;
-	snprintf(vals[i], sizeof(vals[i]), "%" PRId64, *v);
-	QUEUE("HINCRBY", sk, names[i], vals[i]);
-    }
-#undef QUEUE
-    if (n == 0)
-	return rc;
-    if (pipeline(r, "HINCRBY", n, argc, argv, lens, rep) < 0)
-	return -1;
-    for (int i = 0; i < n; i++) {
-	if (rc >= 0 && reply_error(r, "HINCRBY", rep[i]))
-	    rc = -1;
-	hr.free_reply(rep[i]);
-    }
-    return rc;
+    return add_counters(r, &t.stats) < 0 ? -1 : rc;
 }
 
 /* rdb_update - read, let fn change, write back, atomically against every
@@ -666,34 +683,18 @@ int     rdb_get_stats(struct rdb *r, struct tp_stats *s)
     return 0;
 }
 
-/* rdb_update_stats - the counters set by fn (load, for one): read, then
- * every field written; 0 or -1 */
+/* rdb_update_stats - the increments fn makes (from zero) to the counters,
+ * as HINCRBYs: never a read and a write back, which would lose other
+ * hosts' increments in between; 0 or -1 */
 int     rdb_update_stats(struct rdb *r, void (*fn) (struct tp_stats *, void *), void *ctx)
 {
-    struct tp_stats s;
-    char    sk[160], names[NSTAT_FIELDS][24], vals[NSTAT_FIELDS][24];
-    const char *argv[2 + 2 * NSTAT_FIELDS];
-    int     argc = 2;
-    redisReply *rep;
+    struct tp_stats add;
 
-    if (rdb_get_stats(r, &s) < 0)
+    memset(&add, 0, sizeof(add));
+    fn(&add, ctx);
+    if (connect_server(r) < 0)
 	return -1;
-    fn(&s, ctx);
-    argv[0] = "HSET", argv[1] = full_key(r, STATS_KEY, sk, sizeof(sk));
-    for (size_t i = 0; i < NSTAT_FIELDS; i++) {
-	int64_t *p = stat_field(&s, i, names[i], sizeof(names[i]));
-
-	if (p == 0)
-	    break;
-	snprintf(vals[i], sizeof(vals[i]), "%" PRId64, *p);
-	argv[argc++] = names[i];
-	argv[argc++] = vals[i];
-    }
-    if ((rep = command(r, "HSET", argc, argv, 0)) == 0)
-	return -1;
-    argc = reply_error(r, "HSET", rep) ? -1 : 0;
-    hr.free_reply(rep);
-    return argc;
+    return add_counters(r, &add);
 }
 
 /* rdb_walk - SCAN the keys under the prefix, MGET each batch: fn for each

@@ -220,6 +220,21 @@ const char *record_learned_word(int64_t v)
     return v >= 0 && v <= LEARNED_MAX ? record_learned_name[v] : "?";
 }
 
+/* The counters are int64_t, every one: stats_add() adds them as an array,
+ * and a field of another type would break it at compile time here. */
+_Static_assert(sizeof(struct tp_stats) == sizeof(int64_t) * NSTATS,
+	       "struct tp_stats holds NSTATS int64_t counters and nothing else");
+
+/* stats_add - add the increments in add to the counters in s */
+void    stats_add(struct tp_stats *s, const struct tp_stats *add)
+{
+    int64_t *to = (int64_t *) s;
+    const int64_t *from = (const int64_t *) add;
+
+    for (size_t i = 0; i < NSTATS; i++)
+	to[i] += from[i];
+}
+
 /* stats_add_hangup - count a hang-up in its 10-second bucket, and the
  * time waited in the total */
 void stats_add_hangup(struct tp_stats *s, int64_t waited_ms)

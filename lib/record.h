@@ -110,6 +110,7 @@ int     record_decode(const unsigned char *buf, size_t len, struct tp_record *);
 size_t  stats_encode(const struct tp_stats *, unsigned char *buf, size_t len);
 int     stats_decode(const unsigned char *buf, size_t len, struct tp_stats *);
 void    stats_add_hangup(struct tp_stats *, int64_t waited_ms);
+void    stats_add(struct tp_stats *, const struct tp_stats *add);
 void    grey_from_record(const struct tp_record *, struct grey_entry *);
 void    grey_to_record(const struct grey_entry *, struct tp_record *);
 

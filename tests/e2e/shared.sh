@@ -76,6 +76,35 @@ expect_eq "20 helpers waiting ($held processes): 0 server connections" "${held:+
 wait "${pids[@]}"
 expect_eq "... and all 20 answered after their 5 s wait" "$(cat "$T"/w.* | awk '$NF >= 4950' | wc -l)" "20"
 
+# --- Counters: every wait and every refusal, two hosts at once --------------
+# max_waiting = 1 on each host, four clients over both, far more requests
+# than slots: each request is a wait (tarpits) or a refusal (waits_refused),
+# and the server counts every one.  A refusal read the counters and wrote
+# them all back: other hosts' increments in between were lost.
+host c 'sleep = 100ms
+max_waiting = 1
+greylist = no
+database_prefix = count:'
+host d 'sleep = 100ms
+max_waiting = 1
+greylist = no
+database_prefix = count:'
+CCP=$(free_port); activate "$T/c-check.log" "$CCP" "$BIN/tarpit-check" -c "$T/c.conf"
+DCP=$(free_port); activate "$T/d-check.log" "$DCP" "$BIN/tarpit-check" -c "$T/d.conf"
+pids=()
+for k in 1 2 3 4; do
+    port=$([ $((k % 2)) = 0 ] && echo "$CCP" || echo "$DCP")
+    for i in $(seq 1 150); do req "100.$((64 + k)).$i.1" "$i"; done |
+        "$PC" -t 20000 127.0.0.1 "$port" >"$T/count.$k" &
+    pids+=("$!")
+done
+wait "${pids[@]}"
+j=$("$BIN/tarpit-admin" -c "$T/c.conf" --json stats)
+expect_eq "600 requests over two hosts: all answered" "$(cat "$T"/count.* | grep -c '^action=DUNNO')" "600"
+expect_eq "... and every one counted, a wait or a refusal (tarpits + waits_refused)" \
+    "$(( $(json_field "$j" tarpits) + $(json_field "$j" waits_refused) ))" "600"
+check "... refusals among them (more requests than slots)" test "$(json_field "$j" waits_refused)" -gt 0
+
 # --- Migration: a GDBM site's dump loaded on the server --------------------
 printf 'database = %s/site.db\n' "$T" >"$T/site.conf"
 S="$BIN/tarpit-admin -c $T/site.conf"
