@@ -5,10 +5,12 @@
  *	dump writes the whole database, the greylist entries and the
  *	host-wide counters included, in the text form of dump.c.  load reads
  *	that form and checks every line before it writes anything; then it
- *	writes in batches of LOAD_BATCH keys per exclusive lock, so helpers
- *	never wait long.  A loaded record replaces the one of the same key;
- *	the others are kept.  `dump | load` on an empty database gives back
- *	the same dump.
+ *	writes all of it with db_load(): a GDBM file is rebuilt with the
+ *	records in it and replaced only when whole (a full disk leaves it as
+ *	it was), a server takes them one by one and load says how many it
+ *	wrote when one fails.  A loaded record replaces the one of the same
+ *	key; the others are kept; the dump's counters are added.  `dump |
+ *	load` on an empty database gives back the same dump.
  */
 #define _GNU_SOURCE
 #include "admin.h"
@@ -18,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LOAD_BATCH 200			/* keys per exclusive lock */
 #define DUMP_LINE_MAX 16384		/* a dump's lines are far shorter */
 
 /* admin_dump - the whole database as text: see tarpit-admin(8) */
@@ -52,30 +53,38 @@ struct load_item {
 };
 
 struct load {
-    struct array items;			/* struct load_item */
-    size_t  next;			/* the next to write */
-    struct tp_stats stats;
-    struct ledger event;		/* LEDGER_LOAD, the counters once */
+    struct array items;			/* struct load_item, sorted by key */
+    struct tp_stats stats;		/* the dump's counters */
+    int     has_stats;
+    struct ledger event;		/* LEDGER_LOAD */
 };
 
-/* load_one - under the exclusive lock: the next parsed record */
-static enum db_change load_one(struct db_txn *t, void *ctx)
+static int by_item_key(const void *x, const void *y)
 {
-    struct load *l = ctx;
-
-    l->event.record = &((struct load_item *) l->items.v)[l->next++].rec;
-    return ledger_apply(t, &l->event);
+    return strcmp(((const struct load_item *) x)->key, ((const struct load_item *) y)->key);
 }
 
-/* load_stats - the counters of a dump that holds no record */
+/* load_one - under the exclusive lock: the dump's record for the txn's
+ * key.  It may run again for the same key (a server's retry), so it
+ * finds the record by its key and keeps nothing between runs. */
+static enum db_change load_one(struct db_txn *t, void *ctx)
+{
+    const struct load *l = ctx;
+    struct load_item want = {(char *) t->key, {0}};
+    const struct load_item *it = bsearch(&want, l->items.v, l->items.n,
+					 sizeof(want), by_item_key);
+    struct ledger e = l->event;
+
+    if (it == 0)
+	return DB_KEEP;
+    e.record = &it->rec;
+    return ledger_apply(t, &e);
+}
+
+/* load_stats - add the dump's counters */
 static void load_stats(struct tp_stats *st, void *ctx)
 {
     *st = *(const struct tp_stats *) ctx;
-}
-
-static int by_key(const void *x, const void *y)
-{
-    return strcmp(*(char *const *) x, *(char *const *) y);
 }
 
 /* read_dump - every line checked and kept; ADMIN_OK or a status (said) */
@@ -97,7 +106,7 @@ static int read_dump(struct admin *a, FILE *fp, const char *name, struct load *l
 	    why = "NUL byte";
 	else if (dump_parse(line, &item, &why) == 0 && item.kind == DUMP_STATS) {
 	    l->stats = item.stats;
-	    l->event.stats = &l->stats;
+	    l->has_stats = 1;
 	} else if (why == 0 && item.kind == DUMP_RECORD) {
 	    struct load_item *it = array_add(&l->items);
 
@@ -121,9 +130,10 @@ int admin_load(struct admin *a, int argc, char **argv)
 {
     FILE   *fp = stdin;
     const char *name = "(stdin)";
-    struct load l = {ARRAY_OF(struct load_item), 0, {0},
+    struct load l = {ARRAY_OF(struct load_item), {0}, 0,
     {.event = LEDGER_LOAD,.conf = &a->conf}};
     char  **keys = 0;
+    size_t  done = 0;
     int     rc;
 
     if (argc > 1 || (argc == 1 && argv[0][0] == '-' && argv[0][1] != 0))
@@ -136,31 +146,33 @@ int admin_load(struct admin *a, int argc, char **argv)
     rc = read_dump(a, fp, name, &l);
     if (fp != stdin)
 	fclose(fp);
+    /* Sorted by key: a key twice is refused, and load_one() finds its
+     * record by its key. */
     if (rc == ADMIN_OK && l.items.n > 0) {
-	char  **sorted = xcalloc(l.items.n, sizeof(*sorted));
-
+	qsort(l.items.v, l.items.n, sizeof(struct load_item), by_item_key);
 	keys = xcalloc(l.items.n, sizeof(*keys));
-	for (size_t i = 0; i < l.items.n; i++)
-	    keys[i] = sorted[i] = ((struct load_item *) l.items.v)[i].key;
-	qsort(sorted, l.items.n, sizeof(*sorted), by_key);
-	for (size_t i = 1; i < l.items.n; i++)
-	    if (strcmp(sorted[i - 1], sorted[i]) == 0) {
+	for (size_t i = 0; i < l.items.n; i++) {
+	    keys[i] = ((struct load_item *) l.items.v)[i].key;
+	    if (i > 0 && strcmp(keys[i - 1], keys[i]) == 0 && rc == ADMIN_OK) {
 		fprintf(a->err, "tarpit-admin: %s: %s appears twice; "
-			"nothing loaded\n", name, sorted[i]);
+			"nothing loaded\n", name, keys[i]);
 		rc = ADMIN_USAGE;
-		break;
 	    }
-	free(sorted);
+	}
     }
-    /* Everything parsed: now write, in batches of short exclusive holds. */
-    for (size_t i = 0; rc == ADMIN_OK && i < l.items.n; i += LOAD_BATCH) {
-	size_t  n = l.items.n - i < LOAD_BATCH ? l.items.n - i : LOAD_BATCH;
-
-	if (db_update_many(a->db, keys + i, n, load_one, &l) < 0)
-	    rc = admin_db_failed(a);
+    /* Everything parsed: now write, all at once (a GDBM file is rebuilt
+     * with them, and replaced only when whole), then the counters. */
+    if (rc == ADMIN_OK && l.items.n > 0
+	&& db_load(a->db, keys, l.items.n, load_one, &l, &done) < 0) {
+	rc = admin_db_failed(a);
+	if (db_shared(a->db))
+	    fprintf(a->err, "tarpit-admin: %zu of %zu records were written before "
+		    "that; loading the dump again writes them all\n", done, l.items.n);
+	else
+	    fprintf(a->err, "tarpit-admin: nothing loaded; the database is as "
+		    "it was\n");
     }
-    if (rc == ADMIN_OK && l.items.n == 0 && l.event.stats
-	&& db_update_stats(a->db, load_stats, &l.stats) < 0)
+    if (rc == ADMIN_OK && l.has_stats && db_update_stats(a->db, load_stats, &l.stats) < 0)
 	rc = admin_db_failed(a);
     if (rc == ADMIN_OK)
 	fprintf(a->out, "loaded %zu records\n", l.items.n);

@@ -889,6 +889,7 @@ static int apply(struct tp_db *db, GDBM_FILE dbf, const char *key,
     enum db_change change;
 
     memset(&t->rec, 0, sizeof(t->rec));
+    t->key = key;
     if ((t->found = fetch(db, dbf, key, &t->rec)) < 0)
 	return -1;
     change = fn(t, ctx);
@@ -1277,6 +1278,46 @@ static int catch_up(struct tp_db *db, const char *path, int changes, uint64_t *u
     return rc;
 }
 
+/* Updates a rebuild makes in the new file, after its copy (db_load). */
+struct rebuild_extra {
+    char   *const *keys;
+    size_t  n;
+    db_update_fn *fn;
+    void   *ctx;
+};
+
+/* apply_into - the extra updates, into the new file: no writer sees it
+ * yet, so no change is noted; 0 or -1 */
+static int apply_into(struct tp_db *db, GDBM_FILE neu, const struct rebuild_extra *x)
+{
+    unsigned char buf[RECORD_MAX_SIZE];
+    struct db_txn t;
+
+    for (size_t i = 0; i < x->n; i++) {
+	datum   k = {(char *) x->keys[i], (int) strlen(x->keys[i])};
+	enum db_change change;
+
+	memset(&t, 0, sizeof(t));
+	t.key = x->keys[i];
+	if ((t.found = fetch(db, neu, t.key, &t.rec)) < 0)
+	    return -1;
+	change = x->fn(&t, x->ctx);
+	if (change == DB_WRITE) {
+	    datum   v = {(char *) buf, (int) record_encode(&t.rec, buf, sizeof(buf))};
+
+	    if (v.dsize == 0 || gdbm_store(neu, k, v, GDBM_REPLACE) != 0) {
+		set_error(db, "%s: store %s: %s", db->path, t.key,
+			  v.dsize ? gdbm_strerror(gdbm_errno) : "record too large");
+		return -1;
+	    }
+	} else if (change == DB_DELETE && t.found && gdbm_delete(neu, k) != 0) {
+	    set_error(db, "%s: delete %s: %s", db->path, t.key, gdbm_strerror(gdbm_errno));
+	    return -1;
+	}
+    }
+    return 0;
+}
+
 /* build - the copy.  Under the shared lock (readers go on, writers wait)
  * the file's bytes are copied as they are, which takes a fraction of the
  * time copying its records does, and the window for writers to tell
@@ -1284,7 +1325,7 @@ static int catch_up(struct tp_db *db, const char *path, int changes, uint64_t *u
  * into the new file, and the new file synced, without a lock.  0, 1 no
  * database, or -1. */
 static int build(struct tp_db *db, const char *path, int changes, uint64_t *until,
-		          off_t *done)
+		          off_t *done, const struct rebuild_extra *extra)
 {
     GDBM_FILE from, neu;
     struct stat st;
@@ -1327,6 +1368,8 @@ static int build(struct tp_db *db, const char *path, int changes, uint64_t *unti
 	return -1;
     }
     rc = copy_all(db, from, neu);
+    if (rc == 0 && extra)
+	rc = apply_into(db, neu, extra);
     gdbm_close(from);
     if (close_gdbm(db, neu) < 0)
 	rc = -1;
@@ -1393,8 +1436,8 @@ static void sync_dir(const char *database)
     close(fd);
 }
 
-/* db_reorganize - give the space of deleted records back to the system:
- * under the shared lock (readers go on, writers wait their turn) copy the
+/* rebuild - a new file from the live one, with extra updates in it, and
+ * renamed into place (db_reorganize, db_load): under the shared lock (readers go on, writers wait their turn) copy the
  * file's bytes to a snapshot, and from then on writers note in
  * DATABASE.changes the keys they write; copy every record of the snapshot
  * into a new file and sync it without a lock; replay the keys noted so far
@@ -1402,12 +1445,11 @@ static void sync_dir(const char *database)
  * and rename the new file into place.  Writers wait for the snapshot
  * (0.3 s at a million networks) and the first replay; the exclusive hold
  * is the replay of a few keys and a rename; readers that keep a handle see
- * the new file by the change count.  One reorganise at a time: another
- * one running makes this one return 0 at once. */
-int db_reorganize(struct tp_db *db)
+ * the new file by the change count.  One rebuild at a time: another one
+ * running makes a reorganise return 0 at once, a load fail.  1 when there
+ * is no file yet. */
+static int rebuild(struct tp_db *db, const struct rebuild_extra *extra)
 {
-    if (db->redis)
-	return 0;			/* the server manages its memory */
     char    path[DB_FILE_MAX], changes_path[DB_FILE_MAX];
     uint64_t until = 0;
     off_t   done = 0;
@@ -1425,12 +1467,13 @@ int db_reorganize(struct tp_db *db)
     }
     if (flock(changes, LOCK_EX | LOCK_NB) < 0) {
 	close(changes);
-	if (errno == EWOULDBLOCK)
+	if (errno == EWOULDBLOCK && extra == 0)
 	    return 0;
-	set_error(db, "%s: flock: %s", changes_path, strerror(errno));
+	set_error(db, "%s: %s", changes_path, errno == EWOULDBLOCK
+		  ? "another reorganise (expire) is running; try again" : strerror(errno));
 	return -1;
     }
-    rc = build(db, path, changes, &until, &done);
+    rc = build(db, path, changes, &until, &done, extra);
     if (rc == 0) {
 	if (lock_ex(db, 1) < 0)
 	    rc = -1;
@@ -1448,7 +1491,48 @@ int db_reorganize(struct tp_db *db)
 	(void) unlink(path);
     (void) unlink(changes_path);
     close(changes);
-    return rc < 0 ? -1 : 0;
+    return rc;
+}
+
+/* db_reorganize - give the space of deleted records back to the system */
+int db_reorganize(struct tp_db *db)
+{
+    if (db->redis)
+	return 0;			/* the server manages its memory */
+    return rebuild(db, 0) < 0 ? -1 : 0;
+}
+
+/* db_load - many updates at once, all or nothing where the store can:
+ * a GDBM file is rebuilt (as db_reorganize() does) with the updates made
+ * in the new file, which is renamed into place only when whole (a full
+ * disk leaves the old file as it was, and nothing behind); a key written
+ * by a helper while it ran keeps what the helper wrote.  A server takes
+ * them one by one: *done says how many were written.  0 or -1 */
+int db_load(struct tp_db *db, char *const *keys, size_t n, db_update_fn *fn,
+	            void *ctx, size_t *done)
+{
+    struct rebuild_extra x = {keys, n, fn, ctx};
+    struct tp_stats st;
+    GDBM_FILE dbf;
+    int     rc;
+
+    *done = 0;
+    if (db->redis) {
+	for (; *done < n; (*done)++)
+	    if (rdb_update(db->redis, keys[*done], fn, ctx) < 0)
+		return -1;
+	return 0;
+    }
+    if ((rc = rebuild(db, &x)) == 1) {
+	/* No file yet: make an empty one, and build on it. */
+	if (begin_write(db, &dbf, &st) < 0 || end_write(db, dbf, &st, 0, 0) < 0)
+	    return -1;
+	rc = rebuild(db, &x);
+    }
+    if (rc != 0)
+	return -1;
+    *done = n;
+    return 0;
 }
 
 /* printable - a key for a message: up to 64 bytes, the unprintable ones

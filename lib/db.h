@@ -23,13 +23,17 @@ enum db_change { DB_KEEP, DB_WRITE, DB_DELETE };
  * which the store adds (saved when stats_changed): counters only ever
  * move by increments, on every backend. */
 struct db_txn {
+    const char *key;			/* the record's */
     struct tp_record rec;
     int     found;
     struct tp_stats stats;
     int     stats_changed;
 };
 
-/* Says what to do with the record. */
+/* Says what to do with the record.  It may run more than once for one
+ * update (a server's transaction is tried again when another host changed
+ * the key meanwhile): it depends on its txn and ctx alone, and keeps no
+ * state between runs. */
 typedef enum db_change db_update_fn(struct db_txn *, void *ctx);
 
 /* Called under the shared lock for each record; non-zero stops the walk. */
@@ -55,6 +59,8 @@ int     db_update(struct tp_db *, const char *key, db_update_fn *, void *ctx);
 int     db_update_many(struct tp_db *, char *const *keys, size_t n,
 		               db_update_fn *, void *ctx);
 int     db_reorganize(struct tp_db *);
+int     db_load(struct tp_db *, char *const *keys, size_t n, db_update_fn *,
+		        void *ctx, size_t *done);
 int     db_recover(struct tp_db *, struct db_recovery *);
 int     db_check(struct tp_db *, long *records);
 int     db_update_stats(struct tp_db *, void (*fn) (struct tp_stats *, void *),

@@ -556,6 +556,7 @@ static int update_once(struct rdb *r, const char *key, db_update_fn *fn, void *c
     int     n = 0, rc;
 
     memset(&t, 0, sizeof(t));
+    t.key = key;
     argc[0] = 2, argv[0] = watch, lens[0] = 0;
     argc[1] = 2, argv[1] = get, lens[1] = 0;
     if (pipeline(r, "WATCH and GET", 2, argc, argv, lens, rep) < 0)

@@ -418,11 +418,6 @@ enum db_change ledger_apply(struct db_txn *t, void *ctx)
     case LEDGER_LEARN_OFFENDER:
 	return learn(t, l);
     case LEDGER_LOAD:
-	if (l->stats) {
-	    t->stats = *l->stats;
-	    t->stats_changed = 1;
-	    l->stats = 0;			/* once per load */
-	}
 	t->rec = *l->record;
 	return DB_WRITE;
     }

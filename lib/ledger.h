@@ -51,7 +51,6 @@ struct ledger {
     const char *comment;		/* ALLOW, BLOCK: or 0 to keep it */
     int64_t cutoff;			/* EXPIRE: untouched since before it */
     const struct tp_record *record;	/* LOAD */
-    const struct tp_stats *stats;	/* LOAD: counters to add too, or 0 */
     /* What it did. */
     int     found;			/* the key had a record */
     const char *what;			/* a word or two for messages */
