@@ -71,6 +71,7 @@
 #include "mem.h"
 #include "timedlock.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gdbm.h>
@@ -1609,6 +1610,55 @@ static long drop_unsound(struct tp_db *db, GDBM_FILE dbf, long *kept)
     return dropped;
 }
 
+/* siblings - the names beside the database that start with its own and
+ * a dot (GDBM's recovery makes its new file as DATABASE.XXXXXX) */
+static void siblings(struct tp_db *db, struct array *names)
+{
+    char    dir[DB_FILE_MAX];
+    const char *base = strrchr(db->path, '/') ? strrchr(db->path, '/') + 1 : db->path;
+    size_t  n = strlen(base);
+    DIR    *d;
+    struct dirent *e;
+
+    if (db_file(db->path, DB_FILE_DIR, dir, sizeof(dir)) == 0 || (d = opendir(dir)) == 0)
+	return;
+    while ((e = readdir(d)) != 0)
+	if (strncmp(e->d_name, base, n) == 0 && e->d_name[n] == '.')
+	    *(char **) array_add(names) = xstrdup(e->d_name);
+    closedir(d);
+}
+
+/* free_siblings - what siblings() gathered */
+static void free_siblings(struct array *names)
+{
+    for (size_t i = 0; i < names->n; i++)
+	free(((char **) names->v)[i]);
+    array_free(names);
+}
+
+/* remove_new_siblings - a failed recovery leaves nothing behind: the
+ * siblings that were not there before it are removed */
+static void remove_new_siblings(struct tp_db *db, const struct array *before)
+{
+    struct array now = ARRAY_OF(char *);
+    char    dir[DB_FILE_MAX], path[DB_FILE_MAX + 256];
+
+    if (db_file(db->path, DB_FILE_DIR, dir, sizeof(dir)) == 0)
+	return;
+    siblings(db, &now);
+    for (size_t i = 0; i < now.n; i++) {
+	const char *name = ((char **) now.v)[i];
+	size_t  k;
+
+	for (k = 0; k < before->n && strcmp(((char **) before->v)[k], name) != 0; k++)
+	    ;
+	if (k == before->n && snprintf(path, sizeof(path), "%s/%s", dir, name)
+	    < (int) sizeof(path))
+	    (void) unlink(path);
+    }
+    free_siblings(&now);
+}
+
 /* db_recover - rebuild a damaged file from what can still be read, and
  * drop what was recovered but is garbage; the damaged file is kept as a
  * backup.  0 (with the counts) or -1. */
@@ -1620,6 +1670,7 @@ int db_recover(struct tp_db *db, struct db_recovery *out)
     }
     GDBM_FILE dbf;
     gdbm_recovery rcvr;
+    struct array before = ARRAY_OF(char *);
     int     rc = 0;
 
     memset(out, 0, sizeof(*out));
@@ -1635,10 +1686,17 @@ int db_recover(struct tp_db *db, struct db_recovery *out)
     }
     memset(&rcvr, 0, sizeof(rcvr));
     out->needed = gdbm_needs_recovery(dbf);
+    siblings(db, &before);
     if (gdbm_recover(dbf, &rcvr, GDBM_RCVR_BACKUP | GDBM_RCVR_FORCE) != 0) {
-	set_error(db, "%s: recovery failed: %s", db->path, gdbm_strerror(gdbm_errno));
+	int     e = errno;
+
+	/* GDBM says "No error" for a full disk: the system's word is why. */
+	set_error(db, "%s: recovery failed: %s%s%s; the file is as it was", db->path,
+		  gdbm_strerror(gdbm_errno), e ? ": " : "", e ? strerror(e) : "");
+	remove_new_siblings(db, &before);
 	rc = -1;
     }
+    free_siblings(&before);
     out->recovered = (long) rcvr.recovered_keys;
     out->failed = (long) (rcvr.failed_keys + rcvr.duplicate_keys);
     if (rc == 0) {
