@@ -124,7 +124,7 @@ struct decision decide(const struct tp_conf *c, const struct request *rq,
 	    return d;
 	}
     }
-    if (c->greylist && found && r->failures > 0) {
+    if (c->greylist && found && r->recent_failures > 0) {
 	d.verdict = VERDICT_GREYLIST;
 	d.reason = "failed the tarpit before";
 	return d;

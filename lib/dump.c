@@ -18,7 +18,8 @@
  *	written as %XX.  Reading takes the fields in any order; a missing
  *	one is 0.  A greylist line may also carry the record field names
  *	that dumps wrote before entries had fields of their own (tarpits for
- *	retries, last_tarpit for last_retry, last_seen for last_attempt).
+ *	retries, last_tarpit for last_retry, last_seen for last_attempt),
+ *	and a network's line the name failures for recent_failures.
  *	Empty lines and lines starting with '#' are skipped.
  * DIAGNOSTICS
  *	dump_parse() returns -1 with a reason for a line it cannot take
@@ -194,6 +195,8 @@ static int record_field(void *ctx, const char *name, char *value, const char **w
 	    return *why = "a comment with a control character", -1;
 	return 1;
     }
+    if (strcmp(name, "failures") == 0)	/* its name in dumps before 2026-12 */
+	name = "recent_failures";
     return set_field(r, record_field_table, record_nfields, name, value);
 }
 

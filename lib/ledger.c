@@ -19,11 +19,14 @@
  *	A wait:
  *	  begun      tarpits and last_tarpit; first_seen for a new network;
  *	  ended      done: pending (a delivery may now escape it);
- *	             client hung up: hangups, failures, the histogram;
- *	             client talked: early_talkers, and failures when the wait
+ *	             client hung up: hangups, recent_failures, the histogram;
+ *	             client talked: early_talkers, and recent_failures when the wait
  *	             ended for it; smtpd gone: only last_wait_ms.
  *	  of 0 s     begun and ended (done) in one write.
- *	An escape turns one pending wait into escapes, and forgives failures.
+ *	An escape turns one pending wait into escapes, and forgives its
+ *	recent_failures (those greylisting reads).  block_after reads another
+ *	count: every failure of the network's life, hangups + early_talkers +
+ *	dropouts (ledger_total_failures), which nothing forgives.
  *	A refresh moves last_seen of a known network once it is `refresh` old.
  *
  *	Greylist entries (ledger_grey_key: network, sender, recipient), as
@@ -34,7 +37,7 @@
  *	the entry is then removed.  A network makes at most greylist_entries
  *	entries in a greylist_window (counted in its record): a tuple more is
  *	deferred without one.  A network that passes is rescued: it is
- *	answered at once, without a wait, its failures are cleared and it
+ *	answered at once, without a wait, its recent_failures are cleared and it
  *	has a pending pass as if it had sat out a wait, so that its delivery
  *	escapes it (tarpit-store) and it never goes round again.
  *
@@ -69,9 +72,9 @@
 
 #define GREY_PREFIX "@grey "
 
-/* ledger_failures - how often the network failed the tarpit: hung up,
- * talked over it, or waited and never delivered */
-int64_t ledger_failures(const struct tp_record *r)
+/* ledger_total_failures - how often the network ever failed the tarpit:
+ * hung up, talked over it, or waited and never delivered (block_after) */
+int64_t ledger_total_failures(const struct tp_record *r)
 {
     return r->hangups + r->early_talkers + r->dropouts;
 }
@@ -85,7 +88,7 @@ static void age(struct db_txn *t, const struct ledger *l)
     if (n <= 0 || l->now - r->last_completed < PENDING_MAX_AGE)
 	return;
     r->dropouts += n;
-    r->failures += n;
+    r->recent_failures += n;
     r->pending = 0;
     t->stats.dropouts += n;
     t->stats_changed = 1;
@@ -98,13 +101,13 @@ static void judge(struct db_txn *t, const struct ledger *l)
     struct tp_record *r = &t->rec;
 
     if (c->block_after == 0 || r->escapes > 0
-	|| ledger_failures(r) < c->block_after
+	|| ledger_total_failures(r) < c->block_after
 	|| active_until(r->block_until, l->now)
 	|| active_until(r->allow_until, l->now))
 	return;
     r->block_until = l->now + c->block_for_ms / 1000;
     snprintf(r->comment, sizeof(r->comment), "blocked after %lld failed waits",
-	     (long long) ledger_failures(r));
+	     (long long) ledger_total_failures(r));
     t->stats.blocks++;
     t->stats_changed = 1;
 }
@@ -144,12 +147,12 @@ static void wait_ended(struct db_txn *t, const struct ledger *l,
 	break;
     case WAIT_CLIENT_GONE:
 	r->hangups++;
-	r->failures++;
+	r->recent_failures++;
 	stats_add_hangup(&t->stats, w->waited_ms);
 	t->stats_changed = 1;
 	break;
     case WAIT_EARLY_TALKER:
-	r->failures++;
+	r->recent_failures++;
 	break;
     case WAIT_POLICY_GONE:
 	break;
@@ -184,7 +187,7 @@ static enum db_change traffic(struct db_txn *t, struct ledger *l)
 	if (r->pending > 0) {
 	    r->pending--;
 	    r->escapes++;
-	    r->failures = 0;
+	    r->recent_failures = 0;
 	    r->last_seen = l->now;
 	    t->stats.escapes++;
 	    t->stats_changed = 1;
@@ -246,7 +249,7 @@ static enum db_change grey_passed(struct db_txn *t, struct ledger *l)
     if (!t->found)
 	return DB_KEEP;			/* deleted meanwhile: leave it so */
     age(t, l);
-    r->failures = 0;
+    r->recent_failures = 0;
     r->pending++;
     r->last_completed = l->now;
     r->last_seen = l->now;
@@ -358,7 +361,7 @@ static enum db_change learn(struct db_txn *t, struct ledger *l)
 	if (r->escapes >= c->threshold)
 	    return l->what = "already escaped", DB_KEEP;
 	r->escapes = c->threshold;
-	r->failures = 0;
+	r->recent_failures = 0;
 	r->last_seen = l->now;
 	if (l->event == LEDGER_LEARN_CORRESPONDENT) {
 	    r->learned = LEARNED_CORRESPONDENT;

@@ -75,7 +75,7 @@ const char *ledger_traffic_key(const struct tp_conf *, const char *network,
 const char *ledger_key_network(const char *key);
 void    ledger_take_marks(struct tp_record *, int *found,
 			          const struct tp_record *global, int gfound);
-int64_t ledger_failures(const struct tp_record *);
+int64_t ledger_total_failures(const struct tp_record *);
 int     ledger_grey_room(const struct tp_conf *, const struct tp_record *, int64_t now);
 
 #endif

@@ -33,7 +33,7 @@ const struct record_field record_field_table[] = {
     F(escapes, RK_COUNT), F(pending, RK_COUNT), F(last_tarpit, RK_TIME),
     F(hangups, RK_COUNT), F(early_talkers, RK_COUNT), F(dropouts, RK_COUNT),
     F(last_wait_ms, RK_MS), F(allow_until, RK_UNTIL), F(block_until, RK_UNTIL),
-    F(last_completed, RK_TIME), F(failures, RK_COUNT), F(learned, RK_LEARNED),
+    F(last_completed, RK_TIME), F(recent_failures, RK_COUNT), F(learned, RK_LEARNED),
     F(grey_made, RK_COUNT), F(grey_since, RK_TIME), F(spread, RK_COUNT),
 };
 

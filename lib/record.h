@@ -27,7 +27,8 @@ struct tp_record {
     int64_t allow_until;		/* manual allow; -1 forever */
     int64_t block_until;		/* block; -1 forever */
     int64_t last_completed;		/* when the last wait completed */
-    int64_t failures;			/* failed waits since the last escape */
+    int64_t recent_failures;		/* failed waits since its last pass
+					 * (an escape or a rescue): greylist */
     int64_t learned;			/* enum record_learned: its latest pass */
     int64_t grey_made;			/* greylist entries made since ... */
     int64_t grey_since;			/* ... this time (greylist_window) */

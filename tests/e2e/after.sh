@@ -32,7 +32,7 @@ mail() { req 127.0.0.9 "${3:-7}" "recipient=$2" | "$PC" 127.0.0.1 "$1"; }
 # --- Greylisting (taRgrey) ---------------------------------------------------
 hangup
 j=$($A --json check 127.0.0.1)
-expect_eq "a hang-up is a failure of the network" "$(json_field "$j" hangups)/$(json_field "$j" failures)" "1/1"
+expect_eq "a hang-up is a failure of the network" "$(json_field "$j" hangups)/$(json_field "$j" recent_failures)" "1/1"
 out=$(mail "$CPORT" a@example.test)
 expect_eq "the network that failed is greylisted, not tarpitted" "$(act_of "$out")" "action=DEFER_IF_PERMIT"
 expect_range "... at once (ms)" "$(ms_of "$out")" 0 500
@@ -49,7 +49,7 @@ expect_range "... without a wait (ms)" "$(ms_of "$out")" 0 1000
 check "the rescue is logged" grep -q "passed greylisting after 3 retries: DUNNO without a wait" "$T/check.log"
 j=$($A --json check 127.0.0.1)
 expect_eq "the rescue is a pending pass: failures cleared, learned retried" \
-    "$(json_field "$j" pending)/$(json_field "$j" failures)/$(json_field "$j" learned)" "1/0/2"
+    "$(json_field "$j" pending)/$(json_field "$j" recent_failures)/$(json_field "$j" learned)" "1/0/2"
 mail "$SPORT" a@example.test 10 >/dev/null
 j=$($A --json check 127.0.0.1)
 expect_eq "its delivery escapes the network" "$(json_field "$j" escapes)/$(json_field "$j" pending)" "1/0"

@@ -136,7 +136,7 @@ int main(void)
 	r.escapes = cases[i].rec == ESCAPED;
 	r.allow_until = cases[i].rec == ALLOWED ? -1 : 0;
 	r.block_until = cases[i].rec == BLOCKED ? NOW + 60 : 0;
-	r.failures = r.hangups = cases[i].rec == FAILED;
+	r.recent_failures = r.hangups = cases[i].rec == FAILED;
 	struct request rq;
 
 	request_read(&rq, &q);
