@@ -6,6 +6,8 @@
 #   make install      PREFIX=/usr/local DESTDIR= (programs, units, man pages,
 #                     config, Postfix snippets, logcheck rules)
 #   make deps         install the Debian build and test dependencies
+#   make deb          tarpit_VERSION_ARCH.deb, with Debian's own tools
+#   make unit-check   the unit tests alone (the package build runs them)
 #   make run          build and run the helpers on loopback with a scratch db
 #   make demo         (root) a throw-away Postfix in its own network namespace,
 #                     showing what the tarpit does, in under a minute
@@ -18,6 +20,11 @@ SYSCONFDIR ?= /etc
 UNITDIR  ?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
 
+# The one place the version lives: every program's -V, tarpit-admin info,
+# the man pages' footer and the package's version (debian/changelog) say
+# it, and tests/e2e/usage.sh checks that they do.
+VERSION  := $(shell cat VERSION)
+
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN      = -std=c11 -Wall -Wextra -Werror
@@ -28,7 +35,8 @@ SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 GDBM_CFLAGS := $(shell pkg-config --cflags gdbm 2>/dev/null)
 GDBM_LIBS  := $(shell pkg-config --libs gdbm 2>/dev/null || echo -lgdbm)
 
-ALL_CFLAGS = $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -Ilib $(GDBM_CFLAGS)
+ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -Ilib $(GDBM_CFLAGS) \
+             -DTARPIT_VERSION='"$(VERSION)"'
 # hiredis is not linked: lib/db_redis.c opens it with dlopen() when the
 # database is a server's URL, so that a GDBM setup maps none of it.
 # No libsystemd for the helpers: lib/listen.c reads LISTEN_PID/LISTEN_FDS
@@ -52,11 +60,11 @@ TOOLS     = tests/policy-client tests/smtp-client tests/watch-peer
 
 all: $(PROGS:%=$(O)bin/%)
 
-$(O)lib/%.o: lib/%.c lib/*.h
+$(O)lib/%.o: lib/%.c lib/*.h VERSION
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(O)bin/%.o: bin/%.c lib/*.h
+$(O)bin/%.o: bin/%.c lib/*.h VERSION
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -103,14 +111,26 @@ $(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/lib/libtarpit.a
 bench: have-deps all bench/watchbench bench/loadgen bench/floor bench/spawn
 	bench/run
 
-# The Debian packages a fresh machine needs to build and test.
-DEB_DEPS = build-essential pkg-config libgdbm-dev systemd \
-           postfix swaks iproute2 procps clang libclang-rt-14-dev groff-base \
-           python3-prometheus-client libsystemd-dev systemd-journal-remote logcheck \
-           libhiredis-dev redis-server
+# The Debian packages: to build the programs (what INSTALL lists), to
+# build the package, and to run every test (`make check`, CI).
+BUILD_DEPS = build-essential pkg-config libgdbm-dev libsystemd-dev libhiredis-dev
+DEB_TOOL_DEPS = dpkg-dev debhelper lintian
+TEST_DEPS = systemd postfix swaks iproute2 procps clang libclang-rt-14-dev groff-base \
+            python3-prometheus-client systemd-journal-remote logcheck redis-server \
+            systemd-container util-linux
+DEB_DEPS = $(BUILD_DEPS) $(DEB_TOOL_DEPS) $(TEST_DEPS)
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEB_DEPS)
+
+deps-build:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BUILD_DEPS)
+
+deps-deb:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	    $(BUILD_DEPS) $(DEB_TOOL_DEPS)
 
 have-deps:
 	@{ [ -f /usr/include/gdbm.h ] && [ -f /usr/include/systemd/sd-journal.h ] \
@@ -120,6 +140,8 @@ have-deps:
 	  && command -v postfix >/dev/null && command -v swaks >/dev/null \
 	  && command -v pkg-config >/dev/null && command -v ss >/dev/null \
 	  && command -v clang >/dev/null && command -v groff >/dev/null \
+	  && command -v systemd-nspawn >/dev/null && command -v dh >/dev/null \
+	  && command -v lintian >/dev/null \
 	  && /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null \
 	  && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; } \
 	  || $(MAKE) deps
@@ -129,6 +151,19 @@ check: have-deps
 	$(MAKE) O=build/san/ EXTRA_CFLAGS="$(SAN_FLAGS)" CFLAGS= build-tests
 	$(MAKE) fuzz
 	tests/run-all
+
+# The unit tests alone, on the normal build: what the package build runs.
+unit-check: all $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do $$t >/dev/null || { $$t | grep -v '^ok'; exit 1; }; \
+	    echo "$$t: ok"; done
+
+# The Debian package, built from a clean copy of the committed tree with
+# Debian's own tools (dpkg-buildpackage over debian/), then checked with
+# lintian: tarpit_VERSION_ARCH.deb here.
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null \
+	    && command -v lintian >/dev/null || $(MAKE) deps-deb
+	tests/system/make-deb "$(CURDIR)"
 
 run: have-deps all tests/policy-client
 	tests/run-local
@@ -141,8 +176,8 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DATADIR)/postfix \
 	    $(DESTDIR)$(DATADIR)/examples \
-	    $(DESTDIR)$(SYSUSERSDIR) \
-	    $(DESTDIR)$(SYSCONFDIR)/logcheck/ignore.d.server \
+	    $(DESTDIR)$(SYSUSERSDIR)
+	[ "$(LOGCHECK)" = no ] || install -d $(DESTDIR)$(SYSCONFDIR)/logcheck/ignore.d.server \
 	    $(DESTDIR)$(SYSCONFDIR)/logcheck/violations.ignore.d
 	install -m 0755 $(PROGS:%=bin/%) $(DESTDIR)$(SBINDIR)/
 	install -m 0644 share/man/*.5 $(DESTDIR)$(MANDIR)/man5/
@@ -154,9 +189,9 @@ install: all
 	done
 	install -m 0644 share/postfix/* $(DESTDIR)$(DATADIR)/postfix/
 	install -m 0644 share/examples/* $(DESTDIR)$(DATADIR)/examples/
-	install -m 0644 share/logcheck/ignore.d.server/tarpit \
+	[ "$(LOGCHECK)" = no ] || install -m 0644 share/logcheck/ignore.d.server/tarpit \
 	    $(DESTDIR)$(SYSCONFDIR)/logcheck/ignore.d.server/tarpit
-	install -m 0644 share/logcheck/violations.ignore.d/tarpit \
+	[ "$(LOGCHECK)" = no ] || install -m 0644 share/logcheck/violations.ignore.d/tarpit \
 	    $(DESTDIR)$(SYSCONFDIR)/logcheck/violations.ignore.d/tarpit
 	install -m 0644 share/sysusers.d/tarpit.conf $(DESTDIR)$(SYSUSERSDIR)/tarpit.conf
 	[ -e $(DESTDIR)$(SYSCONFDIR)/tarpit.conf ] || \
@@ -168,4 +203,4 @@ clean:
 	    tests/watch-peer bench/watchbench bench/loadgen bench/floor bench/spawn
 	rm -rf build
 
-.PHONY: all build-tests bench fuzz deps have-deps check run demo install clean
+.PHONY: all build-tests bench fuzz deps deps-build deps-deb have-deps check unit-check deb run demo install clean

@@ -3,6 +3,7 @@
  *	tarpit-admin - look at and edit the tarpit database
  * SYNOPSIS
  *	tarpit-admin [-c config_file] [--json] command [argument ...]
+ *	tarpit-admin -V | --version
  * DESCRIPTION
  *	Reads the config, opens the database and runs one command of the
  *	table in admin.c (see tarpit-admin(8)); `serve` runs them for the
@@ -39,6 +40,11 @@ int main(int argc, char **argv)
 	    option = argv[i];
 	} else if (strcmp(argv[i], "--json") == 0) {
 	    a.json = 1;
+	} else if (nargs == 0 && (strcmp(argv[i], "-V") == 0
+				  || strcmp(argv[i], "--version") == 0)) {
+	    printf("tarpit-admin %s\n", TARPIT_VERSION);
+	    free(args);
+	    return ADMIN_OK;
 	} else if (nargs == 0 && (strcmp(argv[i], "-h") == 0
 				  || strcmp(argv[i], "--help") == 0)) {
 	    admin_print_usage(stdout);

@@ -54,6 +54,7 @@ const size_t admin_ncommands = sizeof(admin_commands) / sizeof(admin_commands[0]
 void    admin_print_usage(FILE *fp)
 {
     fputs("usage: tarpit-admin [-c config_file] [--json] command [argument ...]\n"
+	  "       tarpit-admin -V | --version\n"
 	  "commands:\n", fp);
     for (size_t i = 0; i < admin_ncommands; i++) {
 	const struct admin_command *c = admin_commands + i;

@@ -106,7 +106,9 @@ int admin_info(struct admin *a, int argc, char **argv)
     if (shared && rdb_describe(db_server(a->db), server, sizeof(server), &keys) < 0)
 	return admin_db_failed(a);
     if (a->json) {
-	fputs("{\"config_file\":", a->out);
+	fputs("{\"version\":", a->out);
+	admin_json_string(a->out, TARPIT_VERSION);
+	fputs(",\"config_file\":", a->out);
 	admin_json_string(a->out, a->conf_file);
 	fputs(",\"database\":", a->out);
 	admin_json_string(a->out, a->conf.database);
@@ -123,6 +125,7 @@ int admin_info(struct admin *a, int argc, char **argv)
 		n[STATE_BLOCKED], waiting, a->conf.max_waiting, a->conf.sleep_ms,
 		a->conf.threshold);
     } else {
+	fprintf(a->out, "version             tarpit %s\n", TARPIT_VERSION);
 	fprintf(a->out, "config file         %s\n", a->conf_file);
 	if (shared)
 	    fprintf(a->out, "database server     %s (%s; %ld keys under \"%s\")\n",
@@ -137,7 +140,7 @@ int admin_info(struct admin *a, int argc, char **argv)
 		waiting, a->conf.max_waiting);
 	for (size_t i = 0; conf_key_name(i) != 0; i++)
 	    if (conf_value(&a->conf, conf_key_name(i), value, sizeof(value)) == 0)
-		fprintf(a->out, "%-20s%s\n", conf_key_name(i), value);
+		fprintf(a->out, "%-19s %s\n", conf_key_name(i), value);
     }
     return ADMIN_OK;
 }

@@ -48,7 +48,7 @@
 
 static void usage(const char *progname)
 {
-    fprintf(stderr, "usage: %s [-c config_file]\n", progname);
+    fprintf(stderr, "usage: %s [-c config_file] [-V]\n", progname);
     exit(1);
 }
 
@@ -307,11 +307,16 @@ int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
     int     status = 0;
 
     log_init(progname);
-    while ((ch = getopt(argc, argv, "c:h")) != -1) {
+    if (argc == 2 && strcmp(argv[1], "--version") == 0)
+	argv[1] = "-V";
+    while ((ch = getopt(argc, argv, "c:hV")) != -1) {
 	switch (ch) {
 	case 'c':
 	    option = optarg;
 	    break;
+	case 'V':
+	    printf("%s %s\n", progname, TARPIT_VERSION);
+	    return 0;
 	default:
 	    usage(progname);
 	}

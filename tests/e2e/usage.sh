@@ -7,6 +7,19 @@
 . "$(dirname "$0")/../lib.sh"
 
 MAN=$TOP/share/man/tarpit-admin.8
+
+# One version: VERSION, every program's -V, info, the man pages' footers
+# and the package's changelog.
+V=$(cat "$TOP/VERSION")
+for p in check store admin; do
+    expect_eq "tarpit-$p -V says VERSION" "$("$BIN/tarpit-$p" -V)" "tarpit-$p $V"
+done
+expect_eq "tarpit-admin --version says it too" "$("$BIN/tarpit-admin" --version)" "tarpit-admin $V"
+for m in "$TOP"/share/man/*.[58]; do
+    expect_eq "${m##*/}: its footer names the version" "$(sed -n 's/^\.Os //p' "$m")" "tarpit $V"
+done
+expect_eq "debian/changelog's newest entry is VERSION" \
+    "$(sed -n '1s/^tarpit (\([^)]*\)).*/\1/p' "$TOP/debian/changelog")" "$V"
 printf 'database = %s/tarpit.db\n' "$T" >"$T/tarpit.conf"
 A="$BIN/tarpit-admin -c $T/tarpit.conf"
 $A -h >"$T/usage" || not_ok "tarpit-admin -h exits 0"
