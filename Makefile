@@ -19,6 +19,7 @@ DATADIR  ?= $(PREFIX)/share/tarpit
 SYSCONFDIR ?= /etc
 UNITDIR  ?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
 
 # The one place the version lives: every program's -V, tarpit-admin info,
 # the man pages' footer and the package's version (debian/changelog) say
@@ -176,7 +177,7 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DATADIR)/postfix \
 	    $(DESTDIR)$(DATADIR)/examples \
-	    $(DESTDIR)$(SYSUSERSDIR)
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
 	[ "$(LOGCHECK)" = no ] || install -d $(DESTDIR)$(SYSCONFDIR)/logcheck/ignore.d.server \
 	    $(DESTDIR)$(SYSCONFDIR)/logcheck/violations.ignore.d
 	install -m 0755 $(PROGS:%=bin/%) $(DESTDIR)$(SBINDIR)/
@@ -194,6 +195,7 @@ install: all
 	[ "$(LOGCHECK)" = no ] || install -m 0644 share/logcheck/violations.ignore.d/tarpit \
 	    $(DESTDIR)$(SYSCONFDIR)/logcheck/violations.ignore.d/tarpit
 	install -m 0644 share/sysusers.d/tarpit.conf $(DESTDIR)$(SYSUSERSDIR)/tarpit.conf
+	install -m 0644 share/tmpfiles.d/tarpit.conf $(DESTDIR)$(TMPFILESDIR)/tarpit.conf
 	[ -e $(DESTDIR)$(SYSCONFDIR)/tarpit.conf ] || \
 	    install -m 0644 tarpit.conf $(DESTDIR)$(SYSCONFDIR)/tarpit.conf
 

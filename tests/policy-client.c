@@ -4,6 +4,7 @@
  * SYNOPSIS
  *	policy-client [-a] [-t reply_timeout_ms] [-x close_after_ms] host port
  *		< requests
+ *	policy-client ... unix path < requests
  * DESCRIPTION
  *	Sends each request read from stdin (attribute lines, a blank line
  *	ending each) on one connection, like smtpd reusing its policy
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,7 +43,17 @@ static int connect_to(const char *host, const char *port)
     int     fd;
 
     memset(&ss, 0, sizeof(ss));
-    if (inet_pton(AF_INET, host, &((struct sockaddr_in *) &ss)->sin_addr) == 1) {
+    if (strcmp(host, "unix") == 0) {	/* the port is a socket's path */
+	struct sockaddr_un *un = (struct sockaddr_un *) &ss;
+
+	if (strlen(port) >= sizeof(un->sun_path)) {
+	    fprintf(stderr, "policy-client: path too long: %s\n", port);
+	    exit(2);
+	}
+	un->sun_family = AF_UNIX;
+	memcpy(un->sun_path, port, strlen(port) + 1);
+	len = sizeof(*un);
+    } else if (inet_pton(AF_INET, host, &((struct sockaddr_in *) &ss)->sin_addr) == 1) {
 	((struct sockaddr_in *) &ss)->sin_family = AF_INET;
 	((struct sockaddr_in *) &ss)->sin_port = htons((unsigned short) atoi(port));
 	len = sizeof(struct sockaddr_in);

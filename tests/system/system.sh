@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# system.sh - the package under systemd itself: systemd boots as PID 1 in
+# a container made for this test (tests/system/container.sh), the .deb of
+# make deb goes in with dpkg -i, the container's Postfix is wired with the
+# postconf lines README.Debian gives, and real mail comes from TEST-NET
+# addresses put on the container's own loopback.  Then what an admin
+# does: the timers turned on, an upgrade, a remove, a purge.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/container.sh"
+ct_need
+
+# --- The package, and the same at a higher version for the upgrade --------
+"$TOP/tests/system/make-deb" "$TOP" "$T" >"$T/deb.log" 2>&1 ||
+    { not_ok "make deb" "$(tail -5 "$T/deb.log")"; done_testing; exit 1; }
+DEB=$(tail -1 "$T/deb.log")
+V=$(cat "$TOP/VERSION")
+mkdir "$T/up"
+dpkg-deb -R "$DEB" "$T/up/pkg"
+sed -i "s/^Version: .*/Version: $V+1/" "$T/up/pkg/DEBIAN/control"
+dpkg-deb -b "$T/up/pkg" "$T/up/tarpit_$V+1.deb" >/dev/null
+ok "the package $(basename "$DEB"), and $V+1 made from it"
+
+ct_start || { not_ok "systemd boots as PID 1 in a container"; done_testing; exit 1; }
+ok "systemd $(ct systemctl --version | sed -n '1s/systemd \([0-9]*\).*/\1/p') runs as PID 1 in the container ($(ct systemctl is-system-running))"
+cp "$DEB" "$T/up/tarpit_$V+1.deb" "$R/var/tmp/"
+SC=$TOOLS/smtp-client PC=$TOOLS/policy-client
+CHECK_SOCK=/var/spool/postfix/private/tarpit-check
+
+# --- Install ---------------------------------------------------------------
+check "dpkg -i installs it" ct dpkg -i "/var/tmp/$(basename "$DEB")"
+expect_eq "the sockets and the expire timer are enabled and running" \
+    "$(ct systemctl is-enabled tarpit-check.socket tarpit-store.socket tarpit-expire.timer | tr '\n' ' ')/$(ct systemctl is-active tarpit-check.socket tarpit-store.socket tarpit-expire.timer | tr '\n' ' ')" \
+    "enabled enabled enabled /active active active "
+expect_eq "the admin sockets and the optional timers ship off" \
+    "$(ct systemctl is-enabled tarpit-admin.socket tarpit-admin-tcp.socket tarpit-import.timer tarpit-metrics.timer tarpit-export-map.timer | sort -u | tr '\n' ' ')" \
+    "disabled "
+expect_eq "the policy sockets: Postfix's alone (postfix, 0660)" \
+    "$(ct stat -c '%U %a %F' $CHECK_SOCK /var/spool/postfix/private/tarpit-store | sort -u)" "postfix 660 socket"
+check "nothing listens on TCP 60001-60003" sh -c "! nsenter -t $CT_INIT -a ss -Htln | grep -E ':6000[123] '"
+expect_eq "the tarpit user exists, and owns the state directory" \
+    "$(ct id -un tarpit)/$(ct stat -c %U /var/lib/tarpit)" "tarpit/tarpit"
+
+# --- Wired as README.Debian says; TEST-NET clients on the loopback -----------
+sed -n "s/^ *postconf -e '\(.*\)'$/\1/p" "$TOP/debian/README.Debian" >"$T/postconf"
+expect_eq "README.Debian gives the two postconf lines" "$(wc -l <"$T/postconf")" "2"
+while IFS= read -r line; do ct postconf -e "$line"; done <"$T/postconf"
+ct postconf -e "relay_domains = example.test" "relay_transport = discard:" "mynetworks = 127.0.0.0/8" \
+    "smtputf8_enable = no" "transport_maps = inline:{relay.test=smtp:[203.0.113.25]:2525}"
+for a in 192.0.2.10 192.0.2.20 198.51.100.5 198.51.100.77 203.0.113.7 203.0.113.25 100.64.0.9 198.18.0.7; do
+    ct ip addr add "$a/32" dev lo
+done
+ct_sh 'cat >>/etc/tarpit.conf <<CONF
+# edited by the admin
+sleep = 3s
+CONF'
+ct systemctl restart postfix
+check "Postfix takes the lines (postfix check)" ct postfix check
+check "doctor finds nothing to fix" ct tarpit-admin doctor
+
+# send NAME ADDR [ARGS] - a message from ADDR to the container's Postfix
+send() { local n=$1 a=$2; shift 2; ct "$SC" -b "$a" "$@" -r user@example.test 127.0.0.1 25 >"$T/$n" 2>&1; }
+rcpt_ms() { awk '$1 == "rcpt" {print $3; exit}' "$T/$1"; }
+eom() { awk '$1 == "eom" {print $2; exit}' "$T/$1"; }
+
+# --- Mail ----------------------------------------------------------------------
+send s1 192.0.2.10
+expect_range "a new network waits (sleep = 3s) at RCPT (ms)" "$(rcpt_ms s1)" 2900 6000
+expect_eq "... and its message is accepted" "$(eom s1)" "250"
+expect_eq "... and its network escaped" "$(json_field "$(ct tarpit-admin --json check 192.0.2.10)" escapes)" "1"
+send s2 192.0.2.20
+expect_range "the next message from that /24 does not wait (ms)" "$(rcpt_ms s2)" 0 1000
+# A client that hangs up a second into its wait frees its smtpd at once:
+# smtpd logs the lost connection soon after, not at the end of the sleep.
+t0=$(ct date +%s%3N)
+send s3 198.51.100.5 -g 1000
+for i in $(seq 1 100); do
+    line=$(ct journalctl -q -o short-unix --since "@$((t0 / 1000))" -t postfix/smtpd -g 'lost connection after RCPT from .*198\.51\.100\.5' | tail -1)
+    [ -n "$line" ] && break
+    sleep 0.1
+done
+if [ -n "$line" ]; then
+    at=$(awk '{printf "%.0f", $1 * 1000}' <<<"$line")
+    expect_range "a hang-up mid-wait: smtpd free within a second of it (ms after the give-up)" \
+        "$((at - t0 - 1000))" -100 1500
+else
+    not_ok "a hang-up mid-wait: smtpd logs the lost connection" "nothing in the journal"
+fi
+expect_eq "... and the hang-up is recorded" "$(json_field "$(ct tarpit-admin --json check 198.51.100.5)" hangups)" "1"
+
+# --- 150 policy connections at once ---------------------------------------------
+ct_sh "for i in \$(seq 1 150); do
+    printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=192.0.2.\$i\nclient_port=\$i\n\n' |
+        $PC -t 20000 unix $CHECK_SOCK >/var/tmp/conn.\$i 2>&1 &
+done; wait"
+expect_eq "150 policy connections at once: all answered" \
+    "$(ct_sh 'cat /var/tmp/conn.* | grep -c "^action=DUNNO"')" "150"
+
+# --- A running check instance's sandbox score ------------------------------------
+ct_sh "printf 'request=smtpd_access_policy\nclient_address=203.0.113.7\nclient_port=7\n\n' | $PC -t 10000 unix $CHECK_SOCK >/dev/null 2>&1 &"
+for i in $(seq 1 50); do
+    unit=$(ct systemctl list-units --no-legend --state=running 'tarpit-check@*.service' | awk '{print $1}' | head -1)
+    [ -n "$unit" ] && break
+    sleep 0.1
+done
+score=$(ct systemd-analyze security "$unit" 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+if [ -n "$score" ] && awk -v s="$score" 'BEGIN {exit !(s <= 2.0)}'; then
+    ok "systemd-analyze security of the running $unit: $score (2.0 or better)"
+else
+    not_ok "systemd-analyze security of a running check instance: 2.0 or better" "unit ${unit:-none}, score ${score:-none}"
+fi
+
+# --- The expire timer's service, the import and metrics timers -------------------
+ct systemctl start tarpit-expire.service
+expect_eq "tarpit-expire.service runs clean" "$(ct systemctl show -p Result --value tarpit-expire.service)" "success"
+# A message our Postfix relays to 203.0.113.25 (smtp-sink in the container)
+# makes that host a correspondent: the import timer learns it from the
+# container's live journal.
+ct_sh 'setsid smtp-sink -u nobody 203.0.113.25:2525 10 </dev/null >/dev/null 2>&1 &'
+sleep 0.5
+ct "$SC" -b 127.0.0.1 -r friend@relay.test 127.0.0.1 25 >"$T/out.msg" 2>&1
+for i in $(seq 1 50); do
+    ct journalctl -q -t postfix/smtp -g 'relay=.*203\.0\.113\.25.*status=sent' | grep -q . && break
+    sleep 0.1
+done
+ct systemctl enable --now tarpit-import.timer
+ct systemctl start tarpit-import.service
+j=$(ct tarpit-admin --json check 203.0.113.25)
+expect_eq "the import timer, enabled, learns the host we relayed to from the live journal" \
+    "$(sed -n 's/.*"state":"\([a-z]*\)".*/\1/p' <<<"$j")/$(json_field "$j" learned)" "escaped/4"
+expect_eq "... and its service ran clean" "$(ct systemctl show -p Result --value tarpit-import.service)" "success"
+ct mkdir -p /var/lib/prometheus/node-exporter
+ct systemctl enable --now tarpit-metrics.timer
+ct systemctl start tarpit-metrics.service
+check "the metrics timer, enabled, writes node-exporter's file" \
+    ct grep -q '^tarpit_tarpits_total' /var/lib/prometheus/node-exporter/tarpit.prom
+expect_eq "... a regular file of tarpit's, and its service ran clean" \
+    "$(ct stat -c '%U %F' /var/lib/prometheus/node-exporter/tarpit.prom)/$(ct systemctl show -p Result --value tarpit-metrics.service)" \
+    "tarpit regular file/success"
+check "doctor still finds nothing to fix" ct tarpit-admin doctor
+
+# --- Upgrade, with a policy connection open ------------------------------------
+records=$(ct tarpit-admin list | wc -l)
+ct_sh "printf 'request=smtpd_access_policy\nclient_address=100.64.0.9\nclient_port=9\n\n' | $PC -t 20000 unix $CHECK_SOCK >/var/tmp/during 2>&1 &"
+sleep 0.5
+check "dpkg -i of $V+1 over it" ct dpkg -i "/var/tmp/tarpit_$V+1.deb"
+for i in $(seq 1 100); do ct grep -q . /var/tmp/during && break; sleep 0.1; done
+expect_eq "the policy connection open during the upgrade is answered" \
+    "$(ct awk '{print $1}' /var/tmp/during)" "action=DUNNO"
+expect_eq "the sockets still listen" "$(ct systemctl is-active tarpit-check.socket tarpit-store.socket | tr '\n' ' ')" "active active "
+expect_eq "the database kept its records (and the one made meanwhile)" "$(ct tarpit-admin list | wc -l)" "$((records + 1))"
+check "the admin's edit of tarpit.conf is kept" ct grep -qx 'sleep = 3s' /etc/tarpit.conf
+check "the lock file is kept" ct test -s /var/lib/tarpit/tarpit.db.lock
+send s4 198.18.0.7
+expect_range "after the upgrade a new network still waits 3s (ms)" "$(rcpt_ms s4)" 2900 6000
+
+# --- Remove, then purge: mail flows untouched -----------------------------------
+check "dpkg -r removes it" ct dpkg -r tarpit
+expect_eq "the sockets are stopped, their files gone, and no helper left" \
+    "$(ct systemctl is-active tarpit-check.socket tarpit-store.socket | tr '\n' ' ')/$(ct test -e $CHECK_SOCK && echo there)/$(ct systemctl list-units --no-legend 'tarpit-*@*.service' | wc -l)" \
+    "inactive inactive //0"
+check "/var/lib/tarpit is kept, with the database" ct test -s /var/lib/tarpit/tarpit.db
+send s5 198.51.100.77
+expect_range "mail flows untouched meanwhile (default_action=DUNNO, no wait, ms)" "$(rcpt_ms s5)" 0 1500
+expect_eq "... and is accepted" "$(eom s5)" "250"
+check "dpkg -P purges it" ct dpkg -P tarpit
+expect_eq "purge leaves no /var/lib/tarpit and no /etc/tarpit.conf" \
+    "$(ct test -e /var/lib/tarpit && echo db)$(ct test -e /etc/tarpit.conf && echo conf)" ""
+send s6 100.64.0.9
+expect_eq "mail still flows after the purge" "$(eom s6)" "250"
+done_testing
