@@ -18,14 +18,21 @@
 #include "db_redis.h"
 #include "dbfile.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define DATA_STAGE_LIMIT_MS 120000	/* RFC 5321: the reply to DATA */
@@ -85,15 +92,73 @@ static void check_server(struct doctor *d)
 	return;
     }
     good(d, "database server %s answers PING, credentials accepted", rdb_url(r));
-    if (rdb_config_get(r, "maxmemory-policy", policy, sizeof(policy)) < 0)
-	good(d, "maxmemory-policy not readable (no CONFIG permission): check it "
-	     "is not allkeys-*");
+    if (rdb_eviction(r, policy, sizeof(policy)) < 0)
+	problem(d, "give the ACL user +info, as tarpit.conf(5) shows",
+		"the server's maxmemory-policy cannot be read: %s", rdb_error(r));
     else if (strncmp(policy, "allkeys-", 8) == 0)
 	problem(d, "set maxmemory-policy to noeviction or volatile-ttl on the server",
 		"maxmemory-policy is %s: the server may evict our keys, and escaped "
 		"networks would silently wait again", policy);
     else
 	good(d, "maxmemory-policy %s keeps our keys", policy);
+}
+
+/* check_state_files - every file in the state directory is the
+ * directory owner's to write: one of root's (a load run as root by an
+ * older version, an edit) makes the helpers fail open */
+static void check_state_files(struct doctor *d, const char *dir)
+{
+    struct stat ds, st;
+    DIR    *dp;
+    struct dirent *e;
+    char    path[DB_FILE_MAX + 256];
+    int     bad = 0;
+
+    if (stat(dir, &ds) < 0 || (dp = opendir(dir)) == 0)
+	return;
+    while ((e = readdir(dp)) != 0) {
+	if (e->d_name[0] == '.' || snprintf(path, sizeof(path), "%s/%s", dir, e->d_name)
+	    >= (int) sizeof(path) || lstat(path, &st) < 0)
+	    continue;
+	if (S_ISLNK(st.st_mode)) {
+	    problem(d, "remove it: nothing of ours is a link", "%s is a link", path);
+	    bad++;
+	} else if (S_ISREG(st.st_mode) && st.st_uid != ds.st_uid) {
+	    struct passwd *pw = getpwuid(ds.st_uid);
+
+	    problem(d, "chown it to the directory's owner (tarpit:tarpit)",
+		    "%s belongs to uid %lu, not to %s, who owns the directory and "
+		    "runs the helpers: they cannot write it, and fail open",
+		    path, (unsigned long) st.st_uid, pw ? pw->pw_name : "its owner");
+	    bad++;
+	} else if (S_ISREG(st.st_mode) && (st.st_mode & S_IWOTH)) {
+	    problem(d, "chmod o-w it", "%s is writable by any user", path);
+	    bad++;
+	}
+    }
+    closedir(dp);
+    if (!bad)
+	good(d, "every file in %s is its owner's", dir);
+}
+
+/* check_room - free space beside the database for expire's reorganise:
+ * a snapshot and a new file, each up to the database's size */
+static void check_room(struct doctor *d, const char *dir)
+{
+    struct statvfs vs;
+    long long size = db_size(d->a->db), free_b;
+
+    if (statvfs(dir, &vs) < 0)
+	return;
+    free_b = (long long) vs.f_bavail * (long long) vs.f_frsize;
+    if (size < 0)
+	size = 0;
+    if (free_b < 2 * size + (1 << 20))
+	problem(d, "make room on that file system (expire and load need it)",
+		"%lld bytes free in %s, where expire's reorganise needs two more "
+		"copies of the %lld-byte database (and a little more)", free_b, dir, size);
+    else
+	good(d, "%lld bytes free in %s: room for expire's two copies", free_b, dir);
 }
 
 /* check_database - the directory, the lock file, the file, its owner */
@@ -131,11 +196,14 @@ static void check_database(struct doctor *d)
 	&& !(st.st_mode & S_IWGRP && st.st_gid == pw->pw_gid))
 	problem(d, "chown tarpit: the lock file", "the lock file %s is not "
 		"writable by user tarpit", lock);
+    check_state_files(d, dir);
+    check_room(d, dir);
     if (db_get(d->a->db, "@doctor", &r) < 0)
 	problem(d, "see the message; `tarpit-admin info` shows the file",
 		"the database cannot be read: %s", db_error(d->a->db));
     else
-	good(d, "database %s can be read", db);
+	good(d, "database %s can be read%s", db, d->a->as_owner
+	     ? " by the directory's owner, as the helpers read it" : "");
 }
 
 /* check_units - installed, and enough connections for Postfix */
@@ -259,6 +327,103 @@ static int option(const char *entry, const char *name, char *out, size_t len)
     return 0;
 }
 
+/* endpoint_of - the service of a check_policy_service entry, as Postfix
+ * names it ("unix:private/tarpit-check", "inet:127.0.0.1:60001") */
+static const char *endpoint_of(const char *entry, char *buf, size_t len)
+{
+    const char *p = entry + strlen("check_policy_service");
+
+    p += strspn(p, " \t\n{");
+    snprintf(buf, len, "%.*s", (int) strcspn(p, " \t\n,}"), p);
+    return buf;
+}
+
+/* ask - one probe on fd: the reply's first line into buf; 0 or -1 */
+static int ask(int fd, char *buf, size_t len)
+{
+    static const char probe[] = "request=tarpit_probe\n\n";
+    struct timeval tv = {3, 0};
+    ssize_t n;
+
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0
+	|| write(fd, probe, sizeof(probe) - 1) != (ssize_t) sizeof(probe) - 1
+	|| (n = read(fd, buf, len - 1)) <= 0)
+	return -1;
+    buf[n] = 0;
+    buf[strcspn(buf, "\n")] = 0;
+    return 0;
+}
+
+/* probe - does the service Postfix is told to ask really answer?  It is
+ * asked as root: the sockets are Postfix's, mode 0660 */
+static void probe(struct doctor *d, const char *endpoint, const char *unit)
+{
+    char    reply[128] = "", where[CONF_PATH_MAX + 64];
+    int     fd = -1, rc = -1;
+    char   *queue = 0;
+
+    admin_as_root(d->a, 1);
+    if (strncmp(endpoint, "unix:", 5) == 0 || endpoint[0] == '/') {
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	const char *path = endpoint[0] == '/' ? endpoint : endpoint + 5;
+
+	if (path[0] != '/' && (queue = postconf("queue_directory")) != 0)
+	    snprintf(where, sizeof(where), "%s/%s", queue, path);
+	else
+	    snprintf(where, sizeof(where), "%s", path);
+	if (strlen(where) < sizeof(un.sun_path)) {
+	    memcpy(un.sun_path, where, strlen(where) + 1);
+	    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0
+		&& connect(fd, (struct sockaddr *) &un, sizeof(un)) == 0)
+		rc = ask(fd, reply, sizeof(reply));
+	}
+    } else {
+	const char *hp = strncmp(endpoint, "inet:", 5) == 0 ? endpoint + 5 : endpoint;
+	const char *colon = strrchr(hp, ':');
+	struct sockaddr_in in = {.sin_family = AF_INET};
+	char    host[64];
+
+	snprintf(where, sizeof(where), "%s", hp);
+	if (colon && snprintf(host, sizeof(host), "%.*s", (int) (colon - hp), hp) > 0
+	    && inet_pton(AF_INET, host, &in.sin_addr) == 1) {
+	    in.sin_port = htons((unsigned short) atoi(colon + 1));
+	    if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0
+		&& connect(fd, (struct sockaddr *) &in, sizeof(in)) == 0)
+		rc = ask(fd, reply, sizeof(reply));
+	}
+    }
+    if (rc < 0)
+	snprintf(reply, sizeof(reply), "%s", strerror(errno));
+    if (fd >= 0)
+	close(fd);
+    admin_as_root(d->a, 0);
+    free(queue);
+    if (rc == 0 && strncmp(reply, "action=", 7) == 0) {
+	good(d, "%s answers (%s)", where, reply);
+	return;
+    }
+    char    fix[256];
+
+    snprintf(fix, sizeof(fix), "systemctl enable --now %s (or start whatever "
+	     "serves %s)", unit, endpoint);
+    problem(d, fix, "nothing answers on %s (%s): Postfix asks it, and applies its "
+	    "default_action: no client waits", where, rc < 0 ? reply : "no action= reply");
+}
+
+/* order - does word come before the tarpit's entry in the list? */
+static int before(const char *list, const char *word, const char *entry_at)
+{
+    const char *p = list;
+    size_t  n = strlen(word);
+
+    while ((p = strstr(p, word)) != 0 && p < entry_at) {
+	if ((p == list || strchr(" ,\t\n", p[-1])) && (p[n] == 0 || strchr(" ,\t\n", p[n])))
+	    return 1;
+	p += n;
+    }
+    return 0;
+}
+
 /* longest_sleep - the longest wait any profile or rule can ask for */
 static int64_t longest_sleep(const struct tp_conf *c)
 {
@@ -298,7 +463,20 @@ static void check_postfix(struct doctor *d, long maxconn, const struct endpoint 
     if (tmo)
 	(void) conf_parse_duration(tmo, &timeout_ms);
     if (find_service(rcpt, check, entry, sizeof(entry)) == 0) {
+	const char *at = strstr(rcpt, entry);
+
 	good(d, "smtpd_recipient_restrictions asks the tarpit check: %s", entry);
+	probe(d, endpoint_of(entry, value, sizeof(value)), "tarpit-check.socket");
+	if (at && strstr(rcpt, "permit_mynetworks") && !before(rcpt, "permit_mynetworks", at))
+	    problem(d, "move the check_policy_service to the end of "
+		    "smtpd_recipient_restrictions", "the tarpit check comes before "
+		    "permit_mynetworks: your own networks (mynetworks) wait too");
+	if (at && (strstr(rcpt, "reject_unauth_destination") || strstr(rcpt, "defer_unauth_destination"))
+	    && !before(rcpt, "reject_unauth_destination", at)
+	    && !before(rcpt, "defer_unauth_destination", at))
+	    problem(d, "move the check_policy_service after reject_unauth_destination",
+		    "the tarpit check comes before reject_unauth_destination: "
+		    "relay attempts wait before they are refused");
 	if (option(entry, "timeout", value, sizeof(value)) == 0
 	    && conf_parse_duration(value, &timeout_ms) < 0)
 	    problem(d, "write it like timeout=100s", "timeout=%s is not a duration", value);
@@ -341,9 +519,10 @@ static void check_postfix(struct doctor *d, long maxconn, const struct endpoint 
 		"allow 5 minutes for RCPT), or lower sleep below 120s",
 		"the check runs at DATA with sleep above 120s: RFC 5321 clients "
 		"give the reply to DATA only 2 minutes, so real servers give up");
-    if (eod && find_service(eod, store, entry, sizeof(entry)) == 0)
+    if (eod && find_service(eod, store, entry, sizeof(entry)) == 0) {
 	good(d, "smtpd_end_of_data_restrictions tells the tarpit store: %s", entry);
-    else
+	probe(d, endpoint_of(entry, value, sizeof(value)), "tarpit-store.socket");
+    } else
 	problem(d, "set smtpd_end_of_data_restrictions = check_policy_service "
 		"{ unix:private/tarpit-store, timeout=10s, default_action=DUNNO }",
 		"no check_policy_service for the tarpit store (unix:private/"

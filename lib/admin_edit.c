@@ -10,6 +10,7 @@
 #include "admin.h"
 #include "ledger.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -72,7 +73,15 @@ static const char *mark_options(struct admin *a, int argc, char **argv,
 
     for (int i = 0; i < argc; i++) {
 	if (strcmp(argv[i], "--for") == 0 && i + 1 < argc) {
-	    if (conf_parse_duration(argv[++i], &ms) < 0 || ms < 1000) {
+	    size_t  n = strlen(argv[++i]);
+
+	    /* A unit, always: "--for 7" meant seconds to no one. */
+	    if (n == 0 || !isalpha((unsigned char) argv[i][n - 1])) {
+		fprintf(a->err, "tarpit-admin: --for %s: give a unit (7d, 12h, "
+			"30m, 90s)\n", argv[i]);
+		return 0;
+	    }
+	    if (conf_parse_duration(argv[i], &ms) < 0 || ms < 1000) {
 		fprintf(a->err, "tarpit-admin: --for %s: not a duration of a "
 			"second or more\n", argv[i]);
 		return 0;

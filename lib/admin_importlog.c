@@ -354,9 +354,10 @@ static int learn(struct import *im, int dry, const char *source)
 	if (q->accepted)
 	    tally_add(&escaped, q->key);
     }
-    fprintf(a->out, "%ld %s: %zu networks delivered mail%s, %zu correspondents%s%s\n",
-	    im->lines, source, escaped.n, im->seed ? "" : " (learned only with --seed)",
-	    im->sent.n, sent ? "" : " (learn_correspondents = no)",
+    fprintf(a->out, "%ld %s: %zu network%s delivered mail%s, %zu correspondent%s%s%s\n",
+	    im->lines, source, escaped.n, escaped.n == 1 ? "" : "s",
+	    im->seed ? "" : " (learned only with --seed)", im->sent.n,
+	    im->sent.n == 1 ? "" : "s", sent ? "" : " (learn_correspondents = no)",
 	    im->offenders_wanted ? "" : " (offenders not looked for)");
     rc = sent ? learn_tally(im, &im->sent, LEDGER_LEARN_CORRESPONDENT, dry,
 			    "messages to it") : ADMIN_OK;

@@ -104,10 +104,12 @@ int admin_export_map(struct admin *a, int argc, char **argv)
     if ((rc = admin_out_close(a, &out, ADMIN_OK)) != ADMIN_OK)
 	return rc;
     if (out_path)
-	fprintf(a->out, "wrote %ld blocked networks to %s\n", x.written, out_path);
+	fprintf(a->out, "wrote %ld blocked network%s to %s\n", x.written,
+		x.written == 1 ? "" : "s", out_path);
     if (x.skipped)
-	fprintf(a->err, "tarpit-admin: %ld networks not on an 8-bit (IPv4) or "
-		"16-bit (IPv6) boundary left out: use --format cidr\n", x.skipped);
+	fprintf(a->err, "tarpit-admin: %ld network%s not on an 8-bit (IPv4) or "
+		"16-bit (IPv6) boundary left out: use --format cidr\n", x.skipped,
+		x.skipped == 1 ? "" : "s");
     return ADMIN_OK;
 }
 

@@ -820,21 +820,23 @@ int     rdb_describe(struct rdb *r, char *buf, size_t len, long *keys)
     return *keys < 0 ? -1 : 0;
 }
 
-/* rdb_config_get - CONFIG GET name's value into buf; 0 or -1 (said) */
-int     rdb_config_get(struct rdb *r, const char *name, char *buf, size_t len)
+/* rdb_eviction - the server's maxmemory_policy, from INFO (which the
+ * ACL of tarpit.conf(5) allows; CONFIG would show the password too); 0 or
+ * -1 (said) */
+int     rdb_eviction(struct rdb *r, char *buf, size_t len)
 {
-    const char *argv[3] = {"CONFIG", "GET", name};
+    const char *argv[2] = {"INFO", "memory"};
     redisReply *rep;
     int     rc = -1;
 
-    if (connect_server(r) < 0 || (rep = command(r, "CONFIG GET", 3, argv, 0)) == 0)
+    if (connect_server(r) < 0 || (rep = command(r, "INFO", 2, argv, 0)) == 0)
 	return -1;
-    if (!reply_error(r, "CONFIG GET", rep) && rep->type == REDIS_REPLY_ARRAY
-	&& rep->elements == 2 && rep->element[1]->type == REDIS_REPLY_STRING) {
-	snprintf(buf, len, "%.*s", (int) rep->element[1]->len, rep->element[1]->str);
-	rc = 0;
-    } else if (rep->type != REDIS_REPLY_ERROR)
-	set_error(r, "CONFIG GET %s: no such setting", name);
+    if (!reply_error(r, "INFO", rep) && rep->type == REDIS_REPLY_STRING) {
+	if (*info_field(rep->str, "maxmemory_policy", buf, len))
+	    rc = 0;
+	else
+	    set_error(r, "INFO memory: no maxmemory_policy");
+    }
     hr.free_reply(rep);
     return rc;
 }

@@ -23,7 +23,7 @@ int     rdb_update_stats(struct rdb *, void (*fn) (struct tp_stats *, void *), v
 int     rdb_walk(struct rdb *, db_walk_fn *, void *ctx, int all);
 long    rdb_count(struct rdb *);
 int     rdb_describe(struct rdb *, char *buf, size_t len, long *keys);
-int     rdb_config_get(struct rdb *, const char *name, char *buf, size_t len);
+int     rdb_eviction(struct rdb *, char *buf, size_t len);
 int     rdb_ping(struct rdb *);
 
 #endif

@@ -190,15 +190,25 @@ if command -v postconf >/dev/null; then
     make -s -C "$TOP" install DESTDIR= PREFIX="$R/usr" SYSCONFDIR="$R/etc" \
         UNITDIR="$R/units" SYSUSERSDIR="$R/sysusers" >/dev/null 2>&1
     export TARPIT_UNITDIR=$R/units
-    mkdir -p "$T/pf"
+    mkdir -p "$T/pf" "$T/pfq/private"
     printf 'database = %s/tarpit.db\n' "$T" >"$T/doctor.conf"     # sleep 65s
-    shipped=$(sed '/^#/d' "$TOP/share/postfix/main.cf")
+    # The helpers on the sockets the shipped lines name, in this config's
+    # queue directory: doctor asks them.
+    activate_unix "$T/dcheck.log" "$T/pfq/private/tarpit-check" "$BIN/tarpit-check" -c "$T/doctor.conf"
+    DCHECK=$ACTIVATOR
+    activate_unix "$T/dstore.log" "$T/pfq/private/tarpit-store" "$BIN/tarpit-store" -c "$T/doctor.conf"
+    shipped=$(sed '/^#/d' "$TOP/share/postfix/main.cf"; echo "queue_directory = $T/pfq")
     doctor() { # doctor NAME MAIN.CF-EXTRA - run with that config, keep output
         printf '%s\n%s\n' "$shipped" "$2" >"$T/pf/main.cf"
         MAIL_CONFIG=$T/pf $BIN/tarpit-admin -c "$T/doctor.conf" doctor >"$T/doctor.$1" 2>&1
         echo $?
     }
     expect_eq "doctor: the shipped lines pass (exit 0)" "$(doctor good '')" "0"
+    check "doctor: ... having asked both sockets" test "$(grep -c 'private/tarpit-\(check\|store\) answers (action=DUNNO)' "$T/doctor.good")" = 2
+    check "doctor: ... and the probe left no warning in the helpers' log" sh -c "! grep -q warning '$T/dcheck.log'"
+    rc=$(doctor order "smtpd_recipient_restrictions = check_policy_service { unix:private/tarpit-check, timeout=100s, default_action=DUNNO }, permit_mynetworks, reject_unauth_destination")
+    expect_eq "doctor: the check before permit_mynetworks is found (exit 5)" \
+        "$rc $(grep -c 'comes before permit_mynetworks' "$T/doctor.order")" "5 1"
     rc=$(doctor nodefault "$(printf '%s\n' "$shipped" | sed 's/, default_action=DUNNO//')")
     expect_eq "doctor: no default_action=DUNNO is found (exit 5)" "$rc $(grep -c 'no default_action=DUNNO' "$T/doctor.nodefault")" "5 1"
     rc=$(doctor timeout "$(printf '%s\n' "$shipped" | sed 's/timeout=100s/timeout=60s/')")
@@ -215,6 +225,11 @@ if command -v postconf >/dev/null; then
     rc=$(doctor procs 'default_process_limit = 600')
     expect_eq "doctor: MaxConnections below Postfix's process limit is found (exit 5)" \
         "$rc $(grep -c "takes 512 connections but Postfix runs up to 600" "$T/doctor.procs")" "5 1"
+    kill -TERM -- "-$DCHECK"
+    for i in $(seq 1 50); do kill -0 "$DCHECK" 2>/dev/null || break; sleep 0.05; done
+    rc=$(doctor nobody '')
+    expect_eq "doctor: nothing answering on the check's socket is found (exit 5)" \
+        "$rc $(grep -c 'nothing answers on .*private/tarpit-check' "$T/doctor.nobody")" "5 1"
     TARPIT_UNITDIR=$T/nowhere MAIL_CONFIG=$T/pf $BIN/tarpit-admin -c "$T/doctor.conf" doctor >"$T/doctor.units" 2>&1
     check "doctor: units not installed are found" grep -q "the unit tarpit-check.socket is not installed" "$T/doctor.units"
     unset TARPIT_UNITDIR

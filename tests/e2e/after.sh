@@ -122,7 +122,7 @@ expect_eq "export-map --format access: octet and 16-bit networks" \
 printf 'database = %s/block23.db\nipv4_prefix = 23\n' "$T" >"$T/block23.conf"
 "$BIN/tarpit-admin" -c "$T/block23.conf" block 198.51.100.7 >/dev/null
 "$BIN/tarpit-admin" -c "$T/block23.conf" export-map --format access >"$T/blocked23.access" 2>"$T/err"
-check "export-map --format access: says what it left out (a /23)" grep -q "1 networks not on" "$T/err"
+check "export-map --format access: says what it left out (a /23)" grep -q "1 network not on" "$T/err"
 
 # --- import-log: escapes from accepted mail, blocks for offenders ------------
 cat >"$T/mail.log" <<'LOG'

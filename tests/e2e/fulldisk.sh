@@ -49,6 +49,8 @@ check "... and it reads whole (recover finds it sound)" sh -c "$A recover | grep
 
 # 2. expire on a full disk: the old records go; the file still reads.
 fill 0
+$A doctor >"$T/doctor" 2>&1
+check "doctor on a full disk: says expire has no room" grep -q "bytes free in $S, where expire's reorganise needs" "$T/doctor"
 $A expire >"$T/out" 2>"$T/err"
 rc=$?
 expect_eq "expire on a full disk: nothing left beside the file" "$(strays)" ""

@@ -73,7 +73,7 @@ expect_eq "again: the database is as it was" "$($A dump | md5sum)" "$(md5sum <"$
 } | append "$J"
 out=$($A import-log --seed --journal-file "$J")
 expect_eq "appended: only the new entries are read" "$(head -1 <<<"$out")" \
-    "3 journal entries: 1 networks delivered mail, 0 correspondents (offenders not looked for)"
+    "3 journal entries: 1 network delivered mail, 0 correspondents (offenders not looked for)"
 expect_eq "appended: the new delivery escaped" "$(sed -n 2p <<<"$out")" "198.51.100.0/24 escaped (1 messages)"
 
 # --- A cursor that names no entry: from the oldest, said once --------------
@@ -98,7 +98,7 @@ expect_eq "--dry-run: the cursor and the database untouched" \
     "$(cat "$CURSOR"):$($A list | wc -l)" "$(cat "$T/good-cursor"):3"
 out=$($A import-log --seed --journal-file "$J" --from-start --dry-run --since "2026-11-01 10:00:10" --until "2026-11-01 10:00:30")
 expect_eq "--since/--until: the entries in between only (journalctl's time forms)" \
-    "$(head -1 <<<"$out")" "3 journal entries: 1 networks delivered mail, 0 correspondents (offenders not looked for)"
+    "$(head -1 <<<"$out")" "3 journal entries: 1 network delivered mail, 0 correspondents (offenders not looked for)"
 out=$($A import-log --seed --journal-file "$J" --from-start --dry-run --since @$((t0 + 100)))
 expect_eq "--since @UNIX" "$(head -1 <<<"$out" | cut -d' ' -f1)" "3"
 out=$($A import-log --seed --journal-file "$J" --from-start --offenders)
@@ -116,7 +116,7 @@ printf 'database = %s/db/safe.db\n' "$T" >"$T/safe.conf"
 } | append "$J"
 out=$($S import-log --journal-file "$J")
 expect_eq "without --seed: deliveries here counted, not learned; the correspondent learned" \
-    "$(head -1 <<<"$out")" "15 journal entries: 3 networks delivered mail (learned only with --seed), 1 correspondents (offenders not looked for)"
+    "$(head -1 <<<"$out")" "15 journal entries: 3 networks delivered mail (learned only with --seed), 1 correspondent (offenders not looked for)"
 expect_eq "without --seed: only the correspondent's network is recorded, learned so" \
     "$($S list | awk '{print $1, $9, $10}' | tr '\n' ';')" "203.0.113.0/24 escaped correspondent;"
 printf 'database = %s/db/safe2.db\nlearn_correspondents = no\n' "$T" >"$T/safe2.conf"

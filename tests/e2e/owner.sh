@@ -64,6 +64,24 @@ $A export-map -o "$T/rootdir/blocked.cidr" >/dev/null
 expect_eq "export-map -o into root's own directory: written, as root" \
     "$(stat -c %U "$T/rootdir/blocked.cidr" 2>/dev/null)" "root"
 
+# 4b. doctor, run as root, checks as the owner sees things: a database of
+#     root's (as an older version's load as root left it) is found.
+$A doctor >"$T/doctor" 2>&1
+check "doctor as root: the links planted in the state directory are found" \
+    grep -q "blocked.cidr.tmp.[0-9]* is a link" "$T/doctor"
+rm -f "$D"/blocked.cidr.tmp.*
+$A doctor >"$T/doctor" 2>&1
+check "doctor as root: the files are the owner's, and it can read the database as the owner" \
+    sh -c "grep -q 'every file in $D is its owner' '$T/doctor' && grep -q 'can be read by the directory' '$T/doctor'"
+cp "$D/tarpit.db" "$T/db.copy"
+rm -f "$D/tarpit.db"
+cp "$T/db.copy" "$D/tarpit.db"                 # root:root now
+chmod 0640 "$D/tarpit.db"
+$A doctor >"$T/doctor" 2>&1
+expect_eq "doctor as root: a database of root's is found (exit 5)" \
+    "$?:$(grep -c "tarpit.db belongs to uid 0, not to nobody" "$T/doctor")" "5:1"
+chown nobody:nogroup "$D/tarpit.db"
+
 # 5. Inputs: a file root names is read with root's rights; not a device.
 $A load /dev/zero >/dev/null 2>"$T/err"
 expect_eq "load /dev/zero: refused, not a regular file (exit 6)" "$?:$(grep -c 'not a regular file' "$T/err")" "6:1"
