@@ -38,11 +38,11 @@ GDBM_LIBS  := $(shell pkg-config --libs gdbm 2>/dev/null || echo -lgdbm)
 
 ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -Ilib $(GDBM_CFLAGS) \
              -DTARPIT_VERSION='"$(VERSION)"'
-# hiredis is not linked: lib/db_redis.c opens it with dlopen() when the
+# hiredis is not linked: lib/store/server.c opens it with dlopen() when the
 # database is a server's URL, so that a GDBM setup maps none of it.
-# No libsystemd for the helpers: lib/listen.c reads LISTEN_PID/LISTEN_FDS
+# No libsystemd for the helpers: lib/util/listen.c reads LISTEN_PID/LISTEN_FDS
 # itself (it saves about 80 KiB of private memory per helper).  Only
-# tarpit-admin links it, for import-log --journal (lib/admin_journal.c).
+# tarpit-admin links it, for import-log --journal (lib/admin/admin_journal.c).
 LIBS       = $(GDBM_LIBS)
 # Full RELRO, as Debian's hardened builds link: every symbol bound at
 # start-up and the table of them read-only.  It also spares a helper the
@@ -50,37 +50,41 @@ LIBS       = $(GDBM_LIBS)
 PROG_LDFLAGS = -Wl,-z,relro -Wl,-z,now
 SYSTEMD_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
-# O is the object directory prefix: empty for the normal build (objects
-# beside their sources, programs in bin/), build/san/ for the sanitizer one.
-O        ?=
+# O is where a build's objects, archive and unit tests go, out of the
+# source folders: build/ for the normal build (its programs in bin/),
+# build/san/ for the sanitizer one (its programs in build/san/bin/).
+O        ?= build/
+P        := $(if $(filter build/,$(O)),bin/,$(O)bin/)
 PROGS     = tarpit-check tarpit-store tarpit-admin
-LIB_SRCS  = $(wildcard lib/*.c)
+LIB_SRCS  = $(wildcard lib/*/*.c)
+LIB_HDRS  = $(wildcard lib/*/*.h)
 LIB_OBJS  = $(LIB_SRCS:%.c=$(O)%.o)
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(O)tests/unit/%,$(wildcard tests/unit/*_test.c))
 TOOLS     = tests/policy-client tests/smtp-client tests/watch-peer
 
-all: $(PROGS:%=$(O)bin/%)
+all: $(PROGS:%=$(P)%)
 
-$(O)lib/%.o: lib/%.c lib/*.h VERSION
+$(O)lib/%.o: lib/%.c $(LIB_HDRS) VERSION
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(O)bin/%.o: bin/%.c lib/*.h VERSION
+$(O)bin/%.o: bin/%.c $(LIB_HDRS) VERSION
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(O)lib/libtarpit.a: $(LIB_OBJS)
+$(O)libtarpit.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(PROGS:%=$(O)bin/%): $(O)bin/%: $(O)bin/%.o $(O)lib/libtarpit.a
-	$(CC) $(ALL_CFLAGS) $(PROG_LDFLAGS) $(LDFLAGS) -o $@ $< $(O)lib/libtarpit.a $(LIBS) $(PROG_LIBS)
-
-$(O)bin/tarpit-admin: PROG_LIBS = $(SYSTEMD_LIBS)
-
-$(UNIT_TESTS): $(O)tests/unit/%: tests/unit/%.c tests/unit/*.h $(O)lib/libtarpit.a
+$(PROGS:%=$(P)%): $(P)%: $(O)bin/%.o $(O)libtarpit.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(O)lib/libtarpit.a $(LIBS) $(SYSTEMD_LIBS)
+	$(CC) $(ALL_CFLAGS) $(PROG_LDFLAGS) $(LDFLAGS) -o $@ $< $(O)libtarpit.a $(LIBS) $(PROG_LIBS)
+
+$(P)tarpit-admin: PROG_LIBS = $(SYSTEMD_LIBS)
+
+$(UNIT_TESTS): $(O)tests/unit/%: tests/unit/%.c tests/unit/*.h $(O)libtarpit.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(O)libtarpit.a $(LIBS) $(SYSTEMD_LIBS)
 
 $(TOOLS): tests/%: tests/%.c
 	@mkdir -p $(@D)
@@ -101,12 +105,12 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
              -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
 fuzz:
-	$(MAKE) O=build/fuzz/ CC=clang CFLAGS= EXTRA_CFLAGS="$(FUZZ_FLAGS)" build/fuzz/lib/libtarpit.a
+	$(MAKE) O=build/fuzz/ CC=clang CFLAGS= EXTRA_CFLAGS="$(FUZZ_FLAGS)" build/fuzz/libtarpit.a
 	$(MAKE) $(FUZZ_BINS)
 
-$(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/lib/libtarpit.a
+$(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libtarpit.a
 	clang $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -Ilib -o $@ $< build/fuzz/lib/libtarpit.a $(LIBS) $(SYSTEMD_LIBS)
+	    -Ilib -o $@ $< build/fuzz/libtarpit.a $(LIBS) $(SYSTEMD_LIBS)
 
 # Benchmarks measure and record (bench/results.md); they never fail a build.
 bench: have-deps all bench/watchbench bench/loadgen bench/floor bench/spawn
@@ -200,8 +204,7 @@ install: all
 	    install -m 0644 tarpit.conf $(DESTDIR)$(SYSCONFDIR)/tarpit.conf
 
 clean:
-	rm -f lib/*.o lib/libtarpit.a bin/*.o $(PROGS:%=bin/%) \
-	    tests/unit/*_test tests/policy-client tests/smtp-client \
+	rm -f $(PROGS:%=bin/%) tests/policy-client tests/smtp-client \
 	    tests/watch-peer bench/watchbench bench/loadgen bench/floor bench/spawn
 	rm -rf build
 

@@ -14,8 +14,8 @@
  *	could not be read or written.
  */
 #define _GNU_SOURCE
-#include "admin.h"
-#include "log.h"
+#include "admin/admin.h"
+#include "util/log.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -21,13 +21,13 @@
  *	Any fault of ours (database, config) answers DUNNO without a wait: a
  *	bug here must never delay or bounce mail.
  */
-#include "clock.h"
-#include "decide.h"
-#include "helper.h"
-#include "ledger.h"
-#include "log.h"
-#include "slots.h"
-#include "wait.h"
+#include "util/clock.h"
+#include "tarpit/decide.h"
+#include "tarpit/helper.h"
+#include "tarpit/ledger.h"
+#include "util/log.h"
+#include "wait/slots.h"
+#include "wait/wait.h"
 
 #include <stdio.h>
 #include <malloc.h>

@@ -17,10 +17,10 @@
  *	something (an escape to count, a stale last_seen, old waits to
  *	settle).
  */
-#include "addr.h"
-#include "helper.h"
-#include "ledger.h"
-#include "log.h"
+#include "util/addr.h"
+#include "tarpit/helper.h"
+#include "tarpit/ledger.h"
+#include "util/log.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -70,7 +70,7 @@ text_keys=$($A stats | sed -n '1,/^$/p' | awk 'NF == 2 {print $1}' | sort | tr '
 expect_eq "stats: the same counters as text" "$text_keys" "$stats_keys"
 
 # Exit statuses: admin.h's and the manual's.
-h_codes=$(sed -n 's/^#define ADMIN_[A-Z]* \([0-9]\).*/\1/p' "$TOP/lib/admin.h" | sort -n | tr '\n' ' ')
+h_codes=$(sed -n 's/^#define ADMIN_[A-Z]* \([0-9]\).*/\1/p' "$TOP/lib/admin/admin.h" | sort -n | tr '\n' ' ')
 man_codes=$(sed -n '/^\.Sh EXIT STATUS/,/^\.Sh /s/^\.It \([0-9]\)$/\1/p' "$MAN" | sort -n | tr '\n' ' ')
 expect_eq "exit statuses: admin.h and the manual" "$h_codes" "$man_codes"
 

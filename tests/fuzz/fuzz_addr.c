@@ -1,5 +1,5 @@
 /* fuzz_addr - client addresses and admin arguments to network keys */
-#include "addr.h"
+#include "util/addr.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * writes files of its own nor waits on input) against a scratch
  * database, output discarded */
 #define _GNU_SOURCE
-#include "admin.h"
+#include "admin/admin.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* fuzz_conf - the config parser, rules and profiles included */
 #define _GNU_SOURCE
-#include "conf.h"
-#include "decide.h"
+#include "tarpit/conf.h"
+#include "tarpit/decide.h"
 
 #include <stdint.h>
 #include <stdio.h>

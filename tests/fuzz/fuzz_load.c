@@ -1,7 +1,7 @@
 /* fuzz_load - `tarpit-admin load` on anything: refused with a line number
  * or loaded, never a crash; into a scratch database */
 #define _GNU_SOURCE
-#include "admin.h"
+#include "admin/admin.h"
 
 #include <stdint.h>
 #include <stdio.h>

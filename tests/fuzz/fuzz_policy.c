@@ -1,7 +1,7 @@
 /* fuzz_policy - the policy request reader, fed through a real socket */
 #define _GNU_SOURCE
-#include "policy.h"
-#include "request.h"
+#include "proto/policy.h"
+#include "proto/request.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* fuzz_record - the on-disk codec: decode anything, re-encode exactly */
-#include "record.h"
+#include "store/record.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* addr_test - client addresses to network keys, as a table */
-#include "addr.h"
+#include "util/addr.h"
 #include "unit.h"
 
 #include <string.h>

@@ -1,6 +1,6 @@
 /* clock_test - clock_parse_when() against journalctl's forms, in UTC */
 #define _GNU_SOURCE
-#include "clock.h"
+#include "util/clock.h"
 #include "unit.h"
 
 #include <inttypes.h>

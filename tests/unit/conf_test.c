@@ -1,6 +1,6 @@
 /* conf_test - durations, defaults, and every kind of config error */
 #define _GNU_SOURCE
-#include "conf.h"
+#include "tarpit/conf.h"
 #include "unit.h"
 
 #include <stdlib.h>

@@ -6,8 +6,8 @@
  * than a page.
  */
 #define _GNU_SOURCE
-#include "clock.h"
-#include "db.h"
+#include "util/clock.h"
+#include "store/db.h"
 #include "unit.h"
 
 #include <errno.h>

@@ -4,7 +4,7 @@
  * every kind of rule pattern go through the parser too.
  */
 #define _GNU_SOURCE
-#include "decide.h"
+#include "tarpit/decide.h"
 #include "unit.h"
 #include "unit_conf.h"
 

@@ -4,7 +4,7 @@
  * writes reads back as the same record.
  */
 #define _GNU_SOURCE
-#include "dump.h"
+#include "tarpit/dump.h"
 #include "unit.h"
 
 #include <stdlib.h>

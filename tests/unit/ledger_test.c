@@ -6,7 +6,7 @@
  * after column lists only what changes.
  */
 #define _GNU_SOURCE
-#include "ledger.h"
+#include "tarpit/ledger.h"
 #include "unit.h"
 #include "unit_conf.h"
 

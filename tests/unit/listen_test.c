@@ -1,6 +1,6 @@
 /* listen_test - systemd's LISTEN_PID/LISTEN_FDS, read without libsystemd */
 #define _GNU_SOURCE
-#include "listen.h"
+#include "util/listen.h"
 #include "unit.h"
 
 #include <errno.h>

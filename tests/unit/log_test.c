@@ -4,7 +4,7 @@
  * holding a newline stays on its own line.
  */
 #define _GNU_SOURCE
-#include "log.h"
+#include "util/log.h"
 #include "unit.h"
 
 #include <fcntl.h>

@@ -4,8 +4,8 @@
  * below covers limits, timeouts and ends of input.
  */
 #define _GNU_SOURCE
-#include "clock.h"
-#include "policy.h"
+#include "util/clock.h"
+#include "proto/policy.h"
 #include "unit.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* record_test - the on-disk codec: round trip, golden bytes, damage */
-#include "record.h"
+#include "store/record.h"
 #include "unit.h"
 
 #include <inttypes.h>

@@ -3,7 +3,7 @@
  * view out (addresses parsed, ports as numbers, the session).
  */
 #define _GNU_SOURCE
-#include "request.h"
+#include "proto/request.h"
 #include "unit.h"
 
 #include <stdio.h>

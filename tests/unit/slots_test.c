@@ -5,8 +5,8 @@
  * dies (kill -9) frees its slot without anyone cleaning up.
  */
 #define _GNU_SOURCE
-#include "dbfile.h"
-#include "slots.h"
+#include "store/dbfile.h"
+#include "wait/slots.h"
 #include "unit.h"
 
 #include <signal.h>

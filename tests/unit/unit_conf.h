@@ -3,7 +3,7 @@
 #ifndef TARPIT_UNIT_CONF_H
 #define TARPIT_UNIT_CONF_H
 
-#include "conf.h"
+#include "tarpit/conf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

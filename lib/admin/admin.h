@@ -1,0 +1,141 @@
+#ifndef TARPIT_ADMIN_H
+#define TARPIT_ADMIN_H
+
+/*
+ * admin - the commands of tarpit-admin, shared by the shell and `serve`.
+ * One file per concern, as Postfix splits postconf:
+ *
+ *	admin.c		the command table, usage, dispatch, word splitting
+ *	admin_print.c	records as text and JSON, the sorted collection
+ *	admin_edit.c	check, del, allow, block, unblock
+ *	admin_report.c	list, info, config
+ *	admin_stats.c	stats: text and chart, JSON, Prometheus
+ *	admin_expire.c	expire, recover
+ *	admin_dump.c	dump, load: the text form of the whole database
+ *	admin_map.c	export-map
+ *	admin_doctor.c	doctor
+ *	admin_importlog.c import-log
+ *	admin_journal.c	import-log's journal reader (the one use of libsystemd)
+ *	admin_serve.c	serve: the admin socket's line protocol
+ */
+
+#include "util/addr.h"
+#include "tarpit/conf.h"
+#include "store/db.h"
+#include "tarpit/ledger.h"
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <sys/types.h>
+
+/* Exit statuses (tarpit-admin(8), EXIT STATUS). */
+#define ADMIN_OK 0
+#define ADMIN_NOTFOUND 1			/* an address had no record */
+#define ADMIN_USAGE 2			/* a command, option or input is wrong */
+#define ADMIN_CONFIG 3			/* the config file */
+#define ADMIN_DB 4			/* the database or its lock file */
+#define ADMIN_PROBLEMS 5		/* doctor found problems */
+#define ADMIN_IO 6			/* a file or the output: read or write failed */
+
+struct admin {
+    struct tp_conf conf;
+    const char *conf_file;
+    struct tp_db *db;
+    int     json;
+    FILE   *out, *err;
+    int     as_owner;			/* root, working as the owner of */
+    uid_t   owner_uid;			/* ... the database's directory */
+    gid_t   owner_gid;
+};
+
+typedef int admin_fn(struct admin *, int argc, char **argv);
+
+/* The command table: the usage text and the dispatch both come from it. */
+struct admin_command {
+    const char *name;
+    admin_fn *fn;
+    const char *args;			/* the synopsis after the name */
+    const char *what;			/* one line of usage */
+};
+
+extern const struct admin_command admin_commands[];
+extern const size_t admin_ncommands;
+
+const struct admin_command *admin_command(const char *name);
+int     admin_run(struct admin *, const struct admin_command *, int argc,
+		          char **argv);
+int     admin_usage(struct admin *);
+void    admin_print_usage(FILE *);
+int     admin_split(char *line, char **argv, int max);
+
+/* admin_owner.c: root works as the owner of the database's directory */
+int     admin_become_owner(struct admin *);
+void    admin_as_root(struct admin *, int on);
+FILE   *admin_open_input(struct admin *, const char *path);
+
+/* admin_print.c: what several commands print or read */
+struct admin_entry {
+    struct tp_net net;			/* family 0: another kind of key */
+    char   *key;			/* a network, or a greylist entry */
+    struct tp_record r;
+};
+
+const char *admin_time(int64_t t, char *buf, size_t len);
+void    admin_json_string(FILE *, const char *);
+void    admin_print_record(struct admin *, const char *key,
+			           const struct tp_record *, int first);
+int     admin_collect(struct admin *, struct array *entries, int greylist);
+void    admin_collect_free(struct array *entries);
+int     admin_arg_key(struct admin *, const char *arg, char *key, size_t len);
+int     admin_db_failed(struct admin *);
+int     admin_io_failed(struct admin *, const char *what);
+int     admin_no_record(struct admin *, const char *arg, const char *key);
+ssize_t admin_read_line(FILE *, char *buf, size_t len);
+
+/* A command's output: a->out, or a file written whole or not at all. */
+struct admin_out {
+    FILE   *fp;
+    const char *path;			/* 0: a->out */
+    char    tmp[CONF_PATH_MAX + 32];
+    int     as_root;			/* made with root's ids */
+};
+
+FILE   *admin_out_open(struct admin *, struct admin_out *, const char *path);
+int     admin_out_close(struct admin *, struct admin_out *, int rc);
+
+/* admin_journal.c: Postfix's messages from the systemd journal */
+struct journal_read {
+    char  **files;			/* journal files, 0-terminated; 0: the
+					 * local system journal */
+    int64_t since, until;		/* Unix seconds; 0: no bound */
+    const char *cursor;			/* where the last run stopped, or 0 */
+    char   *last;			/* out: the last entry's cursor, or 0 */
+    long    entries;			/* out: Postfix entries read */
+    int     cursor_gone;		/* out: the cursor named no entry */
+};
+
+int     admin_journal_read(struct admin *, struct journal_read *,
+			           void (*fn) (void *ctx, const char *ident,
+					               const char *message), void *ctx);
+char   *admin_journal_cursor(const char *path);
+int     admin_journal_save_cursor(struct admin *, const char *path, const char *cursor);
+
+/* admin_report.c: what info and stats both count; n has a place for each
+ * enum record_state (decide.h) */
+int     admin_count_states(struct admin *, long *n, size_t *records);
+int     admin_waiting(struct admin *);
+
+/* The commands, one file per concern. */
+admin_fn admin_check, admin_del, admin_allow, admin_block, admin_unblock;
+admin_fn admin_list, admin_info, admin_stats, admin_config;
+admin_fn admin_expire, admin_recover;
+admin_fn admin_dump, admin_load;
+admin_fn admin_export_map;
+admin_fn admin_doctor;
+admin_fn admin_import_log;
+admin_fn admin_serve;
+
+/* admin_serve.c: one line of the socket protocol, replied to on a->out */
+void    admin_serve_line(struct admin *, char *line);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * NAME
+ *	admin_report - list, info, config
+ * DESCRIPTION
+ *	The commands that report on the whole database or the settings:
+ *	every record one a line (list), the file and the counts by state
+ *	(info), the settings in effect (config).  Their formats are documented in
+ *	tarpit-admin(8) and stable.
+ */
+#define _GNU_SOURCE
+#include "admin/admin.h"
+#include "store/server.h"
+#include "store/dbfile.h"
+#include "tarpit/decide.h"
+#include "wait/slots.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* admin_list - every record, one a line, sorted by network */
+int admin_list(struct admin *a, int argc, char **argv)
+{
+    struct array c;
+    int64_t now = (int64_t) time(0);
+    int     rc;
+
+    (void) argc;			/* none: admin_run() saw to it */
+    (void) argv;
+    if ((rc = admin_collect(a, &c, 0)) != 0)
+	return rc;
+    for (size_t i = 0; i < c.n; i++) {
+	const struct admin_entry *e = (struct admin_entry *) c.v + i;
+	const struct tp_record *r = &e->r;
+	char    f[32], l[32];
+
+	if (a->json)
+	    admin_print_record(a, e->key, r, i == 0);
+	else
+	    fprintf(a->out, "%s %s %s %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
+		    " %" PRId64 " %s %s\n", e->key,
+		    admin_time(r->first_seen, f, sizeof(f)),
+		    admin_time(r->last_seen, l, sizeof(l)),
+		    r->tarpits, r->escapes, r->pending, r->hangups,
+		    r->early_talkers, record_state_name[record_state(&a->conf, r, now)],
+		    record_learned_word(r->learned));
+    }
+    admin_collect_free(&c);
+    return ADMIN_OK;
+}
+
+struct counts {
+    const struct tp_conf *conf;
+    int64_t now;
+    long   *n;
+    size_t  records;
+};
+
+/* count_one - db_walk callback: one record more in its state */
+static int count_one(const char *key, const struct tp_record *r, void *ctx)
+{
+    struct counts *c = ctx;
+
+    (void) key;
+    c->n[record_state(c->conf, r, c->now)]++;
+    c->records++;
+    return 0;
+}
+
+/* admin_count_states - the records by state (enum record_state), and how
+ * many in all, counted while walking: an exit status */
+int admin_count_states(struct admin *a, long *n, size_t *records)
+{
+    struct counts c = {&a->conf, (int64_t) time(0), n, 0};
+
+    memset(n, 0, (STATE_TARPITTED + 1) * sizeof(n[0]));
+    if (db_walk(a->db, count_one, &c) < 0)
+	return admin_db_failed(a);
+    *records = c.records;
+    return ADMIN_OK;
+}
+
+/* admin_waiting - waits running now on this host, or -1 if unknown */
+int admin_waiting(struct admin *a)
+{
+    char    slots[DB_FILE_MAX];
+
+    return db_conf_file(&a->conf, DB_FILE_SLOTS, slots, sizeof(slots))
+	? slots_in_use(slots, (int) a->conf.max_waiting) : -1;
+}
+
+/* admin_info - where the database is, what it holds, what is set */
+int admin_info(struct admin *a, int argc, char **argv)
+{
+    long    n[STATE_TARPITTED + 1];
+    size_t  records;
+    char    value[CONF_PATH_MAX], server[200];
+    long    keys = 0;
+    int     rc, waiting = admin_waiting(a), shared = db_shared(a->db);
+
+    (void) argc;			/* none: admin_run() saw to it */
+    (void) argv;
+    if ((rc = admin_count_states(a, n, &records)) != 0)
+	return rc;
+    if (shared && rdb_describe(db_server(a->db), server, sizeof(server), &keys) < 0)
+	return admin_db_failed(a);
+    if (a->json) {
+	fputs("{\"version\":", a->out);
+	admin_json_string(a->out, TARPIT_VERSION);
+	fputs(",\"config_file\":", a->out);
+	admin_json_string(a->out, a->conf_file);
+	fputs(",\"database\":", a->out);
+	admin_json_string(a->out, a->conf.database);
+	if (shared) {
+	    fputs(",\"server\":", a->out);
+	    admin_json_string(a->out, server);
+	    fprintf(a->out, ",\"server_keys\":%ld", keys);
+	}
+	fprintf(a->out, ",\"database_bytes\":%lld,\"records\":%zu,\"escaped\":%ld,"
+		"\"tarpitted\":%ld,\"allowed\":%ld,\"blocked\":%ld,"
+		"\"waiting\":%d,\"max_waiting\":%" PRId64 ","
+		"\"sleep_ms\":%" PRId64 ",\"threshold\":%" PRId64 "}\n",
+		db_size(a->db), records, n[STATE_ESCAPED], n[STATE_TARPITTED], n[STATE_ALLOWED],
+		n[STATE_BLOCKED], waiting, a->conf.max_waiting, a->conf.sleep_ms,
+		a->conf.threshold);
+    } else {
+	fprintf(a->out, "version             tarpit %s\n", TARPIT_VERSION);
+	fprintf(a->out, "config file         %s\n", a->conf_file);
+	if (shared)
+	    fprintf(a->out, "database server     %s (%s; %ld keys under \"%s\")\n",
+		    a->conf.database, server, keys, a->conf.database_prefix);
+	else
+	    fprintf(a->out, "database file       %s (%lld bytes)\n", a->conf.database,
+		    db_size(a->db));
+	fprintf(a->out, "records             %zu: %ld escaped, %ld tarpitted, "
+		"%ld allowed, %ld blocked\n", records, n[STATE_ESCAPED], n[STATE_TARPITTED],
+		n[STATE_ALLOWED], n[STATE_BLOCKED]);
+	fprintf(a->out, "waiting now         %d of max_waiting %" PRId64 "\n",
+		waiting, a->conf.max_waiting);
+	for (size_t i = 0; conf_key_name(i) != 0; i++)
+	    if (conf_value(&a->conf, conf_key_name(i), value, sizeof(value)) == 0)
+		fprintf(a->out, "%-19s %s\n", conf_key_name(i), value);
+    }
+    return ADMIN_OK;
+}
+
+/* admin_config - the effective settings, "key = value", like postconf */
+int admin_config(struct admin *a, int argc, char **argv)
+{
+    char    value[CONF_PATH_MAX];
+    const char *name;
+
+    if (argc == 0) {
+	for (size_t i = 0; (name = conf_key_name(i)) != 0; i++)
+	    if (conf_value(&a->conf, name, value, sizeof(value)) == 0)
+		fprintf(a->out, "%s = %s\n", name, value);
+	for (size_t r = 0; r < a->conf.nrules; r++)
+	    fprintf(a->out, "rule = %s\n", a->conf.rules[r].text);
+	for (size_t p = 0; p < a->conf.nprofiles; p++) {
+	    const struct tp_conf *pc = a->conf.profiles + p;
+	    char    global[CONF_PATH_MAX];
+
+	    fprintf(a->out, "\n[%s]\n", pc->name);
+	    for (size_t i = 0; (name = conf_key_name(i)) != 0; i++)
+		if (conf_value(pc, name, value, sizeof(value)) == 0
+		    && conf_value(&a->conf, name, global, sizeof(global)) == 0
+		    && strcmp(value, global) != 0)
+		    fprintf(a->out, "%s = %s\n", name, value);
+	    for (size_t r = 0; r < pc->nrules; r++)
+		fprintf(a->out, "rule = %s\n", pc->rules[r].text);
+	}
+	return ADMIN_OK;
+    }
+    for (int i = 0; i < argc; i++) {
+	if (conf_value(&a->conf, argv[i], value, sizeof(value)) < 0) {
+	    fprintf(a->err, "tarpit-admin: unknown key \"%s\"\n", argv[i]);
+	    return ADMIN_USAGE;
+	}
+	if (argc == 1)
+	    fprintf(a->out, "%s\n", value);
+	else
+	    fprintf(a->out, "%s = %s\n", argv[i], value);
+    }
+    return ADMIN_OK;
+}
+

@@ -1,0 +1,87 @@
+/*
+ * NAME
+ *	dbfile - the files beside the database
+ * DESCRIPTION
+ *	db_file() names a file that belongs with the database: its lock file
+ *	(DATABASE.lock), the slot file of max_waiting (DATABASE.slots),
+ *	import-log's journal position (DATABASE.journal-cursor), the file a
+ *	reorganise builds (DATABASE.rebuild), the keys written while it
+ *	does (DATABASE.changes) and the copy it reads from where the file
+ *	system has no unnamed files (DATABASE.snapshot), or its directory
+ *	("." for a bare name, "/" for a file in the root).  The store, the helpers, doctor and the
+ *	config check all ask here.
+ * DIAGNOSTICS
+ *	Returns buf, or 0 when the name does not fit in len bytes.
+ */
+#define _GNU_SOURCE
+#include "store/dbfile.h"
+#include "tarpit/conf.h"
+#include "store/server.h"
+
+#include <string.h>
+
+/* The suffix each file beside the database adds to its name. */
+static const char *const suffix[] = {
+    [DB_FILE_LOCK] = ".lock",
+    [DB_FILE_SLOTS] = ".slots",
+    [DB_FILE_CURSOR] = ".journal-cursor",
+    [DB_FILE_REBUILD] = ".rebuild",
+    [DB_FILE_CHANGES] = ".changes",
+    [DB_FILE_SNAPSHOT] = ".snapshot",
+};
+
+/* join - a and the first blen bytes of b into buf; buf, or 0 when too long.
+ * By hand rather than snprintf(): the helpers ask here before every wait,
+ * and vfprintf's frame would be the deepest their stack ever goes. */
+static const char *join(char *buf, size_t len, const char *a, size_t alen,
+			        const char *b, size_t blen)
+{
+    if (alen + blen >= len)
+	return 0;
+    memcpy(buf, a, alen);
+    memcpy(buf + alen, b, blen);
+    buf[alen + blen] = 0;
+    return buf;
+}
+
+/* db_file - the name of one of the database's files */
+const char *db_file(const char *database, enum db_file which, char *buf, size_t len)
+{
+    const char *slash;
+
+    if (which == DB_FILE_DIR) {
+	if ((slash = strrchr(database, '/')) == 0)
+	    return join(buf, len, ".", 1, "", 0);
+	return join(buf, len, database, slash == database ? 1 : (size_t) (slash - database), "", 0);
+    }
+    if ((size_t) which < sizeof(suffix) / sizeof(suffix[0]) && suffix[which])
+	return join(buf, len, database, strlen(database), suffix[which], strlen(suffix[which]));
+    return 0;
+}
+
+/* state_file - db_file() for a server's URL: in state_directory, as if
+ * the database were state_directory/tarpit (a frame of its own, so that
+ * the GDBM case does not carry its buffer) */
+__attribute__((noinline))
+static const char *state_file(const struct tp_conf *c, enum db_file which, char *buf,
+			              size_t len)
+{
+    char    base[DB_FILE_MAX];
+    static const char tail[] = "/tarpit";
+
+    if (join(base, sizeof(base), c->state_directory, strlen(c->state_directory),
+	     tail, sizeof(tail) - 1) == 0)
+	return 0;
+    return db_file(base, which, buf, len);
+}
+
+/* db_conf_file - a file of this host's that goes with the configured
+ * database: beside the GDBM file, or with a server's URL in
+ * state_directory, as if the database were state_directory/tarpit */
+const char *db_conf_file(const struct tp_conf *c, enum db_file which, char *buf,
+			         size_t len)
+{
+    if (!rdb_is_url(c->database))
+	return db_file(c->database, which, buf, len);
+    return state_file(c, which, buf, len);
+}

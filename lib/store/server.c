@@ -1,0 +1,856 @@
+/*
+ * NAME
+ *	server - the records on a Valkey or Redis server, shared by hosts
+ * DESCRIPTION
+ *	`database = redis://HOST:PORT/DB` (or valkey://, or
+ *	redis+unix:///PATH?db=N) keeps the records on a server that several
+ *	MX hosts share, so that a network that escaped through one is known
+ *	to all.  db.c hands every operation here when the database is such a
+ *	URL; the programs above do not know the difference.
+ *
+ *	Keys are database_prefix + the network key ("tarpit:192.0.2.0/24");
+ *	values are the record codec of record.c, as in GDBM.  The host-wide
+ *	counters are one hash, database_prefix + "@stats", changed only by
+ *	HINCRBY: hosts add to it and never read-modify-write it.
+ *
+ *	An update is optimistic: WATCH the key and GET it (one round trip),
+ *	let the caller's function (the ledger) decide, then MULTI, SET with
+ *	the TTL or DEL, EXEC (one round trip).  When another host changed the
+ *	key meanwhile EXEC fails and the update runs again on the new record,
+ *	after a random pause that grows with each try.  Once the record is
+ *	committed, the counters it changed are HINCRBYs of their own (one
+ *	more round trip, only when they changed).  A server script would
+ *	save the first round trip, but the record rules are C (ledger.c), and
+ *	a second copy of them in Lua is a second place for every rule.  Every
+ *	transaction touches one key, so that the records could be spread
+ *	over a Cluster's slots.
+ *
+ *	Expiry is the server's: every write sets the key's TTL to max_age,
+ *	or to the end of an allow or block mark when that is later, and none
+ *	for a mark for ever.
+ *
+ *	hiredis is opened with dlopen() the first time a shared database is
+ *	used, so that a helper with a GDBM file maps none of it.  The
+ *	connection is made on first use and dropped by rdb_release() (before
+ *	a wait: a waiting helper holds no connection), after any I/O error
+ *	and on timeouts; database_timeout bounds the connect and every
+ *	command.  Commands used: AUTH, SELECT, PING, GET, SET, DEL, WATCH,
+ *	UNWATCH, MULTI, EXEC, HINCRBY, HGETALL, HSET, SCAN, MGET, INFO,
+ *	CONFIG GET (doctor only), all in Redis 6.2+ and Valkey 7.2+.
+ */
+#define _GNU_SOURCE
+#include "store/server.h"
+#include "util/clock.h"
+#include "tarpit/conf.h"
+#include "tarpit/ledger.h"
+#include "util/mem.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define HIREDIS_LIB "libhiredis.so." STR(HIREDIS_SONAME)
+#define RETRIES 200			/* optimistic transactions in a row */
+#define SCAN_COUNT "1000"
+#define KEY_BUF (LEDGER_KEY_MAX + 128)	/* a key and database_prefix */
+
+/* The few hiredis functions we call, found by dlsym(). */
+static struct {
+    int     tried, ok;
+    redisContext *(*connect_tcp) (const char *, int, const struct timeval);
+    redisContext *(*connect_unix) (const char *, const struct timeval);
+    int     (*set_timeout) (redisContext *, const struct timeval);
+    void   *(*command_argv) (redisContext *, int, const char **, const size_t *);
+    int     (*append_argv) (redisContext *, int, const char **, const size_t *);
+    int     (*get_reply) (redisContext *, void **);
+    void    (*free_ctx) (redisContext *);
+    void    (*free_reply) (void *);
+    char    error[256];
+} hr;
+
+struct rdb {
+    char    url[CONF_PATH_MAX];		/* as configured, for messages */
+    char    host[256];
+    int     port;
+    char    socket[CONF_PATH_MAX];	/* a UNIX socket instead */
+    int     dbnum;
+    char    user[128];
+    char    password_file[CONF_PATH_MAX];
+    char    prefix[128];
+    int64_t timeout_ms;
+    int64_t max_age_s;
+    redisContext *c;
+    char    error[512];
+};
+
+__attribute__((format(printf, 2, 3)))
+static void set_error(struct rdb *r, const char *fmt, ...)
+{
+    va_list ap;
+    int     n = snprintf(r->error, sizeof(r->error), "%s: ", r->url);
+
+    va_start(ap, fmt);
+    if (n > 0 && (size_t) n < sizeof(r->error))
+	vsnprintf(r->error + n, sizeof(r->error) - (size_t) n, fmt, ap);
+    va_end(ap);
+}
+
+/* load_hiredis - dlopen() it once; 0 or -1 */
+static int load_hiredis(void)
+{
+    void   *h;
+
+    if (hr.tried)
+	return hr.ok ? 0 : -1;
+    hr.tried = 1;
+    if ((h = dlopen(HIREDIS_LIB, RTLD_NOW | RTLD_LOCAL)) == 0) {
+	snprintf(hr.error, sizeof(hr.error), "cannot load %s (install libhiredis): %s",
+		 HIREDIS_LIB, dlerror());
+	return -1;
+    }
+#define SYM(field, name) \
+    if ((*(void **) &hr.field = dlsym(h, name)) == 0) { \
+	snprintf(hr.error, sizeof(hr.error), "%s has no %s", HIREDIS_LIB, name); \
+	return -1; \
+    }
+    SYM(connect_tcp, "redisConnectWithTimeout");
+    SYM(connect_unix, "redisConnectUnixWithTimeout");
+    SYM(set_timeout, "redisSetTimeout");
+    SYM(command_argv, "redisCommandArgv");
+    SYM(append_argv, "redisAppendCommandArgv");
+    SYM(get_reply, "redisGetReply");
+    SYM(free_ctx, "redisFree");
+    SYM(free_reply, "freeReplyObject");
+#undef SYM
+    hr.ok = 1;
+    return 0;
+}
+
+/* rdb_is_url - is this database setting a server's URL? */
+int rdb_is_url(const char *database)
+{
+    static const char *const schemes[] = {"redis://", "valkey://", "redis+unix://",
+    "valkey+unix://", "unix://"};
+
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+	if (strncmp(database, schemes[i], strlen(schemes[i])) == 0)
+	    return 1;
+    return 0;
+}
+
+/* parse_url - the URL's parts into r; 0, or -1 with why */
+static int parse_url(struct rdb *r, const char *url, char *why, size_t len)
+{
+    const char *p = strstr(url, "://") + 3, *at, *slash, *q;
+    char   *end;
+    long    v;
+
+    if (strncmp(url, "unix://", 7) == 0 || strstr(url, "+unix://") != 0) {
+	if (*p != '/') {
+	    snprintf(why, len, "%s: a UNIX socket URL names an absolute path "
+		     "(redis+unix:///run/redis/redis.sock?db=0)", url);
+	    return -1;
+	}
+	q = strchr(p, '?');
+	snprintf(r->socket, sizeof(r->socket), "%.*s", q ? (int) (q - p) : (int) strlen(p), p);
+	if (q) {
+	    if (strncmp(q, "?db=", 4) != 0 || (v = strtol(q + 4, &end, 10), *end)
+		|| v < 0 || v > 1000) {
+		snprintf(why, len, "%s: only ?db=N may follow the socket's path", url);
+		return -1;
+	    }
+	    r->dbnum = (int) v;
+	}
+	return 0;
+    }
+    slash = strchr(p, '/');
+    if ((at = strchr(p, '@')) != 0 && (slash == 0 || at < slash)) {
+	if (memchr(p, ':', (size_t) (at - p)) != 0) {
+	    snprintf(why, len, "%s: no password in tarpit.conf: put it in the file "
+		     "named by database_password_file", url);
+	    return -1;
+	}
+	snprintf(r->user, sizeof(r->user), "%.*s", (int) (at - p), p);
+	p = at + 1;
+    }
+    const char *colon = strrchr(p, ':');
+
+    if (*p == '[') {			/* [IPv6]:port */
+	const char *close = strchr(p, ']');
+
+	if (close == 0) {
+	    snprintf(why, len, "%s: no ] after the IPv6 address", url);
+	    return -1;
+	}
+	snprintf(r->host, sizeof(r->host), "%.*s", (int) (close - p - 1), p + 1);
+	colon = close[1] == ':' ? close + 1 : 0;
+    } else
+	snprintf(r->host, sizeof(r->host), "%.*s",
+		 (int) ((colon && (!slash || colon < slash) ? colon : slash ? slash
+			 : p + strlen(p)) - p), p);
+    r->port = 6379;
+    if (colon && (!slash || colon < slash)) {
+	v = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || (*end && *end != '/') || v < 1 || v > 65535) {
+	    snprintf(why, len, "%s: not a port", url);
+	    return -1;
+	}
+	r->port = (int) v;
+    }
+    if (slash && slash[1]) {
+	v = strtol(slash + 1, &end, 10);
+	if (end == slash + 1 || *end || v < 0 || v > 1000) {
+	    snprintf(why, len, "%s: the database after / is a number", url);
+	    return -1;
+	}
+	r->dbnum = (int) v;
+    }
+    if (r->host[0] == 0) {
+	snprintf(why, len, "%s: no host", url);
+	return -1;
+    }
+    return 0;
+}
+
+/* rdb_new - a handle for the server the config names; 0 with why when the
+ * URL or the password file is wrong */
+struct rdb *rdb_new(const struct tp_conf *conf, char *why, size_t len)
+{
+    struct rdb *r;
+
+    if (strlen(conf->database_prefix) > 100) {
+	snprintf(why, len, "database_prefix: at most 100 characters");
+	return 0;
+    }
+    r = xcalloc(1, sizeof(*r));
+    snprintf(r->url, sizeof(r->url), "%s", conf->database);
+    memcpy(r->prefix, conf->database_prefix, strlen(conf->database_prefix) + 1);
+    snprintf(r->password_file, sizeof(r->password_file), "%s",
+	     conf->database_password_file);
+    r->timeout_ms = conf->database_timeout_ms;
+    r->max_age_s = conf->max_age_ms / 1000;
+    if (parse_url(r, conf->database, why, len) < 0) {
+	free(r);
+	return 0;
+    }
+    return r;
+}
+
+static void disconnect(struct rdb *r)
+{
+    if (r->c)
+	hr.free_ctx(r->c);
+    r->c = 0;
+}
+
+void    rdb_free(struct rdb *r)
+{
+    if (r) {
+	disconnect(r);
+	free(r);
+    }
+}
+
+const char *rdb_error(const struct rdb *r)
+{
+    return r->error;
+}
+
+const char *rdb_url(const struct rdb *r)
+{
+    return r->url;
+}
+
+/* rdb_release - drop the connection (a helper before its wait) */
+void    rdb_release(struct rdb *r)
+{
+    disconnect(r);
+}
+
+/* io_failed - a command got no reply: say why, drop the connection */
+static void io_failed(struct rdb *r, const char *what)
+{
+    set_error(r, "%s: %s", what, r->c && r->c->errstr[0] ? r->c->errstr : "no reply");
+    disconnect(r);
+}
+
+/* read_password - the password file's first line; 0 none, 1 read, -1 bad */
+static int read_password(struct rdb *r, char *pw, size_t len)
+{
+    struct stat st;
+    FILE   *fp;
+    size_t  n;
+
+    if (r->password_file[0] == 0)
+	return 0;
+    if ((fp = fopen(r->password_file, "r")) == 0) {
+	set_error(r, "database_password_file %s: %s", r->password_file, strerror(errno));
+	return -1;
+    }
+    if (fstat(fileno(fp), &st) < 0 || (st.st_mode & 0137) != 0) {
+	set_error(r, "database_password_file %s is readable or writable beyond "
+		  "owner and group (chmod 0640, owner root, group tarpit)",
+		  r->password_file);
+	fclose(fp);
+	return -1;
+    }
+    if (fgets(pw, (int) len, fp) == 0)
+	pw[0] = 0;
+    fclose(fp);
+    n = strcspn(pw, "\r\n");
+    pw[n] = 0;
+    if (n == 0) {
+	set_error(r, "database_password_file %s is empty", r->password_file);
+	return -1;
+    }
+    return 1;
+}
+
+/* reply_error - a reply that is an error: said; 1, else 0 */
+static int reply_error(struct rdb *r, const char *what, const redisReply *rep)
+{
+    if (rep->type != REDIS_REPLY_ERROR)
+	return 0;
+    set_error(r, "%s: %.*s", what, (int) rep->len, rep->str);
+    return 1;
+}
+
+/* command - one command, its reply (free it), or 0 (said) */
+static redisReply *command(struct rdb *r, const char *what, int argc,
+			           const char **argv, const size_t *lens)
+{
+    redisReply *rep = hr.command_argv(r->c, argc, argv, lens);
+
+    if (rep == 0)
+	io_failed(r, what);
+    return rep;
+}
+
+/* handshake - a command of the connection's set-up: 0, or -1 (said, and
+ * the connection dropped) */
+static int handshake(struct rdb *r, const char *what, int argc, const char **argv)
+{
+    redisReply *rep = command(r, what, argc, argv, 0);
+    int     rc;
+
+    if (rep == 0)
+	return -1;
+    rc = reply_error(r, what, rep) ? -1 : 0;
+    hr.free_reply(rep);
+    if (rc < 0)
+	disconnect(r);
+    return rc;
+}
+
+/* connect_server - a connection, authenticated and on the right database;
+ * 0 or -1 (said) */
+static int connect_server(struct rdb *r)
+{
+    struct timeval tv = {(time_t) (r->timeout_ms / 1000),
+    (suseconds_t) (r->timeout_ms % 1000 * 1000)};
+    char    pw[512], dbs[16];
+    int     have_pw, rc;
+
+    if (r->c)
+	return 0;
+    if (load_hiredis() < 0) {
+	set_error(r, "%s", hr.error);
+	return -1;
+    }
+    if ((have_pw = read_password(r, pw, sizeof(pw))) < 0)
+	return -1;
+    r->c = r->socket[0] ? hr.connect_unix(r->socket, tv) : hr.connect_tcp(r->host, r->port, tv);
+    if (r->c == 0 || r->c->err) {
+	set_error(r, "connect: %s", r->c ? r->c->errstr : "out of memory");
+	disconnect(r);
+	return -1;
+    }
+    if (hr.set_timeout(r->c, tv) != 0) {
+	io_failed(r, "setting the timeout");
+	return -1;
+    }
+    if (have_pw) {
+	const char *argv[3] = {"AUTH", r->user, pw};
+	int     argc = r->user[0] ? 3 : 2;
+
+	if (!r->user[0])
+	    argv[1] = pw;
+	rc = handshake(r, "AUTH", argc, argv);
+	memset(pw, 0, sizeof(pw));
+	if (rc < 0)
+	    return -1;
+    }
+    if (r->dbnum != 0) {
+	const char *argv[2] = {"SELECT", dbs};
+
+	snprintf(dbs, sizeof(dbs), "%d", r->dbnum);
+	if (handshake(r, "SELECT", 2, argv) < 0)
+	    return -1;
+    }
+    return 0;
+}
+
+/* full_key - prefix + key */
+static const char *full_key(const struct rdb *r, const char *key, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s", r->prefix, key);
+    return buf;
+}
+
+/* decode - a GET reply into a record: 1 found, 0 not, -1 (said) */
+static int decode(struct rdb *r, const char *key, const redisReply *rep,
+		          struct tp_record *rec)
+{
+    memset(rec, 0, sizeof(*rec));
+    if (rep->type == REDIS_REPLY_NIL)
+	return 0;
+    if (reply_error(r, "GET", rep))
+	return -1;
+    if (rep->type != REDIS_REPLY_STRING
+	|| record_decode((const unsigned char *) rep->str, rep->len, rec) < 0) {
+	set_error(r, "%s: not a record", key);
+	return -1;
+    }
+    return 1;
+}
+
+/* rdb_get - one record: 1 found, 0 not, -1 error; one round trip */
+int     rdb_get(struct rdb *r, const char *key, struct tp_record *rec)
+{
+    char    k[KEY_BUF];
+    const char *argv[2] = {"GET", full_key(r, key, k, sizeof(k))};
+    redisReply *rep;
+    int     rc;
+
+    memset(rec, 0, sizeof(*rec));
+    if (connect_server(r) < 0 || (rep = command(r, "GET", 2, argv, 0)) == 0)
+	return -1;
+    rc = decode(r, key, rep, rec);
+    hr.free_reply(rep);
+    return rc;
+}
+
+/* ttl_of - the seconds a record lives after this write, 0 for ever */
+static int64_t ttl_of(const struct rdb *r, const struct tp_record *rec, int64_t now)
+{
+    int64_t ttl = r->max_age_s;
+    const int64_t until[2] = {rec->allow_until, rec->block_until};
+
+    for (int i = 0; i < 2; i++) {
+	if (until[i] == -1)
+	    return 0;
+	if (until[i] > now && until[i] - now > ttl)
+	    ttl = until[i] - now;
+    }
+    return ttl;
+}
+
+/* The counters' hash fields: stats_field_table's names, then hist0 ..;
+ * room for up to 16 named counters (there are 9) */
+#define NSTAT_FIELDS (16 + HIST_BUCKETS)
+
+static int64_t *stat_field(struct tp_stats *s, size_t i, char *name, size_t len)
+{
+    if (i < stats_nfields) {
+	snprintf(name, len, "%s", stats_field_table[i].name);
+	return RECORD_FIELD(s, stats_field_table + i);
+    }
+    i -= stats_nfields;
+    if (i >= HIST_BUCKETS)
+	return 0;
+    snprintf(name, len, "hist%zu", i);
+    return s->hangup_hist + i;
+}
+
+/* pipeline - queue n commands, then read n replies (each freed by the
+ * caller); 0, or -1 (said, all freed) */
+static int pipeline(struct rdb *r, const char *what, int n, int *argc,
+		            const char ***argv, const size_t **lens, redisReply **rep)
+{
+    for (int i = 0; i < n; i++) {
+	rep[i] = 0;
+	if (hr.append_argv(r->c, argc[i], argv[i], lens[i]) != 0) {
+	    io_failed(r, what);
+	    return -1;
+	}
+    }
+    for (int i = 0; i < n; i++) {
+	if (hr.get_reply(r->c, (void **) &rep[i]) != 0 || rep[i] == 0) {
+	    for (int j = 0; j < i; j++)
+		hr.free_reply(rep[j]);
+	    io_failed(r, what);
+	    return -1;
+	}
+    }
+    return 0;
+}
+
+/* add_counters - the counters' increments, as one HINCRBY each that is
+ * not 0, pipelined: the only way the counters ever change; 0 or -1 */
+static int add_counters(struct rdb *r, const struct tp_stats *add)
+{
+    char    sk[160], names[NSTAT_FIELDS][24], vals[NSTAT_FIELDS][24];
+    int     argc[NSTAT_FIELDS], n = 0, rc = 0;
+    const char **argv[NSTAT_FIELDS];
+    const size_t *lens[NSTAT_FIELDS];
+    const char *cmds[NSTAT_FIELDS][4];
+    size_t  cmdlens[NSTAT_FIELDS][4];
+    redisReply *rep[NSTAT_FIELDS];
+    struct tp_stats copy = *add;
+
+    full_key(r, STATS_KEY, sk, sizeof(sk));
+    for (size_t i = 0; i < NSTAT_FIELDS; i++) {
+	int64_t *v = stat_field(&copy, i, names[i], sizeof(names[i]));
+
+	if (v == 0)
+	    break;
+	if (*v == 0)
+	    continue;
+	snprintf(vals[i], sizeof(vals[i]), "%" PRId64, *v);
+	cmds[n][0] = "HINCRBY", cmds[n][1] = sk, cmds[n][2] = names[i];
+	cmds[n][3] = vals[i];
+	for (int k = 0; k < 4; k++)
+	    cmdlens[n][k] = strlen(cmds[n][k]);
+	argc[n] = 4, argv[n] = cmds[n], lens[n] = cmdlens[n], n++;
+    }
+    if (n == 0)
+	return 0;
+    if (pipeline(r, "HINCRBY", n, argc, argv, lens, rep) < 0)
+	return -1;
+    for (int i = 0; i < n; i++) {
+	if (rc == 0 && reply_error(r, "HINCRBY", rep[i]))
+	    rc = -1;
+	hr.free_reply(rep[i]);
+    }
+    return rc;
+}
+
+/* update_once - one optimistic transaction: the change, or -1 (said), or
+ * -2 when another client changed the key (try again) */
+static int update_once(struct rdb *r, const char *key, db_update_fn *fn, void *ctx,
+		               int64_t now)
+{
+    char    k[KEY_BUF], ttl[32];
+    unsigned char buf[RECORD_MAX_SIZE];
+    size_t  blen = 0;
+    const char *watch[2] = {"WATCH", full_key(r, key, k, sizeof(k))};
+    const char *get[2] = {"GET", k};
+    int     argc[3];
+    const char **argv[3];
+    const size_t *lens[3];
+    const char *cmds[3][5];
+    size_t  cmdlens[3][5];
+    redisReply *rep[3];
+    struct db_txn t;
+    enum db_change change;
+    int     n = 0, rc;
+
+    memset(&t, 0, sizeof(t));
+    t.key = key;
+    argc[0] = 2, argv[0] = watch, lens[0] = 0;
+    argc[1] = 2, argv[1] = get, lens[1] = 0;
+    if (pipeline(r, "WATCH and GET", 2, argc, argv, lens, rep) < 0)
+	return -1;
+    rc = reply_error(r, "WATCH", rep[0]) ? -1 : (t.found = decode(r, key, rep[1], &t.rec));
+    hr.free_reply(rep[0]);
+    hr.free_reply(rep[1]);
+    if (rc < 0)
+	return -1;
+    change = fn(&t, ctx);
+    /* The record's own transaction: MULTI, SET with the TTL or DEL, EXEC;
+     * only UNWATCH when the record stays as it is. */
+#define QUEUE(...) do { \
+	const char *a_[] = {__VA_ARGS__}; \
+	argc[n] = (int) (sizeof(a_) / sizeof(a_[0])); \
+	for (int i_ = 0; i_ < argc[n]; i_++) \
+	    cmds[n][i_] = a_[i_], cmdlens[n][i_] = strlen(a_[i_]); \
+	argv[n] = cmds[n], lens[n] = cmdlens[n], n++; \
+    } while (0)
+    if (change == DB_WRITE || (change == DB_DELETE && t.found)) {
+	QUEUE("MULTI");
+	if (change == DB_WRITE) {
+	    int64_t secs = ttl_of(r, &t.rec, now);
+
+	    if ((blen = record_encode(&t.rec, buf, sizeof(buf))) == 0) {
+		set_error(r, "%s: the record does not encode", key);
+		return -1;
+	    }
+	    snprintf(ttl, sizeof(ttl), "%" PRId64, secs);
+	    if (secs > 0)
+		QUEUE("SET", k, "", "EX", ttl);
+	    else
+		QUEUE("SET", k, "");
+	    cmds[n - 1][2] = (const char *) buf, cmdlens[n - 1][2] = blen;
+	} else
+	    QUEUE("DEL", k);
+	QUEUE("EXEC");
+    } else
+	QUEUE("UNWATCH");
+    if (pipeline(r, "MULTI/EXEC", n, argc, argv, lens, rep) < 0)
+	return -1;
+    rc = (int) change;
+    for (int i = 0; i < n; i++) {
+	if (rc >= 0 && reply_error(r, i == n - 1 && n > 1 ? "EXEC" : argv[i][0], rep[i]))
+	    rc = -1;
+	else if (i == n - 1 && n > 1 && rc >= 0 && rep[i]->type == REDIS_REPLY_NIL)
+	    rc = -2;			/* the key changed: WATCH saw it */
+	else if (i == n - 1 && rc >= 0 && rep[i]->type == REDIS_REPLY_ARRAY)
+	    for (size_t e = 0; e < rep[i]->elements; e++)
+		if (rc >= 0 && reply_error(r, "EXEC", rep[i]->element[e]))
+		    rc = -1;
+	hr.free_reply(rep[i]);
+    }
+    if (rc < 0 || !t.stats_changed)
+	return rc;
+    /* The counters only once the record is committed, and outside its
+     * transaction: every transaction touches one key (see above). */
+    return add_counters(r, &t.stats) < 0 ? -1 : rc;
+}
+
+/* rdb_update - read, let fn change, write back, atomically against every
+ * other host: the change, or -1.  When others win the race the update
+ * backs off a random while, growing to 10 ms, and tries again, for up to
+ * eight times database_timeout. */
+int     rdb_update(struct rdb *r, const char *key, db_update_fn *fn, void *ctx)
+{
+    int64_t now = (int64_t) time(0), start = monotonic_ms();
+    static unsigned seed;
+    int     rc = -2, tries = 0;
+
+    if (strlen(key) + strlen(r->prefix) >= KEY_BUF) {
+	set_error(r, "%s: key too long", key);
+	return -1;
+    }
+    if (seed == 0)
+	seed = (unsigned) getpid() ^ (unsigned) start;
+    for (;;) {
+	if (connect_server(r) < 0)
+	    return -1;
+	if ((rc = update_once(r, key, fn, ctx, now)) != -2)
+	    return rc < 0 ? -1 : rc;
+	if (++tries >= RETRIES || monotonic_ms() - start > 8 * r->timeout_ms)
+	    break;
+	{
+	    long    cap = tries < 7 ? 150L << tries : 10000;	/* microseconds */
+	    struct timespec ts = {0, (long) (rand_r(&seed) % cap) * 1000};
+
+	    nanosleep(&ts, 0);
+	}
+    }
+    set_error(r, "%s: changed by others %d times in a row", key, tries);
+    return -1;
+}
+
+/* rdb_get_stats - the host-wide counters (all hosts'); 0 or -1 */
+int     rdb_get_stats(struct rdb *r, struct tp_stats *s)
+{
+    char    sk[160], name[24];
+    const char *argv[2] = {"HGETALL", full_key(r, STATS_KEY, sk, sizeof(sk))};
+    redisReply *rep;
+
+    memset(s, 0, sizeof(*s));
+    if (connect_server(r) < 0 || (rep = command(r, "HGETALL", 2, argv, 0)) == 0)
+	return -1;
+    if (reply_error(r, "HGETALL", rep) || rep->type != REDIS_REPLY_ARRAY) {
+	if (rep->type != REDIS_REPLY_ERROR)
+	    set_error(r, "%s: not a hash", sk);
+	hr.free_reply(rep);
+	return -1;
+    }
+    for (size_t e = 0; e + 1 < rep->elements; e += 2) {
+	const redisReply *f = rep->element[e], *v = rep->element[e + 1];
+
+	for (size_t i = 0; i < NSTAT_FIELDS; i++) {
+	    int64_t *p = stat_field(s, i, name, sizeof(name));
+
+	    if (p == 0)
+		break;
+	    if (f->type == REDIS_REPLY_STRING && f->len == strlen(name)
+		&& memcmp(f->str, name, f->len) == 0 && v->type == REDIS_REPLY_STRING)
+		*p = strtoll(v->str, 0, 10);
+	}
+    }
+    hr.free_reply(rep);
+    return 0;
+}
+
+/* rdb_update_stats - the increments fn makes (from zero) to the counters,
+ * as HINCRBYs: never a read and a write back, which would lose other
+ * hosts' increments in between; 0 or -1 */
+int     rdb_update_stats(struct rdb *r, void (*fn) (struct tp_stats *, void *), void *ctx)
+{
+    struct tp_stats add;
+
+    memset(&add, 0, sizeof(add));
+    fn(&add, ctx);
+    if (connect_server(r) < 0)
+	return -1;
+    return add_counters(r, &add);
+}
+
+/* rdb_walk - SCAN the keys under the prefix, MGET each batch: fn for each
+ * record (not the counters; '@' keys only with all); the count, or -1 */
+int     rdb_walk(struct rdb *r, db_walk_fn *fn, void *ctx, int all)
+{
+    char    pattern[160], cursor[32] = "0";
+    int     count = 0, stop = 0;
+    size_t  plen = strlen(r->prefix);
+
+    snprintf(pattern, sizeof(pattern), "%s*", r->prefix);
+    if (connect_server(r) < 0)
+	return -1;
+    do {
+	const char *scan[6] = {"SCAN", cursor, "MATCH", pattern, "COUNT", SCAN_COUNT};
+	redisReply *rep = command(r, "SCAN", 6, scan, 0), *keys, *vals;
+	const char **mget;
+	size_t  nk = 0;
+
+	if (rep == 0)
+	    return -1;
+	if (reply_error(r, "SCAN", rep) || rep->type != REDIS_REPLY_ARRAY
+	    || rep->elements != 2 || rep->element[1]->type != REDIS_REPLY_ARRAY) {
+	    hr.free_reply(rep);
+	    return -1;
+	}
+	snprintf(cursor, sizeof(cursor), "%.*s", (int) rep->element[0]->len,
+		 rep->element[0]->str);
+	keys = rep->element[1];
+	mget = xcalloc(keys->elements + 1, sizeof(*mget));
+	mget[nk++] = "MGET";
+	for (size_t i = 0; i < keys->elements; i++) {
+	    const char *kk = keys->element[i]->str;
+
+	    if (keys->element[i]->len < plen || strcmp(kk + plen, STATS_KEY) == 0
+		|| (kk[plen] == '@' && !all) || strlen(kk) != keys->element[i]->len)
+		continue;
+	    mget[nk++] = kk;
+	}
+	if (nk > 1) {
+	    if ((vals = command(r, "MGET", (int) nk, mget, 0)) == 0) {
+		free(mget);
+		hr.free_reply(rep);
+		return -1;
+	    }
+	    for (size_t i = 1; !stop && vals->type == REDIS_REPLY_ARRAY && i < nk
+		 && i - 1 < vals->elements; i++) {
+		struct tp_record rec;
+
+		if (decode(r, mget[i], vals->element[i - 1], &rec) == 1) {
+		    count++;
+		    stop = fn(mget[i] + plen, &rec, ctx) != 0;
+		}
+	    }
+	    hr.free_reply(vals);
+	}
+	free(mget);
+	hr.free_reply(rep);
+    } while (!stop && strcmp(cursor, "0") != 0);
+    return count;
+}
+
+/* count_fn - one more record */
+static int count_fn(const char *key, const struct tp_record *rec, void *ctx)
+{
+    (void) key;
+    (void) rec;
+    (*(long *) ctx)++;
+    return 0;
+}
+
+/* rdb_count - the records under the prefix, greylist entries included */
+long    rdb_count(struct rdb *r)
+{
+    long    n = 0;
+
+    return rdb_walk(r, count_fn, &n, 1) < 0 ? -1 : n;
+}
+
+/* info_field - "name:value" from an INFO reply, into buf */
+static const char *info_field(const char *info, const char *name, char *buf, size_t len)
+{
+    const char *p = info;
+    size_t  n = strlen(name);
+
+    buf[0] = 0;
+    while (p && *p) {
+	if (strncmp(p, name, n) == 0 && p[n] == ':') {
+	    snprintf(buf, len, "%.*s", (int) strcspn(p + n + 1, "\r\n"), p + n + 1);
+	    return buf;
+	}
+	p = strchr(p, '\n');
+	p = p ? p + 1 : 0;
+    }
+    return buf;
+}
+
+/* rdb_describe - the server's version and memory and the keys under the
+ * prefix, in one line; 0 or -1 */
+int     rdb_describe(struct rdb *r, char *buf, size_t len, long *keys)
+{
+    const char *argv[1] = {"INFO"};
+    char    version[64], memory[64], product[16] = "Redis";
+    redisReply *rep;
+
+    *keys = -1;
+    if (connect_server(r) < 0 || (rep = command(r, "INFO", 1, argv, 0)) == 0)
+	return -1;
+    if (reply_error(r, "INFO", rep) || rep->type != REDIS_REPLY_STRING) {
+	hr.free_reply(rep);
+	return -1;
+    }
+    info_field(rep->str, "redis_version", version, sizeof(version));
+    if (strstr(rep->str, "valkey_version:") != 0) {
+	snprintf(product, sizeof(product), "Valkey");
+	info_field(rep->str, "valkey_version", version, sizeof(version));
+    }
+    info_field(rep->str, "used_memory", memory, sizeof(memory));
+    hr.free_reply(rep);
+    *keys = rdb_count(r);
+    snprintf(buf, len, "%s %s, used_memory %s bytes", product, version, memory);
+    return *keys < 0 ? -1 : 0;
+}
+
+/* rdb_eviction - the server's maxmemory_policy, from INFO (which the
+ * ACL of tarpit.conf(5) allows; CONFIG would show the password too); 0 or
+ * -1 (said) */
+int     rdb_eviction(struct rdb *r, char *buf, size_t len)
+{
+    const char *argv[2] = {"INFO", "memory"};
+    redisReply *rep;
+    int     rc = -1;
+
+    if (connect_server(r) < 0 || (rep = command(r, "INFO", 2, argv, 0)) == 0)
+	return -1;
+    if (!reply_error(r, "INFO", rep) && rep->type == REDIS_REPLY_STRING) {
+	if (*info_field(rep->str, "maxmemory_policy", buf, len))
+	    rc = 0;
+	else
+	    set_error(r, "INFO memory: no maxmemory_policy");
+    }
+    hr.free_reply(rep);
+    return rc;
+}
+
+/* rdb_ping - connect, authenticate, PING; 0 or -1 */
+int     rdb_ping(struct rdb *r)
+{
+    const char *argv[1] = {"PING"};
+    redisReply *rep;
+    int     rc;
+
+    if (connect_server(r) < 0 || (rep = command(r, "PING", 1, argv, 0)) == 0)
+	return -1;
+    rc = reply_error(r, "PING", rep) ? -1 : 0;
+    hr.free_reply(rep);
+    return rc;
+}

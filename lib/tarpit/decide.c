@@ -1,0 +1,161 @@
+/*
+ * NAME
+ *	decide - the tarpit's decision, from config and record alone
+ * DESCRIPTION
+ *	decide() looks at the request, the network's record (if any) and the
+ *	settings of the request's profile at time now and says whether to
+ *	wait.  It does no I/O: the caller fetches the record and writes what
+ *	follows, so every case can be tested as a row of a table.  The first
+ *	matching rule (the profile's own, then the global ones) says skip,
+ *	block or how long to sleep.  Then, first match wins:
+ *
+ *	1. a rule says skip: DUNNO, no record;
+ *	2. skip_authenticated and a sasl_username: DUNNO, no record;
+ *	3. a rule says block: block_action;
+ *	4. an admin allowed the network (until a time, or for ever): DUNNO;
+ *	5. the network is blocked (until a time, or for ever): block_action;
+ *	6. the network escaped `threshold` times: DUNNO;
+ *	7. Postfix says stress=yes and stress_sleep is 0: DUNNO, no record;
+ *	8. greylist mode and the network failed the tarpit since it last
+ *	   escaped: greylist until its tuple retries as greylisting asks,
+ *	   then DUNNO without a wait (the rescue; see ledger.c);
+ *	9. otherwise: tarpit for the rule's sleep, else `sleep`; under stress
+ *	   for at most stress_sleep.
+ *
+ *	What a greylist attempt or a failed wait then does to the records is
+ *	the ledger's business (ledger.c).
+ *
+ *	Allowing a network clears its block and blocking clears its
+ *	allowance, so 1 and 2 never disagree.
+ *
+ *	record_state() names what a record says of its network, for the
+ *	admin's listings.
+ *
+ *	record_is_stale() says whether a known network's last_seen is older
+ *	than `refresh`, so that the common path stays read-only.
+ */
+#define _GNU_SOURCE
+#include "tarpit/decide.h"
+#include "util/addr.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+/* active_until - is an until-time (0 never, -1 for ever) still running? */
+int active_until(int64_t until, int64_t now)
+{
+    return until == -1 || until > now;
+}
+
+/* matches - does one rule's pattern match the request? */
+static int matches(const struct tp_rule *rule, const struct request *rq)
+{
+    const char *v = policy_get(rq->attrs, rule->attr);
+    struct tp_addr a;
+
+    if (v == 0)
+	return 0;
+    switch (rule->kind) {
+    case PAT_ANY:
+	return *v != 0;
+    case PAT_LITERAL:
+	return strcasecmp(v, rule->literal) == 0;
+    case PAT_REGEX:
+	return regexec(&rule->re, v, 0, 0, 0) == 0;
+    case PAT_CIDR:
+	if (strcmp(rule->attr, "client_address") == 0)
+	    return addr_in_network(&rq->client, &rule->net);
+	return addr_parse(v, &a) == 0 && addr_in_network(&a, &rule->net);
+    }
+    return 0;
+}
+
+/* rule_match - the first matching rule: the profile's, then the global */
+const struct tp_rule *rule_match(const struct tp_conf *c, const struct request *rq)
+{
+    for (const struct tp_conf *level = c; level; level = level->parent)
+	for (size_t i = 0; i < level->nrules; i++)
+	    if (matches(level->rules + i, rq))
+		return level->rules + i;
+    return 0;
+}
+
+/* decide - the verdict for one request */
+struct decision decide(const struct tp_conf *c, const struct request *rq,
+		               const struct tp_record *r, int found, int64_t now)
+{
+    struct decision d = {VERDICT_DUNNO, 0, "", 0};
+
+    d.rule = rule_match(c, rq);
+    if (d.rule && d.rule->action == RULE_SKIP) {
+	d.reason = "rule: skip";
+	return d;
+    }
+    if (c->skip_authenticated && *rq->sasl_username) {
+	d.reason = "authenticated";
+	return d;
+    }
+    if (d.rule && d.rule->action == RULE_BLOCK) {
+	d.verdict = VERDICT_BLOCK;
+	d.reason = "rule: block";
+	return d;
+    }
+    if (found && active_until(r->allow_until, now)) {
+	d.reason = "allowed";
+	return d;
+    }
+    if (found && active_until(r->block_until, now)) {
+	d.verdict = VERDICT_BLOCK;
+	d.reason = "blocked";
+	return d;
+    }
+    if (found && r->escapes >= c->threshold) {
+	d.reason = "escaped";
+	return d;
+    }
+    d.sleep_ms = d.rule && d.rule->action == RULE_SLEEP ? d.rule->sleep_ms
+	: c->sleep_ms;
+    if (rq->stress && c->stress_sleep_ms < d.sleep_ms) {
+	d.sleep_ms = c->stress_sleep_ms;
+	if (d.sleep_ms == 0) {
+	    d.reason = "stress";
+	    return d;
+	}
+    }
+    if (c->greylist && found && r->recent_failures > 0) {
+	d.verdict = VERDICT_GREYLIST;
+	d.reason = "failed the tarpit before";
+	return d;
+    }
+    d.verdict = VERDICT_TARPIT;
+    d.reason = found ? "not yet escaped" : "new network";
+    return d;
+}
+
+const char *const record_state_name[] = {
+    [STATE_ALLOWED] = "allowed",[STATE_BLOCKED] = "blocked",
+    [STATE_ESCAPED] = "escaped",[STATE_TARPITTED] = "tarpitted",
+};
+
+/* record_state - allowed, blocked, escaped or tarpitted, in decide()'s
+ * order: an allowance beats a block, a block beats an escape */
+enum record_state record_state(const struct tp_conf *c, const struct tp_record *r,
+			               int64_t now)
+{
+    if (active_until(r->allow_until, now))
+	return STATE_ALLOWED;
+    if (active_until(r->block_until, now))
+	return STATE_BLOCKED;
+    if (r->escapes >= c->threshold)
+	return STATE_ESCAPED;
+    return STATE_TARPITTED;
+}
+
+/* record_is_stale - does last_seen want refreshing? */
+int record_is_stale(const struct tp_conf *c, const struct tp_record *r,
+		            int64_t now)
+{
+    return (now - r->last_seen) * 1000 >= c->refresh_ms;
+}

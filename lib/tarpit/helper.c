@@ -1,0 +1,398 @@
+/*
+ * NAME
+ *	helper - one policy connection, from start to end
+ * DESCRIPTION
+ *	helper_main() is the whole life of tarpit-check and tarpit-store:
+ *	take the connection (fd 3 from systemd with Accept=yes, or
+ *	stdin/stdout from inetd, xinetd, tcpserver or systemd-socket-activate
+ *	--inetd), read the config, then answer requests until end of input or
+ *	idle_timeout.
+ *
+ *	It fails open: a config error, a malformed request or a request
+ *	without a usable client address gets "action=DUNNO" and one log line;
+ *	only a request that cannot be framed ends the connection, cleanly.
+ *
+ *	Postfix keeps a policy connection for up to 1000 s, so a helper looks
+ *	at its config file again before a request when a second has passed
+ *	since it last looked (a stat(2): CONF_RECHECK_MS apart, nothing on
+ *	the requests between): a changed file is read again, and used when it
+ *	is good, with the database opened anew; a bad one is logged and the
+ *	settings read before stay.
+ * DIAGNOSTICS
+ *	Exit 0 after a normal end of the connection, 1 when there is no usable
+ *	connection or a bad command line.
+ */
+#define _GNU_SOURCE
+#include "tarpit/helper.h"
+#include "util/addr.h"
+#include "util/clock.h"
+#include "store/dbfile.h"
+#include "tarpit/ledger.h"
+#include "wait/slots.h"
+#include "util/listen.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REPLY_TIMEOUT_MS 10000
+#define CONF_RECHECK_MS 1000		/* a config change is seen this late */
+
+static void usage(const char *progname)
+{
+    fprintf(stderr, "usage: %s [-c config_file] [-V]\n", progname);
+    exit(1);
+}
+
+/* take_connection - fd 3 from systemd, else stdin/stdout */
+static void take_connection(struct helper *h)
+{
+    int     n = listen_fds();
+    int     listening = 0;
+    socklen_t len = sizeof(listening);
+
+    if (n < 0)
+	msg_fatal("LISTEN_PID/LISTEN_FDS from systemd: %s", strerror(errno));
+    if (n > 1)
+	msg_fatal("systemd passed %d sockets; expected one connection", n);
+    if (n == 1) {
+	int     fd = LISTEN_FDS_START;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0
+	    && listening)
+	    msg_fatal("systemd passed a listening socket: the .socket unit "
+		      "needs Accept=yes");
+	policy_init(&h->conn, fd, fd);
+	log_avoid_fd(fd);
+    } else {
+	policy_init(&h->conn, STDIN_FILENO, STDOUT_FILENO);
+	log_avoid_fd(STDIN_FILENO);
+	log_avoid_fd(STDOUT_FILENO);
+    }
+}
+
+/* helper_client_key - the key of client_address's network in profile p:
+ * a profile's own "[NAME]NETWORK" unless it shares the global records
+ * (ledger_traffic_key); 0 (logged) when there is none */
+const char *helper_client_key(struct helper *h, const struct tp_conf *p,
+			              const struct request *rq, char *key, size_t len)
+{
+    char    net[ADDR_KEY_MAX];
+
+    if (rq->client.family == 0
+	|| addr_network_key(&rq->client, (int) h->conf.ipv4_prefix,
+			    (int) h->conf.ipv6_prefix, net, sizeof(net)) < 0
+	|| ledger_traffic_key(p, net, key, len) == 0) {
+	msg_warn("client=%s: no usable client_address: DUNNO", rq->client_address);
+	return 0;
+    }
+    return key;
+}
+
+/* helper_get - the record of a helper_client_key(): a profile's own with
+ * the admin's allow and block of the network itself; 1 found, 0 not, -1
+ * a database error */
+int     helper_get(struct helper *h, const char *key, struct tp_record *r)
+{
+    const char *net = ledger_key_network(key);
+    struct tp_record g;
+    int     found = db_get(h->db, key, r), gfound;
+
+    if (found < 0 || net == key || net == 0)
+	return found;
+    if ((gfound = db_get(h->db, net, &g)) < 0)
+	return -1;
+    ledger_take_marks(r, &found, &g, gfound);
+    return found;
+}
+
+/* AGGREGATE_PREFIX - the IPv6 network one site's many /64s belong to */
+#define AGGREGATE_PREFIX 48
+
+/* helper_lookup - the key and record a request is kept under: its
+ * network's (helper_client_key, helper_get); or, for an IPv6 network
+ * without a record, its /48's when ipv6_aggregate of that /48's /64s have
+ * records already.  For a new /64 not so taken, h->spread_key names its
+ * /48 (helper_count_spread() counts it once it waits).  1 found, 0 not,
+ * -1 a database error, -2 no usable key (logged) */
+int     helper_lookup(struct helper *h, const struct tp_conf *p,
+		              const struct request *rq, char *key, size_t len,
+		              struct tp_record *r)
+{
+    char    net[ADDR_KEY_MAX], akey[LEDGER_NET_KEY_MAX];
+    struct tp_record a;
+    int     found, afound;
+
+    h->spread_key[0] = 0;
+    if (helper_client_key(h, p, rq, key, len) == 0)
+	return -2;
+    if ((found = helper_get(h, key, r)) != 0 || rq->client.family != AF_INET6
+	|| h->conf.ipv6_aggregate == 0 || h->conf.ipv6_prefix <= AGGREGATE_PREFIX)
+	return found;
+    if (addr_network_key(&rq->client, (int) h->conf.ipv4_prefix, AGGREGATE_PREFIX,
+			 net, sizeof(net)) < 0
+	|| ledger_traffic_key(p, net, akey, sizeof(akey)) == 0
+	|| strlen(akey) >= len)
+	return found;
+    if ((afound = helper_get(h, akey, &a)) < 0)
+	return -1;
+    if (afound && a.spread >= h->conf.ipv6_aggregate) {
+	memcpy(key, akey, strlen(akey) + 1);
+	*r = a;
+	return 1;
+    }
+    snprintf(h->spread_key, sizeof(h->spread_key), "%s", akey);
+    return 0;
+}
+
+/* helper_count_spread - a new /64 that helper_lookup() found outside its
+ * /48's record made a record: count it for that /48 */
+void    helper_count_spread(struct helper *h, const struct tp_conf *p)
+{
+    struct ledger l = {.event = LEDGER_SPREAD,.conf = p,.now = (int64_t) time(0)};
+    struct tp_record a;
+
+    if (h->spread_key[0] == 0)
+	return;
+    if (db_update(h->db, h->spread_key, ledger_apply, &l) < 0) {
+	helper_db_warn(h, "network=%s: %s: a /64 of it is not counted",
+		       h->spread_key, db_error(h->db));
+    } else if (db_get(h->db, h->spread_key, &a) > 0 && a.spread == h->conf.ipv6_aggregate) {
+	msg_info("network=%s: %lld of its /64 networks made to wait: the "
+		 "new ones are this network from now on", h->spread_key,
+		 (long long) a.spread);
+    }
+    h->spread_key[0] = 0;
+}
+
+/* helper_profile - the settings for the request's policy_context; an
+ * unknown one is warned about once and gets the global settings */
+const struct tp_conf *helper_profile(struct helper *h, const struct request *rq)
+{
+    const char *ctx = rq->policy_context;
+    const struct tp_conf *p;
+
+    if (*ctx == 0)
+	return &h->conf;
+    if ((p = conf_profile(&h->conf, ctx)) != 0)
+	return p;
+    if (strncmp(h->unknown_context, ctx, sizeof(h->unknown_context) - 1) != 0) {
+	snprintf(h->unknown_context, sizeof(h->unknown_context), "%s", ctx);
+	msg_warn("policy_context=%s has no [%s] profile: using the global "
+		 "settings", ctx, ctx);
+    }
+    return &h->conf;
+}
+
+/* helper_db_warn - a warning about the database; the same trouble again
+ * within a minute is not repeated (a server down would otherwise mean a
+ * line per request), and the count of lines left out is said with the
+ * next one */
+void    helper_db_warn(struct helper *h, const char *fmt,...)
+{
+    const char *why = db_error(h->db);
+    int64_t now = monotonic_ms();
+    va_list ap;
+
+    if (strncmp(why, h->db_trouble, sizeof(h->db_trouble) - 1) == 0
+	&& now - h->db_trouble_at < 60000) {
+	h->db_trouble_quiet++;
+	return;
+    }
+    if (h->db_trouble_quiet)
+	msg_warn("the database trouble above happened %ld more times",
+		 h->db_trouble_quiet);
+    snprintf(h->db_trouble, sizeof(h->db_trouble), "%s", why);
+    h->db_trouble_at = now;
+    h->db_trouble_quiet = 0;
+    va_start(ap, fmt);
+    msg_vwarn(fmt, ap);
+    va_end(ap);
+}
+
+/* helper_take_slot - one of max_waiting's slots; its descriptor, or -1
+ * (logged; a refusal is counted in the host-wide counters) */
+int helper_take_slot(struct helper *h, const char *client, const char *key)
+{
+    char    path[DB_FILE_MAX], why[300];
+    int     fd = -2;
+
+    if (db_conf_file(&h->conf, DB_FILE_SLOTS, path, sizeof(path)) == 0)
+	snprintf(why, sizeof(why), "the database path is too long for its slot file");
+    else
+	fd = slots_acquire(path, (int) h->conf.max_waiting, why, sizeof(why));
+    if (fd == -1) {
+	msg_warn("client=%s network=%s: DUNNO without a wait: max_waiting=%d "
+		 "waits are running", client, key, (int) h->conf.max_waiting);
+	if (db_update_stats(h->db, ledger_count_refused, 0) < 0)
+	    helper_db_warn(h, "%s", db_error(h->db));
+    } else if (fd < 0) {
+	msg_warn("client=%s network=%s: %s: DUNNO without a wait", client, key, why);
+	fd = -1;
+    }
+    return fd;
+}
+
+/* same_state - has the config file not changed? */
+static int same_state(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_dev == b->st_dev
+	&& a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec
+	&& a->st_mtim.tv_nsec == b->st_mtim.tv_nsec
+	&& a->st_ctim.tv_sec == b->st_ctim.tv_sec
+	&& a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* read_config - the settings and the database they name, into c and *db;
+ * 0, or -1 with why */
+static int read_config(struct helper *h, struct tp_conf *c, struct tp_db **db,
+		               char *why, size_t len)
+{
+    if (stat(h->conf_file, &h->conf_stat) < 0)
+	memset(&h->conf_stat, 0, sizeof(h->conf_stat));
+    h->conf_checked = monotonic_ms();
+    if (conf_load(c, h->conf_file, h->conf_named, why, len) < 0)
+	return -1;
+    if (conf_unsafe(c, h->conf_file, why, len) < 0 || (*db = db_open(c, why, len)) == 0) {
+	conf_free(c);
+	return -1;
+    }
+    return 0;
+}
+
+/* recheck_config - a second after the last look: read a changed config */
+static void recheck_config(struct helper *h)
+{
+    struct stat st;
+    struct tp_conf c;
+    struct tp_db *db;
+    char    why[sizeof(h->conf_error)];
+
+    if (monotonic_ms() - h->conf_checked < CONF_RECHECK_MS)
+	return;
+    h->conf_checked = monotonic_ms();
+    if (stat(h->conf_file, &st) < 0)
+	memset(&st, 0, sizeof(st));
+    if (same_state(&st, &h->conf_stat))
+	return;
+    if (read_config(h, &c, &db, why, sizeof(why)) < 0) {
+	msg_warn("%s changed, but %s; %s", h->conf_file, why, h->conf_ok
+		 ? "keeping the settings read before" : "still answering DUNNO");
+	return;
+    }
+    if (h->conf_ok) {
+	db_free(h->db);
+	conf_free(&h->conf);
+    }
+    conf_move(&h->conf, &c);
+    h->db = db;
+    h->conf_ok = 1;
+    msg_info("%s changed: the new settings apply", h->conf_file);
+}
+
+/* helper_main - serve one policy connection */
+int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
+{
+    struct helper *h;
+    const char *option = 0;
+    int     ch;
+    int     status = 0;
+
+    log_init(progname);
+    if (argc == 2 && strcmp(argv[1], "--version") == 0)
+	argv[1] = "-V";
+    while ((ch = getopt(argc, argv, "c:hV")) != -1) {
+	switch (ch) {
+	case 'c':
+	    option = optarg;
+	    break;
+	case 'V':
+	    printf("%s %s\n", progname, TARPIT_VERSION);
+	    return 0;
+	default:
+	    usage(progname);
+	}
+    }
+    if (optind != argc)
+	usage(progname);
+    signal(SIGPIPE, SIG_IGN);
+    /* A mapping of its own, zero-filled by the kernel: the 32 KiB request
+     * buffer at the end stays untouched, and so out of this process's
+     * private memory, beyond what requests actually fill.  On the heap it
+     * also pushed what GDBM allocates and frees onto pages of their own,
+     * which freed small chunks then kept dirty through every wait. */
+    h = mmap(0, sizeof(*h), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (h == MAP_FAILED)
+	msg_fatal("cannot allocate %zu bytes: %s", sizeof(*h), strerror(errno));
+    h->progname = progname;
+    take_connection(h);
+
+    struct tp_conf c;
+
+    h->conf_file = conf_path(option, &h->conf_named);
+    h->conf_ok = read_config(h, &c, &h->db, h->conf_error, sizeof(h->conf_error)) == 0;
+    if (h->conf_ok)
+	conf_move(&h->conf, &c);
+    else
+	msg_warn("%s; answering DUNNO to every request", h->conf_error);
+
+    for (;;) {
+	struct policy_req q;
+	char    action[512];
+	enum policy_status st;
+	int64_t idle = h->conf_ok ? h->conf.idle_timeout_ms : 330000;
+
+	st = policy_read(&h->conn, &q, idle);
+	if (st == POLICY_EOF)
+	    break;
+	if (st != POLICY_OK) {
+	    if (st == POLICY_TIMEOUT)
+		msg_info("closing the policy connection: %s",
+			 policy_status_text(st));
+	    else
+		msg_warn("closing the policy connection: %s",
+			 policy_status_text(st));
+	    break;
+	}
+	memcpy(action, "DUNNO", sizeof("DUNNO"));
+	recheck_config(h);
+	if (q.bad) {
+	    msg_warn("malformed policy request (%s): answering DUNNO", q.bad);
+	} else if (!h->conf_ok) {
+	    msg_warn("config error, answering DUNNO: %s", h->conf_error);
+	} else {
+	    const char *req = policy_get(&q, "request");
+
+	    struct request rq;
+
+	    if (req && strcmp(req, "tarpit_probe") == 0) {
+		;			/* tarpit-admin doctor: is anyone there? */
+	    } else if (req == 0 || strcmp(req, "smtpd_access_policy") != 0) {
+		msg_warn("not a smtpd_access_policy request: answering DUNNO");
+	    } else {
+		request_read(&rq, &q);
+		if (fn(h, &rq, action, sizeof(action)) == HELPER_CLOSE)
+		    break;
+	    }
+	}
+	if (policy_reply(&h->conn, action, REPLY_TIMEOUT_MS) < 0) {
+	    msg_warn("cannot send the reply: %s", strerror(errno));
+	    status = 0;
+	    break;
+	}
+    }
+    if (h->conf_ok) {
+	db_free(h->db);
+	conf_free(&h->conf);
+    }
+    munmap(h, sizeof(*h));
+    return status;
+}
