@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "admin/admin.h"
+#include "tarpit/opendb.h"
 #include "util/log.h"
 
 #include <stdlib.h>
@@ -66,7 +67,7 @@ int main(int argc, char **argv)
     }
     a.conf_file = conf_path(option, &named);
     if (conf_load(&a.conf, a.conf_file, named, err, sizeof(err)) < 0
-	|| conf_unsafe(&a.conf, a.conf_file, err, sizeof(err)) < 0) {
+	|| conf_unsafe(a.conf_file, err, sizeof(err)) < 0) {
 	fprintf(stderr, "tarpit-admin: %s\n", err);
 	conf_free(&a.conf);
 	free(args);
@@ -77,7 +78,7 @@ int main(int argc, char **argv)
 	free(args);
 	return status;
     }
-    if ((a.db = db_open(&a.conf, err, sizeof(err))) == 0) {
+    if ((a.db = opendb(&a.conf, err, sizeof(err))) == 0) {
 	fprintf(stderr, "tarpit-admin: %s\n", err);
 	conf_free(&a.conf);
 	free(args);

@@ -42,7 +42,7 @@
 #define _GNU_SOURCE
 #include "admin/admin.h"
 #include "util/clock.h"
-#include "store/dbfile.h"
+#include "tarpit/opendb.h"
 #include "util/log.h"
 #include "util/addr.h"
 #include "tarpit/ledger.h"
@@ -380,7 +380,7 @@ static int read_journal(struct import *im, struct journal_read *jr, int from_sta
     char   *saved = 0;
     int     rc;
 
-    if (db_conf_file(&a->conf, DB_FILE_CURSOR, path, sizeof(path)) == 0) {
+    if (opendb_file(&a->conf, DB_FILE_CURSOR, path, sizeof(path)) == 0) {
 	fprintf(a->err, "tarpit-admin: %s: name too long for the journal cursor\n",
 		a->conf.database);
 	return ADMIN_CONFIG;

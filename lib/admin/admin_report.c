@@ -10,7 +10,7 @@
 #define _GNU_SOURCE
 #include "admin/admin.h"
 #include "store/server.h"
-#include "store/dbfile.h"
+#include "tarpit/opendb.h"
 #include "tarpit/decide.h"
 #include "wait/slots.h"
 
@@ -86,7 +86,7 @@ int admin_waiting(struct admin *a)
 {
     char    slots[DB_FILE_MAX];
 
-    return db_conf_file(&a->conf, DB_FILE_SLOTS, slots, sizeof(slots))
+    return opendb_file(&a->conf, DB_FILE_SLOTS, slots, sizeof(slots))
 	? slots_in_use(slots, (int) a->conf.max_waiting) : -1;
 }
 

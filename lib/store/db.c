@@ -66,7 +66,6 @@
 #include "store/db.h"
 #include "store/server.h"
 #include "util/clock.h"
-#include "tarpit/conf.h"
 #include "store/dbfile.h"
 #include "util/mem.h"
 #include "util/timedlock.h"
@@ -127,17 +126,17 @@ struct tp_db *db_new(const char *path)
     return db;
 }
 
-/* db_open - the database the config names: its GDBM file, or with a
+/* db_open - the database the settings name: its GDBM file, or with a
  * server's URL (redis://, valkey://) the server's (server.c); 0 with
  * why when the URL is wrong */
-struct tp_db *db_open(const struct tp_conf *conf, char *why, size_t len)
+struct tp_db *db_open(const struct db_settings *set, char *why, size_t len)
 {
     struct rdb *r;
     struct tp_db *db;
 
-    if (!rdb_is_url(conf->database))
-	return db_new(conf->database);
-    if ((r = rdb_new(conf, why, len)) == 0)
+    if (!rdb_is_url(set->database))
+	return db_new(set->database);
+    if ((r = rdb_new(set, why, len)) == 0)
 	return 0;
     db = xcalloc(1, sizeof(*db));
     db->lock_fd = -1;
@@ -1828,7 +1827,7 @@ static int walk(struct tp_db *db, db_walk_fn *fn, void *ctx, int all)
 	return rc;
     rc = 0;
     for (k = gdbm_firstkey(dbf); k.dptr != 0; k = next) {
-	char    key[1024];
+	char    key[DB_KEY_MAX];
 	struct tp_record r;
 
 	int     ours = k.dsize == (int) strlen(STATS_KEY)

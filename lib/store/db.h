@@ -9,11 +9,24 @@
 #include "store/record.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define DB_LOCK_TIMEOUT_MS 10000
+#define DB_KEY_MAX 1024			/* a key, its NUL included */
+#define DB_PATH_MAX 1024		/* a database's path or URL, and the like */
+
+/* What the store needs of the settings: tarpit.conf's database lines,
+ * and max_age for a server's time to live. */
+struct db_settings {
+    const char *database;		/* a GDBM file's path, or a server's URL */
+    const char *prefix;			/* a server's keys start with it */
+    const char *password_file;		/* a server's password, or "" */
+    int64_t timeout_ms;			/* a server's connect and commands */
+    int64_t max_age_s;			/* a server's keys live this long */
+    const char *state_directory;	/* this host's files, with a server */
+};
 
 struct tp_db;
-struct tp_conf;
 struct rdb;
 
 enum db_change { DB_KEEP, DB_WRITE, DB_DELETE };
@@ -46,7 +59,7 @@ struct db_recovery {
 };
 
 struct tp_db *db_new(const char *path);	/* out of memory is fatal */
-struct tp_db *db_open(const struct tp_conf *, char *why, size_t len);
+struct tp_db *db_open(const struct db_settings *, char *why, size_t len);
 int     db_shared(const struct tp_db *);
 struct rdb *db_server(struct tp_db *);
 void    db_free(struct tp_db *);

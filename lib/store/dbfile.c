@@ -15,7 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "store/dbfile.h"
-#include "tarpit/conf.h"
+#include "store/db.h"
 #include "store/server.h"
 
 #include <string.h>
@@ -63,25 +63,25 @@ const char *db_file(const char *database, enum db_file which, char *buf, size_t 
  * the database were state_directory/tarpit (a frame of its own, so that
  * the GDBM case does not carry its buffer) */
 __attribute__((noinline))
-static const char *state_file(const struct tp_conf *c, enum db_file which, char *buf,
-			              size_t len)
+static const char *state_file(const struct db_settings *set, enum db_file which,
+			              char *buf, size_t len)
 {
     char    base[DB_FILE_MAX];
     static const char tail[] = "/tarpit";
 
-    if (join(base, sizeof(base), c->state_directory, strlen(c->state_directory),
+    if (join(base, sizeof(base), set->state_directory, strlen(set->state_directory),
 	     tail, sizeof(tail) - 1) == 0)
 	return 0;
     return db_file(base, which, buf, len);
 }
 
-/* db_conf_file - a file of this host's that goes with the configured
- * database: beside the GDBM file, or with a server's URL in
+/* db_host_file - a file of this host's that goes with the database the
+ * settings name: beside the GDBM file, or with a server's URL in
  * state_directory, as if the database were state_directory/tarpit */
-const char *db_conf_file(const struct tp_conf *c, enum db_file which, char *buf,
-			         size_t len)
+const char *db_host_file(const struct db_settings *set, enum db_file which,
+			         char *buf, size_t len)
 {
-    if (!rdb_is_url(c->database))
-	return db_file(c->database, which, buf, len);
-    return state_file(c, which, buf, len);
+    if (!rdb_is_url(set->database))
+	return db_file(set->database, which, buf, len);
+    return state_file(set, which, buf, len);
 }

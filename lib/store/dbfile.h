@@ -17,9 +17,10 @@ enum db_file {
 
 #define DB_FILE_MAX 1100		/* a database path (1024) and a suffix */
 
-struct tp_conf;
+struct db_settings;
 
 const char *db_file(const char *database, enum db_file, char *buf, size_t len);
-const char *db_conf_file(const struct tp_conf *, enum db_file, char *buf, size_t len);
+const char *db_host_file(const struct db_settings *, enum db_file, char *buf,
+			         size_t len);
 
 #endif

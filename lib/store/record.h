@@ -80,10 +80,6 @@ struct grey_entry {
 };
 
 
-/* A completed wait not followed by a delivery within this time is a
- * dropout: no SMTP session lasts that long. */
-#define PENDING_MAX_AGE 3600
-
 /* The fields by name, for text formats (dump, JSON, check). */
 enum record_kind { RK_TIME, RK_COUNT, RK_UNTIL, RK_MS, RK_LEARNED };
 

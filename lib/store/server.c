@@ -41,8 +41,6 @@
 #define _GNU_SOURCE
 #include "store/server.h"
 #include "util/clock.h"
-#include "tarpit/conf.h"
-#include "tarpit/ledger.h"
 #include "util/mem.h"
 
 #include <dlfcn.h>
@@ -62,7 +60,7 @@
 #define HIREDIS_LIB "libhiredis.so." STR(HIREDIS_SONAME)
 #define RETRIES 200			/* optimistic transactions in a row */
 #define SCAN_COUNT "1000"
-#define KEY_BUF (LEDGER_KEY_MAX + 128)	/* a key and database_prefix */
+#define KEY_BUF (DB_KEY_MAX + 128)	/* a key and database_prefix */
 
 /* The few hiredis functions we call, found by dlsym(). */
 static struct {
@@ -79,13 +77,13 @@ static struct {
 } hr;
 
 struct rdb {
-    char    url[CONF_PATH_MAX];		/* as configured, for messages */
+    char    url[DB_PATH_MAX];		/* as configured, for messages */
     char    host[256];
     int     port;
-    char    socket[CONF_PATH_MAX];	/* a UNIX socket instead */
+    char    socket[DB_PATH_MAX];	/* a UNIX socket instead */
     int     dbnum;
     char    user[128];
-    char    password_file[CONF_PATH_MAX];
+    char    password_file[DB_PATH_MAX];
     char    prefix[128];
     int64_t timeout_ms;
     int64_t max_age_s;
@@ -224,22 +222,21 @@ static int parse_url(struct rdb *r, const char *url, char *why, size_t len)
 
 /* rdb_new - a handle for the server the config names; 0 with why when the
  * URL or the password file is wrong */
-struct rdb *rdb_new(const struct tp_conf *conf, char *why, size_t len)
+struct rdb *rdb_new(const struct db_settings *set, char *why, size_t len)
 {
     struct rdb *r;
 
-    if (strlen(conf->database_prefix) > 100) {
+    if (strlen(set->prefix) > 100) {
 	snprintf(why, len, "database_prefix: at most 100 characters");
 	return 0;
     }
     r = xcalloc(1, sizeof(*r));
-    snprintf(r->url, sizeof(r->url), "%s", conf->database);
-    memcpy(r->prefix, conf->database_prefix, strlen(conf->database_prefix) + 1);
-    snprintf(r->password_file, sizeof(r->password_file), "%s",
-	     conf->database_password_file);
-    r->timeout_ms = conf->database_timeout_ms;
-    r->max_age_s = conf->max_age_ms / 1000;
-    if (parse_url(r, conf->database, why, len) < 0) {
+    snprintf(r->url, sizeof(r->url), "%s", set->database);
+    memcpy(r->prefix, set->prefix, strlen(set->prefix) + 1);
+    snprintf(r->password_file, sizeof(r->password_file), "%s", set->password_file);
+    r->timeout_ms = set->timeout_ms;
+    r->max_age_s = set->max_age_s;
+    if (parse_url(r, set->database, why, len) < 0) {
 	free(r);
 	return 0;
     }

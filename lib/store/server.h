@@ -11,7 +11,7 @@ struct tp_conf;
 struct rdb;
 
 int     rdb_is_url(const char *database);
-struct rdb *rdb_new(const struct tp_conf *, char *why, size_t len);
+struct rdb *rdb_new(const struct db_settings *, char *why, size_t len);
 void    rdb_free(struct rdb *);
 const char *rdb_error(const struct rdb *);
 const char *rdb_url(const struct rdb *);

@@ -27,7 +27,6 @@
 #define _GNU_SOURCE
 #include "tarpit/conf.h"
 #include "util/addr.h"
-#include "store/dbfile.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -610,22 +609,15 @@ static char *trim(char *s)
     return s;
 }
 
-/* conf_unsafe - refuse what any local user could change: a world-writable
- * config file or database directory; 0 when safe, else -1 with why */
-int conf_unsafe(const struct tp_conf *c, const char *path, char *why, size_t len)
+/* conf_unsafe - refuse a config file any local user could change (the
+ * database's directory: opendb.c); 0 when safe, else -1 with why */
+int conf_unsafe(const char *path, char *why, size_t len)
 {
     struct stat st;
-    char    dir[DB_FILE_MAX];
 
     if (stat(path, &st) == 0 && (st.st_mode & S_IWOTH)) {
 	snprintf(why, len, "%s is writable by any user: refusing it (chmod o-w %s)",
 		 path, path);
-	return -1;
-    }
-    if (db_conf_file(c, DB_FILE_DIR, dir, sizeof(dir)) != 0
-	&& stat(dir, &st) == 0 && (st.st_mode & S_IWOTH)) {
-	snprintf(why, len, "the database directory %s is writable by any user: "
-		 "refusing it (use a directory of its own, like /var/lib/tarpit)", dir);
 	return -1;
     }
     return 0;

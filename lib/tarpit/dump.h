@@ -6,7 +6,7 @@
  * `tarpit-admin dump` and `load` (tarpit-admin(8), DUMP FORMAT).
  */
 
-#include "store/record.h"
+#include "store/db.h"
 
 #include <stdio.h>
 
@@ -16,7 +16,7 @@ enum dump_line { DUMP_SKIP, DUMP_STATS, DUMP_RECORD };
 
 struct dump_item {
     enum dump_line kind;
-    char    key[1024];			/* DUMP_RECORD: a network or greylist entry */
+    char    key[DB_KEY_MAX];		/* DUMP_RECORD: a network or greylist entry */
     struct tp_record rec;		/* DUMP_RECORD */
     struct tp_stats stats;		/* DUMP_STATS */
 };

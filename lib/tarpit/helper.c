@@ -26,7 +26,7 @@
 #include "tarpit/helper.h"
 #include "util/addr.h"
 #include "util/clock.h"
-#include "store/dbfile.h"
+#include "tarpit/opendb.h"
 #include "tarpit/ledger.h"
 #include "wait/slots.h"
 #include "util/listen.h"
@@ -225,7 +225,7 @@ int helper_take_slot(struct helper *h, const char *client, const char *key)
     char    path[DB_FILE_MAX], why[300];
     int     fd = -2;
 
-    if (db_conf_file(&h->conf, DB_FILE_SLOTS, path, sizeof(path)) == 0)
+    if (opendb_file(&h->conf, DB_FILE_SLOTS, path, sizeof(path)) == 0)
 	snprintf(why, sizeof(why), "the database path is too long for its slot file");
     else
 	fd = slots_acquire(path, (int) h->conf.max_waiting, why, sizeof(why));
@@ -261,7 +261,7 @@ static int read_config(struct helper *h, struct tp_conf *c, struct tp_db **db,
     h->conf_checked = monotonic_ms();
     if (conf_load(c, h->conf_file, h->conf_named, why, len) < 0)
 	return -1;
-    if (conf_unsafe(c, h->conf_file, why, len) < 0 || (*db = db_open(c, why, len)) == 0) {
+    if (conf_unsafe(h->conf_file, why, len) < 0 || (*db = opendb(c, why, len)) == 0) {
 	conf_free(c);
 	return -1;
     }

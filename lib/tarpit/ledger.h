@@ -12,7 +12,11 @@
 #include "store/record.h"
 #include "wait/wait.h"
 
-#define LEDGER_KEY_MAX 1024		/* a key: a network, or a greylist entry */
+#define LEDGER_KEY_MAX DB_KEY_MAX	/* a key: a network, or a greylist entry */
+
+/* A completed wait not followed by a delivery within this time is a
+ * dropout: no SMTP session lasts that long. */
+#define PENDING_MAX_AGE 3600
 /* A network's key: "192.0.2.0/24", or a profile's own "[NAME]192.0.2.0/24". */
 #define LEDGER_NET_KEY_MAX (ADDR_KEY_MAX + CONF_NAME_MAX + 2)
 
