@@ -13,10 +13,7 @@
  *	before the first section).  Global-only keys are refused inside one.
  *
  *	"rule = ATTRIBUTE PATTERN ACTION [ARGUMENT]" may repeat; each adds a
- *	rule to its level.  PATTERN is /regex/ (POSIX extended; /regex/i
- *	ignores case), a CIDR network (for address attributes), "*" (present
- *	and not empty) or a literal; ACTION is "sleep DURATION", "skip" or
- *	"block".  Regexes are compiled here, once per process.
+ *	rule to its level (rule.c reads it).
  *
  *	conf_path() picks the file: the -c option, else $TARPIT_CONF, else
  *	/etc/tarpit.conf.
@@ -27,6 +24,7 @@
 #define _GNU_SOURCE
 #include "tarpit/conf.h"
 #include "util/addr.h"
+#include "util/regex.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -213,181 +211,12 @@ int conf_valid_action(const char *s)
     return 0;
 }
 
-#define REGEX_MAX_LEN 256
-#define REGEX_MAX_BOUND 50
-
-/* regex_sane - refuse what would make regcomp() use memory without bound:
- * glibc builds repetitions by copying, so "a++++++++++++++++" or
- * "((a{999}){999})" takes gigabytes.  A repetition of a repetition
- * (meaningless in POSIX EREs anyway), bounds over REGEX_MAX_BOUND and
- * regexes over REGEX_MAX_LEN bytes are refused; 0 or -1 with why. */
-static int regex_sane(const char *re, char *why, size_t whylen)
-{
-    int     repeated = 0;
-
-    if (strlen(re) > REGEX_MAX_LEN)
-	return snprintf(why, whylen, "longer than %d bytes", REGEX_MAX_LEN), -1;
-    for (const char *p = re; *p; p++) {
-	if (*p == '\\') {
-	    if (*++p == 0)
-		break;
-	    repeated = 0;
-	} else if (*p == '[') {
-	    p++;
-	    if (*p == '^')
-		p++;
-	    if (*p == ']')
-		p++;
-	    while (*p && *p != ']')
-		p++;
-	    if (*p == 0)
-		break;			/* regcomp reports it */
-	    repeated = 0;
-	} else if (*p == '*' || *p == '+' || *p == '?' || *p == '{') {
-	    if (repeated)
-		return snprintf(why, whylen, "a repetition of a repetition "
-				"(\"%.8s\")", p), -1;
-	    if (*p == '{') {
-		while (*++p && *p != '}')
-		    if (isdigit((unsigned char) *p) && atol(p) > REGEX_MAX_BOUND)
-			return snprintf(why, whylen, "a bound over %d",
-					REGEX_MAX_BOUND), -1;
-		if (*p == 0)
-		    break;
-	    }
-	    repeated = 1;
-	} else
-	    repeated = 0;
-    }
-    return 0;
-}
-
-/* rule_free - what one rule holds */
-static void rule_free(struct tp_rule *r)
-{
-    if (r->kind == PAT_REGEX && r->text)
-	regfree(&r->re);
-    free(r->text);
-    free(r->attr);
-    free(r->literal);
-}
-
-/* parse_rule - "ATTRIBUTE PATTERN ACTION [ARGUMENT]"; 0 or -1 with why */
-static int parse_rule(const char *value, struct tp_rule *r, char *why, size_t whylen)
-{
-    char   *text = xstrdup(value), *p, *end, *pat, *act, *arg = 0;
-    size_t  n;
-
-    memset(r, 0, sizeof(*r));
-    /* ATTRIBUTE */
-    n = strcspn(text, " \t");
-    if (n == 0 || text[n] == 0) {
-	free(text);
-	return snprintf(why, whylen, "rule: expected ATTRIBUTE PATTERN ACTION"), -1;
-    }
-    for (size_t i = 0; i < n; i++)
-	if (!(isalnum((unsigned char) text[i]) || text[i] == '_')) {
-	    free(text);
-	    return snprintf(why, whylen, "rule: \"%.*s\" is not an attribute name",
-			    (int) n, value), -1;
-	}
-    {
-	char    sep = text[n];
-
-	text[n] = 0;
-	r->attr = xstrdup(text);
-	text[n] = sep;
-    }
-    /* ACTION [ARGUMENT], from the right: "skip", "block" or "sleep D" */
-    end = text + strlen(text);
-    p = end;
-    while (p > text + n && !isspace((unsigned char) p[-1]))
-	p--;
-    act = p;
-    if (strcmp(act, "skip") != 0 && strcmp(act, "block") != 0) {
-	arg = act;
-	while (p > text + n && isspace((unsigned char) p[-1]))
-	    p--;
-	*p = 0;
-	while (p > text + n && !isspace((unsigned char) p[-1]))
-	    p--;
-	act = p;
-    }
-    if (act <= text + n || (arg == 0) != (strcmp(act, "sleep") != 0)) {
-	free(text);
-	rule_free(r);
-	return snprintf(why, whylen, "rule: the action must be \"sleep DURATION\", "
-			"\"skip\" or \"block\""), -1;
-    }
-    if (arg) {
-	r->action = RULE_SLEEP;
-	if (conf_parse_duration(arg, &r->sleep_ms) < 0 || r->sleep_ms > 3600000) {
-	    snprintf(why, whylen, "rule: sleep \"%s\" is not a duration up to 1h", arg);
-	    free(text);
-	    rule_free(r);
-	    return -1;
-	}
-    } else
-	r->action = strcmp(act, "skip") == 0 ? RULE_SKIP : RULE_BLOCK;
-    /* PATTERN: what lies between */
-    while (act > text + n && isspace((unsigned char) act[-1]))
-	act--;
-    *act = 0;
-    pat = text + n;
-    while (isspace((unsigned char) *pat))
-	pat++;
-    if (*pat == 0) {
-	free(text);
-	rule_free(r);
-	return snprintf(why, whylen, "rule: no PATTERN"), -1;
-    }
-    n = strlen(pat);
-    if (pat[0] == '/' && n >= 2 && (pat[n - 1] == '/' || (n >= 3 && pat[n - 2] == '/' && pat[n - 1] == 'i'))) {
-	int     icase = pat[n - 1] == 'i';
-	char    err[200];
-	int     rc;
-
-	pat[n - 1 - icase] = 0;
-	r->kind = PAT_REGEX;
-	if (regex_sane(pat + 1, err, sizeof(err)) < 0) {
-	    snprintf(why, whylen, "rule: regex /%.40s/ refused: %s", pat + 1, err);
-	    free(text);
-	    r->kind = PAT_LITERAL;	/* nothing compiled to free */
-	    rule_free(r);
-	    return -1;
-	}
-	if ((rc = regcomp(&r->re, pat + 1, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0))) != 0) {
-	    regerror(rc, &r->re, err, sizeof(err));
-	    snprintf(why, whylen, "rule: bad regex /%s/: %s", pat + 1, err);
-	    free(text);
-	    r->kind = PAT_LITERAL;	/* nothing compiled to free */
-	    rule_free(r);
-	    return -1;
-	}
-    } else if (strcmp(pat, "*") == 0) {
-	r->kind = PAT_ANY;
-    } else if (strchr(pat, '/') && addr_parse_network(pat, &r->net) == 0) {
-	r->kind = PAT_CIDR;
-    } else if (strchr(pat, '/')) {
-	snprintf(why, whylen, "rule: \"%s\" is neither /regex/ nor a network", pat);
-	free(text);
-	rule_free(r);
-	return -1;
-    } else {
-	r->kind = PAT_LITERAL;
-	r->literal = xstrdup(pat);
-    }
-    free(text);
-    r->text = xstrdup(value);
-    return 0;
-}
-
 /* add_rule - parse and append a rule to this level; 0 or -1 */
 static int add_rule(struct tp_conf *c, const char *value, char *why, size_t whylen)
 {
     struct tp_rule r;
 
-    if (parse_rule(value, &r, why, whylen) < 0)
+    if (rule_parse(value, &r, why, whylen) < 0)
 	return -1;
     c->rules = xrealloc(c->rules, (c->nrules + 1) * sizeof(*c->rules));
     c->rules[c->nrules++] = r;

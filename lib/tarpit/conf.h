@@ -4,6 +4,7 @@
 /* conf - tarpit.conf: key = value, one table of keys, ranges as data */
 
 #include "util/addr.h"
+#include "tarpit/rule.h"
 
 #include <regex.h>
 #include <stddef.h>
@@ -14,21 +15,6 @@
 #define CONF_ACTION_MAX 256
 #define CONF_NAME_MAX 64		/* a profile's name, NUL included */
 
-enum rule_pattern { PAT_REGEX, PAT_CIDR, PAT_ANY, PAT_LITERAL };
-enum rule_action { RULE_SLEEP, RULE_SKIP, RULE_BLOCK };
-
-/* rule = ATTRIBUTE PATTERN ACTION [ARGUMENT] */
-struct tp_rule {
-    char   *text;			/* as written, for messages */
-    char   *attr;
-    enum rule_pattern kind;
-    regex_t re;				/* PAT_REGEX */
-    struct tp_net net;			/* PAT_CIDR */
-    char   *literal;			/* PAT_LITERAL */
-    enum rule_action action;
-    int64_t sleep_ms;			/* RULE_SLEEP */
-    int     line;
-};
 
 /*
  * The global settings, and a copy of them per [profile] with that

@@ -49,39 +49,6 @@ int active_until(int64_t until, int64_t now)
     return until == -1 || until > now;
 }
 
-/* matches - does one rule's pattern match the request? */
-static int matches(const struct tp_rule *rule, const struct request *rq)
-{
-    const char *v = policy_get(rq->attrs, rule->attr);
-    struct tp_addr a;
-
-    if (v == 0)
-	return 0;
-    switch (rule->kind) {
-    case PAT_ANY:
-	return *v != 0;
-    case PAT_LITERAL:
-	return strcasecmp(v, rule->literal) == 0;
-    case PAT_REGEX:
-	return regexec(&rule->re, v, 0, 0, 0) == 0;
-    case PAT_CIDR:
-	if (strcmp(rule->attr, "client_address") == 0)
-	    return addr_in_network(&rq->client, &rule->net);
-	return addr_parse(v, &a) == 0 && addr_in_network(&a, &rule->net);
-    }
-    return 0;
-}
-
-/* rule_match - the first matching rule: the profile's, then the global */
-const struct tp_rule *rule_match(const struct tp_conf *c, const struct request *rq)
-{
-    for (const struct tp_conf *level = c; level; level = level->parent)
-	for (size_t i = 0; i < level->nrules; i++)
-	    if (matches(level->rules + i, rq))
-		return level->rules + i;
-    return 0;
-}
-
 /* decide - the verdict for one request */
 struct decision decide(const struct tp_conf *c, const struct request *rq,
 		               const struct tp_record *r, int found, int64_t now)

@@ -28,7 +28,6 @@ extern const char *const record_state_name[];
 
 struct decision decide(const struct tp_conf *profile, const struct request *,
 		               const struct tp_record *, int found, int64_t now);
-const struct tp_rule *rule_match(const struct tp_conf *, const struct request *);
 int     active_until(int64_t until, int64_t now);
 enum record_state record_state(const struct tp_conf *, const struct tp_record *,
 			               int64_t now);
