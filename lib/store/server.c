@@ -39,363 +39,20 @@
  *	CONFIG GET (doctor only), all in Redis 6.2+ and Valkey 7.2+.
  */
 #define _GNU_SOURCE
-#include "store/server.h"
+#include "store/server_link.h"
 #include "util/clock.h"
 #include "util/mem.h"
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <hiredis/hiredis.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#define HIREDIS_LIB "libhiredis.so." STR(HIREDIS_SONAME)
 #define RETRIES 200			/* optimistic transactions in a row */
 #define SCAN_COUNT "1000"
-#define KEY_BUF (DB_KEY_MAX + 128)	/* a key and database_prefix */
-
-/* The few hiredis functions we call, found by dlsym(). */
-static struct {
-    int     tried, ok;
-    redisContext *(*connect_tcp) (const char *, int, const struct timeval);
-    redisContext *(*connect_unix) (const char *, const struct timeval);
-    int     (*set_timeout) (redisContext *, const struct timeval);
-    void   *(*command_argv) (redisContext *, int, const char **, const size_t *);
-    int     (*append_argv) (redisContext *, int, const char **, const size_t *);
-    int     (*get_reply) (redisContext *, void **);
-    void    (*free_ctx) (redisContext *);
-    void    (*free_reply) (void *);
-    char    error[256];
-} hr;
-
-struct rdb {
-    char    url[DB_PATH_MAX];		/* as configured, for messages */
-    char    host[256];
-    int     port;
-    char    socket[DB_PATH_MAX];	/* a UNIX socket instead */
-    int     dbnum;
-    char    user[128];
-    char    password_file[DB_PATH_MAX];
-    char    prefix[128];
-    int64_t timeout_ms;
-    int64_t max_age_s;
-    redisContext *c;
-    char    error[512];
-};
-
-__attribute__((format(printf, 2, 3)))
-static void set_error(struct rdb *r, const char *fmt, ...)
-{
-    va_list ap;
-    int     n = snprintf(r->error, sizeof(r->error), "%s: ", r->url);
-
-    va_start(ap, fmt);
-    if (n > 0 && (size_t) n < sizeof(r->error))
-	vsnprintf(r->error + n, sizeof(r->error) - (size_t) n, fmt, ap);
-    va_end(ap);
-}
-
-/* load_hiredis - dlopen() it once; 0 or -1 */
-static int load_hiredis(void)
-{
-    void   *h;
-
-    if (hr.tried)
-	return hr.ok ? 0 : -1;
-    hr.tried = 1;
-    if ((h = dlopen(HIREDIS_LIB, RTLD_NOW | RTLD_LOCAL)) == 0) {
-	snprintf(hr.error, sizeof(hr.error), "cannot load %s (install libhiredis): %s",
-		 HIREDIS_LIB, dlerror());
-	return -1;
-    }
-#define SYM(field, name) \
-    if ((*(void **) &hr.field = dlsym(h, name)) == 0) { \
-	snprintf(hr.error, sizeof(hr.error), "%s has no %s", HIREDIS_LIB, name); \
-	return -1; \
-    }
-    SYM(connect_tcp, "redisConnectWithTimeout");
-    SYM(connect_unix, "redisConnectUnixWithTimeout");
-    SYM(set_timeout, "redisSetTimeout");
-    SYM(command_argv, "redisCommandArgv");
-    SYM(append_argv, "redisAppendCommandArgv");
-    SYM(get_reply, "redisGetReply");
-    SYM(free_ctx, "redisFree");
-    SYM(free_reply, "freeReplyObject");
-#undef SYM
-    hr.ok = 1;
-    return 0;
-}
-
-/* rdb_is_url - is this database setting a server's URL? */
-int rdb_is_url(const char *database)
-{
-    static const char *const schemes[] = {"redis://", "valkey://", "redis+unix://",
-    "valkey+unix://", "unix://"};
-
-    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
-	if (strncmp(database, schemes[i], strlen(schemes[i])) == 0)
-	    return 1;
-    return 0;
-}
-
-/* parse_url - the URL's parts into r; 0, or -1 with why */
-static int parse_url(struct rdb *r, const char *url, char *why, size_t len)
-{
-    const char *p = strstr(url, "://") + 3, *at, *slash, *q;
-    char   *end;
-    long    v;
-
-    if (strncmp(url, "unix://", 7) == 0 || strstr(url, "+unix://") != 0) {
-	if (*p != '/') {
-	    snprintf(why, len, "%s: a UNIX socket URL names an absolute path "
-		     "(redis+unix:///run/redis/redis.sock?db=0)", url);
-	    return -1;
-	}
-	q = strchr(p, '?');
-	snprintf(r->socket, sizeof(r->socket), "%.*s", q ? (int) (q - p) : (int) strlen(p), p);
-	if (q) {
-	    if (strncmp(q, "?db=", 4) != 0 || (v = strtol(q + 4, &end, 10), *end)
-		|| v < 0 || v > 1000) {
-		snprintf(why, len, "%s: only ?db=N may follow the socket's path", url);
-		return -1;
-	    }
-	    r->dbnum = (int) v;
-	}
-	return 0;
-    }
-    slash = strchr(p, '/');
-    if ((at = strchr(p, '@')) != 0 && (slash == 0 || at < slash)) {
-	if (memchr(p, ':', (size_t) (at - p)) != 0) {
-	    snprintf(why, len, "%s: no password in tarpit.conf: put it in the file "
-		     "named by database_password_file", url);
-	    return -1;
-	}
-	snprintf(r->user, sizeof(r->user), "%.*s", (int) (at - p), p);
-	p = at + 1;
-    }
-    const char *colon = strrchr(p, ':');
-
-    if (*p == '[') {			/* [IPv6]:port */
-	const char *close = strchr(p, ']');
-
-	if (close == 0) {
-	    snprintf(why, len, "%s: no ] after the IPv6 address", url);
-	    return -1;
-	}
-	snprintf(r->host, sizeof(r->host), "%.*s", (int) (close - p - 1), p + 1);
-	colon = close[1] == ':' ? close + 1 : 0;
-    } else
-	snprintf(r->host, sizeof(r->host), "%.*s",
-		 (int) ((colon && (!slash || colon < slash) ? colon : slash ? slash
-			 : p + strlen(p)) - p), p);
-    r->port = 6379;
-    if (colon && (!slash || colon < slash)) {
-	v = strtol(colon + 1, &end, 10);
-	if (end == colon + 1 || (*end && *end != '/') || v < 1 || v > 65535) {
-	    snprintf(why, len, "%s: not a port", url);
-	    return -1;
-	}
-	r->port = (int) v;
-    }
-    if (slash && slash[1]) {
-	v = strtol(slash + 1, &end, 10);
-	if (end == slash + 1 || *end || v < 0 || v > 1000) {
-	    snprintf(why, len, "%s: the database after / is a number", url);
-	    return -1;
-	}
-	r->dbnum = (int) v;
-    }
-    if (r->host[0] == 0) {
-	snprintf(why, len, "%s: no host", url);
-	return -1;
-    }
-    return 0;
-}
-
-/* rdb_new - a handle for the server the config names; 0 with why when the
- * URL or the password file is wrong */
-struct rdb *rdb_new(const struct db_settings *set, char *why, size_t len)
-{
-    struct rdb *r;
-
-    if (strlen(set->prefix) > 100) {
-	snprintf(why, len, "database_prefix: at most 100 characters");
-	return 0;
-    }
-    r = xcalloc(1, sizeof(*r));
-    snprintf(r->url, sizeof(r->url), "%s", set->database);
-    memcpy(r->prefix, set->prefix, strlen(set->prefix) + 1);
-    snprintf(r->password_file, sizeof(r->password_file), "%s", set->password_file);
-    r->timeout_ms = set->timeout_ms;
-    r->max_age_s = set->max_age_s;
-    if (parse_url(r, set->database, why, len) < 0) {
-	free(r);
-	return 0;
-    }
-    return r;
-}
-
-static void disconnect(struct rdb *r)
-{
-    if (r->c)
-	hr.free_ctx(r->c);
-    r->c = 0;
-}
-
-void    rdb_free(struct rdb *r)
-{
-    if (r) {
-	disconnect(r);
-	free(r);
-    }
-}
-
-const char *rdb_error(const struct rdb *r)
-{
-    return r->error;
-}
-
-const char *rdb_url(const struct rdb *r)
-{
-    return r->url;
-}
-
-/* rdb_release - drop the connection (a helper before its wait) */
-void    rdb_release(struct rdb *r)
-{
-    disconnect(r);
-}
-
-/* io_failed - a command got no reply: say why, drop the connection */
-static void io_failed(struct rdb *r, const char *what)
-{
-    set_error(r, "%s: %s", what, r->c && r->c->errstr[0] ? r->c->errstr : "no reply");
-    disconnect(r);
-}
-
-/* read_password - the password file's first line; 0 none, 1 read, -1 bad */
-static int read_password(struct rdb *r, char *pw, size_t len)
-{
-    struct stat st;
-    FILE   *fp;
-    size_t  n;
-
-    if (r->password_file[0] == 0)
-	return 0;
-    if ((fp = fopen(r->password_file, "r")) == 0) {
-	set_error(r, "database_password_file %s: %s", r->password_file, strerror(errno));
-	return -1;
-    }
-    if (fstat(fileno(fp), &st) < 0 || (st.st_mode & 0137) != 0) {
-	set_error(r, "database_password_file %s is readable or writable beyond "
-		  "owner and group (chmod 0640, owner root, group tarpit)",
-		  r->password_file);
-	fclose(fp);
-	return -1;
-    }
-    if (fgets(pw, (int) len, fp) == 0)
-	pw[0] = 0;
-    fclose(fp);
-    n = strcspn(pw, "\r\n");
-    pw[n] = 0;
-    if (n == 0) {
-	set_error(r, "database_password_file %s is empty", r->password_file);
-	return -1;
-    }
-    return 1;
-}
-
-/* reply_error - a reply that is an error: said; 1, else 0 */
-static int reply_error(struct rdb *r, const char *what, const redisReply *rep)
-{
-    if (rep->type != REDIS_REPLY_ERROR)
-	return 0;
-    set_error(r, "%s: %.*s", what, (int) rep->len, rep->str);
-    return 1;
-}
-
-/* command - one command, its reply (free it), or 0 (said) */
-static redisReply *command(struct rdb *r, const char *what, int argc,
-			           const char **argv, const size_t *lens)
-{
-    redisReply *rep = hr.command_argv(r->c, argc, argv, lens);
-
-    if (rep == 0)
-	io_failed(r, what);
-    return rep;
-}
-
-/* handshake - a command of the connection's set-up: 0, or -1 (said, and
- * the connection dropped) */
-static int handshake(struct rdb *r, const char *what, int argc, const char **argv)
-{
-    redisReply *rep = command(r, what, argc, argv, 0);
-    int     rc;
-
-    if (rep == 0)
-	return -1;
-    rc = reply_error(r, what, rep) ? -1 : 0;
-    hr.free_reply(rep);
-    if (rc < 0)
-	disconnect(r);
-    return rc;
-}
-
-/* connect_server - a connection, authenticated and on the right database;
- * 0 or -1 (said) */
-static int connect_server(struct rdb *r)
-{
-    struct timeval tv = {(time_t) (r->timeout_ms / 1000),
-    (suseconds_t) (r->timeout_ms % 1000 * 1000)};
-    char    pw[512], dbs[16];
-    int     have_pw, rc;
-
-    if (r->c)
-	return 0;
-    if (load_hiredis() < 0) {
-	set_error(r, "%s", hr.error);
-	return -1;
-    }
-    if ((have_pw = read_password(r, pw, sizeof(pw))) < 0)
-	return -1;
-    r->c = r->socket[0] ? hr.connect_unix(r->socket, tv) : hr.connect_tcp(r->host, r->port, tv);
-    if (r->c == 0 || r->c->err) {
-	set_error(r, "connect: %s", r->c ? r->c->errstr : "out of memory");
-	disconnect(r);
-	return -1;
-    }
-    if (hr.set_timeout(r->c, tv) != 0) {
-	io_failed(r, "setting the timeout");
-	return -1;
-    }
-    if (have_pw) {
-	const char *argv[3] = {"AUTH", r->user, pw};
-	int     argc = r->user[0] ? 3 : 2;
-
-	if (!r->user[0])
-	    argv[1] = pw;
-	rc = handshake(r, "AUTH", argc, argv);
-	memset(pw, 0, sizeof(pw));
-	if (rc < 0)
-	    return -1;
-    }
-    if (r->dbnum != 0) {
-	const char *argv[2] = {"SELECT", dbs};
-
-	snprintf(dbs, sizeof(dbs), "%d", r->dbnum);
-	if (handshake(r, "SELECT", 2, argv) < 0)
-	    return -1;
-    }
-    return 0;
-}
 
 /* full_key - prefix + key */
 static const char *full_key(const struct rdb *r, const char *key, char *buf, size_t len)
@@ -411,11 +68,11 @@ static int decode(struct rdb *r, const char *key, const redisReply *rep,
     memset(rec, 0, sizeof(*rec));
     if (rep->type == REDIS_REPLY_NIL)
 	return 0;
-    if (reply_error(r, "GET", rep))
+    if (rdb_reply_error(r, "GET", rep))
 	return -1;
     if (rep->type != REDIS_REPLY_STRING
 	|| record_decode((const unsigned char *) rep->str, rep->len, rec) < 0) {
-	set_error(r, "%s: not a record", key);
+	rdb_set_error(r, "%s: not a record", key);
 	return -1;
     }
     return 1;
@@ -430,10 +87,10 @@ int     rdb_get(struct rdb *r, const char *key, struct tp_record *rec)
     int     rc;
 
     memset(rec, 0, sizeof(*rec));
-    if (connect_server(r) < 0 || (rep = command(r, "GET", 2, argv, 0)) == 0)
+    if (rdb_connect(r) < 0 || (rep = rdb_command(r, "GET", 2, argv, 0)) == 0)
 	return -1;
     rc = decode(r, key, rep, rec);
-    hr.free_reply(rep);
+    hiredis_api.free_reply(rep);
     return rc;
 }
 
@@ -469,29 +126,6 @@ static int64_t *stat_field(struct tp_stats *s, size_t i, char *name, size_t len)
     return s->hangup_hist + i;
 }
 
-/* pipeline - queue n commands, then read n replies (each freed by the
- * caller); 0, or -1 (said, all freed) */
-static int pipeline(struct rdb *r, const char *what, int n, int *argc,
-		            const char ***argv, const size_t **lens, redisReply **rep)
-{
-    for (int i = 0; i < n; i++) {
-	rep[i] = 0;
-	if (hr.append_argv(r->c, argc[i], argv[i], lens[i]) != 0) {
-	    io_failed(r, what);
-	    return -1;
-	}
-    }
-    for (int i = 0; i < n; i++) {
-	if (hr.get_reply(r->c, (void **) &rep[i]) != 0 || rep[i] == 0) {
-	    for (int j = 0; j < i; j++)
-		hr.free_reply(rep[j]);
-	    io_failed(r, what);
-	    return -1;
-	}
-    }
-    return 0;
-}
-
 /* add_counters - the counters' increments, as one HINCRBY each that is
  * not 0, pipelined: the only way the counters ever change; 0 or -1 */
 static int add_counters(struct rdb *r, const struct tp_stats *add)
@@ -522,12 +156,12 @@ static int add_counters(struct rdb *r, const struct tp_stats *add)
     }
     if (n == 0)
 	return 0;
-    if (pipeline(r, "HINCRBY", n, argc, argv, lens, rep) < 0)
+    if (rdb_pipeline(r, "HINCRBY", n, argc, argv, lens, rep) < 0)
 	return -1;
     for (int i = 0; i < n; i++) {
-	if (rc == 0 && reply_error(r, "HINCRBY", rep[i]))
+	if (rc == 0 && rdb_reply_error(r, "HINCRBY", rep[i]))
 	    rc = -1;
-	hr.free_reply(rep[i]);
+	hiredis_api.free_reply(rep[i]);
     }
     return rc;
 }
@@ -556,11 +190,11 @@ static int update_once(struct rdb *r, const char *key, db_update_fn *fn, void *c
     t.key = key;
     argc[0] = 2, argv[0] = watch, lens[0] = 0;
     argc[1] = 2, argv[1] = get, lens[1] = 0;
-    if (pipeline(r, "WATCH and GET", 2, argc, argv, lens, rep) < 0)
+    if (rdb_pipeline(r, "WATCH and GET", 2, argc, argv, lens, rep) < 0)
 	return -1;
-    rc = reply_error(r, "WATCH", rep[0]) ? -1 : (t.found = decode(r, key, rep[1], &t.rec));
-    hr.free_reply(rep[0]);
-    hr.free_reply(rep[1]);
+    rc = rdb_reply_error(r, "WATCH", rep[0]) ? -1 : (t.found = decode(r, key, rep[1], &t.rec));
+    hiredis_api.free_reply(rep[0]);
+    hiredis_api.free_reply(rep[1]);
     if (rc < 0)
 	return -1;
     change = fn(&t, ctx);
@@ -579,7 +213,7 @@ static int update_once(struct rdb *r, const char *key, db_update_fn *fn, void *c
 	    int64_t secs = ttl_of(r, &t.rec, now);
 
 	    if ((blen = record_encode(&t.rec, buf, sizeof(buf))) == 0) {
-		set_error(r, "%s: the record does not encode", key);
+		rdb_set_error(r, "%s: the record does not encode", key);
 		return -1;
 	    }
 	    snprintf(ttl, sizeof(ttl), "%" PRId64, secs);
@@ -593,19 +227,19 @@ static int update_once(struct rdb *r, const char *key, db_update_fn *fn, void *c
 	QUEUE("EXEC");
     } else
 	QUEUE("UNWATCH");
-    if (pipeline(r, "MULTI/EXEC", n, argc, argv, lens, rep) < 0)
+    if (rdb_pipeline(r, "MULTI/EXEC", n, argc, argv, lens, rep) < 0)
 	return -1;
     rc = (int) change;
     for (int i = 0; i < n; i++) {
-	if (rc >= 0 && reply_error(r, i == n - 1 && n > 1 ? "EXEC" : argv[i][0], rep[i]))
+	if (rc >= 0 && rdb_reply_error(r, i == n - 1 && n > 1 ? "EXEC" : argv[i][0], rep[i]))
 	    rc = -1;
 	else if (i == n - 1 && n > 1 && rc >= 0 && rep[i]->type == REDIS_REPLY_NIL)
 	    rc = -2;			/* the key changed: WATCH saw it */
 	else if (i == n - 1 && rc >= 0 && rep[i]->type == REDIS_REPLY_ARRAY)
 	    for (size_t e = 0; e < rep[i]->elements; e++)
-		if (rc >= 0 && reply_error(r, "EXEC", rep[i]->element[e]))
+		if (rc >= 0 && rdb_reply_error(r, "EXEC", rep[i]->element[e]))
 		    rc = -1;
-	hr.free_reply(rep[i]);
+	hiredis_api.free_reply(rep[i]);
     }
     if (rc < 0 || !t.stats_changed)
 	return rc;
@@ -625,13 +259,13 @@ int     rdb_update(struct rdb *r, const char *key, db_update_fn *fn, void *ctx)
     int     rc = -2, tries = 0;
 
     if (strlen(key) + strlen(r->prefix) >= KEY_BUF) {
-	set_error(r, "%s: key too long", key);
+	rdb_set_error(r, "%s: key too long", key);
 	return -1;
     }
     if (seed == 0)
 	seed = (unsigned) getpid() ^ (unsigned) start;
     for (;;) {
-	if (connect_server(r) < 0)
+	if (rdb_connect(r) < 0)
 	    return -1;
 	if ((rc = update_once(r, key, fn, ctx, now)) != -2)
 	    return rc < 0 ? -1 : rc;
@@ -644,7 +278,7 @@ int     rdb_update(struct rdb *r, const char *key, db_update_fn *fn, void *ctx)
 	    nanosleep(&ts, 0);
 	}
     }
-    set_error(r, "%s: changed by others %d times in a row", key, tries);
+    rdb_set_error(r, "%s: changed by others %d times in a row", key, tries);
     return -1;
 }
 
@@ -656,12 +290,12 @@ int     rdb_get_stats(struct rdb *r, struct tp_stats *s)
     redisReply *rep;
 
     memset(s, 0, sizeof(*s));
-    if (connect_server(r) < 0 || (rep = command(r, "HGETALL", 2, argv, 0)) == 0)
+    if (rdb_connect(r) < 0 || (rep = rdb_command(r, "HGETALL", 2, argv, 0)) == 0)
 	return -1;
-    if (reply_error(r, "HGETALL", rep) || rep->type != REDIS_REPLY_ARRAY) {
+    if (rdb_reply_error(r, "HGETALL", rep) || rep->type != REDIS_REPLY_ARRAY) {
 	if (rep->type != REDIS_REPLY_ERROR)
-	    set_error(r, "%s: not a hash", sk);
-	hr.free_reply(rep);
+	    rdb_set_error(r, "%s: not a hash", sk);
+	hiredis_api.free_reply(rep);
 	return -1;
     }
     for (size_t e = 0; e + 1 < rep->elements; e += 2) {
@@ -677,7 +311,7 @@ int     rdb_get_stats(struct rdb *r, struct tp_stats *s)
 		*p = strtoll(v->str, 0, 10);
 	}
     }
-    hr.free_reply(rep);
+    hiredis_api.free_reply(rep);
     return 0;
 }
 
@@ -690,7 +324,7 @@ int     rdb_update_stats(struct rdb *r, void (*fn) (struct tp_stats *, void *), 
 
     memset(&add, 0, sizeof(add));
     fn(&add, ctx);
-    if (connect_server(r) < 0)
+    if (rdb_connect(r) < 0)
 	return -1;
     return add_counters(r, &add);
 }
@@ -704,19 +338,19 @@ int     rdb_walk(struct rdb *r, db_walk_fn *fn, void *ctx, int all)
     size_t  plen = strlen(r->prefix);
 
     snprintf(pattern, sizeof(pattern), "%s*", r->prefix);
-    if (connect_server(r) < 0)
+    if (rdb_connect(r) < 0)
 	return -1;
     do {
 	const char *scan[6] = {"SCAN", cursor, "MATCH", pattern, "COUNT", SCAN_COUNT};
-	redisReply *rep = command(r, "SCAN", 6, scan, 0), *keys, *vals;
+	redisReply *rep = rdb_command(r, "SCAN", 6, scan, 0), *keys, *vals;
 	const char **mget;
 	size_t  nk = 0;
 
 	if (rep == 0)
 	    return -1;
-	if (reply_error(r, "SCAN", rep) || rep->type != REDIS_REPLY_ARRAY
+	if (rdb_reply_error(r, "SCAN", rep) || rep->type != REDIS_REPLY_ARRAY
 	    || rep->elements != 2 || rep->element[1]->type != REDIS_REPLY_ARRAY) {
-	    hr.free_reply(rep);
+	    hiredis_api.free_reply(rep);
 	    return -1;
 	}
 	snprintf(cursor, sizeof(cursor), "%.*s", (int) rep->element[0]->len,
@@ -733,9 +367,9 @@ int     rdb_walk(struct rdb *r, db_walk_fn *fn, void *ctx, int all)
 	    mget[nk++] = kk;
 	}
 	if (nk > 1) {
-	    if ((vals = command(r, "MGET", (int) nk, mget, 0)) == 0) {
+	    if ((vals = rdb_command(r, "MGET", (int) nk, mget, 0)) == 0) {
 		free(mget);
-		hr.free_reply(rep);
+		hiredis_api.free_reply(rep);
 		return -1;
 	    }
 	    for (size_t i = 1; !stop && vals->type == REDIS_REPLY_ARRAY && i < nk
@@ -747,10 +381,10 @@ int     rdb_walk(struct rdb *r, db_walk_fn *fn, void *ctx, int all)
 		    stop = fn(mget[i] + plen, &rec, ctx) != 0;
 		}
 	    }
-	    hr.free_reply(vals);
+	    hiredis_api.free_reply(vals);
 	}
 	free(mget);
-	hr.free_reply(rep);
+	hiredis_api.free_reply(rep);
     } while (!stop && strcmp(cursor, "0") != 0);
     return count;
 }
@@ -799,10 +433,10 @@ int     rdb_describe(struct rdb *r, char *buf, size_t len, long *keys)
     redisReply *rep;
 
     *keys = -1;
-    if (connect_server(r) < 0 || (rep = command(r, "INFO", 1, argv, 0)) == 0)
+    if (rdb_connect(r) < 0 || (rep = rdb_command(r, "INFO", 1, argv, 0)) == 0)
 	return -1;
-    if (reply_error(r, "INFO", rep) || rep->type != REDIS_REPLY_STRING) {
-	hr.free_reply(rep);
+    if (rdb_reply_error(r, "INFO", rep) || rep->type != REDIS_REPLY_STRING) {
+	hiredis_api.free_reply(rep);
 	return -1;
     }
     info_field(rep->str, "redis_version", version, sizeof(version));
@@ -811,7 +445,7 @@ int     rdb_describe(struct rdb *r, char *buf, size_t len, long *keys)
 	info_field(rep->str, "valkey_version", version, sizeof(version));
     }
     info_field(rep->str, "used_memory", memory, sizeof(memory));
-    hr.free_reply(rep);
+    hiredis_api.free_reply(rep);
     *keys = rdb_count(r);
     snprintf(buf, len, "%s %s, used_memory %s bytes", product, version, memory);
     return *keys < 0 ? -1 : 0;
@@ -826,15 +460,15 @@ int     rdb_eviction(struct rdb *r, char *buf, size_t len)
     redisReply *rep;
     int     rc = -1;
 
-    if (connect_server(r) < 0 || (rep = command(r, "INFO", 2, argv, 0)) == 0)
+    if (rdb_connect(r) < 0 || (rep = rdb_command(r, "INFO", 2, argv, 0)) == 0)
 	return -1;
-    if (!reply_error(r, "INFO", rep) && rep->type == REDIS_REPLY_STRING) {
+    if (!rdb_reply_error(r, "INFO", rep) && rep->type == REDIS_REPLY_STRING) {
 	if (*info_field(rep->str, "maxmemory_policy", buf, len))
 	    rc = 0;
 	else
-	    set_error(r, "INFO memory: no maxmemory_policy");
+	    rdb_set_error(r, "INFO memory: no maxmemory_policy");
     }
-    hr.free_reply(rep);
+    hiredis_api.free_reply(rep);
     return rc;
 }
 
@@ -845,9 +479,9 @@ int     rdb_ping(struct rdb *r)
     redisReply *rep;
     int     rc;
 
-    if (connect_server(r) < 0 || (rep = command(r, "PING", 1, argv, 0)) == 0)
+    if (rdb_connect(r) < 0 || (rep = rdb_command(r, "PING", 1, argv, 0)) == 0)
 	return -1;
-    rc = reply_error(r, "PING", rep) ? -1 : 0;
-    hr.free_reply(rep);
+    rc = rdb_reply_error(r, "PING", rep) ? -1 : 0;
+    hiredis_api.free_reply(rep);
     return rc;
 }
