@@ -15,7 +15,6 @@
  */
 #define _GNU_SOURCE
 #include "admin/admin.h"
-#include "store/server.h"
 #include "store/dbfile.h"
 
 #include <arpa/inet.h>
@@ -78,29 +77,15 @@ static void good(struct doctor *d, const char *fmt, ...)
     putc('\n', d->a->out);
 }
 
-/* check_server - a shared database: reached, credentials taken, and no
- * eviction policy that could drop our keys */
-static void check_server(struct doctor *d)
+/* finding - what the store's own checks found (db_doctor) */
+static void finding(void *ctx, const char *fix, const char *text)
 {
-    struct rdb *r = db_server(d->a->db);
-    char    policy[64];
+    struct doctor *d = ctx;
 
-    if (rdb_ping(r) < 0) {
-	problem(d, "start the server, or fix database, database_password_file "
-		"and the ACL user in tarpit.conf", "the database server does not "
-		"answer: %s", rdb_error(r));
-	return;
-    }
-    good(d, "database server %s answers PING, credentials accepted", rdb_url(r));
-    if (rdb_eviction(r, policy, sizeof(policy)) < 0)
-	problem(d, "give the ACL user +info, as tarpit.conf(5) shows",
-		"the server's maxmemory-policy cannot be read: %s", rdb_error(r));
-    else if (strncmp(policy, "allkeys-", 8) == 0)
-	problem(d, "set maxmemory-policy to noeviction or volatile-ttl on the server",
-		"maxmemory-policy is %s: the server may evict our keys, and escaped "
-		"networks would silently wait again", policy);
+    if (fix)
+	problem(d, fix, "%s", text);
     else
-	good(d, "maxmemory-policy %s keeps our keys", policy);
+	good(d, "%s", text);
 }
 
 /* check_state_files - every file in the state directory is the
@@ -161,15 +146,11 @@ static void check_room(struct doctor *d, const char *dir)
 	good(d, "%lld bytes free in %s: room for expire's two copies", free_b, dir);
 }
 
-/* check_database - the directory, the lock file, the file, its owner */
-static void check_database(struct doctor *d)
+/* check_files - a GDBM file's directory, lock file, file and owners;
+ * 0, or -1 when the store's own checks cannot run */
+static int check_files(struct doctor *d)
 {
     const char *db = d->a->conf.database;
-
-    if (db_shared(d->a->db)) {
-	check_server(d);
-	return;
-    }
     char    dir[DB_FILE_MAX], lock[DB_FILE_MAX];
     struct passwd *pw = getpwnam("tarpit");
     struct stat st;
@@ -178,13 +159,13 @@ static void check_database(struct doctor *d)
     if (db_file(db, DB_FILE_DIR, dir, sizeof(dir)) == 0
 	|| db_file(db, DB_FILE_LOCK, lock, sizeof(lock)) == 0) {
 	problem(d, "a shorter database = in tarpit.conf", "the database path is too long");
-	return;
+	return -1;
     }
     if (stat(dir, &st) < 0) {
 	problem(d, "create it (systemd does, from the units' StateDirectory=, "
 		"once a helper has run), or set database = in tarpit.conf",
 		"the database directory %s does not exist", dir);
-	return;
+	return -1;
     }
     if (st.st_mode & S_IWOTH)
 	problem(d, "chmod o-w on it", "the database directory %s is world-writable", dir);
@@ -198,12 +179,22 @@ static void check_database(struct doctor *d)
 		"writable by user tarpit", lock);
     check_state_files(d, dir);
     check_room(d, dir);
-    if (db_get(d->a->db, "@doctor", &r) < 0)
+    if (db_get(d->a->db, "@doctor", &r) < 0) {
 	problem(d, "see the message; `tarpit-admin info` shows the file",
 		"the database cannot be read: %s", db_error(d->a->db));
-    else
-	good(d, "database %s can be read%s", db, d->a->as_owner
-	     ? " by the directory's owner, as the helpers read it" : "");
+	return -1;
+    }
+    good(d, "database %s can be read%s", db, d->a->as_owner
+	 ? " by the directory's owner, as the helpers read it" : "");
+    return 0;
+}
+
+/* check_database - the file's install, then the store's own checks (a
+ * server's: reached, and keeping our keys) */
+static void check_database(struct doctor *d)
+{
+    if (db_shared(d->a->db) || check_files(d) == 0)
+	db_doctor(d->a->db, finding, d);
 }
 
 /* check_units - installed, and enough connections for Postfix */

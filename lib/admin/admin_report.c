@@ -9,7 +9,6 @@
  */
 #define _GNU_SOURCE
 #include "admin/admin.h"
-#include "store/server.h"
 #include "tarpit/opendb.h"
 #include "tarpit/decide.h"
 #include "wait/slots.h"
@@ -95,15 +94,15 @@ int admin_info(struct admin *a, int argc, char **argv)
 {
     long    n[STATE_TARPITTED + 1];
     size_t  records;
-    char    value[CONF_PATH_MAX], server[200];
-    long    keys = 0;
+    char    value[CONF_PATH_MAX];
+    struct db_about about;
     int     rc, waiting = admin_waiting(a), shared = db_shared(a->db);
 
     (void) argc;			/* none: admin_run() saw to it */
     (void) argv;
     if ((rc = admin_count_states(a, n, &records)) != 0)
 	return rc;
-    if (shared && rdb_describe(db_server(a->db), server, sizeof(server), &keys) < 0)
+    if (db_about(a->db, &about) < 0)
 	return admin_db_failed(a);
     if (a->json) {
 	fputs("{\"version\":", a->out);
@@ -114,14 +113,14 @@ int admin_info(struct admin *a, int argc, char **argv)
 	admin_json_string(a->out, a->conf.database);
 	if (shared) {
 	    fputs(",\"server\":", a->out);
-	    admin_json_string(a->out, server);
-	    fprintf(a->out, ",\"server_keys\":%ld", keys);
+	    admin_json_string(a->out, about.server);
+	    fprintf(a->out, ",\"server_keys\":%ld", about.keys);
 	}
 	fprintf(a->out, ",\"database_bytes\":%lld,\"records\":%zu,\"escaped\":%ld,"
 		"\"tarpitted\":%ld,\"allowed\":%ld,\"blocked\":%ld,"
 		"\"waiting\":%d,\"max_waiting\":%" PRId64 ","
 		"\"sleep_ms\":%" PRId64 ",\"threshold\":%" PRId64 "}\n",
-		db_size(a->db), records, n[STATE_ESCAPED], n[STATE_TARPITTED], n[STATE_ALLOWED],
+		about.bytes, records, n[STATE_ESCAPED], n[STATE_TARPITTED], n[STATE_ALLOWED],
 		n[STATE_BLOCKED], waiting, a->conf.max_waiting, a->conf.sleep_ms,
 		a->conf.threshold);
     } else {
@@ -129,10 +128,10 @@ int admin_info(struct admin *a, int argc, char **argv)
 	fprintf(a->out, "config file         %s\n", a->conf_file);
 	if (shared)
 	    fprintf(a->out, "database server     %s (%s; %ld keys under \"%s\")\n",
-		    a->conf.database, server, keys, a->conf.database_prefix);
+		    a->conf.database, about.server, about.keys, a->conf.database_prefix);
 	else
 	    fprintf(a->out, "database file       %s (%lld bytes)\n", a->conf.database,
-		    db_size(a->db));
+		    about.bytes);
 	fprintf(a->out, "records             %zu: %ld escaped, %ld tarpitted, "
 		"%ld allowed, %ld blocked\n", records, n[STATE_ESCAPED], n[STATE_TARPITTED],
 		n[STATE_ALLOWED], n[STATE_BLOCKED]);

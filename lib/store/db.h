@@ -2,8 +2,9 @@
 #define TARPIT_DB_H
 
 /*
- * db - the store: records by network key, behind a lock, in one file.
- * Callers speak in keys and records; nothing here knows of Postfix.
+ * db - the store: records by network key, in a GDBM file or on a
+ * Valkey/Redis server that several hosts share.  Callers speak in keys
+ * and records; nothing here knows of Postfix.
  */
 
 #include "store/record.h"
@@ -27,7 +28,6 @@ struct db_settings {
 };
 
 struct tp_db;
-struct rdb;
 
 enum db_change { DB_KEEP, DB_WRITE, DB_DELETE };
 
@@ -49,19 +49,66 @@ struct db_txn {
  * state between runs. */
 typedef enum db_change db_update_fn(struct db_txn *, void *ctx);
 
-/* Called under the shared lock for each record; non-zero stops the walk. */
+/* Called for each record a walk shows; non-zero stops the walk. */
 typedef int db_walk_fn(const char *key, const struct tp_record *, void *ctx);
 
 struct db_recovery {
     int     needed;			/* GDBM said it needed recovery */
-    long    recovered, failed, failed_buckets;
+    long    recovered;			/* the records the file holds now */
+    long    failed;			/* the records lost */
+    long    failed_buckets;		/* GDBM's buckets it could not read */
+    int     counted;			/* failed counts every record lost, */
+					/* not only those GDBM saw */
     char    backup[1100];		/* the damaged file, kept */
 };
 
-struct tp_db *db_new(const char *path);	/* out of memory is fatal */
+/* What db_about() tells of the store, for report and info. */
+struct db_about {
+    long long bytes;			/* the file's size, or -1 */
+    long    keys;			/* a server's keys under the prefix, or -1 */
+    char    server[200];		/* a server's product, version, memory; or "" */
+};
+
+/* What doctor hears of the store's own checks: fix is 0 for a good
+ * finding, else what to do about the problem that text describes. */
+typedef void db_finding_fn(void *ctx, const char *fix, const char *text);
+
+/*
+ * The contract, the same on every backend (backend.h has the table;
+ * tests/unit/contract_test.c holds every backend to it):
+ *
+ * db_open() picks the backend by the database setting: a server's URL
+ *	(redis://, valkey://, redis+unix://) or a GDBM file's path.  No
+ *	file or connection is touched until the first operation.
+ * db_get() reads one record: 1 found, 0 not, -1 error.
+ * db_update() reads the record, lets fn decide, and writes or deletes it
+ *	atomically: no other update of the key comes in between.  fn may run
+ *	more than once (see db_update_fn).  The counters in txn.stats are
+ *	increments, added to the host-wide counters once the record is
+ *	written.  Returns fn's final db_change, or -1.
+ * db_update_many() is db_update() for each key in turn; each key's
+ *	update is atomic, the whole not (one GDBM lock holds them all, a
+ *	server takes them one by one); the last key's change, or -1 at the
+ *	first failure.
+ * db_update_stats() adds fn's increments (from zero) to the counters.
+ * db_walk() shows every network's record; db_walk_all() also the other
+ *	'@' keys (greylist entries, which the ledger writes); neither shows
+ *	the store's own (its counters).  The count of records shown, or -1.
+ * db_load() is db_update_many() where the store can make it all or
+ *	nothing (a GDBM file is rebuilt with the updates and renamed into
+ *	place); a server takes them one by one and *done says how many.
+ * db_check() counts the records and says whether the store is sound.
+ * Operations a backend has no use for answer as done: db_reorganize()
+ *	(a server manages its memory), db_save_counters() (a server's
+ *	counters are stored as they move), db_recover() (nothing of ours to
+ *	rebuild on a server: zero counts).  db_size() is -1 where there is
+ *	no file.
+ * Every failure leaves db_error() saying why in one line that names the
+ *	file or server.
+ */
 struct tp_db *db_open(const struct db_settings *, char *why, size_t len);
+struct tp_db *db_new(const char *path);	/* a GDBM file; out of memory is fatal */
 int     db_shared(const struct tp_db *);
-struct rdb *db_server(struct tp_db *);
 void    db_free(struct tp_db *);
 void    db_set_lock_timeout(struct tp_db *, int ms);
 const char *db_error(const struct tp_db *);
@@ -80,6 +127,8 @@ int     db_update_stats(struct tp_db *, void (*fn) (struct tp_stats *, void *),
 			        void *ctx);
 int     db_save_counters(struct tp_db *);
 long long db_size(struct tp_db *);
+int     db_about(struct tp_db *, struct db_about *);
+void    db_doctor(struct tp_db *, db_finding_fn *, void *ctx);
 int64_t db_longest_hold_ms(const struct tp_db *);
 int64_t db_syncs(const struct tp_db *);
 int     db_delete(struct tp_db *, const char *key);

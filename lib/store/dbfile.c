@@ -16,7 +16,7 @@
 #define _GNU_SOURCE
 #include "store/dbfile.h"
 #include "store/db.h"
-#include "store/server.h"
+#include "store/backend.h"
 
 #include <string.h>
 
@@ -81,7 +81,7 @@ static const char *state_file(const struct db_settings *set, enum db_file which,
 const char *db_host_file(const struct db_settings *set, enum db_file which,
 			         char *buf, size_t len)
 {
-    if (!rdb_is_url(set->database))
+    if (!server_is_url(set->database))
 	return db_file(set->database, which, buf, len);
     return state_file(set, which, buf, len);
 }

@@ -5,8 +5,9 @@
  *	`database = redis://HOST:PORT/DB` (or valkey://, or
  *	redis+unix:///PATH?db=N) keeps the records on a server that several
  *	MX hosts share, so that a network that escaped through one is known
- *	to all.  db.c hands every operation here when the database is such a
- *	URL; the programs above do not know the difference.
+ *	to all.  db.c opens it when the database is such a URL and calls it
+ *	through its table (server_ops); the programs above do not know the
+ *	difference.  server_link.c makes the connection.
  *
  *	Keys are database_prefix + the network key ("tarpit:192.0.2.0/24");
  *	values are the record codec of record.c, as in GDBM.  The host-wide
@@ -35,8 +36,8 @@
  *	a wait: a waiting helper holds no connection), after any I/O error
  *	and on timeouts; database_timeout bounds the connect and every
  *	command.  Commands used: AUTH, SELECT, PING, GET, SET, DEL, WATCH,
- *	UNWATCH, MULTI, EXEC, HINCRBY, HGETALL, HSET, SCAN, MGET, INFO,
- *	CONFIG GET (doctor only), all in Redis 6.2+ and Valkey 7.2+.
+ *	UNWATCH, MULTI, EXEC, HINCRBY, HGETALL, SCAN, MGET, INFO, all in
+ *	Redis 6.2+ and Valkey 7.2+.
  */
 #define _GNU_SOURCE
 #include "store/server_link.h"
@@ -78,9 +79,10 @@ static int decode(struct rdb *r, const char *key, const redisReply *rep,
     return 1;
 }
 
-/* rdb_get - one record: 1 found, 0 not, -1 error; one round trip */
-int     rdb_get(struct rdb *r, const char *key, struct tp_record *rec)
+/* server_get - one record: 1 found, 0 not, -1 error; one round trip */
+static int server_get(struct tp_db *base, const char *key, struct tp_record *rec)
 {
+    struct rdb *r = (struct rdb *) base;
     char    k[KEY_BUF];
     const char *argv[2] = {"GET", full_key(r, key, k, sizeof(k))};
     redisReply *rep;
@@ -248,11 +250,11 @@ static int update_once(struct rdb *r, const char *key, db_update_fn *fn, void *c
     return add_counters(r, &t.stats) < 0 ? -1 : rc;
 }
 
-/* rdb_update - read, let fn change, write back, atomically against every
+/* update - read, let fn change, write back, atomically against every
  * other host: the change, or -1.  When others win the race the update
  * backs off a random while, growing to 10 ms, and tries again, for up to
  * eight times database_timeout. */
-int     rdb_update(struct rdb *r, const char *key, db_update_fn *fn, void *ctx)
+static int update(struct rdb *r, const char *key, db_update_fn *fn, void *ctx)
 {
     int64_t now = (int64_t) time(0), start = monotonic_ms();
     static unsigned seed;
@@ -282,9 +284,10 @@ int     rdb_update(struct rdb *r, const char *key, db_update_fn *fn, void *ctx)
     return -1;
 }
 
-/* rdb_get_stats - the host-wide counters (all hosts'); 0 or -1 */
-int     rdb_get_stats(struct rdb *r, struct tp_stats *s)
+/* server_get_stats - the host-wide counters (all hosts'); 0 or -1 */
+static int server_get_stats(struct tp_db *base, struct tp_stats *s)
 {
+    struct rdb *r = (struct rdb *) base;
     char    sk[160], name[24];
     const char *argv[2] = {"HGETALL", full_key(r, STATS_KEY, sk, sizeof(sk))};
     redisReply *rep;
@@ -315,11 +318,13 @@ int     rdb_get_stats(struct rdb *r, struct tp_stats *s)
     return 0;
 }
 
-/* rdb_update_stats - the increments fn makes (from zero) to the counters,
+/* server_update_stats - the increments fn makes (from zero) to the counters,
  * as HINCRBYs: never a read and a write back, which would lose other
  * hosts' increments in between; 0 or -1 */
-int     rdb_update_stats(struct rdb *r, void (*fn) (struct tp_stats *, void *), void *ctx)
+static int server_update_stats(struct tp_db *base, void (*fn) (struct tp_stats *, void *),
+			               void *ctx)
 {
+    struct rdb *r = (struct rdb *) base;
     struct tp_stats add;
 
     memset(&add, 0, sizeof(add));
@@ -329,10 +334,11 @@ int     rdb_update_stats(struct rdb *r, void (*fn) (struct tp_stats *, void *), 
     return add_counters(r, &add);
 }
 
-/* rdb_walk - SCAN the keys under the prefix, MGET each batch: fn for each
+/* server_walk - SCAN the keys under the prefix, MGET each batch: fn for each
  * record (not the counters; '@' keys only with all); the count, or -1 */
-int     rdb_walk(struct rdb *r, db_walk_fn *fn, void *ctx, int all)
+static int server_walk(struct tp_db *base, db_walk_fn *fn, void *ctx, int all)
 {
+    struct rdb *r = (struct rdb *) base;
     char    pattern[160], cursor[32] = "0";
     int     count = 0, stop = 0;
     size_t  plen = strlen(r->prefix);
@@ -398,12 +404,11 @@ static int count_fn(const char *key, const struct tp_record *rec, void *ctx)
     return 0;
 }
 
-/* rdb_count - the records under the prefix, greylist entries included */
-long    rdb_count(struct rdb *r)
+/* server_check - the records under the prefix, greylist entries
+ * included: the server keeps them sound itself */
+static int server_check(struct tp_db *base, long *records)
 {
-    long    n = 0;
-
-    return rdb_walk(r, count_fn, &n, 1) < 0 ? -1 : n;
+    return server_walk(base, count_fn, records, 1) < 0 ? -1 : 0;
 }
 
 /* info_field - "name:value" from an INFO reply, into buf */
@@ -424,15 +429,15 @@ static const char *info_field(const char *info, const char *name, char *buf, siz
     return buf;
 }
 
-/* rdb_describe - the server's version and memory and the keys under the
- * prefix, in one line; 0 or -1 */
-int     rdb_describe(struct rdb *r, char *buf, size_t len, long *keys)
+/* server_about - the server's version and memory, and the keys under
+ * the prefix; 0 or -1 */
+static int server_about(struct tp_db *base, struct db_about *about)
 {
+    struct rdb *r = (struct rdb *) base;
     const char *argv[1] = {"INFO"};
     char    version[64], memory[64], product[16] = "Redis";
     redisReply *rep;
 
-    *keys = -1;
     if (rdb_connect(r) < 0 || (rep = rdb_command(r, "INFO", 1, argv, 0)) == 0)
 	return -1;
     if (rdb_reply_error(r, "INFO", rep) || rep->type != REDIS_REPLY_STRING) {
@@ -446,15 +451,16 @@ int     rdb_describe(struct rdb *r, char *buf, size_t len, long *keys)
     }
     info_field(rep->str, "used_memory", memory, sizeof(memory));
     hiredis_api.free_reply(rep);
-    *keys = rdb_count(r);
-    snprintf(buf, len, "%s %s, used_memory %s bytes", product, version, memory);
-    return *keys < 0 ? -1 : 0;
+    snprintf(about->server, sizeof(about->server), "%s %s, used_memory %s bytes",
+	     product, version, memory);
+    about->keys = 0;
+    return server_check(base, &about->keys);
 }
 
-/* rdb_eviction - the server's maxmemory_policy, from INFO (which the
+/* eviction - the server's maxmemory_policy, from INFO (which the
  * ACL of tarpit.conf(5) allows; CONFIG would show the password too); 0 or
  * -1 (said) */
-int     rdb_eviction(struct rdb *r, char *buf, size_t len)
+static int eviction(struct rdb *r, char *buf, size_t len)
 {
     const char *argv[2] = {"INFO", "memory"};
     redisReply *rep;
@@ -472,8 +478,8 @@ int     rdb_eviction(struct rdb *r, char *buf, size_t len)
     return rc;
 }
 
-/* rdb_ping - connect, authenticate, PING; 0 or -1 */
-int     rdb_ping(struct rdb *r)
+/* ping - connect, authenticate, PING; 0 or -1 */
+static int ping(struct rdb *r)
 {
     const char *argv[1] = {"PING"};
     redisReply *rep;
@@ -485,3 +491,62 @@ int     rdb_ping(struct rdb *r)
     hiredis_api.free_reply(rep);
     return rc;
 }
+
+/* server_update_many - each key's update, one after another */
+static int server_update_many(struct tp_db *base, char *const *keys, size_t n,
+			              db_update_fn *fn, void *ctx)
+{
+    int     rc = 0;
+
+    for (size_t i = 0; i < n && rc >= 0; i++)
+	rc = update((struct rdb *) base, keys[i], fn, ctx);
+    return rc;
+}
+
+/* server_doctor - reached, credentials taken, and no eviction policy
+ * that could drop our keys */
+static void server_doctor(struct tp_db *base, db_finding_fn *say, void *ctx)
+{
+    struct rdb *r = (struct rdb *) base;
+    char    policy[64], text[DB_PATH_MAX + 600];
+
+    if (ping(r) < 0) {
+	snprintf(text, sizeof(text), "the database server does not answer: %s",
+		 base->error);
+	say(ctx, "start the server, or fix database, database_password_file "
+	    "and the ACL user in tarpit.conf", text);
+	return;
+    }
+    snprintf(text, sizeof(text), "database server %s answers PING, credentials "
+	     "accepted", r->url);
+    say(ctx, 0, text);
+    if (eviction(r, policy, sizeof(policy)) < 0) {
+	snprintf(text, sizeof(text), "the server's maxmemory-policy cannot be "
+		 "read: %s", base->error);
+	say(ctx, "give the ACL user +info, as tarpit.conf(5) shows", text);
+    } else if (strncmp(policy, "allkeys-", 8) == 0) {
+	snprintf(text, sizeof(text), "maxmemory-policy is %s: the server may "
+		 "evict our keys, and escaped networks would silently wait again",
+		 policy);
+	say(ctx, "set maxmemory-policy to noeviction or volatile-ttl on the server",
+	    text);
+    } else {
+	snprintf(text, sizeof(text), "maxmemory-policy %s keeps our keys", policy);
+	say(ctx, 0, text);
+    }
+}
+
+const struct db_ops server_ops = {
+    .kind = "server",
+    .shared = 1,
+    .free = server_free,
+    .get = server_get,
+    .release = server_release,
+    .update_many = server_update_many,
+    .update_stats = server_update_stats,
+    .get_stats = server_get_stats,
+    .walk = server_walk,
+    .check = server_check,
+    .about = server_about,
+    .doctor = server_doctor,
+};

@@ -35,11 +35,12 @@ __attribute__((format(printf, 2, 3)))
 void    rdb_set_error(struct rdb *r, const char *fmt, ...)
 {
     va_list ap;
-    int     n = snprintf(r->error, sizeof(r->error), "%s: ", r->url);
+    char   *e = r->base.error;
+    int     n = snprintf(e, sizeof(r->base.error), "%s: ", r->url);
 
     va_start(ap, fmt);
-    if (n > 0 && (size_t) n < sizeof(r->error))
-	vsnprintf(r->error + n, sizeof(r->error) - (size_t) n, fmt, ap);
+    if (n > 0 && (size_t) n < sizeof(r->base.error))
+	vsnprintf(e + n, sizeof(r->base.error) - (size_t) n, fmt, ap);
     va_end(ap);
 }
 
@@ -74,8 +75,8 @@ static int load_hiredis(void)
     return 0;
 }
 
-/* rdb_is_url - is this database setting a server's URL? */
-int rdb_is_url(const char *database)
+/* server_is_url - is this database setting a server's URL? */
+int     server_is_url(const char *database)
 {
     static const char *const schemes[] = {"redis://", "valkey://", "redis+unix://",
     "valkey+unix://", "unix://"};
@@ -160,9 +161,9 @@ static int parse_url(struct rdb *r, const char *url, char *why, size_t len)
     return 0;
 }
 
-/* rdb_new - a handle for the server the config names; 0 with why when the
- * URL or the password file is wrong */
-struct rdb *rdb_new(const struct db_settings *set, char *why, size_t len)
+/* server_open - a handle for the server the settings name; 0 with why
+ * when the URL is wrong.  Nothing is connected yet. */
+struct tp_db *server_open(const struct db_settings *set, char *why, size_t len)
 {
     struct rdb *r;
 
@@ -180,7 +181,8 @@ struct rdb *rdb_new(const struct db_settings *set, char *why, size_t len)
 	free(r);
 	return 0;
     }
-    return r;
+    db_init(&r->base, &server_ops, r->url);
+    return &r->base;
 }
 
 static void disconnect(struct rdb *r)
@@ -190,28 +192,16 @@ static void disconnect(struct rdb *r)
     r->c = 0;
 }
 
-void    rdb_free(struct rdb *r)
+void    server_free(struct tp_db *base)
 {
-    if (r) {
-	disconnect(r);
-	free(r);
-    }
+    disconnect((struct rdb *) base);
+    free(base);
 }
 
-const char *rdb_error(const struct rdb *r)
+/* server_release - drop the connection (a helper before its wait) */
+void    server_release(struct tp_db *base)
 {
-    return r->error;
-}
-
-const char *rdb_url(const struct rdb *r)
-{
-    return r->url;
-}
-
-/* rdb_release - drop the connection (a helper before its wait) */
-void    rdb_release(struct rdb *r)
-{
-    disconnect(r);
+    disconnect((struct rdb *) base);
 }
 
 /* io_failed - a command got no reply: say why, drop the connection */

@@ -8,7 +8,7 @@
  * (the records) and server_link.c (the link) alone include it.
  */
 
-#include "store/server.h"
+#include "store/backend.h"
 
 #include <hiredis/hiredis.h>
 #include <stdint.h>
@@ -32,6 +32,7 @@ struct hiredis {
 extern struct hiredis hiredis_api;
 
 struct rdb {
+    struct tp_db base;			/* first: db.c's handle */
     char    url[DB_PATH_MAX];		/* as configured, for messages */
     char    host[256];
     int     port;
@@ -43,9 +44,12 @@ struct rdb {
     int64_t timeout_ms;
     int64_t max_age_s;
     redisContext *c;
-    char    error[512];
 };
 
+extern const struct db_ops server_ops;
+
+void    server_free(struct tp_db *);
+void    server_release(struct tp_db *);
 void    rdb_set_error(struct rdb *, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void    rdb_io_failed(struct rdb *, const char *what);
