@@ -22,8 +22,10 @@ ok "the package $(basename "$DEB"), and $V+1 made from it"
 
 ct_start || { not_ok "systemd boots as PID 1 in a container"; done_testing; exit 1; }
 ok "systemd $(ct systemctl --version | sed -n '1s/systemd \([0-9]*\).*/\1/p') runs as PID 1 in the container ($(ct systemctl is-system-running))"
-cp "$DEB" "$T/up/tarpit_$V+1.deb" "$R/var/tmp/"
-SC=$TOOLS/smtp-client PC=$TOOLS/policy-client
+# The container has a /tmp of its own, where this clone may be: what it
+# runs of ours goes into its /var/tmp.
+cp "$DEB" "$T/up/tarpit_$V+1.deb" "$TOOLS/smtp-client" "$TOOLS/policy-client" "$R/var/tmp/"
+SC=/var/tmp/smtp-client PC=/var/tmp/policy-client
 CHECK_SOCK=/var/spool/postfix/private/tarpit-check
 
 # --- Install ---------------------------------------------------------------
