@@ -90,8 +90,9 @@ int admin_expire(struct admin *a, int argc, char **argv)
 	    fprintf(a->err, "tarpit-admin: %s: recovering\n", db_error(a->db));
 	    if (db_recover(a->db, &rv) < 0)
 		return admin_db_failed(a);
-	    fprintf(a->err, "tarpit-admin: recovered %ld records, lost %ld; the "
-		    "damaged file is kept as %s\n", rv.recovered, rv.failed, rv.backup);
+	    fprintf(a->err, "tarpit-admin: recovered %ld records, lost %s%ld; the "
+		    "damaged file is kept as %s\n", rv.recovered, rv.counted ? "" : "at least ",
+		    rv.failed, rv.backup);
 	}
     }
     db_walk_mapped(a->db);
@@ -136,9 +137,11 @@ int admin_recover(struct admin *a, int argc, char **argv)
     fprintf(a->out, "damage: %s\n", db_error(a->db));
     if (db_recover(a->db, &rv) < 0)
 	return admin_db_failed(a);
-    fprintf(a->out, "recovered %ld records; lost %ld records and %ld buckets; "
-	    "the damaged file is kept as %s\n", rv.recovered, rv.failed,
-	    rv.failed_buckets, rv.backup[0] ? rv.backup : "(no backup)");
+    fprintf(a->out, "recovered %ld records; lost %s%ld records and %ld buckets%s; "
+	    "the damaged file is kept as %s\n", rv.recovered, rv.counted ? "" : "at least ",
+	    rv.failed, rv.failed_buckets, rv.counted ? "" : " (the records were not "
+	    "counted before: expire counts them every hour)",
+	    rv.backup[0] ? rv.backup : "(no backup)");
     return ADMIN_OK;
 }
 
