@@ -93,6 +93,8 @@ shared_backend() { [ "${TEST_BACKEND:-gdbm}" = redis ]; }
 
 # ok NAME / not_ok NAME WHY - one result line each
 ok() { passed=$((passed + 1)); printf 'ok     %s\n' "$1"; }
+# note - what a set-up step made, said but not counted: only a check passes
+note() { printf '#      %s\n' "$1"; }
 not_ok() {
     failed=$((failed + 1)); printf 'FAILED %s\n' "$1"
     shift; [ $# -gt 0 ] && printf '       %s\n' "$@"

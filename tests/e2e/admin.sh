@@ -48,6 +48,7 @@ expect_eq "blocked network: REJECT with block_action, at once" \
     "$(cut -d' ' -f1-3 <<<"$out")" "action=REJECT Your network"
 out=$(req 2001:db8::9 1 | "$PC" 127.0.0.1 "$CPORT")
 expect_range "allowed network: no wait (ms)" "$(awk '{print $NF}' <<<"$out")" 0 500
+check "... because it is allowed (the log says so)" grep -q "client=2001:db8::9 .*DUNNO (allowed" "$T/check.log"
 $A unblock 192.0.2.5 >/dev/null
 out=$(req 192.0.2.9 2 | "$PC" 127.0.0.1 "$CPORT")
 expect_eq "unblocked: tarpitted again like any other" "$(awk '{print $1}' <<<"$out")" "action=DUNNO"

@@ -32,6 +32,8 @@ expect_eq "delivery after the wait is an escape, for the whole /24" \
     "$(json_field "$j" escapes)/$(json_field "$j" pending)" "1/0"
 out=$(req 192.0.2.200 2002 | ask "$CPORT")
 expect_range "escaped network does not wait (ms)" "$(ms_of "$out")" 0 500
+# A failed lookup answers DUNNO at once too: the log says which it was.
+check "... because it escaped (the log says so)" grep -q "client=192.0.2.200 .*DUNNO (escaped" "$T/check.log"
 out=$(req 192.0.2.201 2003 | ask "$SPORT")
 j=$($ADMIN --json check 192.0.2.10)
 expect_eq "a delivery without a wait is no escape" "$(json_field "$j" escapes)" "1"

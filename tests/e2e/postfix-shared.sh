@@ -24,7 +24,7 @@ for mx in mx1 mx2; do
     PORT[$mx]=$PF_PORT MASTER[$mx]=$PF_MASTER
     at_exit "PF_MASTER=${MASTER[$mx]} pf_stop '$T/$mx/pf'"
 done
-ok "two Postfix instances: mx1 on 127.0.0.1:${PORT[mx1]}, mx2 on 127.0.0.1:${PORT[mx2]}, one redis-server"
+note "two Postfix instances: mx1 on 127.0.0.1:${PORT[mx1]}, mx2 on 127.0.0.1:${PORT[mx2]}, one redis-server"
 
 "$SC" -b 127.0.3.5 -r user@example.test 127.0.0.1 "${PORT[mx1]}" >"$T/s1" 2>&1
 expect_range "mx1: a new network waits at RCPT about sleep=2s (ms)" "$(pf_rcpt_ms "$T/s1")" 1900 4000

@@ -18,10 +18,10 @@ mkdir "$T/up"
 dpkg-deb -R "$DEB" "$T/up/pkg"
 sed -i "s/^Version: .*/Version: $V+1/" "$T/up/pkg/DEBIAN/control"
 dpkg-deb -b "$T/up/pkg" "$T/up/tarpit_$V+1.deb" >/dev/null
-ok "the package $(basename "$DEB"), and $V+1 made from it"
+note "the package $(basename "$DEB"), and $V+1 made from it"
 
 ct_start || { not_ok "systemd boots as PID 1 in a container"; done_testing; exit 1; }
-ok "systemd $(ct systemctl --version | sed -n '1s/systemd \([0-9]*\).*/\1/p') runs as PID 1 in the container ($(ct systemctl is-system-running))"
+note "systemd $(ct systemctl --version | sed -n '1s/systemd \([0-9]*\).*/\1/p') runs as PID 1 in the container ($(ct systemctl is-system-running))"
 # The container has a /tmp of its own, where this clone may be: what it
 # runs of ours goes into its /var/tmp.
 cp "$DEB" "$T/up/tarpit_$V+1.deb" "$TOOLS/smtp-client" "$TOOLS/policy-client" "$R/var/tmp/"
