@@ -11,11 +11,11 @@
  *	changes version only when a field changes meaning.  An admin's comment,
  *	when there is one, follows the fields: two bytes of length (most
  *	significant first), then that many bytes of text, without a NUL.
- * DIAGNOSTICS
- *	The host-wide counters (struct tp_stats) use the same layout: their
- *	five totals, the hang-up histogram buckets, then the counters added
- *	since, in the order of stats_disk[].
  *
+ *	The host-wide counters (struct tp_stats) use the same layout, in the
+ *	order of stats_disk[] (STATS_DISK): the five first totals, the
+ *	hang-up histogram's buckets, then the counters added since.
+ * DIAGNOSTICS
  *	record_decode() and stats_decode() return -1 for an unknown version
  *	or a length that does not match N.
  */
@@ -54,6 +54,9 @@ const struct record_field stats_field_table[] = {
 
 const size_t stats_nfields = sizeof(stats_field_table) / sizeof(stats_field_table[0]);
 
+_Static_assert(sizeof(stats_field_table) / sizeof(stats_field_table[0]) == STATS_NAMED,
+	       "stats_field_table names every counter but the histogram's buckets");
+
 const size_t record_nfields = NFIELDS;
 
 #define G(name) {#name, offsetof(struct grey_entry, name), RK_TIME}
@@ -68,16 +71,20 @@ const size_t grey_nfields = sizeof(grey_field_table) / sizeof(grey_field_table[0
  * by one, so that reordering struct tp_stats cannot change the format. */
 #define ST(name, n) {offsetof(struct tp_stats, name), n}
 
+#define STATS_DISK(X) X(tarpits, 1) X(escapes, 1) X(hangups, 1) X(early_talkers, 1) \
+    X(dropouts, 1) X(hangup_hist, HIST_BUCKETS) X(waits_refused, 1) \
+    X(greylisted, 1) X(blocks, 1) X(hangup_ms, 1)
+#define ST_ENTRY(name, n) ST(name, n),
+#define ST_COUNT(name, n) + (n)
+
 static const struct {
     size_t  offset;
     size_t  n;				/* int64_t values from there */
-} stats_disk[] = {
-    ST(tarpits, 1), ST(escapes, 1), ST(hangups, 1), ST(early_talkers, 1),
-    ST(dropouts, 1), ST(hangup_hist, HIST_BUCKETS), ST(waits_refused, 1),
-    ST(greylisted, 1), ST(blocks, 1), ST(hangup_ms, 1),
-};
+} stats_disk[] = {STATS_DISK(ST_ENTRY)};
 
-#define NSTATS (5 + HIST_BUCKETS + 4)
+#define NSTATS STATS_COUNTERS
+_Static_assert(0 STATS_DISK(ST_COUNT) == NSTATS,
+	       "stats_disk[] holds every counter of struct tp_stats");
 
 /* stats_values - the counters in their on-disk order, or back */
 static void stats_values(struct tp_stats *s, int64_t *v, int to_values)

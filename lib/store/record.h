@@ -102,6 +102,12 @@ extern const size_t grey_nfields;
 extern const struct record_field stats_field_table[];
 extern const size_t stats_nfields;
 
+/* How many int64_t counters struct tp_stats holds (record.c checks at
+ * compile time that it holds nothing else), and how many of them
+ * stats_field_table names: the rest are hangup_hist's buckets. */
+#define STATS_COUNTERS (sizeof(struct tp_stats) / sizeof(int64_t))
+#define STATS_NAMED (STATS_COUNTERS - HIST_BUCKETS)
+
 size_t  record_encode(const struct tp_record *, unsigned char *buf, size_t len);
 int     record_decode(const unsigned char *buf, size_t len, struct tp_record *);
 size_t  stats_encode(const struct tp_stats *, unsigned char *buf, size_t len);

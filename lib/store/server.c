@@ -111,9 +111,9 @@ static int64_t ttl_of(const struct rdb *r, const struct tp_record *rec, int64_t 
     return ttl;
 }
 
-/* The counters' hash fields: stats_field_table's names, then hist0 ..;
- * room for up to 16 named counters (there are 9) */
-#define NSTAT_FIELDS (16 + HIST_BUCKETS)
+/* The counters' hash fields: stats_field_table's names, then hist0 ..,
+ * one for each counter */
+#define NSTAT_FIELDS STATS_COUNTERS
 
 static int64_t *stat_field(struct tp_stats *s, size_t i, char *name, size_t len)
 {

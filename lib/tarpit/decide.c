@@ -26,7 +26,7 @@
  *	the ledger's business (ledger.c).
  *
  *	Allowing a network clears its block and blocking clears its
- *	allowance, so 1 and 2 never disagree.
+ *	allowance, so 4 and 5 never disagree.
  *
  *	record_state() names what a record says of its network, for the
  *	admin's listings.

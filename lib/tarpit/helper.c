@@ -304,7 +304,6 @@ int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
     struct helper *h;
     const char *option = 0;
     int     ch;
-    int     status = 0;
 
     log_init(progname);
     if (argc == 2 && strcmp(argv[1], "--version") == 0)
@@ -385,7 +384,6 @@ int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
 	}
 	if (policy_reply(&h->conn, action, REPLY_TIMEOUT_MS) < 0) {
 	    msg_warn("cannot send the reply: %s", strerror(errno));
-	    status = 0;
 	    break;
 	}
     }
@@ -394,5 +392,7 @@ int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
 	conf_free(&h->conf);
     }
     munmap(h, sizeof(*h));
-    return status;
+    /* 0 however the connection ended: what went wrong is logged, and a
+     * client that goes away is no failure of the unit's. */
+    return 0;
 }

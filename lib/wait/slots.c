@@ -62,11 +62,11 @@ int slots_in_use(const char *path, int max)
     if (fd < 0)
 	return errno == ENOENT ? 0 : -1;
     for (int i = 0; i < max; i++) {
-	struct flock fl = {.l_type = F_WRLCK,.l_whence = SEEK_SET,.l_start = i,.l_len = 1};
-
 	/* F_OFD_GETLK wants a descriptor that could take the lock it asks
-	 * about; a read-only one may ask about read locks only. */
-	fl.l_type = F_RDLCK;
+	 * about; a read-only one may ask about read locks only, which a
+	 * slot's write lock blocks all the same. */
+	struct flock fl = {.l_type = F_RDLCK,.l_whence = SEEK_SET,.l_start = i,.l_len = 1};
+
 	if (fcntl(fd, F_OFD_GETLK, &fl) < 0) {
 	    close(fd);
 	    return -1;
