@@ -8,6 +8,9 @@
 #   make deps         install the Debian build and test dependencies
 #   make deb          tarpit_VERSION_ARCH.deb, with Debian's own tools
 #   make unit-check   the unit tests alone (the package build runs them)
+#   make analyze      gcc's static analyser over every source (make check runs it)
+#   make coverage     line coverage per lib/ file (gcov), from the unit
+#                     tests and the helper suites
 #   make run          build and run the helpers on loopback with a scratch db
 #   make demo         (root) a throw-away Postfix in its own network namespace,
 #                     showing what the tarpit does, in under a minute
@@ -151,7 +154,28 @@ have-deps:
 	  && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; } \
 	  || $(MAKE) deps
 
+# gcc's static analyser (-fanalyzer) over every source, as errors: a
+# finding fails the build, as a warning does.  One stamp per source, so
+# that it runs in parallel and again only for what changed.
+ANALYZE_OKS = $(LIB_SRCS:%.c=build/analyze/%.ok) $(PROGS:%=build/analyze/bin/%.ok)
+analyze: $(ANALYZE_OKS)
+	@echo "gcc -fanalyzer: $(words $(ANALYZE_OKS)) sources, no findings"
+
+build/analyze/%.ok: %.c $(LIB_HDRS) VERSION
+	@mkdir -p $(@D)
+	gcc $(WARN) $(CPPFLAGS) -O2 -Ilib $(GDBM_CFLAGS) -DTARPIT_VERSION='"$(VERSION)"' \
+	    -fanalyzer -c -o /dev/null $<
+	@touch $@
+
+# Line coverage: a build with gcov's counters (build/cov/), the unit tests
+# and the suites that take a build's programs run on it, then one line a
+# source file (tests/coverage; build/cov/coverage.txt).
+coverage: have-deps
+	$(MAKE) O=build/cov/ CFLAGS="-O0 -g" EXTRA_CFLAGS=--coverage LDFLAGS=--coverage build-tests
+	tests/coverage
+
 check: have-deps
+	$(MAKE) analyze
 	$(MAKE) build-tests
 	$(MAKE) O=build/san/ EXTRA_CFLAGS="$(SAN_FLAGS)" CFLAGS= build-tests
 	$(MAKE) fuzz

@@ -2,7 +2,7 @@
  * NAME
  *	loadgen - a Postfix-shaped policy load, for benchmarks
  * SYNOPSIS
- *	loadgen known|new|spray6|connect HOST PORT CONNECTIONS SECONDS
+ *	loadgen known|new|spray6|connect|mx HOST PORT CONNECTIONS SECONDS
  *	loadgen pairs HOST CHECKPORT:STOREPORT CONNECTIONS SECONDS
  * DESCRIPTION
  *	Sends the 28 attributes Postfix 3.7 sends at RCPT, one request at a
@@ -26,6 +26,13 @@
  *	        Also prints "net NETWORK PAIRS" for each thread, so that the
  *	        database's counts can be checked against them (lost updates),
  *	        and the slowest answer (max_us).
+ *	mx      a mail server's day: each thread a client after another on
+ *	        a kept connection; one in twenty from a new network (100.64.0.0/10
+ *	        on), which the tarpit makes wait and which hangs up 1-10 s into
+ *	        the wait, as a bot does; the others from LOADGEN_KNOWN (10,000)
+ *	        networks the database knows, 10.0.0.0/24 on, answered at once.
+ *	        Latencies are the known ones'; also prints the slowest answer
+ *	        of each 10 seconds (max_by_10s) and how many bots hung up.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -65,6 +72,11 @@ static atomic_long nsamples;
 static atomic_long slowest;
 static long *pairs;			/* pairs mode: answered pairs per thread */
 static long nets;			/* LOADGEN_NETS: threads share this many */
+static long known_nets = 10000;		/* mx: LOADGEN_KNOWN */
+static atomic_long bots;		/* mx: bots that hung up */
+#define MAX_TENS 360
+static atomic_long max_by_10s[MAX_TENS];	/* mx: the slowest answer of each 10 s */
+static double started;
 
 static double now_s(void)
 {
@@ -124,6 +136,13 @@ static int timed_ask(int fd, const char *req, int len)
 	samples[i] = us;
     while (us > old && !atomic_compare_exchange_weak(&slowest, &old, us))
 	 /* retry */ ;
+    long    ten = (long) ((t0 - started) / 10);
+
+    if (ten >= 0 && ten < MAX_TENS) {
+	old = atomic_load(&max_by_10s[ten]);
+	while (us > old && !atomic_compare_exchange_weak(&max_by_10s[ten], &old, us))
+	     /* retry */ ;
+    }
     return 0;
 }
 
@@ -175,6 +194,50 @@ static void *pair_worker(void *arg)
 	close(sfd);
     pairs[id] = n;
     atomic_fetch_add(&total, 2 * n);
+    return 0;
+}
+
+/* mx_worker - known clients on a kept connection, and now and then a bot
+ * on a connection of its own that hangs up 1-10 s into its wait */
+static void *mx_worker(void *arg)
+{
+    long    id = (long) arg;
+    unsigned seed = (unsigned) (id * 2654435761u);
+    int     fd = -1;
+    char    req[2048], client[64];
+    long    n = 0;
+
+    while (now_s() < deadline) {
+	int     len;
+
+	if (rand_r(&seed) % 20 == 0) {
+	    long    k = atomic_fetch_add(&next_net, 1);
+	    int     bot;
+	    double  until = now_s() + 1 + (rand_r(&seed) % 9000) / 1000.0;
+
+	    snprintf(client, sizeof(client), "100.%ld.%ld.1", 64 + ((k >> 8) & 63), k & 255);
+	    len = format(req, sizeof(req), client, id, n);
+	    if ((bot = dial(&addr)) < 0)
+		continue;
+	    if (write(bot, req, (size_t) len) == len) {
+		while (now_s() < until && now_s() < deadline)
+		    usleep(20000);
+		atomic_fetch_add(&bots, 1);
+	    }
+	    close(bot);
+	    n++;
+	    continue;
+	}
+	long    k = rand_r(&seed) % known_nets;
+
+	snprintf(client, sizeof(client), "10.%ld.%ld.1", (k >> 8) & 255, k & 255);
+	len = format(req, sizeof(req), client, id, n);
+	if (ask_on(&fd, &addr, req, len) == 0)
+	    n++;
+    }
+    if (fd >= 0)
+	close(fd);
+    atomic_fetch_add(&total, n);
     return 0;
 }
 
@@ -231,7 +294,7 @@ int main(int argc, char **argv)
     pthread_t *th;
 
     if (argc != 6) {
-	fprintf(stderr, "usage: loadgen known|new|connect HOST PORT CONNECTIONS SECONDS\n"
+	fprintf(stderr, "usage: loadgen known|new|connect|mx HOST PORT CONNECTIONS SECONDS\n"
 		"       loadgen pairs HOST CHECKPORT:STOREPORT CONNECTIONS SECONDS\n");
 	return 2;
     }
@@ -239,6 +302,10 @@ int main(int argc, char **argv)
     if (getenv("LOADGEN_MAX"))
 	max_nets = atol(getenv("LOADGEN_MAX"));
     nets = getenv("LOADGEN_NETS") ? atol(getenv("LOADGEN_NETS")) : 0;
+    if (getenv("LOADGEN_KNOWN"))
+	known_nets = atol(getenv("LOADGEN_KNOWN"));
+    if (known_nets < 1 || known_nets > 65536)
+	return 2;
     memset(&addr, 0, sizeof(addr));
     addr.sin_family = AF_INET;
     addr.sin_port = htons((unsigned short) atoi(argv[3]));
@@ -259,11 +326,11 @@ int main(int argc, char **argv)
     pairs = calloc((size_t) conns, sizeof(*pairs));
     if (samples == 0 || th == 0 || pairs == 0 || conns < 1 || conns > 65536)
 	return 2;
-    t0 = now_s();
+    started = t0 = now_s();
     deadline = t0 + secs;
     for (long i = 0; i < conns; i++)
-	pthread_create(th + i, 0, strcmp(mode, "pairs") == 0 ? pair_worker : worker,
-		       (void *) i);
+	pthread_create(th + i, 0, strcmp(mode, "pairs") == 0 ? pair_worker
+		       : strcmp(mode, "mx") == 0 ? mx_worker : worker, (void *) i);
     for (int i = 0; i < conns; i++)
 	pthread_join(th[i], 0);
     double  took = now_s() - t0;
@@ -273,6 +340,12 @@ int main(int argc, char **argv)
     printf("requests=%ld seconds=%.2f rps=%.0f p50_us=%ld p99_us=%ld max_us=%ld\n",
 	   (long) total, took, total / took, n ? samples[n / 2] : 0,
 	   n ? samples[n * 99 / 100] : 0, (long) slowest);
+    if (strcmp(mode, "mx") == 0) {
+	printf("bots=%ld max_by_10s=", (long) bots);
+	for (long i = 0; i < MAX_TENS && i * 10 < took; i++)
+	    printf("%s%ld", i ? "," : "", (long) max_by_10s[i]);
+	printf("\n");
+    }
     if (strcmp(mode, "pairs") == 0)
 	for (long i = 0; i < conns; i++)
 	    printf("net 10.%ld.%ld.0/24 %ld\n", ((nets > 0 ? i % nets : i) >> 8) & 255,

@@ -103,8 +103,8 @@ static int journal_read(struct admin *a, struct journal_read *jr,
 		               void (*fn) (void *, const char *, const char *), void *ctx)
 {
     sd_journal *j = 0;
-    char   *msg = 0;
-    size_t  cap = 0;
+    size_t  cap = 512;
+    char   *msg = xmalloc(cap);
     uint64_t usage;
     int     r, rc = ADMIN_OK;
 

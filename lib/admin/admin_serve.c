@@ -59,7 +59,7 @@ void    admin_serve_line(struct admin *a, char *line)
 
     /* tarpit_checks.py's forms */
     if (strncmp(line, "check=", 6) == 0 || strncmp(line, "del=", 4) == 0)
-	*strchr(line, '=') = ' ';
+	line[line[0] == 'c' ? 5 : 3] = ' ';
     if ((argc = admin_split(line, argv, SERVE_ARGS_MAX)) < 0) {
 	fprintf(a->out, "error: cannot parse the line\n");
 	return;

@@ -256,7 +256,7 @@ static int set_key(struct tp_conf *c, const struct conf_key *k,
 		           const char *value, char *why, size_t whylen)
 {
     char   *field = (char *) c + k->offset;
-    int64_t v;
+    int64_t v = 0;
 
     switch (k->type) {
     case CT_PATTERN:
@@ -319,7 +319,7 @@ static int set_key(struct tp_conf *c, const struct conf_key *k,
 	}
 	break;
     }
-    memcpy(field, &v, sizeof(v));
+    *(int64_t *) (void *) field = v;	/* the key table points at an int64_t */
     return 0;
 }
 

@@ -2,8 +2,9 @@
 # layers.sh - lib/ is in folders by layer, and an include points only down
 # the list (or across, within its own folder): util (no tarpit type),
 # proto (the policy protocol), store (the backends), wait (the watched
-# wait), tarpit (the domain), admin (tarpit-admin's commands).  And no
-# file of lib/ is over 700 lines.
+# wait), tarpit (the domain), admin (tarpit-admin's commands).  Only the
+# store's own files see a backend's table or handle; and no file of lib/
+# is over 700 lines.
 . "$(dirname "$0")/../lib.sh"
 order=(util proto store wait tarpit admin)
 rank() { local i; for i in "${!order[@]}"; do [ "${order[$i]}" = "$1" ] && echo "$i" && return; done; echo 99; }
@@ -18,6 +19,9 @@ for f in "$TOP"/lib/*/*.[ch]; do
     grep -q '^#include "[^/]*"' "$f" && bad="$bad ${f#$TOP/}(an include without its folder)"
 done
 expect_eq "every include in lib/ points down or across" "${bad# }" ""
+expect_eq "only the store includes its backends' headers (callers go through db.h)" \
+    "$(grep -l '#include "store/\(backend\|file\|server_link\)\.h"' "$TOP"/lib/*/*.[ch] "$TOP"/bin/*.c |
+        grep -v "^$TOP/lib/store/" | sed "s|$TOP/||")" ""
 expect_eq "every source of lib/ is in a layer's folder" "$(ls "$TOP"/lib/*.[ch] 2>/dev/null)" ""
 long=$(wc -l "$TOP"/lib/*/*.[ch] | awk '$2 != "total" && $1 > 700 {print $2 ":" $1}' | sed "s|$TOP/||")
 expect_eq "no file of lib/ is over 700 lines" "$long" ""
