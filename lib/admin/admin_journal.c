@@ -104,7 +104,7 @@ static int journal_read(struct admin *a, struct journal_read *jr,
 {
     sd_journal *j = 0;
     size_t  cap = 512;
-    char   *msg = xmalloc(cap);
+    char   *msg;
     uint64_t usage;
     int     r, rc = ADMIN_OK;
 
@@ -128,6 +128,7 @@ static int journal_read(struct admin *a, struct journal_read *jr,
 	sd_journal_close(j);
 	return journal_failed(a, "seeking in the journal", r);
     }
+    msg = xmalloc(cap);
     /* After seek_start() with a cursor the journal is on the entry read
      * last time: the loop's first next() steps past it. */
     while ((r = sd_journal_next(j)) > 0) {
