@@ -2,7 +2,17 @@
  * NAME
  *	groupsync - one sync for the writers that finish together
  * DESCRIPTION
- *	See below; the lock file's words are in file.h.
+ *	How it works is below; the lock file's words are in file.h.
+ *
+ *	What it pays, measured against a build without it (each writer's
+ *	gdbm_close() syncing its own write; bench/mx plain-sync and bench/ab,
+ *	2026-12-03): on a mail server's load (bench/mx: 100 connections, a
+ *	bot in twenty, about 40 writes a second) nothing: known clients'
+ *	answers 364 a second either way, p99 1.5 ms with it and 1.7 ms
+ *	without.  Under a burst of writers it is most of the throughput: 200
+ *	concurrent writers (pairs200) 1.57x with it, new networks over 16
+ *	connections (new16) 1.04x.  It stays for the burst: a storm of new
+ *	networks is when the writes come at once.
  */
 #define _GNU_SOURCE
 #include "store/file.h"
