@@ -2,7 +2,7 @@
  * NAME
  *	policy-client - talk the Postfix policy protocol, for tests
  * SYNOPSIS
- *	policy-client [-a] [-t reply_timeout_ms] [-x close_after_ms] host port
+ *	policy-client [-a] [-u] [-t reply_timeout_ms] [-x close_after_ms] host port
  *		< requests
  *	policy-client ... unix path < requests
  * DESCRIPTION
@@ -13,7 +13,9 @@
  *	the last request, waits close_after_ms and closes without reading the
  *	reply, as smtpd does when it gives up.  With -a each line also gives
  *	the CLOCK_MONOTONIC milliseconds at which the request was sent and
- *	the reply read: "REPLY MS SENT_AT REPLIED_AT".
+ *	the reply read: "REPLY MS SENT_AT REPLIED_AT".  With -u the times are
+ *	microseconds, the first reply's counted from before the connect: the
+ *	first answer on a new connection, as a benchmark of activation wants.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -27,6 +29,14 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+static long long now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static long long now_ms(void)
 {
@@ -123,14 +133,16 @@ static const char *read_reply(int fd, int timeout_ms, char *out, size_t outlen)
 
 int main(int argc, char **argv)
 {
-    int     timeout_ms = 60000, close_after = -1, absolute = 0, ch, fd;
+    int     timeout_ms = 60000, close_after = -1, absolute = 0, micro = 0, ch, fd;
     char   *input = 0;
     size_t  cap = 0, len = 0;
     char    reply[1024];
 
-    while ((ch = getopt(argc, argv, "at:x:")) != -1) {
+    while ((ch = getopt(argc, argv, "aut:x:")) != -1) {
 	if (ch == 'a')
 	    absolute = 1;
+	else if (ch == 'u')
+	    micro = 1;
 	else if (ch == 't')
 	    timeout_ms = atoi(optarg);
 	else if (ch == 'x')
@@ -139,7 +151,7 @@ int main(int argc, char **argv)
 	    return 2;
     }
     if (argc - optind != 2) {
-	fprintf(stderr, "usage: policy-client [-a] [-t ms] [-x ms] host port < requests\n");
+	fprintf(stderr, "usage: policy-client [-a] [-u] [-t ms] [-x ms] host port < requests\n");
 	return 2;
     }
     /* Slurp stdin. */
@@ -158,6 +170,9 @@ int main(int argc, char **argv)
     if (input == 0)
 	return 2;
     input[len] = 0;
+    long long connect_us = now_us();
+    int     first = 1;
+
     fd = connect_to(argv[optind], argv[optind + 1]);
 
     /* Split into requests at blank lines and send them one by one; the
@@ -188,6 +203,9 @@ int main(int argc, char **argv)
 		last = 0;
 	long long t0 = now_ms();
 
+	if (!first)
+	    connect_us = now_us();		/* -u: from the send, after the first */
+	first = 0;
 	send_all(fd, p, rlen);
 	if (last && close_after >= 0) {
 	    usleep((useconds_t) close_after * 1000);
@@ -199,7 +217,9 @@ int main(int argc, char **argv)
 	const char *r = read_reply(fd, timeout_ms, reply, sizeof(reply));
 	long long t1 = now_ms();
 
-	if (absolute)
+	if (micro)
+	    printf("%s %lld\n", r, now_us() - connect_us);
+	else if (absolute)
 	    printf("%s %lld %lld %lld\n", r, t1 - t0, t0, t1);
 	else
 	    printf("%s %lld\n", r, t1 - t0);
