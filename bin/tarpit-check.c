@@ -246,5 +246,5 @@ static enum helper_next check(struct helper *h, const struct request *rq,
 
 int main(int argc, char **argv)
 {
-    return helper_main(argc, argv, "tarpit-check", check);
+    return helper_main(argc, argv, "tarpit-check", HELPER_WATCHES, check);
 }

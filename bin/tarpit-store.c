@@ -64,5 +64,5 @@ static enum helper_next store(struct helper *h, const struct request *rq,
 
 int main(int argc, char **argv)
 {
-    return helper_main(argc, argv, "tarpit-store", store);
+    return helper_main(argc, argv, "tarpit-store", 0, store);
 }

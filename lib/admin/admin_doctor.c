@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "admin/admin.h"
+#include "util/confine.h"
 #include "store/dbfile.h"
 
 #include <arpa/inet.h>
@@ -195,6 +196,24 @@ static void check_database(struct doctor *d)
 {
     if (db_shared(d->a->db) || check_files(d) == 0)
 	db_doctor(d->a->db, finding, d);
+}
+
+/* check_sandbox - can the helpers wall themselves off (sandbox.c)? */
+static void check_sandbox(struct doctor *d)
+{
+    int     abi = confine_landlock_abi();
+
+    if (abi == 0)
+	problem(d, "boot with Landlock among the kernel's security modules "
+		"(lsm= on its command line; see /sys/kernel/security/lsm)",
+		"this kernel has no Landlock: the policy helpers keep their seccomp "
+		"filter but cannot wall off files and TCP ports");
+    else if (abi < 4 && db_tcp_port(d->a->db) != 0)
+	problem(d, "a kernel of 6.7 or later (Landlock ABI 4)", "Landlock ABI %d: the "
+		"policy helpers cannot limit their TCP connections to the server's port",
+		abi);
+    else
+	good(d, "the policy helpers can wall themselves off (Landlock ABI %d)", abi);
 }
 
 /* check_units - installed, and enough connections for Postfix */
@@ -549,6 +568,7 @@ int admin_doctor(struct admin *a, int argc, char **argv)
     }
     good(&d, "config %s reads cleanly", a->conf_file);
     check_database(&d);
+    check_sandbox(&d);
     check_postfix(&d, check_units(&d), &check, &store);
     fprintf(a->out, "%d problem%s found\n", d.problems, d.problems == 1 ? "" : "s");
     return d.problems ? ADMIN_PROBLEMS : ADMIN_OK;

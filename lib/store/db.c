@@ -172,6 +172,12 @@ long long db_size(struct tp_db *db)
     return db_about(db, &about) < 0 ? -1 : about.bytes;
 }
 
+/* db_tcp_port - a store without one (a file) connects to none */
+int     db_tcp_port(struct tp_db *db)
+{
+    return db->ops->tcp_port ? db->ops->tcp_port(db) : 0;
+}
+
 void    db_doctor(struct tp_db *db, db_finding_fn *say, void *ctx)
 {
     db->ops->doctor(db, say, ctx);

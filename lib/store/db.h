@@ -103,6 +103,8 @@ typedef void db_finding_fn(void *ctx, const char *fix, const char *text);
  *	counters are stored as they move), db_recover() (nothing of ours to
  *	rebuild on a server: zero counts).  db_size() is -1 where there is
  *	no file.
+ * db_tcp_port() is the TCP port the store connects to: a server's over
+ *	TCP; 0 for a file or a server's UNIX socket.
  * Every failure leaves db_error() saying why in one line that names the
  *	file or server.
  */
@@ -136,5 +138,6 @@ int     db_walk(struct tp_db *, db_walk_fn *, void *ctx);
 int     db_walk_all(struct tp_db *, db_walk_fn *, void *ctx);
 void    db_walk_mapped(struct tp_db *);
 int     db_get_stats(struct tp_db *, struct tp_stats *);
+int     db_tcp_port(struct tp_db *);
 
 #endif

@@ -549,4 +549,5 @@ const struct db_ops server_ops = {
     .check = server_check,
     .about = server_about,
     .doctor = server_doctor,
+    .tcp_port = server_tcp_port,
 };

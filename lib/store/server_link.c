@@ -192,6 +192,14 @@ static void disconnect(struct rdb *r)
     r->c = 0;
 }
 
+/* server_tcp_port - the port of a server reached over TCP, else 0 */
+int     server_tcp_port(struct tp_db *base)
+{
+    struct rdb *r = (struct rdb *) base;
+
+    return r->socket[0] ? 0 : r->port;
+}
+
 void    server_free(struct tp_db *base)
 {
     disconnect((struct rdb *) base);

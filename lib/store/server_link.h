@@ -57,6 +57,7 @@ int     rdb_reply_error(struct rdb *, const char *what, const redisReply *);
 redisReply *rdb_command(struct rdb *, const char *what, int argc, const char **argv,
 			        const size_t *lens);
 int     rdb_connect(struct rdb *);
+int     server_tcp_port(struct tp_db *);
 int     rdb_pipeline(struct rdb *, const char *what, int n, int *argc,
 		             const char ***argv, const size_t **lens, redisReply **rep);
 

@@ -18,6 +18,12 @@
  *	the requests between): a changed file is read again, and used when it
  *	is good, with the database opened anew; a bad one is logged and the
  *	settings read before stay.
+ *
+ *	Once it has good settings the helper shuts itself in (sandbox.c):
+ *	from then on it reads only the system's files and its config, writes
+ *	only the database's directory, and reaches only the server it uses.
+ *	Unit options could build the same walls, but systemd would build
+ *	them for every new policy connection, at tens of milliseconds each.
  * DIAGNOSTICS
  *	Exit 0 after a normal end of the connection, 1 when there is no usable
  *	connection or a bad command line.
@@ -265,7 +271,42 @@ static int read_config(struct helper *h, struct tp_conf *c, struct tp_db **db,
 	conf_free(c);
 	return -1;
     }
+    if (h->confined) {
+	struct sandbox s;
+	int     ok = sandbox_plan(&s, c, *db, h->conf_file, h->watches, why, len) == 0;
+
+	if (ok && !sandbox_covers(&h->sandbox, &s)) {
+	    snprintf(why, len, "it moves the database (to %.200s) or its server, and "
+		     "this connection is shut in with %.200s: new connections take it",
+		     s.db_dir, h->sandbox.db_dir);
+	    ok = 0;
+	}
+	if (!ok) {
+	    db_free(*db);
+	    conf_free(c);
+	    return -1;
+	}
+    }
     return 0;
+}
+
+/* shut_in - once there are good settings: the walls for their database
+ * (a failure is logged; the helper goes on answering) */
+static void shut_in(struct helper *h)
+{
+    char    why[600];
+    enum confine_result rc = CONFINE_FAILED;
+
+    if (h->confined)
+	return;
+    if (sandbox_plan(&h->sandbox, &h->conf, h->db, h->conf_file, h->watches,
+		     why, sizeof(why)) == 0)
+	rc = sandbox_enter(&h->sandbox, why, sizeof(why));
+    if (rc == CONFINE_PARTIAL)
+	msg_info("sandbox: %s", why);
+    else if (rc == CONFINE_FAILED)
+	msg_warn("sandbox: %s: going on without it", why);
+    h->confined = rc != CONFINE_FAILED;
 }
 
 /* recheck_config - a second after the last look: read a changed config */
@@ -296,10 +337,11 @@ static void recheck_config(struct helper *h)
     h->db = db;
     h->conf_ok = 1;
     msg_info("%s changed: the new settings apply", h->conf_file);
+    shut_in(h);
 }
 
 /* helper_main - serve one policy connection */
-int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
+int helper_main(int argc, char **argv, const char *progname, int flags, helper_fn *fn)
 {
     struct helper *h;
     const char *option = 0;
@@ -332,16 +374,19 @@ int helper_main(int argc, char **argv, const char *progname, helper_fn *fn)
     if (h == MAP_FAILED)
 	msg_fatal("cannot allocate %zu bytes: %s", sizeof(*h), strerror(errno));
     h->progname = progname;
+    h->watches = flags & HELPER_WATCHES;
     take_connection(h);
 
     struct tp_conf c;
 
     h->conf_file = conf_path(option, &h->conf_named);
     h->conf_ok = read_config(h, &c, &h->db, h->conf_error, sizeof(h->conf_error)) == 0;
-    if (h->conf_ok)
+    if (h->conf_ok) {
 	conf_move(&h->conf, &c);
-    else
+	shut_in(h);
+    } else {
 	msg_warn("%s; answering DUNNO to every request", h->conf_error);
+    }
 
     for (;;) {
 	struct policy_req q;

@@ -8,6 +8,7 @@
 #include "proto/policy.h"
 #include "proto/request.h"
 #include "tarpit/ledger.h"
+#include "tarpit/sandbox.h"
 
 #include <sys/stat.h>
 
@@ -21,6 +22,9 @@ struct helper {
     struct stat conf_stat;		/* ... its state then */
     int64_t conf_checked;		/* when it was last looked at (ms) */
     struct tp_db *db;
+    int     watches;			/* HELPER_WATCHES: tarpit-check's */
+    int     confined;			/* shut in by sandbox (sandbox.h) */
+    struct sandbox sandbox;		/* ... for this database */
     /* The SMTP session this process last made wait, and its answer: one
      * session waits once, however many recipients it has. */
     char    waited_session[REQUEST_SESSION_MAX];
@@ -44,7 +48,11 @@ typedef enum helper_next helper_fn(struct helper *, const struct request *,
 
 void    helper_db_warn(struct helper *, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int     helper_main(int argc, char **argv, const char *progname, helper_fn *);
+/* helper_main's flags: the helper watches the SMTP client (netlink). */
+#define HELPER_WATCHES 1
+
+int     helper_main(int argc, char **argv, const char *progname, int flags,
+		            helper_fn *);
 const char *helper_client_key(struct helper *, const struct tp_conf *,
 			              const struct request *, char *key, size_t len);
 int     helper_get(struct helper *, const char *key, struct tp_record *);

@@ -1,0 +1,84 @@
+/*
+ * NAME
+ *	sandbox - the walls of a policy helper
+ * DESCRIPTION
+ *	A helper that has read its config and named its store needs, for
+ *	the rest of its connection: the system's files (libraries, /etc:
+ *	the resolver's, the time zone's), its config file's directory and
+ *	a server's password file to read; the database's directory (the
+ *	GDBM file, its lock and slot files, or a server's state_directory)
+ *	to read and write; its own /proc/PID; and, for a server over TCP,
+ *	that server's port and the resolver's files.  Nothing else: not
+ *	/home, /root, /tmp, /var/tmp or /run, no other directory to write,
+ *	no TCP port to bind, no IP socket unless a server needs one, no
+ *	netlink socket but tarpit-check's NETLINK_SOCK_DIAG.
+ *
+ *	A config changed during the connection that moves the database
+ *	elsewhere is refused by the helper (its walls were built for the
+ *	old place): the settings read before stay, and new connections
+ *	use the new ones.
+ */
+#define _GNU_SOURCE
+#include "tarpit/sandbox.h"
+#include "tarpit/opendb.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* the system's trees a helper reads, and a server's resolver runs with */
+static const char *const system_trees[] = {"/etc", "/usr", "/lib", "/lib64", 0};
+static const char *const resolver_trees[] = {"/run/systemd/resolve", "/run/resolvconf", 0};
+
+static void dir_of(const char *path, char *buf, size_t len)
+{
+    char    copy[CONF_PATH_MAX];
+
+    snprintf(copy, sizeof(copy), "%s", path);
+    snprintf(buf, len, "%s", dirname(copy));
+}
+
+int     sandbox_plan(struct sandbox *s, const struct tp_conf *c, struct tp_db *db,
+		             const char *conf_file, int watches, char *why, size_t len)
+{
+    memset(s, 0, sizeof(*s));
+    dir_of(conf_file, s->conf_dir, sizeof(s->conf_dir));
+    snprintf(s->password_file, sizeof(s->password_file), "%s", c->database_password_file);
+    if (opendb_file(c, DB_FILE_DIR, s->db_dir, sizeof(s->db_dir)) == 0) {
+	snprintf(why, len, "the database's directory: too long a path");
+	return -1;
+    }
+    snprintf(s->proc, sizeof(s->proc), "/proc/%ld", (long) getpid());
+    s->tcp_port = db_tcp_port(db);
+    s->netlink_diag = watches;
+    return 0;
+}
+
+int     sandbox_covers(const struct sandbox *old, const struct sandbox *new)
+{
+    return strcmp(old->db_dir, new->db_dir) == 0 && old->tcp_port == new->tcp_port
+	&& strcmp(old->conf_dir, new->conf_dir) == 0
+	&& strcmp(old->password_file, new->password_file) == 0;
+}
+
+enum confine_result sandbox_enter(const struct sandbox *s, char *why, size_t len)
+{
+    struct confine c = {.tcp_port = s->tcp_port,.inet = s->tcp_port != 0,
+    .netlink_diag = s->netlink_diag};
+    int     full = 0;
+
+    for (int i = 0; system_trees[i]; i++)
+	full |= confine_add(c.read, system_trees[i]);
+    for (int i = 0; s->tcp_port && resolver_trees[i]; i++)
+	full |= confine_add(c.read, resolver_trees[i]);
+    full |= confine_add(c.read, s->conf_dir);
+    full |= confine_add(c.read, s->password_file);
+    full |= confine_add(c.read, s->proc);
+    full |= confine_add(c.write, s->db_dir);
+    if (full < 0) {
+	snprintf(why, len, "more paths than the sandbox holds");
+	return CONFINE_FAILED;
+    }
+    return confine(&c, why, len);
+}

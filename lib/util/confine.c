@@ -1,0 +1,443 @@
+/*
+ * NAME
+ *	confine - a process shuts itself in
+ * DESCRIPTION
+ *	confine() sets no_new_privs, then asks Landlock to allow no file
+ *	access beyond the trees it is given (read, or read and write; never
+ *	running what it may write), no TCP bind and no TCP connect but to
+ *	one port, no abstract UNIX socket and no signal outside the
+ *	process, and last loads a seccomp filter that refuses the system
+ *	calls a policy helper has no use for: new namespaces and mounts,
+ *	tracing other processes, kernel keys, modules, BPF, io_uring (whose
+ *	operations no filter sees), clocks, set-user-ID modes, writable and
+ *	executable memory, sockets of families it does not need, and every
+ *	other architecture's system calls.
+ *
+ *	Each part is what a systemd unit option would give (ProtectSystem,
+ *	ProtectHome, PrivateTmp, IPAddressDeny, RestrictAddressFamilies,
+ *	RestrictNamespaces, MemoryDenyWriteExecute, RestrictSUIDSGID,
+ *	SystemCallArchitectures, SystemCallFilter): the same walls, built
+ *	by the process in microseconds instead of by systemd in a mount
+ *	namespace for every new process.
+ *
+ *	A kernel without Landlock, or an older Landlock, gets what it can
+ *	give and confine() says what is missing; the seccomp filter needs
+ *	nothing but a kernel that has seccomp.
+ * SEE ALSO
+ *	landlock(7), seccomp(2), share/doc/SECURITY.md
+ */
+#define _GNU_SOURCE
+#include "util/confine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/netlink.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Landlock's interface, from the kernel's uapi (older headers lack the
+ * later ABIs' parts): the system call numbers are the same everywhere. */
+#define LL_CREATE_RULESET 444
+#define LL_ADD_RULE 445
+#define LL_RESTRICT_SELF 446
+#define LL_VERSION (1U << 0)
+#define LL_RULE_PATH_BENEATH 1
+#define LL_RULE_NET_PORT 2
+
+#define FS_EXECUTE	(1ULL << 0)
+#define FS_WRITE_FILE	(1ULL << 1)
+#define FS_READ_FILE	(1ULL << 2)
+#define FS_READ_DIR	(1ULL << 3)
+#define FS_REMOVE_DIR	(1ULL << 4)
+#define FS_REMOVE_FILE	(1ULL << 5)
+#define FS_MAKE_DIR	(1ULL << 7)
+#define FS_MAKE_REG	(1ULL << 8)
+#define FS_REFER	(1ULL << 13)	/* ABI 2 */
+#define FS_TRUNCATE	(1ULL << 14)	/* ABI 3 */
+#define FS_ABI1		((1ULL << 13) - 1)
+#define NET_BIND_TCP	(1ULL << 0)	/* ABI 4 */
+#define NET_CONNECT_TCP	(1ULL << 1)
+#define SCOPE_ABSTRACT_UNIX (1ULL << 0)	/* ABI 6 */
+#define SCOPE_SIGNAL	(1ULL << 1)
+
+struct ll_ruleset {
+    uint64_t fs;
+    uint64_t net;
+    uint64_t scoped;
+};
+
+struct ll_path_beneath {
+    uint64_t allowed;
+    int32_t parent_fd;
+} __attribute__((packed));
+
+struct ll_net_port {
+    uint64_t allowed;
+    uint64_t port;
+};
+
+#define READ_ACCESS (FS_EXECUTE | FS_READ_FILE | FS_READ_DIR)
+#define WRITE_ACCESS (FS_READ_FILE | FS_READ_DIR | FS_WRITE_FILE | FS_REMOVE_DIR \
+		      | FS_REMOVE_FILE | FS_MAKE_DIR | FS_MAKE_REG | FS_REFER \
+		      | FS_TRUNCATE)
+#define FILE_ACCESS (FS_EXECUTE | FS_READ_FILE | FS_WRITE_FILE | FS_TRUNCATE)
+
+/* Under AddressSanitizer the leak check at exit stops the process's
+ * threads with ptrace from a helper task: the sanitizer build keeps it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_SANITIZER 1
+#endif
+#endif
+
+#if defined(__x86_64__)
+#define NATIVE_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+int     confine_landlock_abi(void)
+{
+    long    abi = syscall(LL_CREATE_RULESET, (void *) 0, (size_t) 0, LL_VERSION);
+
+    return abi < 0 ? 0 : (int) abi;
+}
+
+int     confine_add(const char **list, const char *p)
+{
+    struct stat st;
+    int     i;
+
+    if (p == 0 || *p == 0 || stat(p, &st) < 0)
+	return 0;
+    for (i = 0; i < CONFINE_PATHS && list[i]; i++)
+	if (strcmp(list[i], p) == 0)
+	    return 0;
+    if (i == CONFINE_PATHS)
+	return -1;
+    list[i] = p;
+    return 0;
+}
+
+/* add_paths - a rule per path of list; 0, or -1 with errno */
+static int add_paths(int ruleset, const char *const *list, uint64_t access,
+		             uint64_t handled, const char **failed)
+{
+    for (int i = 0; i < CONFINE_PATHS && list[i]; i++) {
+	struct ll_path_beneath pb;
+	struct stat st;
+	int     fd = open(list[i], O_PATH | O_CLOEXEC), rc;
+
+	if (fd < 0 && errno == ENOENT)
+	    continue;
+	*failed = list[i];
+	if (fd < 0)
+	    return -1;
+	if (fstat(fd, &st) < 0) {
+	    close(fd);
+	    return -1;
+	}
+	pb.allowed = access & handled & (S_ISDIR(st.st_mode) ? ~0ULL : FILE_ACCESS);
+	pb.parent_fd = fd;
+	rc = (int) syscall(LL_ADD_RULE, ruleset, LL_RULE_PATH_BENEATH, &pb, 0);
+	close(fd);
+	if (rc < 0)
+	    return -1;
+    }
+    return 0;
+}
+
+/* landlock - the file and network walls; 0, 1 when only some of them
+ * (why), -1 with why */
+static int landlock(const struct confine *c, char *why, size_t len)
+{
+    int     abi = confine_landlock_abi(), ruleset, partial = 0;
+    struct ll_ruleset attr = {.fs = FS_ABI1};
+    size_t  size = sizeof(attr.fs);
+    const char *failed = "";
+
+    if (abi == 0) {
+	snprintf(why, len, "this kernel has no Landlock (see lsm= in "
+		 "/sys/kernel/security/lsm): files and TCP ports are not walled off");
+	return 1;
+    }
+    if (abi >= 2)
+	attr.fs |= FS_REFER;
+    if (abi >= 3)
+	attr.fs |= FS_TRUNCATE;
+    if (abi >= 4) {
+	attr.net = NET_BIND_TCP | NET_CONNECT_TCP;
+	size = offsetof(struct ll_ruleset, scoped);
+    } else if (c->inet) {
+	snprintf(why, len, "Landlock ABI %d: TCP ports are not walled off", abi);
+	partial = 1;
+    }
+    if (abi >= 6) {
+	attr.scoped = SCOPE_ABSTRACT_UNIX | SCOPE_SIGNAL;
+	size = sizeof(attr);
+    }
+    if ((ruleset = (int) syscall(LL_CREATE_RULESET, &attr, size, 0)) < 0) {
+	snprintf(why, len, "Landlock: cannot make a ruleset: %s", strerror(errno));
+	return -1;
+    }
+    if (add_paths(ruleset, c->read, READ_ACCESS, attr.fs, &failed) < 0
+	|| add_paths(ruleset, c->write, WRITE_ACCESS, attr.fs, &failed) < 0) {
+	snprintf(why, len, "Landlock: %s: %s", failed, strerror(errno));
+	close(ruleset);
+	return -1;
+    }
+    if (abi >= 4 && c->tcp_port > 0) {
+	struct ll_net_port np = {.allowed = NET_CONNECT_TCP,.port = (uint64_t) c->tcp_port};
+
+	if (syscall(LL_ADD_RULE, ruleset, LL_RULE_NET_PORT, &np, 0) < 0) {
+	    snprintf(why, len, "Landlock: TCP port %d: %s", c->tcp_port, strerror(errno));
+	    close(ruleset);
+	    return -1;
+	}
+    }
+    if (syscall(LL_RESTRICT_SELF, ruleset, 0) < 0) {
+	snprintf(why, len, "Landlock: cannot restrict: %s", strerror(errno));
+	close(ruleset);
+	return -1;
+    }
+    close(ruleset);
+    return partial;
+}
+
+/*
+ * The filter.  Each rule is a short block that loads what it looks at,
+ * so blocks need no jumps but within themselves.
+ */
+#define MAX_INSNS 400
+
+struct prog {
+    struct sock_filter insn[MAX_INSNS];
+    int     n;
+    int     overflow;
+};
+
+#define ERRNO(e) (SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
+#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))	/* little-endian */
+
+static void emit(struct prog *p, struct sock_filter f)
+{
+    if (p->n < MAX_INSNS)
+	p->insn[p->n++] = f;
+    else
+	p->overflow = 1;
+}
+
+static void load_nr(struct prog *p)
+{
+    emit(p, (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					  offsetof(struct seccomp_data, nr)));
+}
+
+static void load_arg(struct prog *p, int i)
+{
+    emit(p, (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(i)));
+}
+
+static void ret(struct prog *p, uint32_t v)
+{
+    emit(p, (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, v));
+}
+
+static void jump(struct prog *p, uint16_t op, uint32_t k, uint8_t jt, uint8_t jf)
+{
+    emit(p, (struct sock_filter) BPF_JUMP(BPF_JMP | op | BPF_K, k, jt, jf));
+}
+
+/* deny - system call nr fails with e */
+static void deny(struct prog *p, long nr, int e)
+{
+    load_nr(p);
+    jump(p, BPF_JEQ, (uint32_t) nr, 0, 1);
+    ret(p, ERRNO(e));
+}
+
+/* deny_any_bit - nr fails with EPERM when its argument i has any of bits */
+static void deny_any_bit(struct prog *p, long nr, int i, uint32_t bits)
+{
+    load_nr(p);
+    jump(p, BPF_JEQ, (uint32_t) nr, 0, 3);
+    load_arg(p, i);
+    jump(p, BPF_JSET, bits, 0, 1);
+    ret(p, ERRNO(EPERM));
+}
+
+/* deny_all_bits - nr fails with EPERM when its argument i has all of bits */
+static void deny_all_bits(struct prog *p, long nr, int i, uint32_t bits)
+{
+    load_nr(p);
+    jump(p, BPF_JEQ, (uint32_t) nr, 0, 4);
+    load_arg(p, i);
+    emit(p, (struct sock_filter) BPF_STMT(BPF_ALU | BPF_AND | BPF_K, bits));
+    jump(p, BPF_JEQ, bits, 0, 1);
+    ret(p, ERRNO(EPERM));
+}
+
+/* sockets - socket(2) only of the families c allows */
+static void sockets(struct prog *p, const struct confine *c)
+{
+    uint32_t fam[3];
+    int     nfam = 0, i, body;
+
+    fam[nfam++] = AF_UNIX;
+    if (c->inet) {
+	fam[nfam++] = AF_INET;
+	fam[nfam++] = AF_INET6;
+    }
+    /* the block after the jump: the load, a test per family, the
+     * netlink test (3), the refusal and the allowance */
+    body = 1 + nfam + (c->netlink_diag ? 3 : 0) + 2;
+    load_nr(p);
+    jump(p, BPF_JEQ, SYS_socket, 0, (uint8_t) body);
+    load_arg(p, 0);
+    for (i = 0; i < nfam; i++)			/* to the allowance */
+	jump(p, BPF_JEQ, fam[i], (uint8_t) (nfam - i - 1 + (c->netlink_diag ? 3 : 0) + 1), 0);
+    if (c->netlink_diag) {
+	jump(p, BPF_JEQ, AF_NETLINK, 0, 2);
+	load_arg(p, 2);
+	jump(p, BPF_JEQ, NETLINK_SOCK_DIAG, 1, 0);
+    }
+    ret(p, ERRNO(EAFNOSUPPORT));
+    ret(p, SECCOMP_RET_ALLOW);
+}
+
+#define CLONE_NEW_ANY (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC \
+		       | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | 0x80 /* NEWTIME */)
+
+/* The system calls no policy helper makes, each failing with EPERM. */
+static const long refused[] = {
+#if !defined(UNDER_SANITIZER)
+    SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev,
+#endif
+    SYS_unshare, SYS_setns, SYS_mount, SYS_umount2, SYS_pivot_root, SYS_chroot,
+    SYS_bpf, SYS_perf_event_open, SYS_userfaultfd, SYS_keyctl, SYS_add_key,
+    SYS_request_key, SYS_init_module, SYS_finit_module, SYS_delete_module,
+    SYS_kexec_load, SYS_reboot, SYS_swapon, SYS_swapoff, SYS_acct,
+    SYS_settimeofday, SYS_clock_settime, SYS_clock_adjtime, SYS_adjtimex,
+    SYS_sethostname, SYS_setdomainname, SYS_syslog, SYS_quotactl, SYS_vhangup,
+    SYS_sched_setscheduler, SYS_sched_setattr, SYS_io_uring_setup,
+    SYS_io_uring_enter, SYS_io_uring_register, SYS_kcmp, SYS_mknodat,
+    SYS_open_by_handle_at, SYS_name_to_handle_at, SYS_fsopen, SYS_fsmount,
+    SYS_fsconfig, SYS_fspick, SYS_move_mount, SYS_open_tree, SYS_pidfd_getfd,
+#ifdef SYS_mount_setattr
+    SYS_mount_setattr,
+#endif
+#ifdef SYS_kexec_file_load
+    SYS_kexec_file_load,
+#endif
+#ifdef SYS_quotactl_fd
+    SYS_quotactl_fd,
+#endif
+#ifdef SYS_mknod
+    SYS_mknod,
+#endif
+#ifdef SYS_iopl
+    SYS_iopl, SYS_ioperm, SYS_uselib,
+#endif
+};
+
+/* filter - the seccomp filter; 0, or -1 with why */
+static int filter(const struct confine *c, char *why, size_t len)
+{
+#ifdef NATIVE_ARCH
+    static struct prog p;
+    struct sock_fprog fp;
+    const uint32_t suid = S_ISUID | S_ISGID;
+
+    p.n = p.overflow = 0;
+    /* another architecture's calls (i386 on x86_64, say): killed */
+    emit(&p, (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					   offsetof(struct seccomp_data, arch)));
+    jump(&p, BPF_JEQ, NATIVE_ARCH, 1, 0);
+    ret(&p, SECCOMP_RET_KILL_PROCESS);
+#if defined(__x86_64__)
+    load_nr(&p);				/* x32's */
+    jump(&p, BPF_JGE, 0x40000000, 0, 1);
+    ret(&p, ERRNO(ENOSYS));
+#endif
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+	deny(&p, refused[i], EPERM);
+    /* clone3() hides its flags from filters: glibc then uses clone() */
+    deny(&p, SYS_clone3, ENOSYS);
+    deny(&p, SYS_openat2, ENOSYS);
+    deny_any_bit(&p, SYS_clone, 0, CLONE_NEW_ANY);
+    deny_all_bits(&p, SYS_mmap, 2, PROT_WRITE | PROT_EXEC);
+    deny_all_bits(&p, SYS_mprotect, 2, PROT_WRITE | PROT_EXEC);
+    deny_all_bits(&p, SYS_pkey_mprotect, 2, PROT_WRITE | PROT_EXEC);
+    deny_any_bit(&p, SYS_fchmod, 1, suid);
+    deny_any_bit(&p, SYS_fchmodat, 2, suid);
+    deny_any_bit(&p, SYS_openat, 3, suid);
+#ifdef SYS_chmod
+    deny_any_bit(&p, SYS_chmod, 1, suid);
+    deny_any_bit(&p, SYS_open, 2, suid);
+    deny_any_bit(&p, SYS_creat, 1, suid);
+#endif
+#ifdef SYS_fchmodat2
+    deny_any_bit(&p, SYS_fchmodat2, 2, suid);
+#endif
+    /* personality: only asked, never changed */
+    load_nr(&p);
+    jump(&p, BPF_JEQ, SYS_personality, 0, 3);
+    load_arg(&p, 0);
+    jump(&p, BPF_JEQ, 0xffffffff, 1, 0);
+    ret(&p, ERRNO(EPERM));
+    sockets(&p, c);
+    ret(&p, SECCOMP_RET_ALLOW);
+    if (p.overflow) {
+	snprintf(why, len, "seccomp: the filter is longer than %d instructions", MAX_INSNS);
+	return -1;
+    }
+    fp.len = (unsigned short) p.n;
+    fp.filter = p.insn;
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp, 0, 0) < 0) {
+	snprintf(why, len, "seccomp: cannot load the filter: %s", strerror(errno));
+	return -1;
+    }
+    return 0;
+#else
+    (void) c;
+    snprintf(why, len, "seccomp: no filter for this architecture");
+    return -1;
+#endif
+}
+
+enum confine_result confine(const struct confine *c, char *why, size_t len)
+{
+    char    lwhy[300] = "";
+    int     l;
+
+    *why = 0;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+	snprintf(why, len, "no_new_privs: %s", strerror(errno));
+	return CONFINE_FAILED;
+    }
+    l = landlock(c, lwhy, sizeof(lwhy));
+    if (filter(c, why, len) < 0) {
+	if (l != 0)
+	    snprintf(why + strlen(why), len - strlen(why), "; %s", lwhy);
+	return l < 0 ? CONFINE_FAILED : CONFINE_PARTIAL;
+    }
+    if (l != 0) {
+	snprintf(why, len, "%s", lwhy);
+	return CONFINE_PARTIAL;
+    }
+    return CONFINE_FULL;
+}

@@ -1,0 +1,42 @@
+#ifndef TARPIT_CONFINE_H
+#define TARPIT_CONFINE_H
+
+/*
+ * confine - a process shuts itself in: what it may read, write and reach
+ * from now on, for good (Landlock), and which system calls it may make
+ * (a seccomp filter), with no way back to privileges (no_new_privs).
+ * It costs microseconds, where a unit's mount namespace costs a new
+ * process tens of milliseconds.
+ */
+
+#include <stddef.h>
+
+#define CONFINE_PATHS 16
+
+struct confine {
+    const char *read[CONFINE_PATHS];	/* files and trees to read (and run) */
+    const char *write[CONFINE_PATHS];	/* trees to read and write */
+    int     tcp_port;			/* the one TCP port to connect to, or 0 */
+    int     inet;			/* may open IPv4/IPv6 sockets */
+    int     netlink_diag;		/* may open NETLINK_SOCK_DIAG sockets */
+};
+
+/* What confine() could do: each part is had, or said in why. */
+enum confine_result {
+    CONFINE_FULL = 0,			/* all of it */
+    CONFINE_PARTIAL = 1,		/* the filter, not all of Landlock's */
+    CONFINE_FAILED = -1,		/* nothing (why says) */
+};
+
+/* confine_add - p to the list (read or write), once, when it exists;
+ * 0, or -1 when the list is full */
+int     confine_add(const char **list, const char *p);
+
+/* confine - shut this process in as c says; why (len bytes) tells what
+ * is missing unless CONFINE_FULL */
+enum confine_result confine(const struct confine *c, char *why, size_t len);
+
+/* confine_landlock_abi - the kernel's Landlock ABI version, 0 without */
+int     confine_landlock_abi(void);
+
+#endif

@@ -1,0 +1,383 @@
+/*
+ * sandbox_test - a helper's walls (lib/tarpit/sandbox.c, lib/util/confine.c)
+ * hold: what it may do still works, what it may not fails for the
+ * sandbox's reason (EACCES, EPERM, EAFNOSUPPORT), not by chance.
+ *
+ *   sandbox_test			the unit test: scratch directories, a
+ *					probe per config in a child process
+ *   sandbox_test -p CONF [-w] [PATH...]	the probe alone: shut in as a
+ *					helper with CONF (-w: as tarpit-check,
+ *					which watches), then try; one line per
+ *					try, "WHAT: allowed" or "WHAT: refused
+ *					(why)".  PATHs are files and directories
+ *					it must neither read nor write in.
+ *					tests/system/system.sh runs it inside
+ *					the shipped unit.
+ */
+#define _GNU_SOURCE
+#include "unit.h"
+#include "tarpit/opendb.h"
+#include "tarpit/sandbox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* say - one try's outcome: refused only for the sandbox's own answers */
+static void say(FILE *out, const char *what, int rc)
+{
+    int     e = errno;
+
+    if (rc >= 0 || (e != EACCES && e != EPERM && e != EAFNOSUPPORT && e != ENOSYS))
+	fprintf(out, "%s: allowed\n", what);
+    else
+	fprintf(out, "%s: refused (%s)\n", what, strerror(e));
+}
+
+static int try_socket(int family, int type, int protocol)
+{
+    int     fd = socket(family, type | SOCK_CLOEXEC, protocol);
+
+    if (fd >= 0)
+	close(fd);
+    return fd;
+}
+
+static int try_connect(int port)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET,.sin_port = htons((uint16_t) port)};
+    int     fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rc, e;
+
+    if (fd < 0)
+	return -1;
+    inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+    rc = connect(fd, (struct sockaddr *) &sin, sizeof(sin));
+    e = errno;
+    close(fd);
+    errno = e;
+    return rc;
+}
+
+static int try_open(const char *path, int flags)
+{
+    int     fd = open(path, flags | O_CLOEXEC, 0600);
+
+    if (fd >= 0)
+	close(fd);
+    return fd;
+}
+
+static int try_list(const char *path)
+{
+    DIR    *d = opendir(path);
+
+    if (d == 0)
+	return -1;
+    closedir(d);
+    return 0;
+}
+
+/* try_exec - run path in a child: 0 when it ran, else -1 with errno */
+static int try_exec(const char *path)
+{
+    int     status;
+    pid_t   pid = fork();
+
+    if (pid == 0) {
+	execl(path, path, (char *) 0);
+	_exit(errno & 0x7f);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+	return -1;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	return 0;
+    errno = WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
+    return -1;
+}
+
+/* try_clone - a child in a new network namespace; 0 or -1 */
+static int try_clone(void)
+{
+    long    pid = syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0);
+
+    if (pid == 0)
+	_exit(0);
+    if (pid < 0)
+	return -1;
+    waitpid((pid_t) pid, 0, 0);
+    return 0;
+}
+
+static enum db_change put_one(struct db_txn *t, void *ctx)
+{
+    (void) ctx;
+    t->rec.tarpits++;
+    return DB_WRITE;
+}
+
+/* copy - from to to (mode 0700); 0 or -1 */
+static int copy(const char *from, const char *to)
+{
+    char    buf[65536];
+    ssize_t n;
+    int     in = open(from, O_RDONLY | O_CLOEXEC), out, rc = 0;
+
+    if (in < 0)
+	return -1;
+    if ((out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700)) < 0) {
+	close(in);
+	return -1;
+    }
+    while ((n = read(in, buf, sizeof(buf))) > 0)
+	if (write(out, buf, (size_t) n) != n)
+	    rc = -1;
+    close(in);
+    close(out);
+    return n < 0 ? -1 : rc;
+}
+
+/* status_lines - the capabilities and the filter, as /proc tells them */
+static void status_lines(FILE *out)
+{
+    FILE   *fp = fopen("/proc/self/status", "r");
+    char    line[256];
+
+    if (fp == 0) {
+	fprintf(out, "/proc/self/status: %s\n", strerror(errno));
+	return;
+    }
+    while (fgets(line, sizeof(line), fp))
+	if (strncmp(line, "Cap", 3) == 0 || strncmp(line, "Seccomp:", 8) == 0)
+	    fputs(line, out);
+    fclose(fp);
+}
+
+/* probe - shut in as a helper with conf_file, then try everything */
+static int probe(const char *conf_file, int watches, char **paths, int npaths, FILE *out)
+{
+    struct tp_conf c;
+    struct tp_db *db;
+    struct sandbox s;
+    char    why[600], what[1200], file[1100];
+    enum confine_result rc;
+    void   *m;
+
+    if (conf_load(&c, conf_file, 1, why, sizeof(why)) < 0 || (db = opendb(&c, why, sizeof(why))) == 0
+	|| sandbox_plan(&s, &c, db, conf_file, watches, why, sizeof(why)) < 0) {
+	fprintf(out, "setup: %s\n", why);
+	return 2;
+    }
+    rc = sandbox_enter(&s, why, sizeof(why));
+    fprintf(out, "sandbox: %s%s\n", rc == CONFINE_FULL ? "full" : rc == CONFINE_PARTIAL
+	    ? "partial: " : "failed: ", why);
+    if (s.tcp_port == 0) {
+	errno = 0;
+	say(out, "database", db_update(db, "sandbox-probe", put_one, 0) < 0
+	    || db_delete(db, "sandbox-probe") < 0 ? -1 : 0);
+	snprintf(file, sizeof(file), "%s/sandbox-probe", s.db_dir);
+	say(out, "write in the database's directory", try_open(file, O_WRONLY | O_CREAT));
+	errno = 0;
+	say(out, "set-user-ID mode", chmod(file, 04700));
+	say(out, "copy a program into the database's directory", copy("/bin/true", file));
+	say(out, "run what it wrote", try_exec(file));
+	unlink(file);
+    } else {
+	snprintf(what, sizeof(what), "connect to TCP port %d", s.tcp_port);
+	say(out, what, try_connect(s.tcp_port));
+	snprintf(what, sizeof(what), "connect to TCP port %d", s.tcp_port + 1);
+	say(out, what, try_connect(s.tcp_port + 1));
+    }
+    say(out, "read the config", try_open(conf_file, O_RDONLY));
+    for (int i = 0; i < npaths; i++) {
+	struct stat st;
+
+	if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+	    snprintf(what, sizeof(what), "list %s", paths[i]);
+	    say(out, what, try_list(paths[i]));
+	    snprintf(file, sizeof(file), "%s/sandbox-probe", paths[i]);
+	    snprintf(what, sizeof(what), "write in %s", paths[i]);
+	    say(out, what, try_open(file, O_WRONLY | O_CREAT | O_EXCL));
+	    unlink(file);
+	} else {
+	    snprintf(what, sizeof(what), "read %s", paths[i]);
+	    say(out, what, try_open(paths[i], O_RDONLY));
+	    snprintf(what, sizeof(what), "write %s", paths[i]);
+	    say(out, what, try_open(paths[i], O_WRONLY));
+	}
+    }
+    say(out, "socket unix", try_socket(AF_UNIX, SOCK_STREAM, 0));
+    say(out, "socket inet", try_socket(AF_INET, SOCK_STREAM, 0));
+    say(out, "socket inet6 udp", try_socket(AF_INET6, SOCK_DGRAM, 0));
+    say(out, "socket packet", try_socket(AF_PACKET, SOCK_RAW, 0));
+    say(out, "socket netlink route", try_socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
+    say(out, "socket netlink sock_diag", try_socket(AF_NETLINK, SOCK_DGRAM, NETLINK_SOCK_DIAG));
+    say(out, "unshare a user namespace", unshare(CLONE_NEWUSER));
+    say(out, "clone into a network namespace", try_clone());
+    m = mmap(0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    say(out, "writable and executable memory", m == MAP_FAILED ? -1 : 0);
+    if (m != MAP_FAILED)
+	munmap(m, 4096);
+    say(out, "signal the parent", kill(getppid(), 0));
+    fprintf(out, "no_new_privs: %d\n", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+    status_lines(out);
+    fflush(out);
+    db_free(db);
+    conf_free(&c);
+    return 0;
+}
+
+/* run_probe - probe in a child; its lines into buf */
+static void run_probe(const char *conf, int watches, char **paths, int npaths,
+		              char *buf, size_t len)
+{
+    int     p[2], status;
+    pid_t   pid;
+    ssize_t n;
+    size_t  got = 0;
+
+    SETUP(pipe(p) == 0, "pipe: %s", strerror(errno));
+    SETUP((pid = fork()) >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+	FILE   *out = fdopen(p[1], "w");
+
+	close(p[0]);
+	_exit(out ? probe(conf, watches, paths, npaths, out) : 2);
+    }
+    close(p[1]);
+    while (got + 1 < len && (n = read(p[0], buf + got, len - got - 1)) > 0)
+	got += (size_t) n;
+    buf[got] = 0;
+    close(p[0]);
+    SETUP(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the probe ended with %d:\n%s",
+	   status, buf);
+}
+
+/* has - the probe said what, as expected ("allowed", "refused") */
+static int has(const char *out, const char *what, const char *answer)
+{
+    char    line[1200];
+
+    snprintf(line, sizeof(line), "\n%s: %s", what, answer);
+    return strstr(out, line) != 0;
+}
+
+#define SAYS(out, what, answer) EXPECT(has(out, what, answer), "%s: not %s in:\n%s", \
+				       what, answer, out)
+
+static void write_file(const char *path, const char *text)
+{
+    FILE   *fp = fopen(path, "w");
+
+    SETUP(fp && fputs(text, fp) >= 0 && fclose(fp) == 0, "%s: %s", path, strerror(errno));
+}
+
+/* empty - the files of directory d, gone */
+static void empty(const char *d)
+{
+    DIR    *dp = opendir(d);
+    struct dirent *e;
+    char    path[600];
+
+    SETUP(dp != 0, "%s: %s", d, strerror(errno));
+    while ((e = readdir(dp)) != 0) {
+	if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+	    continue;
+	snprintf(path, sizeof(path), "%s/%s", d, e->d_name);
+	unlink(path);
+    }
+    closedir(dp);
+}
+
+int     main(int argc, char **argv)
+{
+    char    dir[] = "/tmp/sandbox_test.XXXXXX", path[4][300], text[400], out[16384];
+    char   *outside[2];
+    int     landlock = confine_landlock_abi();
+
+    if (argc >= 3 && strcmp(argv[1], "-p") == 0) {
+	int     w = argc >= 4 && strcmp(argv[3], "-w") == 0;
+
+	return probe(argv[2], w, argv + 3 + w, argc - 3 - w, stdout);
+    }
+    SETUP(mkdtemp(dir) != 0, "mkdtemp: %s", strerror(errno));
+    snprintf(path[0], sizeof(path[0]), "%s/db", dir);
+    snprintf(path[1], sizeof(path[1]), "%s/outside", dir);
+    snprintf(path[2], sizeof(path[2]), "%s/outside/secret", dir);
+    snprintf(path[3], sizeof(path[3]), "%s/db/t.conf", dir);
+    SETUP(mkdir(path[0], 0700) == 0 && mkdir(path[1], 0700) == 0, "mkdir: %s", strerror(errno));
+    write_file(path[2], "secret\n");
+    outside[0] = path[1];
+    outside[1] = path[2];
+
+    /* a GDBM file: tarpit-check, then tarpit-store */
+    snprintf(text, sizeof(text), "database = %s/t.db\n", path[0]);
+    write_file(path[3], text);
+    run_probe(path[3], 1, outside, 2, out, sizeof(out));
+    SAYS(out, "database", "allowed");
+    SAYS(out, "write in the database's directory", "allowed");
+    SAYS(out, "set-user-ID mode", "refused");
+    SAYS(out, "writable and executable memory", "refused");
+    SAYS(out, "unshare a user namespace", "refused");
+    SAYS(out, "clone into a network namespace", "refused");
+    SAYS(out, "socket unix", "allowed");
+    SAYS(out, "socket inet", "refused");
+    SAYS(out, "socket inet6 udp", "refused");
+    SAYS(out, "socket packet", "refused");
+    SAYS(out, "socket netlink route", "refused");
+    SAYS(out, "socket netlink sock_diag", "allowed");
+    EXPECT(strstr(out, "\nno_new_privs: 1\n") != 0, "no_new_privs not set:\n%s", out);
+    run_probe(path[3], 0, outside, 0, out, sizeof(out));
+    SAYS(out, "socket netlink sock_diag", "refused");
+    SAYS(out, "socket unix", "allowed");
+    if (landlock == 0) {
+	printf("SKIPPED: this kernel has no Landlock: the file and TCP walls "
+	       "are not tested (the seccomp filter was)\n");
+	unit_done("sandbox");
+	return unit_failed ? 1 : 77;
+    }
+    run_probe(path[3], 1, outside, 2, out, sizeof(out));
+    EXPECT(strstr(out, "sandbox: full") != 0, "not fully shut in:\n%s", out);
+    SAYS(out, "read the config", "allowed");
+    SAYS(out, "copy a program into the database's directory", "allowed");
+    SAYS(out, "run what it wrote", "refused");
+    snprintf(text, sizeof(text), "list %s", path[1]);
+    SAYS(out, text, "refused");
+    snprintf(text, sizeof(text), "write in %s", path[1]);
+    SAYS(out, text, "refused");
+    snprintf(text, sizeof(text), "read %s", path[2]);
+    SAYS(out, text, "refused");
+    snprintf(text, sizeof(text), "write %s", path[2]);
+    SAYS(out, text, "refused");
+    if (landlock >= 6)
+	SAYS(out, "signal the parent", "refused");
+
+    /* a server over TCP: its port, and no other */
+    snprintf(text, sizeof(text), "database = redis://127.0.0.1:1\nstate_directory = %s\n",
+	     path[0]);
+    write_file(path[3], text);
+    run_probe(path[3], 0, outside, 0, out, sizeof(out));
+    SAYS(out, "socket inet", "allowed");
+    SAYS(out, "connect to TCP port 1", "allowed");
+    SAYS(out, "connect to TCP port 2", "refused");
+    SAYS(out, "socket packet", "refused");
+
+    unlink(path[2]);
+    empty(path[0]);
+    SETUP(rmdir(path[1]) == 0 && rmdir(path[0]) == 0 && rmdir(dir) == 0,
+	  "rmdir: %s", strerror(errno));
+    return unit_done("sandbox");
+}
