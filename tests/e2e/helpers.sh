@@ -195,6 +195,35 @@ out=$(cat "$T/reload2.out")
 expect_range "a broken config change: the settings read before stay (1 s, ms)" "$(ms_of "$out" 2)" 950 3500
 check "a broken config change: said, naming the line" grep -q "reload.conf changed, but .*reload.conf:2: sleep.*keeping the settings read before" "$T/reload.log"
 
+# A helper shuts itself in once it has its settings (lib/tarpit/sandbox.c),
+# with the config's directory to read: a config an editor writes anew and
+# renames over the old one is still taken.  One that moves the database
+# elsewhere is not, by a connection already open (its walls are for the
+# old place): said, the settings read before stay; a new connection
+# takes it.
+mkdir "$T/cdir" "$T/elsewhere"
+printf 'database = %s/moved.db\nsleep = 3s\n' "$T" >"$T/cdir/moved.conf"
+P7=$(free_port); activate "$T/moved.log" "$P7" "$BIN/tarpit-check" -c "$T/cdir/moved.conf"
+{ req 192.0.2.9 1; req 198.51.100.9 2; } | ask "$P7" >"$T/moved.out" &
+rp=$!
+sleep 1
+printf 'database = %s/moved.db\nsleep = 1s\n' "$T" >"$T/cdir/moved.new"
+mv "$T/cdir/moved.new" "$T/cdir/moved.conf"
+wait "$rp"
+expect_range "a config renamed over the old one, in a shut-in helper: the next request waits its 1 s (ms)" \
+    "$(ms_of "$(cat "$T/moved.out")" 2)" 950 2900
+{ req 203.0.113.9 1; req 198.18.0.9 2; } | ask "$P7" >"$T/moved.out" &
+rp=$!
+sleep 0.5
+printf 'database = %s/elsewhere/moved.db\nsleep = 2s\n' "$T" >"$T/cdir/moved.conf"
+wait "$rp"
+expect_range "a config moving the database: the open connection keeps the settings read before (1 s, ms)" \
+    "$(ms_of "$(cat "$T/moved.out")" 2)" 950 1900
+check "... and says why" grep -q "moved.conf changed, but it moves the database (to $T/elsewhere).*keeping the settings read before" "$T/moved.log"
+{ req 100.64.0.9 1; } | ask "$P7" >"$T/moved.out"
+expect_range "... a new connection takes it (2 s, ms)" "$(ms_of "$(cat "$T/moved.out")" 1)" 1950 4500
+check "... and writes the database in its new place" test -s "$T/elsewhere/moved.db"
+
 # A spray of IPv6 /64s from one /48: once ipv6_aggregate (32) of its /64s
 # have records, its new ones are the /48's record.  A /64 that escaped
 # before stays as it is.
