@@ -17,8 +17,8 @@
  *	ProtectHome, PrivateTmp, IPAddressDeny, RestrictAddressFamilies,
  *	RestrictNamespaces, MemoryDenyWriteExecute, RestrictSUIDSGID,
  *	SystemCallArchitectures, SystemCallFilter): the same walls, built
- *	by the process in microseconds instead of by systemd in a mount
- *	namespace for every new process.
+ *	by the process in a tenth of a millisecond instead of by systemd
+ *	in a mount namespace for every new process.
  *
  *	A kernel without Landlock, or an older Landlock, gets what it can
  *	give and confine() says what is missing; the seccomp filter needs
@@ -225,7 +225,9 @@ static int landlock(const struct confine *c, char *why, size_t len)
  * test of its arguments.  The kernel runs the filter for every system
  * call, and when it is loaded, once for every number, to learn which
  * calls it always allows; a linear filter of this many rules cost that
- * a quarter of a millisecond per process, the search a few microseconds.
+ * a quarter of a millisecond per process; the search runs a dozen
+ * instructions per number, and the whole of confine() takes about a
+ * tenth of a millisecond (bench/results.md, "What the real units cost").
  */
 #define MAX_INSNS 512
 #define MAX_RULES 96

@@ -5,8 +5,8 @@
  * confine - a process shuts itself in: what it may read, write and reach
  * from now on, for good (Landlock), and which system calls it may make
  * (a seccomp filter), with no way back to privileges (no_new_privs).
- * It costs microseconds, where a unit's mount namespace costs a new
- * process tens of milliseconds.
+ * It costs about a tenth of a millisecond, where a unit's mount
+ * namespace costs a new process tens of milliseconds.
  */
 
 #include <stddef.h>
