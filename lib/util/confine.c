@@ -141,21 +141,22 @@ static int add_paths(int ruleset, const char *const *list, uint64_t access,
     for (int i = 0; i < CONFINE_PATHS && list[i]; i++) {
 	struct ll_path_beneath pb;
 	struct stat st;
-	int     fd = open(list[i], O_PATH | O_CLOEXEC), rc;
+	int     fd = open(list[i], O_PATH | O_CLOEXEC), rc, e;
 
 	if (fd < 0 && errno == ENOENT)
 	    continue;
 	*failed = list[i];
 	if (fd < 0)
 	    return -1;
-	if (fstat(fd, &st) < 0) {
-	    close(fd);
-	    return -1;
+	rc = fstat(fd, &st);
+	if (rc == 0) {
+	    pb.allowed = access & handled & (S_ISDIR(st.st_mode) ? ~0ULL : FILE_ACCESS);
+	    pb.parent_fd = fd;
+	    rc = (int) syscall(LL_ADD_RULE, ruleset, LL_RULE_PATH_BENEATH, &pb, 0);
 	}
-	pb.allowed = access & handled & (S_ISDIR(st.st_mode) ? ~0ULL : FILE_ACCESS);
-	pb.parent_fd = fd;
-	rc = (int) syscall(LL_ADD_RULE, ruleset, LL_RULE_PATH_BENEATH, &pb, 0);
+	e = errno;
 	close(fd);
+	errno = e;
 	if (rc < 0)
 	    return -1;
     }
