@@ -171,11 +171,18 @@ ct rm -f /run/systemd/system/tarpit-check@.service.d/99-probe.conf
 ct systemctl daemon-reload
 probe=$(ct cat /run/tarpit-probe.out 2>&1)
 says() { grep -qxF "$1: $2" <<<"$(sed 's/ (.*//' <<<"$probe")"; }
-for a in "sandbox/full" "database/allowed" "write in the database's directory/allowed" \
-    "run what it wrote/refused" "set-user-ID mode/refused" "read /etc/shadow/refused" \
-    "list /home/refused" "list /root/refused" "list /tmp/refused" "write in /tmp/refused" \
-    "write in /var/tmp/refused" "write in /run/refused" "write in /etc/refused" \
-    "write in /var/spool/postfix/refused" "socket unix/allowed" \
+# The file walls are Landlock's: a kernel without it (the helper says so,
+# share/doc/SECURITY.md) shows them as skipped; the filter's are checked
+# on any kernel.
+walls=("sandbox/full" "run what it wrote/refused" "list /home/refused" "list /root/refused"
+    "list /tmp/refused" "write in /tmp/refused" "write in /var/tmp/refused"
+    "write in /run/refused" "write in /etc/refused" "write in /var/spool/postfix/refused")
+if grep -q '^sandbox: partial: this kernel has no Landlock' <<<"$probe"; then
+    note "SKIPPED: this kernel has no Landlock: ${#walls[@]} checks of the file walls"
+    walls=()
+fi
+for a in "${walls[@]}" "database/allowed" "write in the database's directory/allowed" \
+    "set-user-ID mode/refused" "read /etc/shadow/refused" "socket unix/allowed" \
     "socket netlink sock_diag/allowed" "socket inet/refused" "socket inet6 udp/refused" \
     "socket packet/refused" "socket netlink route/refused" \
     "unshare a user namespace/refused" "clone into a network namespace/refused" \
