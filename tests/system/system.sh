@@ -157,42 +157,52 @@ check "the lock file is kept" ct test -s /var/lib/tarpit/tarpit.db.lock
 send s4 198.18.0.7
 expect_range "after the upgrade a new network still waits 3s (ms)" "$(rcpt_ms s4)" 2900 6000
 
-# --- The walls, tried from inside the shipped unit ------------------------------
-# The unit's program replaced by the sandbox probe (tests/unit/sandbox_test
+# --- The walls, tried from inside the shipped units ------------------------------
+# Each unit's program replaced by the sandbox probe (tests/unit/sandbox_test
 # -p): the same user, unit settings, config and library code shut it in
-# as tarpit-check, then it tries what the helpers must not do.
+# as tarpit-check (-w: it watches) or tarpit-store, then it tries what the
+# helpers must not do.
 cp "$TOP/build/tests/unit/sandbox_test" "$R/var/tmp/"
-ct mkdir -p /run/systemd/system/tarpit-check@.service.d
-ct_sh 'printf "[Service]\nExecStart=\nExecStart=/var/tmp/sandbox_test -p /etc/tarpit.conf -w /etc/shadow /home /root /tmp /var/tmp /run /etc /var/spool/postfix\nStandardOutput=truncate:/run/tarpit-probe.out\n" >/run/systemd/system/tarpit-check@.service.d/99-probe.conf'
-ct systemctl daemon-reload
-ct_sh "printf 'request=smtpd_access_policy\nclient_address=192.0.2.1\n\n' | $PC -t 5000 unix $CHECK_SOCK >/dev/null 2>&1"
-for i in $(seq 1 100); do ct grep -q '^Seccomp:' /run/tarpit-probe.out 2>/dev/null && break; sleep 0.1; done
-ct rm -f /run/systemd/system/tarpit-check@.service.d/99-probe.conf
-ct systemctl daemon-reload
-probe=$(ct cat /run/tarpit-probe.out 2>&1)
+# probe_unit NAME [-w] - the probe's lines, run as tarpit-NAME@.service
+probe_unit() {
+    local d=/run/systemd/system/tarpit-$1@.service.d
+    ct rm -f /run/tarpit-probe.out
+    ct mkdir -p $d
+    ct_sh "printf '[Service]\nExecStart=\nExecStart=/var/tmp/sandbox_test -p /etc/tarpit.conf $2 /etc/shadow /home /root /tmp /var/tmp /run /etc /var/spool/postfix\nStandardOutput=truncate:/run/tarpit-probe.out\n' >$d/99-probe.conf"
+    ct systemctl daemon-reload
+    ct_sh "printf 'request=smtpd_access_policy\nclient_address=192.0.2.1\n\n' | $PC -t 5000 unix /var/spool/postfix/private/tarpit-$1 >/dev/null 2>&1"
+    for i in $(seq 1 100); do ct grep -q '^Seccomp:' /run/tarpit-probe.out 2>/dev/null && break; sleep 0.1; done
+    ct rm -f $d/99-probe.conf
+    ct systemctl daemon-reload
+    ct cat /run/tarpit-probe.out 2>&1
+}
 says() { grep -qxF "$1: $2" <<<"$(sed 's/ (.*//' <<<"$probe")"; }
-# The file walls are Landlock's: a kernel without it (the helper says so,
-# share/doc/SECURITY.md) shows them as skipped; the filter's are checked
-# on any kernel.
-walls=("sandbox/full" "run what it wrote/refused" "list /home/refused" "list /root/refused"
-    "list /tmp/refused" "write in /tmp/refused" "write in /var/tmp/refused"
-    "write in /run/refused" "write in /etc/refused" "write in /var/spool/postfix/refused")
-if grep -q '^sandbox: partial: this kernel has no Landlock' <<<"$probe"; then
-    note "SKIPPED: this kernel has no Landlock: ${#walls[@]} checks of the file walls"
-    walls=()
-fi
-for a in "${walls[@]}" "database/allowed" "write in the database's directory/allowed" \
-    "set-user-ID mode/refused" "read /etc/shadow/refused" "socket unix/allowed" \
-    "socket netlink sock_diag/allowed" "socket inet/refused" "socket inet6 udp/refused" \
-    "socket packet/refused" "socket netlink route/refused" \
-    "unshare a user namespace/refused" "clone into a network namespace/refused" \
-    "writable and executable memory/refused" "no_new_privs/1"; do
-    if says "${a%/*}" "${a##*/}"; then ok "in the shipped unit: ${a%/*}: ${a##*/}"
-    else not_ok "in the shipped unit: ${a%/*}: ${a##*/}" "$probe"; fi
+for unit in check store; do
+    if [ $unit = check ]; then probe=$(probe_unit check -w) diag=allowed
+    else probe=$(probe_unit store "") diag=refused; fi
+    # The file walls are Landlock's: a kernel without it (the helper says
+    # so, share/doc/SECURITY.md) shows them as skipped; the filter's are
+    # checked on any kernel.
+    walls=("sandbox/full" "run what it wrote/refused" "list /home/refused" "list /root/refused"
+        "list /tmp/refused" "write in /tmp/refused" "write in /var/tmp/refused"
+        "write in /run/refused" "write in /etc/refused" "write in /var/spool/postfix/refused")
+    if grep -q '^sandbox: partial: this kernel has no Landlock' <<<"$probe"; then
+        note "SKIPPED: this kernel has no Landlock: ${#walls[@]} checks of tarpit-$unit's file walls"
+        walls=()
+    fi
+    for a in "${walls[@]}" "database/allowed" "write in the database's directory/allowed" \
+        "set-user-ID mode/refused" "read /etc/shadow/refused" "socket unix/allowed" \
+        "socket netlink sock_diag/$diag" "socket inet/refused" "socket inet6 udp/refused" \
+        "socket packet/refused" "socket netlink route/refused" \
+        "unshare a user namespace/refused" "clone into a network namespace/refused" \
+        "writable and executable memory/refused" "no_new_privs/1"; do
+        if says "${a%/*}" "${a##*/}"; then ok "in tarpit-$unit@.service: ${a%/*}: ${a##*/}"
+        else not_ok "in tarpit-$unit@.service: ${a%/*}: ${a##*/}" "$probe"; fi
+    done
+    expect_eq "in tarpit-$unit@.service: no capability" \
+        "$(awk '/^Cap(Eff|Prm|Bnd):/ {printf "%s%s ", $1, $2}' <<<"$probe")" \
+        "CapPrm:0000000000000000 CapEff:0000000000000000 CapBnd:0000000000000000 "
 done
-expect_eq "in the shipped unit: no capability" \
-    "$(awk '/^Cap(Eff|Prm|Bnd):/ {printf "%s%s ", $1, $2}' <<<"$probe")" \
-    "CapPrm:0000000000000000 CapEff:0000000000000000 CapBnd:0000000000000000 "
 
 # --- Remove, then purge: mail flows untouched -----------------------------------
 check "dpkg -r removes it" ct dpkg -r tarpit
