@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "store/db.h"
 #include "unit.h"
+#include "unit_db.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -57,22 +58,6 @@ static void start_server(const char *dir, const char *sock)
 	usleep(25000);
     }
     SETUP(0, "redis-server did not start (see %s)", log);
-}
-
-static enum db_change bump(struct db_txn *t, void *ctx)
-{
-    (void) ctx;
-    t->rec.tarpits++;
-    t->stats.tarpits++;
-    t->stats_changed = 1;
-    return DB_WRITE;
-}
-
-static enum db_change keep(struct db_txn *t, void *ctx)
-{
-    (void) t;
-    (void) ctx;
-    return DB_KEEP;
 }
 
 static void add_escape(struct tp_stats *s, void *ctx)

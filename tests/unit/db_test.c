@@ -10,6 +10,7 @@
 #include "store/db.h"
 #include "store/file.h"			/* the lock file's layout */
 #include "unit.h"
+#include "unit_db.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,22 +37,6 @@ static void on_alarm(int sig)
 {
     (void) sig;
     alarms++;
-}
-
-static enum db_change bump(struct db_txn *t, void *ctx)
-{
-    (void) ctx;
-    t->rec.tarpits++;
-    t->stats.tarpits++;
-    t->stats_changed = 1;
-    return DB_WRITE;
-}
-
-static enum db_change keep(struct db_txn *t, void *ctx)
-{
-    (void) t;
-    (void) ctx;
-    return DB_KEEP;
 }
 
 static int count_walk(const char *key, const struct tp_record *r, void *ctx)

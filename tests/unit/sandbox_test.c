@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include "unit.h"
+#include "unit_db.h"
 #include "tarpit/opendb.h"
 #include "tarpit/sandbox.h"
 
@@ -121,13 +122,6 @@ static int try_clone(void)
     return 0;
 }
 
-static enum db_change put_one(struct db_txn *t, void *ctx)
-{
-    (void) ctx;
-    t->rec.tarpits++;
-    return DB_WRITE;
-}
-
 /* copy - from to to (mode 0700); 0 or -1 */
 static int copy(const char *from, const char *to)
 {
@@ -185,7 +179,7 @@ static int probe(const char *conf_file, int watches, char **paths, int npaths, F
 	    ? "partial: " : "failed: ", why);
     if (s.tcp_port == 0) {
 	errno = 0;
-	say(out, "database", db_update(db, "sandbox-probe", put_one, 0) < 0
+	say(out, "database", db_update(db, "sandbox-probe", bump, 0) < 0
 	    || db_delete(db, "sandbox-probe") < 0 ? -1 : 0);
 	snprintf(file, sizeof(file), "%s/sandbox-probe", s.db_dir);
 	say(out, "write in the database's directory", try_open(file, O_WRONLY | O_CREAT));
