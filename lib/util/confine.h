@@ -28,8 +28,9 @@ enum confine_result {
     CONFINE_FAILED = -1,		/* nothing (why says) */
 };
 
-/* confine_add - p to the list (read or write), once, when it exists;
- * 0, or -1 when the list is full */
+/* confine_add - p to the list (read or write), once; a path that does
+ * not exist when confine() runs is left out then.  0, or -1 when the
+ * list is full */
 int     confine_add(const char **list, const char *p);
 
 /* confine - shut this process in as c says; why (len bytes) tells what
