@@ -172,12 +172,6 @@ long long db_size(struct tp_db *db)
     return db_about(db, &about) < 0 ? -1 : about.bytes;
 }
 
-/* db_tcp_port - a store without one (a file) connects to none */
-int     db_tcp_port(struct tp_db *db)
-{
-    return db->ops->tcp_port ? db->ops->tcp_port(db) : 0;
-}
-
 void    db_doctor(struct tp_db *db, db_finding_fn *say, void *ctx)
 {
     db->ops->doctor(db, say, ctx);
@@ -239,4 +233,10 @@ int     db_recover(struct tp_db *db, struct db_recovery *out)
 {
     memset(out, 0, sizeof(*out));
     return db->ops->recover ? db->ops->recover(db, out) : 0;
+}
+
+/* db_tcp_port - a store without one (a file) connects to none */
+int     db_tcp_port(struct tp_db *db)
+{
+    return db->ops->tcp_port ? db->ops->tcp_port(db) : 0;
 }
