@@ -121,7 +121,7 @@ bench: have-deps all bench/watchbench bench/loadgen bench/floor bench/spawn
 
 # The Debian packages: to build the programs (what INSTALL lists), to
 # build the package, and to run every test (`make check`, CI).
-BUILD_DEPS = build-essential pkg-config libgdbm-dev libsystemd-dev libhiredis-dev
+BUILD_DEPS = build-essential pkg-config libgdbm-dev libsystemd-dev libhiredis-dev libpsl5
 DEB_TOOL_DEPS = dpkg-dev debhelper lintian
 TEST_DEPS = systemd postfix swaks iproute2 procps clang libclang-rt-14-dev groff-base \
             python3-prometheus-client systemd-journal-remote logcheck redis-server \
@@ -143,6 +143,7 @@ deps-deb:
 have-deps:
 	@{ [ -f /usr/include/gdbm.h ] && [ -f /usr/include/systemd/sd-journal.h ] \
 	  && [ -f /usr/include/hiredis/hiredis.h ] && command -v redis-server >/dev/null \
+	  && ls /usr/lib/*/libpsl.so.5 >/dev/null 2>&1 \
 	  && [ -x /lib/systemd/systemd-journal-remote ] && command -v logcheck-test >/dev/null \
 	  && command -v systemd-socket-activate >/dev/null \
 	  && command -v postfix >/dev/null && command -v swaks >/dev/null \

@@ -18,6 +18,12 @@
  *	smtpd closes the policy connection: then nobody is left to answer and
  *	the process exits.
  *
+ *	A client with a verified name (client_name) whose domain may share
+ *	(decide.c) is judged by its domain's record too, read only when its
+ *	network would wait or be greylisted: a domain that vouches lets it
+ *	pass, and greylisting is by the domain's tuple, so that a sender's
+ *	pool is one sender.  Its waits are counted in the domain's record.
+ *
  *	Any fault of ours (database, config) answers DUNNO without a wait: a
  *	bug here must never delay or bounce mail.
  */
@@ -26,6 +32,7 @@
 #include "tarpit/helper.h"
 #include "tarpit/ledger.h"
 #include "util/log.h"
+#include "util/regdomain.h"
 #include "wait/slots.h"
 #include "wait/wait.h"
 
@@ -39,6 +46,22 @@
  * recipient now, and nothing lost. */
 #define GOODBYE_ACTION "DEFER_IF_PERMIT Please try again later"
 
+/* One request's client: what the log lines name it by, and its keys. */
+struct client {
+    const char *address;
+    char    key[LEDGER_NET_KEY_MAX];	/* its network's record */
+    char    domain[REGDOMAIN_MAX];	/* its verified name's domain, or "" */
+    char    dkey[REGDOMAIN_MAX + 16];	/* ... that domain's record */
+    char    who[LEDGER_NET_KEY_MAX + REGDOMAIN_MAX + 80];	/* for the log */
+};
+
+/* name_client - the log's "client=A network=N [domain=D]" */
+static void name_client(struct client *cl)
+{
+    snprintf(cl->who, sizeof(cl->who), "client=%s network=%s%s%s", cl->address,
+	     cl->key, cl->domain[0] ? " domain=" : "", cl->domain);
+}
+
 /* remember_session - this session has waited and was answered action */
 static void remember_session(struct helper *h, const struct request *rq,
 			             const char *action)
@@ -50,13 +73,13 @@ static void remember_session(struct helper *h, const struct request *rq,
 }
 
 /* log_dry_run - what the decision would have done */
-static void log_dry_run(const struct tp_conf *p, const char *client,
-			        const char *key, const struct decision *d)
+static void log_dry_run(const struct tp_conf *p, const struct client *cl,
+			        const struct decision *d)
 {
     char    secs[32];
 
-    msg_info("client=%s network=%s: dry run: would %s%s%s (%s%s%s%s%s)",
-	     client, key, d->verdict == VERDICT_TARPIT ? "wait " :
+    msg_info("%s: dry run: would %s%s%s (%s%s%s%s%s)",
+	     cl->who, d->verdict == VERDICT_TARPIT ? "wait " :
 	     d->verdict == VERDICT_BLOCK ? "answer " :
 	     d->verdict == VERDICT_GREYLIST ? "greylist" : "answer DUNNO",
 	     d->verdict == VERDICT_TARPIT ? clock_seconds(d->sleep_ms, secs, sizeof(secs)) :
@@ -66,59 +89,78 @@ static void log_dry_run(const struct tp_conf *p, const char *client,
 	     d->rule ? ", rule: " : "", d->rule ? d->rule->text : "");
 }
 
-/* greylist - a network that failed before: deferred until its tuple has
- * retried as greylisting asks, then rescued: answered without a wait */
+/* greylist - a network (or a domain) that failed before: deferred until
+ * its tuple has retried as greylisting asks, then rescued: answered
+ * without a wait.  A domain's tuple is its own, its entries are counted
+ * in its record, and the rescue is the asking network's */
 static enum helper_next greylist(struct helper *h, const struct tp_conf *p,
-			                 const struct request *rq, const char *key,
-			                 const struct tp_record *r, char *action, size_t len)
+			                 const struct request *rq, const struct client *cl,
+			                 const struct decision *d, const struct tp_record *r,
+			                 int found, char *action, size_t len)
 {
-    const char *client = rq->client_address;
+    const char *owner = d->by_domain ? cl->dkey : cl->key;
     char    gkey[LEDGER_KEY_MAX];
     struct ledger l = {.event = LEDGER_GREY_ATTEMPT,.conf = p,.now = (int64_t) time(0)};
 
-    l.grey_room = ledger_grey_room(p, r, l.now);
-
-    if (ledger_grey_key(key, rq->sender, rq->recipient, gkey, sizeof(gkey)) == 0) {
-	msg_warn("client=%s network=%s: no greylist key fits: DUNNO", client, key);
+    l.grey_room = !found || ledger_grey_room(p, r, l.now);
+    if (ledger_grey_key(d->by_domain ? cl->domain : cl->key, rq->sender, rq->recipient,
+			gkey, sizeof(gkey)) == 0) {
+	msg_warn("%s: no greylist key fits: DUNNO", cl->who);
 	return HELPER_REPLY;
     }
     if (db_update(h->db, gkey, ledger_apply, &l) < 0) {
-	helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
+	helper_db_warn(h, "%s: %s: DUNNO", cl->who, db_error(h->db));
 	return HELPER_REPLY;
     }
     if (l.made) {
 	struct ledger m = {.event = LEDGER_GREY_MADE,.conf = p,.now = l.now};
 
-	if (db_update(h->db, key, ledger_apply, &m) < 0)
-	    helper_db_warn(h, "network=%s: %s: its greylist entry is not counted",
-			   key, db_error(h->db));
+	if (db_update(h->db, owner, ledger_apply, &m) < 0)
+	    helper_db_warn(h, "%s: %s: its greylist entry is not counted",
+			   cl->who, db_error(h->db));
     }
     if (l.grey == GREY_DEFER) {
 	snprintf(action, len, "%s", p->greylist_action);
-	msg_info("client=%s network=%s: greylisted (retry %lld; %lld pass, the "
-		 "last greylist_delay after the first): %s", client, key,
-		 (long long) l.retries, (long long) p->greylist_retries, action);
+	msg_info("%s: greylisted%s (retry %lld; %lld pass, the last "
+		 "greylist_delay after the first): %s", cl->who,
+		 d->by_domain ? " by domain" : "", (long long) l.retries,
+		 (long long) p->greylist_retries, action);
 	return HELPER_REPLY;
     }
     l.event = LEDGER_GREY_PASSED;
-    if (db_update(h->db, key, ledger_apply, &l) < 0)
-	helper_db_warn(h, "network=%s: %s: the rescue is not recorded", key,
+    l.create = d->by_domain;
+    if (db_update(h->db, cl->key, ledger_apply, &l) < 0)
+	helper_db_warn(h, "%s: %s: the rescue is not recorded", cl->who,
 		       db_error(h->db));
     else
-	msg_info("client=%s network=%s: passed greylisting after %lld retries: "
-		 "DUNNO without a wait (a delivery now escapes it)", client, key,
+	msg_info("%s: passed greylisting after %lld retries: "
+		 "DUNNO without a wait (a delivery now escapes it)", cl->who,
 		 (long long) l.retries);
     remember_session(h, rq, action);
     return HELPER_REPLY;
 }
 
+/* count_for_domain - how a wait of a client with a domain ended, in the
+ * domain's record too */
+static void count_for_domain(struct helper *h, const struct client *cl,
+			             const struct ledger *wait)
+{
+    struct ledger l = *wait;
+
+    if (cl->domain[0] == 0 || wait->wait.result == WAIT_POLICY_GONE)
+	return;
+    l.event = LEDGER_DOMAIN_WAIT;
+    if (db_update(h->db, cl->dkey, ledger_apply, &l) < 0)
+	helper_db_warn(h, "%s: %s: the wait is not counted for the domain",
+		       cl->who, db_error(h->db));
+}
+
 /* tarpit - record the attempt, wait, record how it ended, answer; a
  * session that sat out its wait (or one of 0 s) is remembered */
 static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
-			               const struct request *rq, const char *key,
+			               const struct request *rq, const struct client *cl,
 			               const struct decision *d, char *action, size_t len)
 {
-    const char *client = rq->client_address;
     struct ledger l = {.event = LEDGER_WAIT_BEGUN,.conf = p,
 	.now = (int64_t) time(0),.sleep_ms = d->sleep_ms};
     char    secs[32], why[256];
@@ -126,22 +168,20 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 
     if (d->sleep_ms == 0) {
 	l.event = LEDGER_WAIT_ZERO;
-	if (db_update(h->db, key, ledger_apply, &l) < 0) {
-	    helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key, db_error(h->db));
+	if (db_update(h->db, cl->key, ledger_apply, &l) < 0) {
+	    helper_db_warn(h, "%s: %s: DUNNO", cl->who, db_error(h->db));
 	} else {
-	    msg_info("client=%s network=%s: DUNNO after a wait of 0s (%s)",
-		     client, key, d->reason);
+	    msg_info("%s: DUNNO after a wait of 0s (%s)", cl->who, d->reason);
 	    helper_count_spread(h, p);
 	}
 	remember_session(h, rq, action);
 	return HELPER_REPLY;
     }
-    if ((slot = helper_take_slot(h, client, key)) < 0)
+    if ((slot = helper_take_slot(h, cl->address, cl->key)) < 0)
 	return HELPER_REPLY;
     db_release(h->db);			/* no file or cache held while waiting */
-    if (db_update(h->db, key, ledger_apply, &l) < 0) {
-	helper_db_warn(h, "client=%s network=%s: %s: DUNNO without a wait",
-		  client, key, db_error(h->db));
+    if (db_update(h->db, cl->key, ledger_apply, &l) < 0) {
+	helper_db_warn(h, "%s: %s: DUNNO without a wait", cl->who, db_error(h->db));
 	slots_release(slot);
 	return HELPER_REPLY;
     }
@@ -155,93 +195,119 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
     slots_release(slot);
     l.event = LEDGER_WAIT_ENDED;
     l.now = (int64_t) time(0);
-    if (db_update(h->db, key, ledger_apply, &l) < 0)
-	helper_db_warn(h, "network=%s: %s: the end of the wait is not recorded",
-		 key, db_error(h->db));
+    if (db_update(h->db, cl->key, ledger_apply, &l) < 0)
+	helper_db_warn(h, "%s: %s: the end of the wait is not recorded",
+		       cl->who, db_error(h->db));
+    count_for_domain(h, cl, &l);
     clock_seconds(l.wait.waited_ms, secs, sizeof(secs));
     switch (l.wait.result) {
     case WAIT_POLICY_GONE:
-	msg_info("client=%s network=%s: smtpd closed the policy connection "
-		 "after %ss of the wait", client, key, secs);
+	msg_info("%s: smtpd closed the policy connection after %ss of the wait",
+		 cl->who, secs);
 	return HELPER_CLOSE;
     case WAIT_CLIENT_GONE:
 	if (l.wait.goodbye == 2) {
 	    /* One short line and still there: QUIT, or DATA from a talker;
 	     * a temporary refusal keeps the one out and loses nothing. */
 	    snprintf(action, len, "%s", GOODBYE_ACTION);
-	    msg_info("client=%s network=%s: hang-up after %ss of the wait "
-		     "(said goodbye, still connected): %s", client, key, secs, action);
+	    msg_info("%s: hang-up after %ss of the wait (said goodbye, still "
+		     "connected): %s", cl->who, secs, action);
 	    break;
 	}
-	msg_info("client=%s network=%s: hang-up after %ss of the wait%s",
-		 client, key, secs, l.wait.goodbye ? " (said goodbye)" : "");
+	msg_info("%s: hang-up after %ss of the wait%s", cl->who, secs,
+		 l.wait.goodbye ? " (said goodbye)" : "");
 	return HELPER_REPLY;		/* DUNNO: smtpd will find it gone */
     case WAIT_EARLY_TALKER:
 	snprintf(action, len, "%s", p->early_talker_action);
-	msg_info("client=%s network=%s: early talker after %ss of the wait: %s",
-		 client, key, secs, action);
+	msg_info("%s: early talker after %ss of the wait: %s", cl->who, secs, action);
 	break;
     case WAIT_DONE:
-	msg_info("client=%s network=%s: DUNNO after a wait of %ss (%s%s)",
-		 client, key, secs, d->reason, l.wait.talked ? ", early talker" : "");
+	msg_info("%s: DUNNO after a wait of %ss (%s%s)", cl->who, secs, d->reason,
+		 l.wait.talked ? ", early talker" : "");
 	break;
     }
     remember_session(h, rq, action);
     return HELPER_REPLY;
 }
 
+/* by_domain - a verdict to wait or greylist, looked at again with the
+ * record of the client's domain, when it has one that may share */
+static void by_domain(struct helper *h, const struct tp_conf *p,
+		              const struct request *rq, struct client *cl,
+		              struct decision *d, struct tp_record *dr, int *dfound)
+{
+    *dfound = 0;
+    if ((d->verdict != VERDICT_TARPIT && d->verdict != VERDICT_GREYLIST)
+	|| helper_domain(h, p, rq, cl->domain, sizeof(cl->domain)) <= 0)
+	return;
+    name_client(cl);
+    if (ledger_domain_key(cl->domain, cl->dkey, sizeof(cl->dkey)) == 0
+	|| (*dfound = db_get(h->db, cl->dkey, dr)) < 0) {
+	helper_db_warn(h, "%s: %s: judged by its network alone", cl->who,
+		       db_error(h->db));
+	cl->domain[0] = 0;
+	*dfound = 0;
+	name_client(cl);
+	return;
+    }
+    decide_domain(p, d, dr, *dfound);
+}
+
 /* check - one RCPT-stage request: decide, then act on the decision */
 static enum helper_next check(struct helper *h, const struct request *rq,
 			              char *action, size_t len)
 {
-    char    key[LEDGER_NET_KEY_MAX];
-    const char *client = rq->client_address;
+    struct client cl = {.address = rq->client_address};
     const struct tp_conf *p = helper_profile(h, rq);
-    struct tp_record r;
+    struct tp_record r, dr;
     struct decision d;
     int64_t now = (int64_t) time(0);
-    int     found;
+    int     found, dfound;
 
     memcpy(action, "DUNNO", sizeof("DUNNO"));	/* len is never that short */
     if (rq->session && strcmp(rq->session, h->waited_session) == 0) {
 	snprintf(action, len, "%s", h->session_action);
-	if (p->log_passes && helper_client_key(h, p, rq, key, sizeof(key)))
+	if (p->log_passes && helper_client_key(h, p, rq, cl.key, sizeof(cl.key)))
 	    msg_info("client=%s network=%s: %s (this session already waited)",
-		     client, key, action);
+		     cl.address, cl.key, action);
 	return HELPER_REPLY;
     }
-    if ((found = helper_lookup(h, p, rq, key, sizeof(key), &r)) < 0) {
+    if ((found = helper_lookup(h, p, rq, cl.key, sizeof(cl.key), &r)) < 0) {
 	if (found == -1)
-	    helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key,
+	    helper_db_warn(h, "client=%s network=%s: %s: DUNNO", cl.address, cl.key,
 			   db_error(h->db));
 	return HELPER_REPLY;
     }
+    name_client(&cl);
     d = decide(p, rq, &r, found, now);
+    by_domain(h, p, rq, &cl, &d, &dr, &dfound);
     if (p->dry_run) {
-	log_dry_run(p, client, key, &d);
+	log_dry_run(p, &cl, &d);
 	return HELPER_REPLY;
     }
     switch (d.verdict) {
     case VERDICT_BLOCK:
 	snprintf(action, len, "%s", p->block_action);
-	msg_info("client=%s network=%s: %s (%s)", client, key, action, d.reason);
+	msg_info("%s: %s (%s)", cl.who, action, d.reason);
 	return HELPER_REPLY;
     case VERDICT_DUNNO:{
 	    struct ledger l = {.event = LEDGER_REFRESH,.conf = p,.now = now};
+	    const char *k = cl.domain[0] ? cl.dkey : cl.key;
 
-	    if (ledger_preview(&l, &r, found) != DB_KEEP
-		&& db_update(h->db, key, ledger_apply, &l) < 0)
-		helper_db_warn(h, "network=%s: %s", key, db_error(h->db));
+	    if (ledger_preview(&l, cl.domain[0] ? &dr : &r, cl.domain[0] ? dfound : found)
+		!= DB_KEEP && db_update(h->db, k, ledger_apply, &l) < 0)
+		helper_db_warn(h, "%s: %s", cl.who, db_error(h->db));
 	    if (p->log_passes)
-		msg_info("client=%s network=%s: DUNNO (%s)", client, key, d.reason);
+		msg_info("%s: DUNNO (%s)", cl.who, d.reason);
 	    return HELPER_REPLY;
 	}
     case VERDICT_GREYLIST:
-	return greylist(h, p, rq, key, &r, action, len);
+	return d.by_domain ? greylist(h, p, rq, &cl, &d, &dr, dfound, action, len)
+	    : greylist(h, p, rq, &cl, &d, &r, found, action, len);
     case VERDICT_TARPIT:
 	break;
     }
-    return tarpit(h, p, rq, key, &d, action, len);
+    return tarpit(h, p, rq, &cl, &d, action, len);
 }
 
 int main(int argc, char **argv)

@@ -16,15 +16,38 @@
  *	on what was read, and a write happens only when it would change
  *	something (an escape to count, a stale last_seen, old waits to
  *	settle).
+ *
+ *	An escape of a client with a verified name whose domain may share
+ *	(helper_domain) is counted for the domain too: its other networks
+ *	need not wait (tarpit-check).
  */
 #include "util/addr.h"
 #include "tarpit/helper.h"
 #include "tarpit/ledger.h"
 #include "util/log.h"
+#include "util/regdomain.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
+
+/* escape_domain - the client's network escaped: so did its domain */
+static void escape_domain(struct helper *h, const struct tp_conf *p,
+			          const struct request *rq, const char *key)
+{
+    char    domain[REGDOMAIN_MAX], dkey[REGDOMAIN_MAX + 16];
+    struct ledger l = {.event = LEDGER_DOMAIN_ESCAPE,.conf = p,.now = (int64_t) time(0)};
+
+    if (helper_domain(h, p, rq, domain, sizeof(domain)) <= 0
+	|| ledger_domain_key(domain, dkey, sizeof(dkey)) == 0)
+	return;
+    if (db_update(h->db, dkey, ledger_apply, &l) < 0)
+	helper_db_warn(h, "client=%s network=%s domain=%s: %s: the domain's escape "
+		       "is not recorded", rq->client_address, key, domain, db_error(h->db));
+    else
+	msg_info("client=%s network=%s domain=%s: the domain's escape recorded",
+		 rq->client_address, key, domain);
+}
 
 /* store - one end-of-data request */
 static enum helper_next store(struct helper *h, const struct request *rq,
@@ -56,9 +79,11 @@ static enum helper_next store(struct helper *h, const struct request *rq,
 		  client, key, db_error(h->db));
 	return HELPER_REPLY;
     }
-    if (l.escaped)
+    if (l.escaped) {
 	msg_info("client=%s network=%s: escape recorded (escapes=%" PRId64 ")",
 		 client, key, l.escapes);
+	escape_domain(h, p, rq, key);
+    }
     return HELPER_REPLY;
 }
 

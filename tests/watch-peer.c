@@ -2,13 +2,16 @@
  * NAME
  *	watch-peer - a stand-in smtpd connection for the watched-wait tests
  * SYNOPSIS
- *	watch-peer [-6] -d delay_ms -m close|rst|talk|quit|line|none
- *		[-q quit_ms] [-h hold_ms] [-e event_file]
+ *	watch-peer [-6] [-b client_address] -d delay_ms
+ *		-m close|rst|talk|quit|line|none [-q quit_ms] [-h hold_ms]
+ *		[-e event_file]
  * DESCRIPTION
  *	Listens on 127.0.0.1 (or ::1 with -6), connects a client to itself,
  *	accepts it (the accepted socket plays smtpd's end) and prints the
  *	policy attributes that name the connection:
  *	client_address, client_port, server_address, server_port.
+ *	With -b the client connects from client_address (another loopback
+ *	address, 127.0.5.1: a client of another /24).
  *	Then, after delay_ms, the client hangs up (close: FIN; rst: RST),
  *	talks (sends lines, as a bot that does not wait for the reply), says
  *	goodbye (quit: QUIT, then FIN quit_ms later, default 1000, as a
@@ -59,16 +62,19 @@ static void note_event(const char *path)
 int main(int argc, char **argv)
 {
     int     v6 = 0, delay = 0, hold = 40000, quit_ms = 1000, ch;
-    const char *mode = "none", *event_file = 0;
+    const char *mode = "none", *event_file = 0, *from = 0;
     struct sockaddr_storage ss;
     socklen_t len;
     int     lfd, cfd, sfd;
     char    a[64], b[64];
 
-    while ((ch = getopt(argc, argv, "6d:m:q:h:e:")) != -1) {
+    while ((ch = getopt(argc, argv, "6b:d:m:q:h:e:")) != -1) {
 	switch (ch) {
 	case '6':
 	    v6 = 1;
+	    break;
+	case 'b':
+	    from = optarg;
 	    break;
 	case 'd':
 	    delay = atoi(optarg);
@@ -107,8 +113,25 @@ int main(int argc, char **argv)
 	|| bind(lfd, (struct sockaddr *) &ss, len) < 0 || listen(lfd, 5) < 0
 	|| getsockname(lfd, (struct sockaddr *) &ss, &len) < 0)
 	die("listen");
-    if ((cfd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0
-	|| connect(cfd, (struct sockaddr *) &ss, len) < 0)
+    if ((cfd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0)
+	die("socket");
+    if (from) {
+	struct sockaddr_storage bs;
+
+	memcpy(&bs, &ss, sizeof(bs));
+	if (v6 ? inet_pton(AF_INET6, from, &((struct sockaddr_in6 *) &bs)->sin6_addr) != 1
+	    : inet_pton(AF_INET, from, &((struct sockaddr_in *) &bs)->sin_addr) != 1) {
+	    fprintf(stderr, "watch-peer: not an address: %s\n", from);
+	    return 2;
+	}
+	if (v6)
+	    ((struct sockaddr_in6 *) &bs)->sin6_port = 0;
+	else
+	    ((struct sockaddr_in *) &bs)->sin_port = 0;
+	if (bind(cfd, (struct sockaddr *) &bs, len) < 0)
+	    die("bind");
+    }
+    if (connect(cfd, (struct sockaddr *) &ss, len) < 0)
 	die("connect");
     if ((sfd = accept(lfd, 0, 0)) < 0)
 	die("accept");

@@ -9,6 +9,11 @@
  *	  widest, the cumulative share beside it), so that an admin sees at a
  *	  glance where the bots give up;
  *	- as JSON (--json or --format json);
+ *	- in both, the verified domains (ledger.c) that made clients wait:
+ *	  their waits, hang-ups and the mean time waited before one, their
+ *	  networks' escapes, their clients' failures, and whether the domain
+ *	  shares its escapes now (decide.c), most hang-ups first: which big
+ *	  senders give up, and when;
  *	- in Prometheus' text exposition format (--format prometheus): the
  *	  counters as tarpit_*_total, the time waited before a hang-up as a
  *	  histogram in seconds, the records by state and the waits running
@@ -18,6 +23,8 @@
 #define _GNU_SOURCE
 #include "admin/admin.h"
 #include "tarpit/decide.h"
+#include "tarpit/ledger.h"
+#include "util/mem.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -95,6 +102,80 @@ static int print_prometheus(struct admin *a, FILE *fp, const struct tp_stats *st
     return ADMIN_OK;
 }
 
+/* One verified domain's row. */
+struct domain_row {
+    char    name[256];
+    struct tp_record r;
+};
+
+/* safe_name - only a host name's characters: the key is not trusted */
+static int safe_name(const char *s)
+{
+    return *s && strlen(s) < 256
+	&& strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.-_") == strlen(s);
+}
+
+/* add_domain - db_walk_fn: a domain's record into the array */
+static int add_domain(const char *key, const struct tp_record *r, void *ctx)
+{
+    const char *name = ledger_key_domain(key);
+    struct domain_row *row;
+
+    if (name == 0 || !safe_name(name))
+	return 0;
+    row = array_add(ctx);
+    snprintf(row->name, sizeof(row->name), "%s", name);
+    row->r = *r;
+    return 0;
+}
+
+/* by_hangups - qsort: most hang-ups first, then by name */
+static int by_hangups(const void *x, const void *y)
+{
+    const struct domain_row *a = x, *b = y;
+
+    if (a->r.hangups != b->r.hangups)
+	return a->r.hangups > b->r.hangups ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
+/* mean_hangup_ms - the mean time waited before a hang-up */
+static int64_t mean_hangup_ms(const struct tp_record *r)
+{
+    return r->hangups ? r->hangup_ms / r->hangups : 0;
+}
+
+/* print_domains - the verified domains' table, or their JSON array */
+static void print_domains(struct admin *a, FILE *fp, const struct array *d, int json)
+{
+    const struct domain_row *row = d->v;
+
+    if (json) {
+	fputs(",\"domains\":[", fp);
+	for (size_t i = 0; i < d->n; i++)
+	    fprintf(fp, "%s{\"domain\":\"%s\",\"waits\":%" PRId64 ",\"hangups\":%" PRId64
+		    ",\"hangup_ms\":%" PRId64 ",\"escapes\":%" PRId64 ",\"failures\":%" PRId64
+		    ",\"shares\":%s}", i ? "," : "", row[i].name, row[i].r.tarpits,
+		    row[i].r.hangups, mean_hangup_ms(&row[i].r), row[i].r.escapes,
+		    row[i].r.recent_failures,
+		    domain_vouches(&a->conf, &row[i].r, 1) ? "true" : "false");
+	fputs("]", fp);
+	return;
+    }
+    if (d->n == 0)
+	return;
+    fprintf(fp, "\nhang-ups by verified domain\n%-30s %6s %8s %13s %7s %8s %6s\n",
+	    "domain", "waits", "hang-ups", "hang-up after", "escapes", "failures", "shares");
+    for (size_t i = 0; i < d->n; i++) {
+	int64_t ms = mean_hangup_ms(&row[i].r);
+
+	fprintf(fp, "%-30s %6" PRId64 " %8" PRId64 " %11" PRId64 ".%01ds %7" PRId64
+		" %8" PRId64 " %6s\n", row[i].name, row[i].r.tarpits, row[i].r.hangups,
+		ms / 1000, (int) (ms % 1000 / 100), row[i].r.escapes,
+		row[i].r.recent_failures, domain_vouches(&a->conf, &row[i].r, 1) ? "yes" : "no");
+    }
+}
+
 /* print_json - the counters and the histogram as one object */
 static void print_json(FILE *fp, const struct tp_stats *st)
 {
@@ -110,7 +191,7 @@ static void print_json(FILE *fp, const struct tp_stats *st)
 	    fprintf(fp, "%d", (i + 1) * HIST_BUCKET_S);
 	fprintf(fp, ",\"count\":%" PRId64 "}", st->hangup_hist[i]);
     }
-    fputs("]}\n", fp);
+    fputs("]", fp);
 }
 
 /* buckets_shown - the buckets worth a row: up to the last that is not
@@ -231,6 +312,7 @@ int admin_stats(struct admin *a, int argc, char **argv)
     const char *format = a->json ? "json" : "text", *out_path = 0;
     int     chart = 1, rc = ADMIN_OK;
     struct admin_out out;
+    struct array domains = ARRAY_OF(struct domain_row);
     FILE   *fp;
 
     for (int i = 0; i < argc; i++) {
@@ -250,14 +332,27 @@ int admin_stats(struct admin *a, int argc, char **argv)
     }
     if (db_get_stats(a->db, &st) < 0)
 	return admin_db_failed(a);
-    if ((fp = admin_out_open(a, &out, out_path)) == 0)
+    if (strcmp(format, "prometheus") != 0 && db_walk_all(a->db, add_domain, &domains) < 0) {
+	array_free(&domains);
+	return admin_db_failed(a);
+    }
+    if (domains.n > 1)
+	qsort(domains.v, domains.n, domains.size, by_hangups);
+    if ((fp = admin_out_open(a, &out, out_path)) == 0) {
+	array_free(&domains);
 	return ADMIN_IO;
-    if (strcmp(format, "prometheus") == 0)
+    }
+    if (strcmp(format, "prometheus") == 0) {
 	rc = print_prometheus(a, fp, &st);
-    else if (strcmp(format, "json") == 0)
+    } else if (strcmp(format, "json") == 0) {
 	print_json(fp, &st);
-    else
+	print_domains(a, fp, &domains, 1);
+	fputs("}\n", fp);
+    } else {
 	print_text(fp, &st, chart && fp == stdout && isatty(STDOUT_FILENO)
 		   ? terminal_columns(STDOUT_FILENO) : 0);
+	print_domains(a, fp, &domains, 0);
+    }
+    array_free(&domains);
     return admin_out_close(a, &out, rc);
 }

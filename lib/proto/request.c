@@ -5,7 +5,8 @@
  *	request_read() looks at the attribute list once and keeps what the
  *	tarpit acts on: the client and server ends of the SMTP connection
  *	(parsed by addr.c; a malformed one is left unparsed, family 0), the
- *	SASL user, sender, recipient, policy_context and stress.
+ *	client's verified name, the SASL user, sender, recipient,
+ *	policy_context and stress.
  *
  *	The session is the SMTP connection as Postfix names it: client
  *	address and port, server address and port, as sent (Postfix 2.5 and
@@ -47,7 +48,7 @@ static const char *or_empty(const char *v)
 void request_read(struct request *rq, const struct policy_req *q)
 {
     const char *ca = 0, *cp = 0, *sa = 0, *sp = 0, *inst = 0, *stress = 0;
-    const char *sasl = 0, *sender = 0, *rcpt = 0, *ctx = 0;
+    const char *sasl = 0, *sender = 0, *rcpt = 0, *ctx = 0, *name = 0;
 
     memset(rq, 0, offsetof(struct request, session_buf));
     rq->attrs = q;
@@ -71,6 +72,8 @@ void request_read(struct request *rq, const struct policy_req *q)
 	case 11:
 	    if (IS("client_port"))
 		FIRST(cp);
+	    else if (IS("client_name"))
+		FIRST(name);
 	    else if (IS("server_port"))
 		FIRST(sp);
 	    break;
@@ -99,6 +102,7 @@ void request_read(struct request *rq, const struct policy_req *q)
     rq->sasl_username = or_empty(sasl);
     rq->sender = or_empty(sender);
     rq->recipient = or_empty(rcpt);
+    rq->client_name = or_empty(name);
     rq->policy_context = or_empty(ctx);
     rq->client_address = ca ? ca : "(none)";
     if (ca == 0 || addr_parse(ca, &rq->client) < 0)

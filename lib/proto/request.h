@@ -21,6 +21,7 @@ struct request {
     int     server_port;
     const char *sasl_username;		/* "" when not authenticated */
     const char *sender, *recipient;	/* "" when empty or absent */
+    const char *client_name;		/* verified name; "unknown" or "" if none */
     const char *policy_context;		/* "" when none */
     int     stress;			/* Postfix says stress=yes */
     const char *session;		/* the SMTP session, or 0 when unknown */

@@ -35,6 +35,7 @@ const struct record_field record_field_table[] = {
     F(last_wait_ms, RK_MS), F(allow_until, RK_UNTIL), F(block_until, RK_UNTIL),
     F(last_completed, RK_TIME), F(recent_failures, RK_COUNT), F(learned, RK_LEARNED),
     F(grey_made, RK_COUNT), F(grey_since, RK_TIME), F(spread, RK_COUNT),
+    F(hangup_ms, RK_MS),
 };
 
 const char *const record_learned_name[] = {

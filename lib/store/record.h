@@ -33,6 +33,7 @@ struct tp_record {
     int64_t grey_made;			/* greylist entries made since ... */
     int64_t grey_since;			/* ... this time (greylist_window) */
     int64_t spread;			/* an IPv6 /48: its /64s with records */
+    int64_t hangup_ms;			/* time waited by its clients that hung up */
     char    comment[RECORD_COMMENT_MAX];	/* an admin's note, or "" */
 };
 

@@ -45,6 +45,9 @@ struct tp_conf {
     int64_t dry_run;			/* log decisions, act on none */
     int64_t log_passes;			/* log DUNNO answered without a wait */
     int64_t share_escapes;		/* a profile's records are the global ones */
+    int64_t share_domains;		/* escapes shared by verified domain */
+    char    never_share[CONF_PATH_MAX];	/* domains that share nothing */
+    char    exempt_recipients[CONF_PATH_MAX];	/* never waited or blocked for */
     int64_t greylist;			/* greylist networks that failed */
     int64_t greylist_delay_ms;		/* a retry counts after this long */
     int64_t greylist_retries;		/* retries that end the greylisting */

@@ -9,6 +9,9 @@
  *	matching rule (the profile's own, then the global ones) says skip,
  *	block or how long to sleep.  Then, first match wins:
  *
+ *	0. the recipient is one of exempt_recipients (postmaster@ and abuse@
+ *	   of any domain by default, as RFC 5321 4.5.1 asks): DUNNO, no
+ *	   record;
  *	1. a rule says skip: DUNNO, no record;
  *	2. skip_authenticated and a sasl_username: DUNNO, no record;
  *	3. a rule says block: block_action;
@@ -24,6 +27,17 @@
  *
  *	What a greylist attempt or a failed wait then does to the records is
  *	the ledger's business (ledger.c).
+ *
+ *	decide_domain() takes a verdict of 8 or 9 further when the client's
+ *	verified name belongs to a domain that may share (domain_may_share;
+ *	the caller found the domain, regdomain.c, and its record): a domain
+ *	that vouches (domain_vouches: its networks escaped `threshold` times,
+ *	and its clients' failures do not outnumber those escapes) lets the
+ *	client pass without a wait, from any network; otherwise greylisting
+ *	is by the domain's tuple (domain, sender, recipient), so that a pool
+ *	that retries from another network is rescued as a single host is, and
+ *	a client of a domain whose clients failed before is greylisted as its
+ *	own network would be.
  *
  *	Allowing a network clears its block and blocking clears its
  *	allowance, so 4 and 5 never disagree.
@@ -53,8 +67,12 @@ int active_until(int64_t until, int64_t now)
 struct decision decide(const struct tp_conf *c, const struct request *rq,
 		               const struct tp_record *r, int found, int64_t now)
 {
-    struct decision d = {VERDICT_DUNNO, 0, "", 0};
+    struct decision d = {VERDICT_DUNNO, 0, "", 0, 0};
 
+    if (recipient_exempt(c, rq->recipient)) {
+	d.reason = "exempt recipient";
+	return d;
+    }
     d.rule = rule_match(c, rq);
     if (d.rule && d.rule->action == RULE_SKIP) {
 	d.reason = "rule: skip";
@@ -99,6 +117,73 @@ struct decision decide(const struct tp_conf *c, const struct request *rq,
     d.verdict = VERDICT_TARPIT;
     d.reason = found ? "not yet escaped" : "new network";
     return d;
+}
+
+/* decide_domain - a tarpit or greylist verdict, given the record of the
+ * client's domain: pass when the domain vouches, greylist by its tuple
+ * when the client or its domain failed before */
+void    decide_domain(const struct tp_conf *c, struct decision *d,
+		              const struct tp_record *dom, int found)
+{
+    if (d->verdict != VERDICT_TARPIT && d->verdict != VERDICT_GREYLIST)
+	return;
+    if (domain_vouches(c, dom, found)) {
+	d->verdict = VERDICT_DUNNO;
+	d->sleep_ms = 0;
+	d->reason = "its domain escaped";
+	return;
+    }
+    if (!c->greylist)
+	return;
+    if (d->verdict == VERDICT_TARPIT && found && dom->recent_failures > 0) {
+	d->verdict = VERDICT_GREYLIST;
+	d->reason = "its domain's clients failed the tarpit before";
+    }
+    d->by_domain = d->verdict == VERDICT_GREYLIST;
+}
+
+/* domain_vouches - have a domain's networks escaped `threshold` times,
+ * with no more failures of its clients than escapes? */
+int     domain_vouches(const struct tp_conf *c, const struct tp_record *r, int found)
+{
+    return found && r->escapes >= c->threshold && r->recent_failures <= r->escapes;
+}
+
+/* in_list - is word one of the list's, any case? */
+static int in_list(const char *list, const char *word, size_t wlen)
+{
+    for (const char *p = list; *p;) {
+	size_t  n;
+
+	p += strspn(p, " \t,");
+	n = strcspn(p, " \t,");
+	if (n > 0 && n == wlen && strncasecmp(p, word, n) == 0)
+	    return 1;
+	p += n;
+    }
+    return 0;
+}
+
+/* domain_may_share - may the traffic of this profile be shared by this
+ * domain?  Not in a profile that keeps records of its own, not with
+ * share_domains = no, not for a domain in never_share */
+int     domain_may_share(const struct tp_conf *c, const char *domain)
+{
+    if (!c->share_domains || (c->name[0] && !c->share_escapes))
+	return 0;
+    return !in_list(c->never_share, domain, strlen(domain));
+}
+
+/* recipient_exempt - is the recipient one of exempt_recipients?  A word
+ * with "@" is a whole address, one without a local part in any domain */
+int     recipient_exempt(const struct tp_conf *c, const char *rcpt)
+{
+    const char *at = strrchr(rcpt, '@');
+
+    if (*rcpt == 0 || c->exempt_recipients[0] == 0)
+	return 0;
+    return in_list(c->exempt_recipients, rcpt, strlen(rcpt))
+	|| in_list(c->exempt_recipients, rcpt, at ? (size_t) (at - rcpt) : strlen(rcpt));
 }
 
 const char *const record_state_name[] = {

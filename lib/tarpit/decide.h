@@ -19,6 +19,7 @@ struct decision {
     int64_t sleep_ms;
     const char *reason;			/* a word or two for the log */
     const struct tp_rule *rule;		/* the rule that matched, or 0 */
+    int     by_domain;			/* GREYLIST: its tuple is the domain's */
 };
 
 /* What a record says of its network, most binding first. */
@@ -28,6 +29,11 @@ extern const char *const record_state_name[];
 
 struct decision decide(const struct tp_conf *profile, const struct request *,
 		               const struct tp_record *, int found, int64_t now);
+void    decide_domain(const struct tp_conf *, struct decision *,
+			          const struct tp_record *domain, int found);
+int     domain_may_share(const struct tp_conf *, const char *domain);
+int     domain_vouches(const struct tp_conf *, const struct tp_record *, int found);
+int     recipient_exempt(const struct tp_conf *, const char *recipient);
 int     active_until(int64_t until, int64_t now);
 enum record_state record_state(const struct tp_conf *, const struct tp_record *,
 			               int64_t now);

@@ -10,6 +10,9 @@
  *	  [PROFILE]NETWORK NAME=N ...		a profile's own record
  *	  @grey%20NETWORK%20SENDER%20RECIPIENT NAME=N ...
  *						a greylist entry
+ *	  @grey%20DOMAIN%20SENDER%20RECIPIENT NAME=N ...
+ *						a verified domain's one
+ *	  @domain%20DOMAIN NAME=N ...		a verified domain's record
  *
  *	A network is written canonically (192.0.2.0/24).  The names are
  *	those of the record's, the counters' and the greylist entry's field
@@ -242,6 +245,16 @@ int     dump_parse(char *line, struct dump_item *item, const char **why)
 	if (get_text(tok, item->key, sizeof(item->key)) < 0 || !ledger_is_grey_key(item->key))
 	    return *why = "bad greylist entry", -1;
 	return parse_grey(save, &item->rec, why);
+    }
+    if (strncmp(tok, "@domain%20", 10) == 0) {
+	const char *d;
+
+	if (get_text(tok, item->key, sizeof(item->key)) < 0
+	    || (d = ledger_key_domain(item->key)) == 0 || *d == 0
+	    || strspn(d, "abcdefghijklmnopqrstuvwxyz0123456789.-_") != strlen(d))
+	    return *why = "bad domain record (like @domain%20example.com)", -1;
+	memset(&item->rec, 0, sizeof(item->rec));
+	return each_field(save, record_field, &item->rec, why);
     }
     if ((net = ledger_key_network(tok)) == 0 || strchr(net, '/') == 0
 	|| addr_key_from_arg(net, 32, 128, canonical, sizeof(canonical)) < 0

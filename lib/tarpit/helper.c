@@ -30,6 +30,7 @@
  */
 #define _GNU_SOURCE
 #include "tarpit/helper.h"
+#include "tarpit/decide.h"
 #include "util/addr.h"
 #include "util/clock.h"
 #include "tarpit/opendb.h"
@@ -37,6 +38,7 @@
 #include "wait/slots.h"
 #include "util/listen.h"
 #include "util/log.h"
+#include "util/regdomain.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -177,6 +179,26 @@ void    helper_count_spread(struct helper *h, const struct tp_conf *p)
 		 (long long) a.spread);
     }
     h->spread_key[0] = 0;
+}
+
+/* helper_domain - the domain whose record the request's client shares,
+ * from its verified name (regdomain.c), when profile p lets that domain
+ * share (decide.c); 1, or 0 for none.  libpsl missing is said once */
+int     helper_domain(struct helper *h, const struct tp_conf *p,
+		              const struct request *rq, char *domain, size_t len)
+{
+    const char *why;
+    int     rc;
+
+    if (!p->share_domains || rq->client.family == 0)
+	return 0;
+    if ((rc = regdomain_of(rq->client_name, &rq->client, domain, len, &why)) < 0
+	&& !h->psl_noted++)
+	msg_warn("%s: clients are judged by their networks alone", why);
+    if (rc > 0 && domain_may_share(p, domain))
+	return 1;
+    domain[0] = 0;
+    return 0;
 }
 
 /* helper_profile - the settings for the request's policy_context; an

@@ -33,6 +33,7 @@ struct helper {
     int     watch_noted;
     char    spread_key[LEDGER_NET_KEY_MAX];	/* a new /64's /48 (helper_lookup) */
     char    unknown_context[64];
+    int     psl_noted;			/* libpsl could not be loaded */
     char    db_trouble[160];		/* the database error said last */
     int64_t db_trouble_at;		/* when (monotonic ms) */
     long    db_trouble_quiet;		/* lines not repeated since */
@@ -59,6 +60,8 @@ int     helper_get(struct helper *, const char *key, struct tp_record *);
 int     helper_lookup(struct helper *, const struct tp_conf *, const struct request *,
 		              char *key, size_t len, struct tp_record *);
 void    helper_count_spread(struct helper *, const struct tp_conf *);
+int     helper_domain(struct helper *, const struct tp_conf *, const struct request *,
+		              char *domain, size_t len);
 const struct tp_conf *helper_profile(struct helper *, const struct request *);
 int     helper_take_slot(struct helper *, const char *client, const char *key);
 

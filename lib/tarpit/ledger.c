@@ -46,6 +46,14 @@
  *	under the /48's record (helper.c), so that one /48 cannot grow the
  *	database without end, nor dodge block_after by rotating /64s.
  *
+ *	A domain (ledger_domain_key: "@domain outlook.com", the registrable
+ *	domain of clients' verified names) has a record of its own, of what
+ *	its clients did: each wait of one of its clients (tarpits, and how it
+ *	ended: hangups and the time they waited, early_talkers, counted as
+ *	recent_failures) and each escape of one of its networks (escapes).
+ *	Its failures are never forgiven: a domain whose failures outnumber
+ *	its escapes shares nothing (decide.c).
+ *
  *	A profile's traffic is its own (ledger_traffic_key): a network that
  *	escaped on the submission port has not escaped on port 25.  Its
  *	records are kept under "[NAME]NETWORK", unless the profile says
@@ -71,6 +79,7 @@
 #include <string.h>
 
 #define GREY_PREFIX "@grey "
+#define DOMAIN_PREFIX "@domain "
 
 /* ledger_total_failures - how often the network ever failed the tarpit:
  * hung up, talked over it, or waited and never delivered (block_after) */
@@ -148,6 +157,7 @@ static void wait_ended(struct db_txn *t, const struct ledger *l,
     case WAIT_CLIENT_GONE:
 	r->hangups++;
 	r->recent_failures++;
+	r->hangup_ms += w->waited_ms;
 	stats_add_hangup(&t->stats, w->waited_ms);
 	t->stats_changed = 1;
 	break;
@@ -246,14 +256,50 @@ static enum db_change grey_passed(struct db_txn *t, struct ledger *l)
 {
     struct tp_record *r = &t->rec;
 
-    if (!t->found)
+    if (!t->found && !l->create)
 	return DB_KEEP;			/* deleted meanwhile: leave it so */
+    if (!t->found)
+	r->first_seen = l->now;		/* a pool's new network, rescued */
     age(t, l);
     r->recent_failures = 0;
     r->pending++;
     r->last_completed = l->now;
     r->last_seen = l->now;
     r->learned = LEARNED_RETRIED;
+    return DB_WRITE;
+}
+
+/* domain_wait - one of a domain's clients waited: how it ended */
+static enum db_change domain_wait(struct db_txn *t, const struct ledger *l)
+{
+    struct tp_record *r = &t->rec;
+    const struct wait_outcome *w = &l->wait;
+
+    if (!t->found)
+	r->first_seen = l->now;
+    r->last_seen = l->now;
+    r->tarpits++;
+    r->last_wait_ms = w->waited_ms;
+    if (w->talked || w->result == WAIT_EARLY_TALKER)
+	r->early_talkers++;
+    if (w->result == WAIT_CLIENT_GONE) {
+	r->hangups++;
+	r->hangup_ms += w->waited_ms;
+    }
+    if (w->result == WAIT_CLIENT_GONE || w->result == WAIT_EARLY_TALKER)
+	r->recent_failures++;
+    return DB_WRITE;
+}
+
+/* domain_escape - one of a domain's networks escaped */
+static enum db_change domain_escape(struct db_txn *t, const struct ledger *l)
+{
+    struct tp_record *r = &t->rec;
+
+    if (!t->found)
+	r->first_seen = l->now;
+    r->last_seen = l->now;
+    r->escapes++;
     return DB_WRITE;
 }
 
@@ -423,6 +469,10 @@ enum db_change ledger_apply(struct db_txn *t, void *ctx)
     case LEDGER_LOAD:
 	t->rec = *l->record;
 	return DB_WRITE;
+    case LEDGER_DOMAIN_WAIT:
+	return domain_wait(t, l);
+    case LEDGER_DOMAIN_ESCAPE:
+	return domain_escape(t, l);
     }
     return DB_KEEP;
 }
@@ -492,6 +542,22 @@ const char *ledger_grey_key(const char *network, const char *sender,
 int ledger_is_grey_key(const char *key)
 {
     return strncmp(key, GREY_PREFIX, sizeof(GREY_PREFIX) - 1) == 0;
+}
+
+/* ledger_domain_key - the key of a domain's record: "@domain NAME";
+ * 0 when too long */
+const char *ledger_domain_key(const char *domain, char *key, size_t len)
+{
+    int     n = snprintf(key, len, DOMAIN_PREFIX "%s", domain);
+
+    return n < 0 || (size_t) n >= len ? 0 : key;
+}
+
+/* ledger_key_domain - the domain of a domain's key, or 0 for another */
+const char *ledger_key_domain(const char *key)
+{
+    return strncmp(key, DOMAIN_PREFIX, sizeof(DOMAIN_PREFIX) - 1) == 0
+	? key + sizeof(DOMAIN_PREFIX) - 1 : 0;
 }
 
 /* ledger_traffic_key - the key under which a profile's traffic for a

@@ -39,6 +39,8 @@ enum ledger_event {
     LEDGER_LEARN_CORRESPONDENT,		/* ... that we delivered mail to it */
     LEDGER_LEARN_OFFENDER,		/* the mail log says it offended */
     LEDGER_LOAD,			/* a dump's record replaces it (record) */
+    LEDGER_DOMAIN_WAIT,			/* a client of a domain waited (wait) */
+    LEDGER_DOMAIN_ESCAPE,		/* a network of a domain escaped */
 };
 
 enum grey_result { GREY_DEFER, GREY_PASS };
@@ -55,6 +57,7 @@ struct ledger {
     const char *comment;		/* ALLOW, BLOCK: or 0 to keep it */
     int64_t cutoff;			/* EXPIRE: untouched since before it */
     const struct tp_record *record;	/* LOAD */
+    int     create;			/* GREY_PASSED: the network may be new */
     /* What it did. */
     int     found;			/* the key had a record */
     const char *what;			/* a word or two for messages */
@@ -74,6 +77,8 @@ void    ledger_count_refused(struct tp_stats *, void *ctx);
 const char *ledger_grey_key(const char *network, const char *sender,
 			            const char *recipient, char *key, size_t len);
 int     ledger_is_grey_key(const char *key);
+const char *ledger_domain_key(const char *domain, char *key, size_t len);
+const char *ledger_key_domain(const char *key);
 const char *ledger_traffic_key(const struct tp_conf *, const char *network,
 			               char *key, size_t len);
 const char *ledger_key_network(const char *key);

@@ -38,7 +38,9 @@ static const char config_g[] =
 
 static const char config_n[] =
 "sleep = 10s\n"
-"greylist = no\n";
+"greylist = no\n"
+"exempt_recipients = hostmaster@example.org\n"
+"never_share = Hoster.example, other.example\n";
 
 static const char config_b[] =
 "sleep = 10s\n"
@@ -87,6 +89,39 @@ static const struct {
     {"greylist: a network that failed", config_g, 0, "client_address=192.0.2.1", FAILED, VERDICT_GREYLIST, 10000, "failed the tarpit before"},
     {"greylist: a new network is tarpitted", config_g, 0, "client_address=192.0.2.1", NONE, VERDICT_TARPIT, 10000, "new network"},
     {"greylist off: a failed network is tarpitted", config_n, 0, "client_address=192.0.2.1", FAILED, VERDICT_TARPIT, 10000, "not yet escaped"},
+    {"postmaster@ of a new network: no wait", config_a, 0, "client_address=192.0.2.1;recipient=postmaster@example.net", NONE, VERDICT_DUNNO, 0, "exempt recipient"},
+    {"Abuse@ of a blocked network: not refused", config_a, 0, "client_address=192.0.2.1;recipient=Abuse@example.net", BLOCKED, VERDICT_DUNNO, 0, "exempt recipient"},
+    {"abuse@ beats a block rule", config_a, 0, "client_address=198.51.100.77;recipient=abuse@example.net", NONE, VERDICT_DUNNO, 0, "exempt recipient"},
+    {"postmaster without a domain", config_a, 0, "client_address=192.0.2.1;recipient=postmaster", NONE, VERDICT_DUNNO, 0, "exempt recipient"},
+    {"postmasters@ is not postmaster@", config_a, 0, "client_address=192.0.2.1;recipient=postmasters@example.net", NONE, VERDICT_TARPIT, 10000, "new network"},
+    {"exempt_recipients set otherwise: postmaster@ waits", config_n, 0, "client_address=192.0.2.1;recipient=postmaster@example.net", NONE, VERDICT_TARPIT, 10000, "new network"},
+    {"exempt_recipients: a whole address", config_n, 0, "client_address=192.0.2.1;recipient=Hostmaster@Example.org", NONE, VERDICT_DUNNO, 0, "exempt recipient"},
+    {"exempt_recipients: that address only", config_n, 0, "client_address=192.0.2.1;recipient=hostmaster@example.net", NONE, VERDICT_TARPIT, 10000, "new network"},
+};
+
+/* The verified domain's record, as decide_domain() is given it. */
+enum dom { D_NONE, D_VOUCHES, D_FAILED, D_OUTNUMBERED };
+
+static const struct {
+    const char *name;
+    const char *config;
+    enum rec rec;			/* the network's */
+    enum dom dom;
+    enum verdict verdict;
+    int     by_domain;
+    const char *reason;
+} domain_cases[] = {
+    {"a new network of a domain that vouches: no wait", config_g, NONE, D_VOUCHES, VERDICT_DUNNO, 0, "its domain escaped"},
+    {"a failed network of a domain that vouches: no wait", config_g, FAILED, D_VOUCHES, VERDICT_DUNNO, 0, "its domain escaped"},
+    {"a new network of a new domain: tarpitted", config_g, NONE, D_NONE, VERDICT_TARPIT, 0, "new network"},
+    {"a new network of a domain that failed: greylisted by the domain", config_g, NONE, D_FAILED, VERDICT_GREYLIST, 1, "its domain's clients failed the tarpit before"},
+    {"a failed network of a new domain: greylisted by the domain", config_g, FAILED, D_NONE, VERDICT_GREYLIST, 1, "failed the tarpit before"},
+    {"failures outnumber escapes: no sharing, greylisted", config_g, NONE, D_OUTNUMBERED, VERDICT_GREYLIST, 1, "its domain's clients failed the tarpit before"},
+    {"failures outnumber escapes, greylist off: tarpitted", config_n, NONE, D_OUTNUMBERED, VERDICT_TARPIT, 0, "new network"},
+    {"greylist off, a domain that failed: tarpitted", config_n, NONE, D_FAILED, VERDICT_TARPIT, 0, "new network"},
+    {"greylist off, a domain that vouches: no wait", config_n, NONE, D_VOUCHES, VERDICT_DUNNO, 0, "its domain escaped"},
+    {"an escaped network stays as it was", config_g, ESCAPED, D_OUTNUMBERED, VERDICT_DUNNO, 0, "escaped"},
+    {"a blocked network stays blocked", config_g, BLOCKED, D_VOUCHES, VERDICT_BLOCK, 0, "blocked"},
 };
 
 /* request - a policy_req from "name=value;..." (kept in buf) */
@@ -147,6 +182,38 @@ int main(void)
 	       "%s: verdict %d sleep %lld reason \"%s\"", cases[i].name,
 	       d.verdict, (long long) d.sleep_ms, d.reason);
     }
+
+    for (size_t i = 0; i < sizeof(domain_cases) / sizeof(domain_cases[0]); i++) {
+	const struct tp_conf *c = domain_cases[i].config == config_g ? &g : &n;
+	struct policy_req q;
+	struct tp_record r, dr;
+	struct request rq;
+	enum dom dom = domain_cases[i].dom;
+
+	request("client_address=192.0.2.1;client_name=mx.example.com", buf, sizeof(buf), &q);
+	request_read(&rq, &q);
+	memset(&r, 0, sizeof(r));
+	r.escapes = domain_cases[i].rec == ESCAPED;
+	r.block_until = domain_cases[i].rec == BLOCKED ? NOW + 60 : 0;
+	r.recent_failures = r.hangups = domain_cases[i].rec == FAILED;
+	memset(&dr, 0, sizeof(dr));
+	dr.escapes = dom == D_VOUCHES ? 3 : dom == D_OUTNUMBERED ? 1 : 0;
+	dr.recent_failures = dom == D_VOUCHES ? 3 : dom == D_OUTNUMBERED ? 2 : dom == D_FAILED;
+	struct decision d = decide(c, &rq, &r, domain_cases[i].rec != NONE, NOW);
+
+	decide_domain(c, &d, &dr, dom != D_NONE);
+	EXPECT(d.verdict == domain_cases[i].verdict && d.by_domain == domain_cases[i].by_domain
+	       && strcmp(d.reason, domain_cases[i].reason) == 0
+	       && (d.verdict == VERDICT_TARPIT || d.verdict == VERDICT_GREYLIST || d.sleep_ms == 0),
+	       "%s: verdict %d by_domain %d reason \"%s\"", domain_cases[i].name,
+	       d.verdict, d.by_domain, d.reason);
+    }
+    EXPECT(domain_may_share(&a, "example.com") && domain_may_share(&n, "example.com"),
+	   "the global settings share by domain");
+    EXPECT(!domain_may_share(&n, "hoster.example") && !domain_may_share(&n, "other.example")
+	   && domain_may_share(&n, "hoster.example.net"), "never_share: those domains only");
+    EXPECT(!domain_may_share(conf_profile(&a, "submission"), "example.com"),
+	   "a profile with records of its own shares nothing by domain");
 
     /* Until-times: 0 never, -1 for ever, else until that second. */
     EXPECT(!active_until(0, NOW) && active_until(-1, NOW)

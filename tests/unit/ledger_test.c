@@ -72,22 +72,22 @@ static const struct {
      "tarpits=1 last_wait_ms=10000", DB_WRITE,
      "pending=1 last_completed=now last_wait_ms=10003 learned=1", 0, ""},
     {"ended: hang-up after 35 s", config, LEDGER_WAIT_ENDED, GONE(35000), 0,
-     "tarpits=1", DB_WRITE, "hangups=1 recent_failures=1 last_wait_ms=35000", 0, "hangups=1 hist3=1 hangup_ms=35000"},
+     "tarpits=1", DB_WRITE, "hangups=1 recent_failures=1 last_wait_ms=35000 hangup_ms=35000", 0, "hangups=1 hist3=1 hangup_ms=35000"},
     {"ended: the third hang-up blocks", config, LEDGER_WAIT_ENDED, GONE(2000), 0,
      "tarpits=3 hangups=2 recent_failures=2", DB_WRITE,
-     "hangups=3 recent_failures=3 last_wait_ms=2000 block_until=now+604800",
+     "hangups=3 recent_failures=3 last_wait_ms=2000 hangup_ms=2000 block_until=now+604800",
      "blocked after 3 failed waits", "hangups=1 hist0=1 blocks=1 hangup_ms=2000"},
     {"ended: the third hang-up, block_after 0: no block", no_block, LEDGER_WAIT_ENDED, GONE(2000), 0,
-     "tarpits=3 hangups=2 recent_failures=2", DB_WRITE, "hangups=3 recent_failures=3 last_wait_ms=2000", 0,
+     "tarpits=3 hangups=2 recent_failures=2", DB_WRITE, "hangups=3 recent_failures=3 last_wait_ms=2000 hangup_ms=2000", 0,
      "hangups=1 hist0=1 hangup_ms=2000"},
     {"ended: hang-ups of an escaped network never block", config, LEDGER_WAIT_ENDED, GONE(2000), 0,
-     "tarpits=9 escapes=1 hangups=5", DB_WRITE, "hangups=6 recent_failures=1 last_wait_ms=2000", 0,
+     "tarpits=9 escapes=1 hangups=5", DB_WRITE, "hangups=6 recent_failures=1 last_wait_ms=2000 hangup_ms=2000", 0,
      "hangups=1 hist0=1 hangup_ms=2000"},
     {"ended: an allowed network is not blocked", config, LEDGER_WAIT_ENDED, GONE(2000), 0,
-     "tarpits=3 hangups=2 allow_until=-1", DB_WRITE, "hangups=3 recent_failures=1 last_wait_ms=2000", 0,
+     "tarpits=3 hangups=2 allow_until=-1", DB_WRITE, "hangups=3 recent_failures=1 last_wait_ms=2000 hangup_ms=2000", 0,
      "hangups=1 hist0=1 hangup_ms=2000"},
     {"ended: a hang-up after 5 min lands in the last bucket", config, LEDGER_WAIT_ENDED, GONE(400000), 0,
-     "tarpits=1", DB_WRITE, "hangups=1 recent_failures=1 last_wait_ms=400000", 0, "hangups=1 hist30=1 hangup_ms=400000"},
+     "tarpits=1", DB_WRITE, "hangups=1 recent_failures=1 last_wait_ms=400000 hangup_ms=400000", 0, "hangups=1 hist30=1 hangup_ms=400000"},
     {"ended: early talker", config, LEDGER_WAIT_ENDED, TALK(1500), 0,
      "tarpits=1", DB_WRITE, "early_talkers=1 recent_failures=1 last_wait_ms=1500", 0, "early_talkers=1"},
     {"ended: talked, but early_talker_action=ignore let it wait on", config, LEDGER_WAIT_ENDED,
@@ -170,6 +170,20 @@ static const struct {
      "escapes=1", DB_KEEP, "", 0, ""},
     {"learn: an allowed offender is not", config, LEDGER_LEARN_OFFENDER, NOWAIT, 0,
      "allow_until=-1", DB_KEEP, "", 0, ""},
+    /* A verified domain's record: its clients' waits, its networks' escapes. */
+    {"domain: a client's first wait, hung up", config, LEDGER_DOMAIN_WAIT, GONE(20000), 0, 0,
+     DB_WRITE, "first_seen=now last_seen=now tarpits=1 hangups=1 hangup_ms=20000 "
+     "recent_failures=1 last_wait_ms=20000", 0, ""},
+    {"domain: a wait sat out is no failure", config, LEDGER_DOMAIN_WAIT, NOWAIT, 0,
+     "tarpits=1 hangups=1 recent_failures=1", DB_WRITE, "last_seen=now tarpits=2", 0, ""},
+    {"domain: an early talker is a failure", config, LEDGER_DOMAIN_WAIT, TALK(1500), 0,
+     "tarpits=1", DB_WRITE, "last_seen=now tarpits=2 early_talkers=1 recent_failures=1 "
+     "last_wait_ms=1500", 0, ""},
+    {"domain: an escape of one of its networks, failures kept", config, LEDGER_DOMAIN_ESCAPE,
+     NOWAIT, 0, "tarpits=2 hangups=1 recent_failures=1", DB_WRITE,
+     "last_seen=now escapes=1", 0, ""},
+    {"domain: its first escape makes the record", config, LEDGER_DOMAIN_ESCAPE, NOWAIT, 0, 0,
+     DB_WRITE, "first_seen=now last_seen=now escapes=1", 0, ""},
 };
 
 /* parse - "field=value ..." over r (records) or s (counters, "histN") */
@@ -287,6 +301,7 @@ int main(void)
     struct db_txn t;
     struct ledger l;
     struct grey_entry g;
+    char    buf[64];
 
     memset(&t, 0, sizeof(t));
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
@@ -349,6 +364,18 @@ int main(void)
     l = (struct ledger) {.event = LEDGER_GREY_MADE,.conf = &c,.now = NOW + DAY + 1};
     ledger_apply(&t, &l);
     EXPECT(t.rec.grey_made == 1 && t.rec.grey_since == NOW + DAY + 1, "... counted afresh");
+
+    /* A pool's new network rescued by its domain's tuple: the record is made. */
+    memset(&t, 0, sizeof(t));
+    l = (struct ledger) {.event = LEDGER_GREY_PASSED,.conf = &c,.now = NOW,.create = 1};
+    EXPECT(ledger_apply(&t, &l) == DB_WRITE && t.rec.first_seen == NOW && t.rec.pending == 1
+	   && t.rec.learned == LEARNED_RETRIED,
+	   "rescued by its domain: a new network gets a pending pass");
+    EXPECT(ledger_domain_key("outlook.com", buf, sizeof(buf)) != 0
+	   && strcmp(buf, "@domain outlook.com") == 0
+	   && strcmp(ledger_key_domain(buf), "outlook.com") == 0
+	   && ledger_key_domain("192.0.2.0/24") == 0
+	   && ledger_domain_key("outlook.com", buf, 12) == 0, "a domain's key: %s", buf);
 
     /* A greylist entry is stored in a record's places: the one mapping. */
     struct grey_entry in = {1, 2, 3, 4}, out;
