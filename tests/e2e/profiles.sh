@@ -74,7 +74,9 @@ P3=$(free_port); activate "$T/s25r.log" "$P3" "$BIN/tarpit-check" -c "$T/s25r.co
 s25r() { req "$1" 1 "policy_context=s25r" "client_name=$2" | "$PC" -t 1500 127.0.0.1 "$P3"; }
 dynamic=(unknown p1234-ipbf01.tokyo.example.ne.jp host12345.example.net 1-2-3-4.example.co.uk
     a1.b2-3.example.com x1.y2.pool.example.net dhcp12.example.org)
-static=(mail.example.com mx1.example.net smtp2.example.co.jp relay-out.example.org)
+static=(mail.example.com mx1.example.net smtp2.example.co.jp relay-out.example.org
+    mail-db5eur02on2101.outbound.protection.outlook.com a8-17.smtp-out.amazonses.com
+    mail-ej1-f41.google.com)
 i=0 pids=()
 for n in "${dynamic[@]}" "${static[@]}"; do
     i=$((i + 1)); s25r "10.25.$i.1" "$n" >"$T/s25r.$i" &
