@@ -80,6 +80,12 @@ expect_range "4. first message of the session waits (ms)" "$(ms s4 rcpt 1)" 1900
 expect_range "4. second message of the session does not (ms)" "$(ms s4 rcpt 2)" 0 1000
 expect_eq "4. both queued" "$(code s4 eom 1) $(code s4 eom 2)" "250 250"
 
+# 4b. postmaster@ from a new network: no wait, no record (RFC 5321 4.5.1).
+send pm -b 127.0.40.5 -r postmaster@example.test
+expect_range "4b. postmaster@ from a new /24 is not delayed at RCPT (ms)" "$(ms pm rcpt)" 0 1000
+expect_eq "4b. its message is queued, and its network has no record" \
+    "$(code pm eom)/$(field 127.0.40.5 tarpits)" "250/"
+
 # 5. A client that gives up during the wait: nothing queued, no escape.
 send s5 -b 127.0.5.5 -g 800 -r user@example.test
 expect_eq "5. the client gave up during the wait" "$(awk '$1 == "rcpt" {print $2}' "$T/s5.out")" "gave-up"
