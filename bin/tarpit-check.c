@@ -32,6 +32,7 @@
 #include "tarpit/helper.h"
 #include "tarpit/ledger.h"
 #include "util/log.h"
+#include "util/mem.h"
 #include "util/regdomain.h"
 #include "wait/slots.h"
 #include "wait/wait.h"
@@ -46,21 +47,18 @@
  * recipient now, and nothing lost. */
 #define GOODBYE_ACTION "DEFER_IF_PERMIT Please try again later"
 
-/* One request's client: what the log lines name it by, and its keys. */
+/* One request's client, and the keys of its records.  Small: it is on
+ * the stack of every waiting helper. */
 struct client {
     const char *address;
     char    key[LEDGER_NET_KEY_MAX];	/* its network's record */
-    char    domain[REGDOMAIN_MAX];	/* its verified name's domain, or "" */
-    char    dkey[REGDOMAIN_MAX + 16];	/* ... that domain's record */
-    char    who[LEDGER_NET_KEY_MAX + REGDOMAIN_MAX + 80];	/* for the log */
+    char    dkey[REGDOMAIN_MAX + 16];	/* its domain's ("@domain D"), or "" */
+    const char *domain;			/* ... D, or "" */
 };
 
-/* name_client - the log's "client=A network=N [domain=D]" */
-static void name_client(struct client *cl)
-{
-    snprintf(cl->who, sizeof(cl->who), "client=%s network=%s%s%s", cl->address,
-	     cl->key, cl->domain[0] ? " domain=" : "", cl->domain);
-}
+/* What the log lines name a client by: "client=A network=N [domain=D]". */
+#define WHO "client=%s network=%s%s%s"
+#define WHO_OF(cl) (cl)->address, (cl)->key, *(cl)->domain ? " domain=" : "", (cl)->domain
 
 /* remember_session - this session has waited and was answered action */
 static void remember_session(struct helper *h, const struct request *rq,
@@ -78,8 +76,7 @@ static void log_dry_run(const struct tp_conf *p, const struct client *cl,
 {
     char    secs[32];
 
-    msg_info("%s: dry run: would %s%s%s (%s%s%s%s%s)",
-	     cl->who, d->verdict == VERDICT_TARPIT ? "wait " :
+    msg_info(WHO ": dry run: would %s%s%s (%s%s%s%s%s)", WHO_OF(cl), d->verdict == VERDICT_TARPIT ? "wait " :
 	     d->verdict == VERDICT_BLOCK ? "answer " :
 	     d->verdict == VERDICT_GREYLIST ? "greylist" : "answer DUNNO",
 	     d->verdict == VERDICT_TARPIT ? clock_seconds(d->sleep_ms, secs, sizeof(secs)) :
@@ -105,24 +102,23 @@ static enum helper_next greylist(struct helper *h, const struct tp_conf *p,
     l.grey_room = !found || ledger_grey_room(p, r, l.now);
     if (ledger_grey_key(d->by_domain ? cl->domain : cl->key, rq->sender, rq->recipient,
 			gkey, sizeof(gkey)) == 0) {
-	msg_warn("%s: no greylist key fits: DUNNO", cl->who);
+	msg_warn(WHO ": no greylist key fits: DUNNO", WHO_OF(cl));
 	return HELPER_REPLY;
     }
     if (db_update(h->db, gkey, ledger_apply, &l) < 0) {
-	helper_db_warn(h, "%s: %s: DUNNO", cl->who, db_error(h->db));
+	helper_db_warn(h, WHO ": %s: DUNNO", WHO_OF(cl), db_error(h->db));
 	return HELPER_REPLY;
     }
     if (l.made) {
 	struct ledger m = {.event = LEDGER_GREY_MADE,.conf = p,.now = l.now};
 
 	if (db_update(h->db, owner, ledger_apply, &m) < 0)
-	    helper_db_warn(h, "%s: %s: its greylist entry is not counted",
-			   cl->who, db_error(h->db));
+	    helper_db_warn(h, WHO ": %s: its greylist entry is not counted", WHO_OF(cl), db_error(h->db));
     }
     if (l.grey == GREY_DEFER) {
 	snprintf(action, len, "%s", p->greylist_action);
-	msg_info("%s: greylisted%s (retry %lld; %lld pass, the last "
-		 "greylist_delay after the first): %s", cl->who,
+	msg_info(WHO ": greylisted%s (retry %lld; %lld pass, the last "
+		 "greylist_delay after the first): %s", WHO_OF(cl),
 		 d->by_domain ? " by domain" : "", (long long) l.retries,
 		 (long long) p->greylist_retries, action);
 	return HELPER_REPLY;
@@ -130,11 +126,11 @@ static enum helper_next greylist(struct helper *h, const struct tp_conf *p,
     l.event = LEDGER_GREY_PASSED;
     l.create = d->by_domain;
     if (db_update(h->db, cl->key, ledger_apply, &l) < 0)
-	helper_db_warn(h, "%s: %s: the rescue is not recorded", cl->who,
+	helper_db_warn(h, WHO ": %s: the rescue is not recorded", WHO_OF(cl),
 		       db_error(h->db));
     else
-	msg_info("%s: passed greylisting after %lld retries: "
-		 "DUNNO without a wait (a delivery now escapes it)", cl->who,
+	msg_info(WHO ": passed greylisting after %lld retries: "
+		 "DUNNO without a wait (a delivery now escapes it)", WHO_OF(cl),
 		 (long long) l.retries);
     remember_session(h, rq, action);
     return HELPER_REPLY;
@@ -147,12 +143,11 @@ static void count_for_domain(struct helper *h, const struct client *cl,
 {
     struct ledger l = *wait;
 
-    if (cl->domain[0] == 0 || wait->wait.result == WAIT_POLICY_GONE)
+    if (*cl->domain == 0 || wait->wait.result == WAIT_POLICY_GONE)
 	return;
     l.event = LEDGER_DOMAIN_WAIT;
     if (db_update(h->db, cl->dkey, ledger_apply, &l) < 0)
-	helper_db_warn(h, "%s: %s: the wait is not counted for the domain",
-		       cl->who, db_error(h->db));
+	helper_db_warn(h, WHO ": %s: the wait is not counted for the domain", WHO_OF(cl), db_error(h->db));
 }
 
 /* tarpit - record the attempt, wait, record how it ended, answer; a
@@ -169,9 +164,9 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
     if (d->sleep_ms == 0) {
 	l.event = LEDGER_WAIT_ZERO;
 	if (db_update(h->db, cl->key, ledger_apply, &l) < 0) {
-	    helper_db_warn(h, "%s: %s: DUNNO", cl->who, db_error(h->db));
+	    helper_db_warn(h, WHO ": %s: DUNNO", WHO_OF(cl), db_error(h->db));
 	} else {
-	    msg_info("%s: DUNNO after a wait of 0s (%s)", cl->who, d->reason);
+	    msg_info(WHO ": DUNNO after a wait of 0s (%s)", WHO_OF(cl), d->reason);
 	    helper_count_spread(h, p);
 	}
 	remember_session(h, rq, action);
@@ -181,13 +176,13 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 	return HELPER_REPLY;
     db_release(h->db);			/* no file or cache held while waiting */
     if (db_update(h->db, cl->key, ledger_apply, &l) < 0) {
-	helper_db_warn(h, "%s: %s: DUNNO without a wait", cl->who, db_error(h->db));
+	helper_db_warn(h, WHO ": %s: DUNNO without a wait", WHO_OF(cl), db_error(h->db));
 	slots_release(slot);
 	return HELPER_REPLY;
     }
     helper_count_spread(h, p);
     db_release(h->db);			/* nor a server connection */
-    malloc_trim(0);			/* what they freed goes back, too */
+    mem_release();			/* what they freed goes back, too */
     if (wait_for_client(h->conn.in_fd, d->sleep_ms, rq, (int) p->watch_client,
 			strcmp(p->early_talker_action, "ignore") != 0, &l.wait,
 			why, sizeof(why)) < 0 && p->watch_client && !h->watch_noted++)
@@ -196,33 +191,31 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
     l.event = LEDGER_WAIT_ENDED;
     l.now = (int64_t) time(0);
     if (db_update(h->db, cl->key, ledger_apply, &l) < 0)
-	helper_db_warn(h, "%s: %s: the end of the wait is not recorded",
-		       cl->who, db_error(h->db));
+	helper_db_warn(h, WHO ": %s: the end of the wait is not recorded", WHO_OF(cl), db_error(h->db));
     count_for_domain(h, cl, &l);
     clock_seconds(l.wait.waited_ms, secs, sizeof(secs));
     switch (l.wait.result) {
     case WAIT_POLICY_GONE:
-	msg_info("%s: smtpd closed the policy connection after %ss of the wait",
-		 cl->who, secs);
+	msg_info(WHO ": smtpd closed the policy connection after %ss of the wait", WHO_OF(cl), secs);
 	return HELPER_CLOSE;
     case WAIT_CLIENT_GONE:
 	if (l.wait.goodbye == 2) {
 	    /* One short line and still there: QUIT, or DATA from a talker;
 	     * a temporary refusal keeps the one out and loses nothing. */
 	    snprintf(action, len, "%s", GOODBYE_ACTION);
-	    msg_info("%s: hang-up after %ss of the wait (said goodbye, still "
-		     "connected): %s", cl->who, secs, action);
+	    msg_info(WHO ": hang-up after %ss of the wait (said goodbye, still "
+		     "connected): %s", WHO_OF(cl), secs, action);
 	    break;
 	}
-	msg_info("%s: hang-up after %ss of the wait%s", cl->who, secs,
+	msg_info(WHO ": hang-up after %ss of the wait%s", WHO_OF(cl), secs,
 		 l.wait.goodbye ? " (said goodbye)" : "");
 	return HELPER_REPLY;		/* DUNNO: smtpd will find it gone */
     case WAIT_EARLY_TALKER:
 	snprintf(action, len, "%s", p->early_talker_action);
-	msg_info("%s: early talker after %ss of the wait: %s", cl->who, secs, action);
+	msg_info(WHO ": early talker after %ss of the wait: %s", WHO_OF(cl), secs, action);
 	break;
     case WAIT_DONE:
-	msg_info("%s: DUNNO after a wait of %ss (%s%s)", cl->who, secs, d->reason,
+	msg_info(WHO ": DUNNO after a wait of %ss (%s%s)", WHO_OF(cl), secs, d->reason,
 		 l.wait.talked ? ", early talker" : "");
 	break;
     }
@@ -236,18 +229,20 @@ static void by_domain(struct helper *h, const struct tp_conf *p,
 		              const struct request *rq, struct client *cl,
 		              struct decision *d, struct tp_record *dr, int *dfound)
 {
+    const size_t plen = sizeof(LEDGER_DOMAIN_PREFIX) - 1;
+    char   *domain = cl->dkey + plen;
+
     *dfound = 0;
     if ((d->verdict != VERDICT_TARPIT && d->verdict != VERDICT_GREYLIST)
-	|| helper_domain(h, p, rq, cl->domain, sizeof(cl->domain)) <= 0)
+	|| helper_domain(h, p, rq, domain, sizeof(cl->dkey) - plen) <= 0)
 	return;
-    name_client(cl);
-    if (ledger_domain_key(cl->domain, cl->dkey, sizeof(cl->dkey)) == 0
-	|| (*dfound = db_get(h->db, cl->dkey, dr)) < 0) {
-	helper_db_warn(h, "%s: %s: judged by its network alone", cl->who,
+    memcpy(cl->dkey, LEDGER_DOMAIN_PREFIX, plen);
+    cl->domain = domain;
+    if ((*dfound = db_get(h->db, cl->dkey, dr)) < 0) {
+	helper_db_warn(h, WHO ": %s: judged by its network alone", WHO_OF(cl),
 		       db_error(h->db));
-	cl->domain[0] = 0;
+	cl->domain = "";
 	*dfound = 0;
-	name_client(cl);
 	return;
     }
     decide_domain(p, d, dr, *dfound);
@@ -257,7 +252,7 @@ static void by_domain(struct helper *h, const struct tp_conf *p,
 static enum helper_next check(struct helper *h, const struct request *rq,
 			              char *action, size_t len)
 {
-    struct client cl = {.address = rq->client_address};
+    struct client cl = {.address = rq->client_address,.domain = ""};
     const struct tp_conf *p = helper_profile(h, rq);
     struct tp_record r, dr;
     struct decision d;
@@ -278,7 +273,6 @@ static enum helper_next check(struct helper *h, const struct request *rq,
 			   db_error(h->db));
 	return HELPER_REPLY;
     }
-    name_client(&cl);
     d = decide(p, rq, &r, found, now);
     by_domain(h, p, rq, &cl, &d, &dr, &dfound);
     if (p->dry_run) {
@@ -288,17 +282,17 @@ static enum helper_next check(struct helper *h, const struct request *rq,
     switch (d.verdict) {
     case VERDICT_BLOCK:
 	snprintf(action, len, "%s", p->block_action);
-	msg_info("%s: %s (%s)", cl.who, action, d.reason);
+	msg_info(WHO ": %s (%s)", WHO_OF(&cl), action, d.reason);
 	return HELPER_REPLY;
     case VERDICT_DUNNO:{
 	    struct ledger l = {.event = LEDGER_REFRESH,.conf = p,.now = now};
-	    const char *k = cl.domain[0] ? cl.dkey : cl.key;
+	    const char *k = *cl.domain ? cl.dkey : cl.key;
 
-	    if (ledger_preview(&l, cl.domain[0] ? &dr : &r, cl.domain[0] ? dfound : found)
+	    if (ledger_preview(&l, *cl.domain ? &dr : &r, *cl.domain ? dfound : found)
 		!= DB_KEEP && db_update(h->db, k, ledger_apply, &l) < 0)
-		helper_db_warn(h, "%s: %s", cl.who, db_error(h->db));
+		helper_db_warn(h, WHO ": %s", WHO_OF(&cl), db_error(h->db));
 	    if (p->log_passes)
-		msg_info("%s: DUNNO (%s)", cl.who, d.reason);
+		msg_info(WHO ": DUNNO (%s)", WHO_OF(&cl), d.reason);
 	    return HELPER_REPLY;
 	}
     case VERDICT_GREYLIST:

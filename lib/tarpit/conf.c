@@ -38,7 +38,7 @@
 #include <sys/stat.h>
 #include <arpa/inet.h>
 
-enum conf_type { CT_STR, CT_INT, CT_DURATION, CT_BOOL, CT_ACTION, CT_RULE, CT_PATTERN };
+enum conf_type { CT_STR, CT_WORDS, CT_INT, CT_DURATION, CT_BOOL, CT_ACTION, CT_RULE, CT_PATTERN };
 
 /* Names and defaults are arrays, not pointers: a table of pointers needs
  * relocating at start-up, and would cost every helper a private page. */
@@ -47,7 +47,7 @@ struct conf_key {
     enum conf_type type;
     size_t  offset;
     char    def[84];			/* "": none */
-    int64_t min, max;			/* for CT_DURATION in ms */
+    int64_t min, max;			/* for CT_DURATION in ms; CT_STR: max its size */
     int     global_only;		/* not allowed in a [profile] */
 };
 
@@ -58,7 +58,7 @@ struct conf_key {
 
 static const struct conf_key conf_keys[] = {
     {"database", CT_STR, OFF(database), "/var/lib/tarpit/tarpit.db", 0, 0, GLOBAL},
-    {"database_prefix", CT_STR, OFF(database_prefix), "tarpit:", 0, 0, GLOBAL},
+    {"database_prefix", CT_STR, OFF(database_prefix), "tarpit:", 0, CONF_PREFIX_MAX, GLOBAL},
     {"database_password_file", CT_STR, OFF(database_password_file), "", 0, 0, GLOBAL},
     {"database_timeout", CT_DURATION, OFF(database_timeout_ms), "500ms", 10, 60000, GLOBAL},
     {"state_directory", CT_STR, OFF(state_directory), "/var/lib/tarpit", 0, 0, GLOBAL},
@@ -82,8 +82,8 @@ static const struct conf_key conf_keys[] = {
     {"log_passes", CT_BOOL, OFF(log_passes), "yes", 0, 1, 0},
     {"share_escapes", CT_BOOL, OFF(share_escapes), "no", 0, 1, 0},
     {"share_domains", CT_BOOL, OFF(share_domains), "yes", 0, 1, 0},
-    {"never_share", CT_STR, OFF(never_share), "", 0, 0, 0},
-    {"exempt_recipients", CT_STR, OFF(exempt_recipients), "postmaster abuse", 0, 0, 0},
+    {"never_share", CT_WORDS, OFF(never_share), "", 0, 0, 0},
+    {"exempt_recipients", CT_WORDS, OFF(exempt_recipients), "postmaster abuse", 0, 0, 0},
     {"greylist", CT_BOOL, OFF(greylist), "yes", 0, 1, 0},
     {"greylist_delay", CT_DURATION, OFF(greylist_delay_ms), "300s", 0, DAY_MS, 0},
     {"greylist_retries", CT_INT, OFF(greylist_retries), "2", 1, 100, 0},
@@ -95,7 +95,7 @@ static const struct conf_key conf_keys[] = {
     {"block_for", CT_DURATION, OFF(block_for_ms), "7d", 60000, 3650 * DAY_MS, 0},
     {"offender_threshold", CT_INT, OFF(offender_threshold), "3", 1, 1000000, GLOBAL},
     {"learn_correspondents", CT_BOOL, OFF(learn_correspondents), "yes", 0, 1, GLOBAL},
-    {"mail_owner", CT_STR, OFF(mail_owner), "postfix", 0, 0, GLOBAL},
+    {"mail_owner", CT_STR, OFF(mail_owner), "postfix", 0, CONF_USER_MAX, GLOBAL},
     {"rule", CT_RULE, 0, "", 0, 0, 0},
     {"offender_pattern", CT_PATTERN, 0, "", 0, 0, GLOBAL},
 };
@@ -271,8 +271,15 @@ static int set_key(struct tp_conf *c, const struct conf_key *k,
 	    snprintf(why, whylen, "%s: empty value", k->name);
 	    return -1;
 	}
-	if (strlen(value) >= CONF_PATH_MAX) {
+	if (strlen(value) >= (k->max ? (size_t) k->max : CONF_PATH_MAX)) {
 	    snprintf(why, whylen, "%s: value too long", k->name);
+	    return -1;
+	}
+	strcpy(field, value);
+	return 0;
+    case CT_WORDS:
+	if (strlen(value) >= CONF_WORDS_MAX) {
+	    snprintf(why, whylen, "%s: more than %d characters", k->name, CONF_WORDS_MAX - 1);
 	    return -1;
 	}
 	strcpy(field, value);
@@ -465,7 +472,7 @@ int conf_value(const struct tp_conf *c, const char *name, char *buf, size_t len)
 
 	if (strcmp(k->name, name) != 0 || k->type == CT_RULE || k->type == CT_PATTERN)
 	    continue;
-	if (k->type == CT_STR || k->type == CT_ACTION) {
+	if (k->type == CT_STR || k->type == CT_WORDS || k->type == CT_ACTION) {
 	    snprintf(buf, len, "%s", field);
 	    return 0;
 	}

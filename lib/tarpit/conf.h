@@ -14,6 +14,9 @@
 #define CONF_PATH_MAX 1024
 #define CONF_ACTION_MAX 256
 #define CONF_NAME_MAX 64		/* a profile's name, NUL included */
+#define CONF_WORDS_MAX 256		/* a list of words, NUL included */
+#define CONF_PREFIX_MAX 128		/* database_prefix, NUL included */
+#define CONF_USER_MAX 64		/* a user's name, NUL included */
 
 
 /*
@@ -24,7 +27,7 @@
 struct tp_conf {
     char    name[CONF_NAME_MAX];	/* the profile's name; "" global */
     char    database[CONF_PATH_MAX];	/* a GDBM file, or a server's URL */
-    char    database_prefix[CONF_PATH_MAX];	/* a server's keys start with it */
+    char    database_prefix[CONF_PREFIX_MAX];	/* a server's keys start with it */
     char    database_password_file[CONF_PATH_MAX];
     int64_t database_timeout_ms;	/* a server's connect and commands */
     char    state_directory[CONF_PATH_MAX];	/* this host's files, with a server */
@@ -46,8 +49,8 @@ struct tp_conf {
     int64_t log_passes;			/* log DUNNO answered without a wait */
     int64_t share_escapes;		/* a profile's records are the global ones */
     int64_t share_domains;		/* escapes shared by verified domain */
-    char    never_share[CONF_PATH_MAX];	/* domains that share nothing */
-    char    exempt_recipients[CONF_PATH_MAX];	/* never waited or blocked for */
+    char    never_share[CONF_WORDS_MAX];	/* domains that share nothing */
+    char    exempt_recipients[CONF_WORDS_MAX];	/* never waited or blocked for */
     int64_t greylist;			/* greylist networks that failed */
     int64_t greylist_delay_ms;		/* a retry counts after this long */
     int64_t greylist_retries;		/* retries that end the greylisting */
@@ -58,7 +61,7 @@ struct tp_conf {
     int64_t block_for_ms;		/* how long such a block lasts */
     int64_t offender_threshold;		/* import-log --offenders: lines */
     int64_t learn_correspondents;	/* import-log: hosts we delivered to */
-    char    mail_owner[CONF_PATH_MAX];	/* Postfix's user: its journal entries */
+    char    mail_owner[CONF_USER_MAX];	/* Postfix's user: its journal entries */
     regex_t *offender_re;		/* offender_pattern lines, compiled */
     size_t  n_offender_re;
 

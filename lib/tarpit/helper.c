@@ -331,7 +331,10 @@ static void shut_in(struct helper *h)
     h->confined = rc != CONFINE_FAILED;
 }
 
-/* recheck_config - a second after the last look: read a changed config */
+/* recheck_config - a second after the last look: read a changed config
+ * (not inlined: its settings on the stack are not helper_main's frame's,
+ * which stays under every wait) */
+__attribute__((noinline))
 static void recheck_config(struct helper *h)
 {
     struct stat st;
@@ -360,6 +363,23 @@ static void recheck_config(struct helper *h)
     h->conf_ok = 1;
     msg_info("%s changed: the new settings apply", h->conf_file);
     shut_in(h);
+}
+
+/* start - the first settings, and the walls for them; a function of its
+ * own, so that its big frame is gone before the first wait (mem.c) */
+__attribute__((noinline))
+static void start(struct helper *h, const char *option)
+{
+    struct tp_conf c;
+
+    h->conf_file = conf_path(option, &h->conf_named);
+    h->conf_ok = read_config(h, &c, &h->db, h->conf_error, sizeof(h->conf_error)) == 0;
+    if (h->conf_ok) {
+	conf_move(&h->conf, &c);
+	shut_in(h);
+    } else {
+	msg_warn("%s; answering DUNNO to every request", h->conf_error);
+    }
 }
 
 /* helper_main - serve one policy connection */
@@ -399,16 +419,7 @@ int helper_main(int argc, char **argv, const char *progname, int flags, helper_f
     h->watches = flags & HELPER_WATCHES;
     take_connection(h);
 
-    struct tp_conf c;
-
-    h->conf_file = conf_path(option, &h->conf_named);
-    h->conf_ok = read_config(h, &c, &h->db, h->conf_error, sizeof(h->conf_error)) == 0;
-    if (h->conf_ok) {
-	conf_move(&h->conf, &c);
-	shut_in(h);
-    } else {
-	msg_warn("%s; answering DUNNO to every request", h->conf_error);
-    }
+    start(h, option);
 
     for (;;) {
 	struct policy_req q;

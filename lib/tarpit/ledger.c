@@ -79,7 +79,6 @@
 #include <string.h>
 
 #define GREY_PREFIX "@grey "
-#define DOMAIN_PREFIX "@domain "
 
 /* ledger_total_failures - how often the network ever failed the tarpit:
  * hung up, talked over it, or waited and never delivered (block_after) */
@@ -548,7 +547,7 @@ int ledger_is_grey_key(const char *key)
  * 0 when too long */
 const char *ledger_domain_key(const char *domain, char *key, size_t len)
 {
-    int     n = snprintf(key, len, DOMAIN_PREFIX "%s", domain);
+    int     n = snprintf(key, len, LEDGER_DOMAIN_PREFIX "%s", domain);
 
     return n < 0 || (size_t) n >= len ? 0 : key;
 }
@@ -556,8 +555,8 @@ const char *ledger_domain_key(const char *domain, char *key, size_t len)
 /* ledger_key_domain - the domain of a domain's key, or 0 for another */
 const char *ledger_key_domain(const char *key)
 {
-    return strncmp(key, DOMAIN_PREFIX, sizeof(DOMAIN_PREFIX) - 1) == 0
-	? key + sizeof(DOMAIN_PREFIX) - 1 : 0;
+    return strncmp(key, LEDGER_DOMAIN_PREFIX, sizeof(LEDGER_DOMAIN_PREFIX) - 1) == 0
+	? key + sizeof(LEDGER_DOMAIN_PREFIX) - 1 : 0;
 }
 
 /* ledger_traffic_key - the key under which a profile's traffic for a

@@ -8,14 +8,43 @@
  *
  *	array_add() appends one zeroed element to an array (doubling its
  *	room as it grows) and returns it; array_free() gives it all back.
+ *
+ *	mem_release() gives the kernel back, before a long sleep, what the
+ *	process no longer uses: the heap's free memory (malloc_trim) and the
+ *	stack's pages below the caller's frame, which setting up (the config,
+ *	the sandbox's filter, the store) touched once and which would
+ *	otherwise stay in every sleeping process.  The next call that needs
+ *	them gets fresh zero pages.
  */
 #define _GNU_SOURCE
 #include "util/mem.h"
 #include "util/log.h"
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* STACK_SPAN - how far below the caller the stack is given back: more
+ * than any call chain of ours goes; what is not mapped is skipped */
+#define STACK_SPAN (256 * 1024)
+#define STACK_KEEP (8 * 1024)		/* the frames mem_release() and its callee use */
+
+/* mem_release - return the free heap and the stack below the caller */
+__attribute__((noinline))
+void    mem_release(void)
+{
+    uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
+    uintptr_t sp = (uintptr_t) __builtin_frame_address(0);
+    uintptr_t top = (sp - STACK_KEEP) & ~(page - 1);
+
+    malloc_trim(0);
+    /* Only the stack's own mapping takes the advice: below its lowest
+     * page nothing is mapped, and the error that says so is expected. */
+    (void) madvise((void *) (top - STACK_SPAN), STACK_SPAN, MADV_DONTNEED);
+}
 
 /* xmalloc - memory, or exit */
 void   *xmalloc(size_t len)

@@ -13,6 +13,7 @@ void   *xmalloc(size_t);
 void   *xcalloc(size_t n, size_t size);
 void   *xrealloc(void *, size_t);
 char   *xstrdup(const char *);
+void    mem_release(void);
 
 /* A growable array of n elements of size bytes each, at v. */
 struct array {

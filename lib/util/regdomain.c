@@ -17,9 +17,11 @@
  *	p5dd3c1a2.dip0.example.de), whose hosts have nothing to do with each
  *	other.
  *
- *	libpsl is opened with dlopen() for the call and closed after it, so
- *	that a helper that never needs it (a known network) and one that is
- *	waiting map none of it and its two libraries.
+ *	libpsl is opened with dlopen() in a child process made for the call,
+ *	which writes the domain on a pipe and exits: a helper that never
+ *	needs it (a known network) maps none of it and its two libraries, and
+ *	one that then waits keeps none of what loading them left behind (the
+ *	dynamic linker keeps some 12 KiB of heap after a dlclose()).
  *
  *	regdomain_carries_address() says whether a name holds three or more
  *	of an IPv4 address's octets, one after another in order or reversed
@@ -35,10 +37,14 @@
 
 #include <ctype.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define PSL_LIB "libpsl.so.5"
 #define MAX_TOKENS 64
@@ -149,17 +155,43 @@ static int host_name(const char *name, char *out, size_t len)
     return 0;
 }
 
-/* regdomain_of - the domain a verified name shares, into domain */
-int     regdomain_of(const char *name, const struct tp_addr *client,
-		             char *domain, size_t len, const char **why)
+/* psl_lookup - in the child: the registrable domain of lname, written
+ * to fd as "1DOMAIN", "0WHY" or "-WHY" (no domain, a fault) */
+static void psl_lookup(const char *lname, int fd)
 {
-    static char dl_error[200];
-    char    lname[REGDOMAIN_MAX];
+    char    out[REGDOMAIN_MAX + 200];
     const void *(*builtin) (void);
     const char *(*registrable) (const void *, const char *);
     const char *reg;
     void   *psl;
-    int     rc = 0;
+    size_t  n;
+
+    if ((psl = dlopen(PSL_LIB, RTLD_NOW | RTLD_LOCAL)) == 0) {
+	snprintf(out, sizeof(out), "-cannot load " PSL_LIB " (install libpsl5): %s",
+		 dlerror());
+    } else {
+	*(void **) &builtin = dlsym(psl, "psl_builtin");
+	*(void **) &registrable = dlsym(psl, "psl_registrable_domain");
+	if (builtin == 0 || registrable == 0 || builtin() == 0)
+	    snprintf(out, sizeof(out), "-" PSL_LIB " has no built-in Public Suffix List");
+	else if ((reg = registrable(builtin(), lname)) == 0)
+	    snprintf(out, sizeof(out), "0the name is a public suffix");
+	else
+	    snprintf(out, sizeof(out), "1%s", reg);
+    }
+    n = strlen(out);
+    _exit(write(fd, out, n) == (ssize_t) n ? 0 : 1);
+}
+
+/* regdomain_of - the domain a verified name shares, into domain */
+int     regdomain_of(const char *name, const struct tp_addr *client,
+		             char *domain, size_t len, const char **why)
+{
+    static char error[REGDOMAIN_MAX + 200];
+    char    lname[REGDOMAIN_MAX], answer[REGDOMAIN_MAX + 200];
+    int     fd[2], status;
+    ssize_t got, n = 0;
+    pid_t   pid;
 
     if (*name == 0 || strcasecmp(name, "unknown") == 0)
 	return *why = "no verified name", 0;
@@ -167,24 +199,36 @@ int     regdomain_of(const char *name, const struct tp_addr *client,
 	return *why = "not a host name", 0;
     if (regdomain_carries_address(lname, client))
 	return *why = "the name carries the address", 0;
-    if ((psl = dlopen(PSL_LIB, RTLD_NOW | RTLD_LOCAL)) == 0) {
-	snprintf(dl_error, sizeof(dl_error), "cannot load " PSL_LIB " (install libpsl5): %s",
-		 dlerror());
-	return *why = dl_error, -1;
+    if (pipe2(fd, O_CLOEXEC) < 0)
+	return *why = "cannot make a pipe for libpsl", -1;
+    if ((pid = fork()) < 0) {
+	close(fd[0]);
+	close(fd[1]);
+	return *why = "cannot fork for libpsl", -1;
     }
-    *(void **) &builtin = dlsym(psl, "psl_builtin");
-    *(void **) &registrable = dlsym(psl, "psl_registrable_domain");
-    if (builtin == 0 || registrable == 0 || builtin() == 0) {
-	*why = PSL_LIB " has no built-in Public Suffix List";
-	rc = -1;
-    } else if ((reg = registrable(builtin(), lname)) == 0) {
-	*why = "the name is a public suffix";
-    } else if (strlen(reg) >= len) {
-	*why = "too long a domain";
-    } else {
-	memcpy(domain, reg, strlen(reg) + 1);
-	rc = 1;
+    if (pid == 0) {
+	close(fd[0]);
+	psl_lookup(lname, fd[1]);
     }
-    dlclose(psl);
-    return rc;
+    close(fd[1]);
+    while (n < (ssize_t) sizeof(answer) - 1
+	   && ((got = read(fd[0], answer + n, sizeof(answer) - 1 - (size_t) n)) > 0
+	       || (got < 0 && errno == EINTR)))
+	n += got > 0 ? got : 0;
+    answer[n] = 0;
+    close(fd[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	;
+    if (n == 0 || (answer[0] != '1' && answer[0] != '0')) {
+	snprintf(error, sizeof(error), "%s", n > 1 ? answer + 1 : "libpsl's lookup failed");
+	return *why = error, -1;
+    }
+    if (answer[0] == '0') {
+	snprintf(error, sizeof(error), "%s", answer + 1);
+	return *why = error, 0;
+    }
+    if ((size_t) n - 1 >= len)
+	return *why = "too long a domain", 0;
+    memcpy(domain, answer + 1, (size_t) n);
+    return 1;
 }
