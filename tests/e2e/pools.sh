@@ -132,5 +132,12 @@ out=$($A stats)
 check "stats: a table of hang-ups by domain" grep -qE '^bigpool\.com +1 +1 +0\.[0-9]s +1 ' <<<"$out"
 j=$($A --json stats)
 check "stats --json: the domains too" grep -q '"domains":\[.*{"domain":"bigpool.com","waits":1,"hangups":1,' <<<"$j"
+# --- A domain's record expires as a network's does -----------------------
+if ! shared_backend; then
+    printf '# tarpit dump 1\n@domain%%20gone.example first_seen=1 last_seen=1 escapes=3\n' | $A load >/dev/null
+    $A expire >/dev/null
+    check "expire removes a domain's record untouched for max_age" sh -c "! $A dump | grep -q '^@domain%20gone.example '"
+    check "... and keeps one in use" sh -c "$A dump | grep -q '^@domain%20outlook.com '"
+fi
 no_crash
 done_testing
