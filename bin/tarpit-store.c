@@ -17,9 +17,9 @@
  *	something (an escape to count, a stale last_seen, old waits to
  *	settle).
  *
- *	An escape of a client with a verified name whose domain may share
- *	(helper_domain) is counted for the domain too: its other networks
- *	need not wait (tarpit-check).
+ *	A network that has just escaped (its escapes reach `threshold`), with
+ *	a verified name whose domain may share (helper_domain), counts for the
+ *	domain too: its other networks need not wait (tarpit-check).
  */
 #include "util/addr.h"
 #include "tarpit/helper.h"
@@ -82,7 +82,8 @@ static enum helper_next store(struct helper *h, const struct request *rq,
     if (l.escaped) {
 	msg_info("client=%s network=%s: escape recorded (escapes=%" PRId64 ")",
 		 client, key, l.escapes);
-	escape_domain(h, p, rq, key);
+	if (l.escapes == p->threshold)
+	    escape_domain(h, p, rq, key);
     }
     return HELPER_REPLY;
 }

@@ -172,7 +172,8 @@ static void print_domains(struct admin *a, FILE *fp, const struct array *d, int 
 	fprintf(fp, "%-30s %6" PRId64 " %8" PRId64 " %11" PRId64 ".%01ds %7" PRId64
 		" %8" PRId64 " %6s\n", row[i].name, row[i].r.tarpits, row[i].r.hangups,
 		ms / 1000, (int) (ms % 1000 / 100), row[i].r.escapes,
-		row[i].r.recent_failures, domain_vouches(&a->conf, &row[i].r, 1) ? "yes" : "no");
+		row[i].r.recent_failures,
+		domain_vouches(&a->conf, &row[i].r, 1) ? "yes" : "no");
     }
 }
 

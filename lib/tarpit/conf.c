@@ -38,7 +38,9 @@
 #include <sys/stat.h>
 #include <arpa/inet.h>
 
-enum conf_type { CT_STR, CT_WORDS, CT_INT, CT_DURATION, CT_BOOL, CT_ACTION, CT_RULE, CT_PATTERN };
+enum conf_type {
+    CT_STR, CT_WORDS, CT_INT, CT_DURATION, CT_BOOL, CT_ACTION, CT_RULE, CT_PATTERN,
+};
 
 /* Names and defaults are arrays, not pointers: a table of pointers needs
  * relocating at start-up, and would cost every helper a private page. */

@@ -31,8 +31,8 @@
  *	decide_domain() takes a verdict of 8 or 9 further when the client's
  *	verified name belongs to a domain that may share (domain_may_share;
  *	the caller found the domain, regdomain.c, and its record): a domain
- *	that vouches (domain_vouches: its networks escaped `threshold` times,
- *	and its clients' failures do not outnumber those escapes) lets the
+ *	that vouches (domain_vouches: one of its networks escaped, and its
+ *	clients' failures do not outnumber its networks that did) lets the
  *	client pass without a wait, from any network; otherwise greylisting
  *	is by the domain's tuple (domain, sender, recipient), so that a pool
  *	that retries from another network is rescued as a single host is, and
@@ -142,11 +142,12 @@ void    decide_domain(const struct tp_conf *c, struct decision *d,
     d->by_domain = d->verdict == VERDICT_GREYLIST;
 }
 
-/* domain_vouches - have a domain's networks escaped `threshold` times,
- * with no more failures of its clients than escapes? */
+/* domain_vouches - has one of a domain's networks escaped, with no more
+ * failures of its clients than networks that escaped? */
 int     domain_vouches(const struct tp_conf *c, const struct tp_record *r, int found)
 {
-    return found && r->escapes >= c->threshold && r->recent_failures <= r->escapes;
+    (void) c;
+    return found && r->escapes >= 1 && r->recent_failures <= r->escapes;
 }
 
 /* in_list - is word one of the list's, any case? */

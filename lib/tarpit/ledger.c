@@ -50,7 +50,7 @@
  *	domain of clients' verified names) has a record of its own, of what
  *	its clients did: each wait of one of its clients (tarpits, and how it
  *	ended: hangups and the time they waited, early_talkers, counted as
- *	recent_failures) and each escape of one of its networks (escapes).
+ *	recent_failures) and each of its networks that escaped (escapes).
  *	Its failures are never forgiven: a domain whose failures outnumber
  *	its escapes shares nothing (decide.c).
  *
