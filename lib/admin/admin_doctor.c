@@ -420,7 +420,7 @@ static void probe(struct doctor *d, const char *endpoint, const char *unit)
 	    "default_action: no client waits", where, rc < 0 ? reply : "no action= reply");
 }
 
-/* order - does word come before the tarpit's entry in the list? */
+/* before - does word come before the tarpit's entry in the list? */
 static int before(const char *list, const char *word, const char *entry_at)
 {
     const char *p = list;

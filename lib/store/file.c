@@ -77,7 +77,7 @@ void    file_error(struct fdb *db, const char *fmt, ...)
  * export of a million networks holds 38 MB, not the 250 MB of the file
  * mapped (export-map of 1 M: 1.3 s unmapped, 0.8 s mapped). */
 
-/* open_gdbm - open under our lock; 0 with *dbf 0 when absent and reading */
+/* file_open_gdbm - open under our lock; 0 with *dbf 0 when absent and reading */
 int file_open_gdbm(struct fdb *db, enum use use, GDBM_FILE *dbf)
 {
     int     writing = use == USE_WRITE;
@@ -98,7 +98,7 @@ int file_open_gdbm(struct fdb *db, enum use use, GDBM_FILE *dbf)
     return -1;
 }
 
-/* close_gdbm - close, reporting a failed final write */
+/* file_close_gdbm - close, reporting a failed final write */
 int file_close_gdbm(struct fdb *db, GDBM_FILE dbf)
 {
     if (gdbm_close(dbf) != 0) {
@@ -108,7 +108,7 @@ int file_close_gdbm(struct fdb *db, GDBM_FILE dbf)
     return 0;
 }
 
-/* fetch - decode key's record from an open file; 1, 0 or -1 */
+/* file_fetch - decode key's record from an open file; 1, 0 or -1 */
 int file_fetch(struct fdb *db, GDBM_FILE dbf, const char *key,
 		         struct tp_record *r)
 {
@@ -133,7 +133,7 @@ int file_fetch(struct fdb *db, GDBM_FILE dbf, const char *key,
     return 1;
 }
 
-/* same_inode - are a and b the same file? */
+/* file_same_inode - are a and b the same file? */
 int file_same_inode(const struct stat *a, const struct stat *b)
 {
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
@@ -147,7 +147,7 @@ static int same_file(const struct stat *a, const struct stat *b)
 	&& a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-/* begin_read - shared lock and open to read: 1 open, 0 no file (unlocked
+/* file_begin_read - shared lock and open to read: 1 open, 0 no file (unlocked
  * again), -1 error (unlocked again) */
 int file_begin_read(struct fdb *db, GDBM_FILE *dbf)
 {
@@ -249,7 +249,7 @@ static int read_free(struct fdb *db, const char *key, struct tp_record *r)
     return -1;
 }
 
-/* db_get - read one record; 1 found, 0 not, -1 error.  The GDBM handle is
+/* file_get - read one record; 1 found, 0 not, -1 error.  The GDBM handle is
  * kept for the next call while the change count in the lock file says
  * none of our writers has written since it was opened, and the file is
  * the same (not replaced, its size and mtime as they were, in case
@@ -400,7 +400,7 @@ static int counters(struct fdb *db, GDBM_FILE dbf, struct tp_stats *st)
     return 0;
 }
 
-/* begin_write - exclusive lock, file open to write, counters read */
+/* file_begin_write - exclusive lock, file open to write, counters read */
 int file_begin_write(struct fdb *db, GDBM_FILE *dbf, struct tp_stats *st)
 {
     if (lockfile_lock_ex(db, 1) < 0)
@@ -417,7 +417,7 @@ int file_begin_write(struct fdb *db, GDBM_FILE *dbf, struct tp_stats *st)
     return 0;
 }
 
-/* end_write - keep the counters if they changed, unlock, close; rc or -1 */
+/* file_end_write - keep the counters if they changed, unlock, close; rc or -1 */
 int file_end_write(struct fdb *db, GDBM_FILE dbf, const struct tp_stats *st,
 		             int changed, int rc)
 {
@@ -426,7 +426,7 @@ int file_end_write(struct fdb *db, GDBM_FILE dbf, const struct tp_stats *st,
     rebuild_tell(db);
     /* Every change is in the file once gdbm_store() returns; closing only
      * syncs it to disk.  So the sync runs after the lock is released, in
-     * the group sync (above): the next writer need not wait for our disk,
+     * the group sync (groupsync.c): the next writer need not wait for our disk,
      * and one sync serves the writers that queued behind it.  The caller
      * still answers only after it. */
     if (rc < 0 || !db->page_writable || !TARPIT_GROUP_SYNC) {
@@ -462,7 +462,7 @@ static int file_update_many(struct tp_db *base, char *const *keys, size_t n,
     return file_end_write(db, dbf, &totals, t.stats_changed, rc);
 }
 
-/* db_update_stats - change the host-wide counters alone */
+/* file_update_stats - change the host-wide counters alone */
 static int file_update_stats(struct tp_db *base, void (*fn) (struct tp_stats *, void *),
 			             void *ctx)
 {
@@ -484,7 +484,7 @@ static int file_update_stats(struct tp_db *base, void (*fn) (struct tp_stats *, 
     return rc;
 }
 
-/* db_save_counters - copy the lock file's counters into the database
+/* file_save_counters - copy the lock file's counters into the database
  * (STATS_KEY), synced; 0 or -1 */
 static int file_save_counters(struct tp_db *base)
 {
@@ -500,7 +500,7 @@ static int file_save_counters(struct tp_db *base)
     return file_end_write(db, dbf, &st, 0, rc);
 }
 
-/* db_get_stats - the host-wide counters under a shared lock; 0 or -1 */
+/* file_get_stats - the host-wide counters under a shared lock; 0 or -1 */
 static int file_get_stats(struct tp_db *base, struct tp_stats *s)
 {
     struct fdb *db = (struct fdb *) base;
@@ -514,7 +514,7 @@ static int file_get_stats(struct tp_db *base, struct tp_stats *s)
     return rc;
 }
 
-/* walk - every network's record; with all, the other reserved keys
+/* file_walk - every network's record; with all, the other reserved keys
  * ('@', such as greylist entries) too, but never the store's own */
 static int file_walk(struct tp_db *base, db_walk_fn *fn, void *ctx, int all)
 {

@@ -122,7 +122,7 @@ static int sync_file(struct fdb *db, int fd)
     return -1;
 }
 
-/* group_sync - make our write durable, by our sync or by another's that
+/* groupsync - make our write durable, by our sync or by another's that
  * followed it; 0 or -1 */
 int groupsync(struct fdb *db, GDBM_FILE dbf)
 {

@@ -34,7 +34,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* lock - flock the lock file, waiting at most lock_timeout_ms (timedlock:
+/* lockfile_lock - flock the lock file, waiting at most lock_timeout_ms (timedlock:
  * the process's timers and handlers are left as they were) */
 int lockfile_lock(struct fdb *db, int op)
 {
@@ -58,7 +58,7 @@ int lockfile_lock(struct fdb *db, int op)
     return -1;
 }
 
-/* unlock - the lock let go; an exclusive hold timed */
+/* lockfile_unlock - the lock let go; an exclusive hold timed */
 void    lockfile_unlock(struct fdb *db)
 {
     if (db->held_since) {
@@ -71,25 +71,25 @@ void    lockfile_unlock(struct fdb *db)
     flock(db->lock_fd, LOCK_UN);
 }
 
-/* page_word - the word at byte at of the mapped page */
+/* lockfile_page_word - the word at byte at of the mapped page */
 uint64_t *lockfile_page_word(const struct fdb *db, size_t at)
 {
     return (uint64_t *) (void *) (db->page + at);
 }
 
-/* mapped_word - a word of the lock file read whole through the mapping */
+/* lockfile_mapped - a word of the lock file read whole through the mapping */
 uint64_t lockfile_mapped(const struct fdb *db, size_t at)
 {
     return be64toh(__atomic_load_n(lockfile_page_word(db, at), __ATOMIC_ACQUIRE));
 }
 
-/* set_mapped_word - a word of the lock file written whole through it */
+/* lockfile_set_mapped - a word of the lock file written whole through it */
 void lockfile_set_mapped(struct fdb *db, size_t at, uint64_t v)
 {
     __atomic_store_n(lockfile_page_word(db, at), htobe64(v), __ATOMIC_RELEASE);
 }
 
-/* unmap_page - let go of the lock file's mapped page */
+/* lockfile_unmap - let go of the lock file's mapped page */
 void lockfile_unmap(struct fdb *db)
 {
     if (db->page != 0) {
@@ -99,7 +99,7 @@ void lockfile_unmap(struct fdb *db)
     }
 }
 
-/* map_page - map the lock file's first page, where its words live: to
+/* lockfile_map - map the lock file's first page, where its words live: to
  * read them (a kept reader's count), once the file is a page long, or to
  * write them too (a writer's, under the exclusive lock, which lets the
  * file grow to a page: a mapped page beyond a file's end can be neither
@@ -136,7 +136,7 @@ static uint64_t word(const unsigned char *b, int which)
     return be64toh(v);
 }
 
-/* lock_words - the lock file's words (0 where it is still shorter):
+/* lockfile_words - the lock file's words (0 where it is still shorter):
  * through the mapping once there is one, otherwise read; -1 (said) for
  * a lock file of another layout */
 int lockfile_words(struct fdb *db, uint64_t w[WORDS])
@@ -168,7 +168,7 @@ int lockfile_words(struct fdb *db, uint64_t w[WORDS])
     return 0;
 }
 
-/* put_word - set one word of the lock file (under our lock) */
+/* lockfile_put - set one word of the lock file (under our lock) */
 int lockfile_put(struct fdb *db, int which, uint64_t v)
 {
     uint64_t b = htobe64(v);
@@ -195,7 +195,7 @@ int lockfile_put(struct fdb *db, int which, uint64_t v)
  * holds none, so that a lost or damaged lock file costs an hour of counts
  * at most, and a power failure those the kernel had not written back. */
 
-/* kept_counters - the counters of the lock file; 1, or 0 where it keeps
+/* lockfile_counters - the counters of the lock file; 1, or 0 where it keeps
  * none (or none that decode), -1 on error */
 int lockfile_counters(struct fdb *db, struct tp_stats *s)
 {
@@ -216,7 +216,7 @@ int lockfile_counters(struct fdb *db, struct tp_stats *s)
 	&& stats_decode(b + COUNTERS_AT, (size_t) len, s) == 0;
 }
 
-/* keep_counters - write the counters into the lock file (under our
+/* lockfile_keep_counters - write the counters into the lock file (under our
  * exclusive lock): their length and bytes (and the words between, as
  * they are) in one pwrite(), even where
  * the page is mapped (a process killed half-way through a copy into the
@@ -248,7 +248,7 @@ int lockfile_keep_counters(struct fdb *db, const struct tp_stats *s)
     return 0;
 }
 
-/* lock_ex - the exclusive lock, timing how long it is held.  To change
+/* lockfile_lock_ex - the exclusive lock, timing how long it is held.  To change
  * the database (changing), also a new change count, counted before
  * anything changes: a writer killed half-way still leaves every kept
  * reader handle out of date; and whether a reorganise wants to hear of

@@ -32,7 +32,7 @@
  *
  *	hiredis is opened with dlopen() the first time a shared database is
  *	used, so that a helper with a GDBM file maps none of it.  The
- *	connection is made on first use and dropped by rdb_release() (before
+ *	connection is made on first use and dropped by server_release() (before
  *	a wait: a waiting helper holds no connection), after any I/O error
  *	and on timeouts; database_timeout bounds the connect and every
  *	command.  Commands used: AUTH, SELECT, PING, GET, SET, DEL, WATCH,

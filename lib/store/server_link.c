@@ -212,7 +212,7 @@ void    server_release(struct tp_db *base)
     disconnect((struct rdb *) base);
 }
 
-/* io_failed - a command got no reply: say why, drop the connection */
+/* rdb_io_failed - a command got no reply: say why, drop the connection */
 void    rdb_io_failed(struct rdb *r, const char *what)
 {
     rdb_set_error(r, "%s: %s", what, r->c && r->c->errstr[0] ? r->c->errstr : "no reply");
@@ -251,7 +251,7 @@ static int read_password(struct rdb *r, char *pw, size_t len)
     return 1;
 }
 
-/* reply_error - a reply that is an error: said; 1, else 0 */
+/* rdb_reply_error - a reply that is an error: said; 1, else 0 */
 int     rdb_reply_error(struct rdb *r, const char *what, const redisReply *rep)
 {
     if (rep->type != REDIS_REPLY_ERROR)
@@ -260,7 +260,7 @@ int     rdb_reply_error(struct rdb *r, const char *what, const redisReply *rep)
     return 1;
 }
 
-/* command - one command, its reply (free it), or 0 (said) */
+/* rdb_command - one command, its reply (free it), or 0 (said) */
 redisReply *rdb_command(struct rdb *r, const char *what, int argc,
 			           const char **argv, const size_t *lens)
 {
@@ -287,7 +287,7 @@ static int handshake(struct rdb *r, const char *what, int argc, const char **arg
     return rc;
 }
 
-/* connect_server - a connection, authenticated and on the right database;
+/* rdb_connect - a connection, authenticated and on the right database;
  * 0 or -1 (said) */
 int     rdb_connect(struct rdb *r)
 {
@@ -336,7 +336,7 @@ int     rdb_connect(struct rdb *r)
 }
 
 
-/* pipeline - queue n commands, then read n replies (each freed by the
+/* rdb_pipeline - queue n commands, then read n replies (each freed by the
  * caller); 0, or -1 (said, all freed) */
 int     rdb_pipeline(struct rdb *r, const char *what, int n, int *argc,
 		            const char ***argv, const size_t **lens, redisReply **rep)
