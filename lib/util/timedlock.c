@@ -11,7 +11,11 @@
  *	a real-time signal, handled for the length of the wait and unblocked
  *	for it.  The process's interval timers (setitimer, alarm), SIGALRM
  *	and every handler and mask are left as they were found.  Another
- *	signal that interrupts the wait before the deadline does not end it.
+ *	signal that interrupts the wait before the deadline does not end it;
+ *	and since such a signal may come just before the timer, whose signal
+ *	would then be spent between the look at the clock and the next
+ *	flock(), the timer goes on firing every TIMEDLOCK_REPEAT_MS after
+ *	the deadline until the wait has ended.
  *
  *	Why a signal at all: a blocking flock() returns only when the lock
  *	comes or a signal arrives.  Waiting without one was measured: polling
@@ -35,6 +39,7 @@
 #include <unistd.h>
 
 #define TIMEDLOCK_SIGNAL (SIGRTMIN + 7)
+#define TIMEDLOCK_REPEAT_MS 10
 
 /* interrupted - the handler: its only work is to make flock() return */
 static void interrupted(int sig)
@@ -57,6 +62,8 @@ int     timedlock(int fd, int op, int timeout_ms)
 	return 0;
     if (errno != EWOULDBLOCK)
 	return -1;
+    if (timeout_ms <= 0)
+	return errno = ETIMEDOUT, -1;
     deadline = monotonic_ms() + timeout_ms;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = interrupted;	/* no SA_RESTART: flock gets EINTR */
@@ -68,6 +75,7 @@ int     timedlock(int fd, int op, int timeout_ms)
     memset(&its, 0, sizeof(its));
     its.it_value.tv_sec = timeout_ms / 1000;
     its.it_value.tv_nsec = (long) (timeout_ms % 1000) * 1000000L;
+    its.it_interval.tv_nsec = TIMEDLOCK_REPEAT_MS * 1000000L;
     if (sigaction(TIMEDLOCK_SIGNAL, &sa, &old_sa) < 0)
 	return -1;
     sigemptyset(&mask);

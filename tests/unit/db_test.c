@@ -500,24 +500,74 @@ static int take_turn(const char *lock_path)
     return fd;
 }
 
-/* sync_writer - a child that writes key, exiting with the number of syncs
- * it made (100: the write failed); without the parent's turn (an OFD
- * lock is the open file's, held while any process has it open) */
-static pid_t sync_writer(const char *path, const char *key, int turn, int timeout_ms)
-{
-    pid_t   pid = fork();
+/* A writer in a child, which reports on a pipe in words: "syncs N" once
+ * its write is answered, or what went wrong. */
+struct writer {
+    pid_t   pid;
+    int     report;			/* the pipe's reading end */
+};
 
-    if (pid == 0) {
+/* sync_writer - a child that writes key; without the parent's turn (an
+ * OFD lock is the open file's, held while any process has it open) */
+static struct writer sync_writer(const char *path, const char *key, int turn, int timeout_ms)
+{
+    struct writer w;
+    int     p[2];
+
+    SETUP(pipe(p) == 0, "pipe");
+    SETUP((w.pid = fork()) >= 0, "fork");
+    if (w.pid == 0) {
+	char    line[400];
+
 	close(turn);
+	close(p[0]);
 	struct tp_db *db = db_new(path);
 
 	db_set_lock_timeout(db, timeout_ms);
-	int     rc = db_update(db, key, bump, 0) == DB_WRITE ? (int) db_syncs(db) : 100;
-
+	if (db_update(db, key, bump, 0) == DB_WRITE)
+	    snprintf(line, sizeof(line), "syncs %lld", (long long) db_syncs(db));
+	else
+	    snprintf(line, sizeof(line), "the write failed: %s", db_error(db));
 	db_free(db);
-	_exit(rc);
+	_exit(write(p[1], line, strlen(line)) < 0);
     }
-    return pid;
+    close(p[1]);
+    w.report = p[0];
+    return w;
+}
+
+/* writer_done - wait for a writer, its report into line; its syncs, or
+ * -1 when it failed (line says why) */
+static int writer_done(struct writer *w, char *line, size_t len)
+{
+    ssize_t n = read(w->report, line, len - 1);
+    int     status;
+    long long syncs;
+
+    line[n > 0 ? n : 0] = 0;
+    close(w->report);
+    if (waitpid(w->pid, &status, 0) != w->pid || !WIFEXITED(status)
+	|| WEXITSTATUS(status) != 0)
+	snprintf(line + strlen(line), len - strlen(line), " (it died)");
+    return sscanf(line, "syncs %lld", &syncs) == 1 && strchr(line, '(') == 0
+	? (int) syncs : -1;
+}
+
+/* waiting_for_sync - is the process blocked in futex(), as a writer that
+ * waits for another's sync is (/proc/PID/syscall names the call)? */
+static int waiting_for_sync(pid_t pid)
+{
+    char    path[64], buf[64];
+    FILE   *fp;
+    long    nr = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/syscall", (int) pid);
+    if ((fp = fopen(path, "r")) == 0)
+	return 0;
+    if (fgets(buf, sizeof(buf), fp) != 0)
+	nr = strtol(buf, 0, 10);
+    fclose(fp);
+    return nr == SYS_futex;
 }
 
 /* wait_written - until the lock file says write `count` is complete */
@@ -536,10 +586,10 @@ static int wait_written(const char *lock_path, uint64_t count)
  * the file replaced syncs its own write but vouches for no other */
 static void one_sync_for_many(const char *dir)
 {
-    char    path[300], lock_path[320], side[320], key[32], cmd[700];
+    char    path[300], lock_path[320], side[320], key[32], cmd[700], line[400];
     struct tp_db *db;
-    pid_t   kids[3];
-    int     turn, status, syncs = 0, answered = 0;
+    struct writer kids[3];
+    int     turn, status, syncs = 0, answered = 0, waiting = 0;
 
     snprintf(path, sizeof(path), "%s/sync.db", dir);
     snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
@@ -549,25 +599,33 @@ static void one_sync_for_many(const char *dir)
     EXPECT(db_syncs(db) == 1, "a lone write syncs: %lld", (long long) db_syncs(db));
     EXPECT(lock_word(lock_path, SYNC_SYNCED_AT) == 1, "synced through write 1");
     db_free(db);
-    /* Three writers finish writing while the turn is held ... */
+    /* Three writers finish writing while the turn is held: each waits for
+     * a sync (blocked in futex(), seen from outside), none is answered ... */
     turn = take_turn(lock_path);
     SETUP(turn >= 0, "take the turn to sync");
     for (int i = 0; i < 3; i++) {
 	snprintf(key, sizeof(key), "198.51.%d.0/24", i);
 	kids[i] = sync_writer(path, key, turn, 60000);
-	SETUP(kids[i] > 0, "fork");
     }
     EXPECT(wait_written(lock_path, 4) == 0, "three writes complete");
-    usleep(100 * 1000);
+    for (int i = 0; i < 1000 && waiting < 3; i++) {
+	waiting = 0;
+	for (int k = 0; k < 3; k++)
+	    waiting += waiting_for_sync(kids[k].pid);
+	if (waiting < 3)
+	    usleep(10 * 1000);
+    }
     for (int i = 0; i < 3; i++)
-	answered += waitpid(kids[i], &status, WNOHANG) == kids[i];
-    EXPECT(answered == 0, "a write answered before any sync: %d", answered);
+	answered += waitpid(kids[i].pid, &status, WNOHANG) == kids[i].pid;
+    EXPECT(waiting == 3 && answered == 0, "the three writers wait for a sync (%d "
+	   "of 3 in futex), none is answered before it (%d)", waiting, answered);
     /* ... and once it is free, one of them syncs for all three. */
     close(turn);
     for (int i = 0; i < 3; i++) {
-	EXPECT(waitpid(kids[i], &status, 0) == kids[i] && WIFEXITED(status)
-	       && WEXITSTATUS(status) < 100, "writer %d", i);
-	syncs += WEXITSTATUS(status);
+	int     n = writer_done(&kids[i], line, sizeof(line));
+
+	EXPECT(n >= 0, "writer %d: %s", i, line);
+	syncs += n > 0 ? n : 0;
     }
     EXPECT(syncs == 1, "three writes, %d syncs (1 wanted)", syncs);
     EXPECT(lock_word(lock_path, SYNC_SYNCED_AT) == 4, "synced through write 4: %llu",
@@ -578,13 +636,12 @@ static void one_sync_for_many(const char *dir)
     turn = take_turn(lock_path);
     SETUP(turn >= 0, "take the turn to sync");
     kids[0] = sync_writer(path, "203.0.113.0/24", turn, 60000);
-    SETUP(kids[0] > 0, "fork");
     EXPECT(wait_written(lock_path, 5) == 0, "the write complete");
     snprintf(cmd, sizeof(cmd), "cp %s %s", path, side);
     SETUP(system(cmd) == 0 && rename(side, path) == 0, "replace the file");
     close(turn);
-    EXPECT(waitpid(kids[0], &status, 0) == kids[0] && WIFEXITED(status)
-	   && WEXITSTATUS(status) == 1, "the writer synced for itself");
+    EXPECT(writer_done(&kids[0], line, sizeof(line)) == 1,
+	   "the writer synced for itself: %s", line);
     EXPECT(lock_word(lock_path, SYNC_SYNCED_AT) == 4,
 	   "a sync of a replaced file vouches for no write: %llu",
 	   (unsigned long long) lock_word(lock_path, SYNC_SYNCED_AT));
@@ -599,18 +656,18 @@ static void one_sync_for_many(const char *dir)
     turn = take_turn(lock_path);
     SETUP(turn >= 0, "take the turn to sync");
     kids[0] = sync_writer(path, "203.0.113.0/24", turn, 200);
-    SETUP(kids[0] > 0, "fork");
     answered = 0;
     for (int i = 0; i < 1000 && !answered; i++) {
-	answered = waitpid(kids[0], &status, WNOHANG) == kids[0];
-	if (!answered)
-	    usleep(10 * 1000);
+	struct pollfd pfd = {kids[0].report, POLLIN, 0};
+
+	answered = poll(&pfd, 1, 10) == 1;
     }
-    EXPECT(answered && WIFEXITED(status) && WEXITSTATUS(status) == 1,
-	   "a writer waits for a held turn no longer than for the lock");
+    EXPECT(answered && writer_done(&kids[0], line, sizeof(line)) == 1,
+	   "a writer waits for a held turn no longer than for the lock: %s",
+	   answered ? line : "no answer in 10 s");
     if (!answered) {
-	kill(kids[0], SIGKILL);
-	waitpid(kids[0], &status, 0);
+	kill(kids[0].pid, SIGKILL);
+	writer_done(&kids[0], line, sizeof(line));
     }
     EXPECT(lock_word(lock_path, SYNC_SYNCED_AT) == 6, "and vouches for no other write");
     close(turn);
