@@ -416,6 +416,7 @@ int helper_main(int argc, char **argv, const char *progname, int flags, helper_f
     if (h == MAP_FAILED)
 	msg_fatal("cannot allocate %zu bytes: %s", sizeof(*h), strerror(errno));
     h->progname = progname;
+    h->wait = wait_for_client;
     h->watches = flags & HELPER_WATCHES;
     take_connection(h);
 

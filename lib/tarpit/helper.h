@@ -12,6 +12,10 @@
 
 #include <sys/stat.h>
 
+/* How a wait is made: wait_for_client()'s shape. */
+typedef int wait_fn(int policy_fd, int64_t ms, const struct request *, int watch,
+		            int stop_on_talk, struct wait_outcome *, char *why, size_t whylen);
+
 struct helper {
     const char *progname;
     struct tp_conf conf;
@@ -22,6 +26,7 @@ struct helper {
     struct stat conf_stat;		/* ... its state then */
     int64_t conf_checked;		/* when it was last looked at (ms) */
     struct tp_db *db;
+    wait_fn *wait;			/* wait_for_client(); a test's own */
     int     watches;			/* HELPER_WATCHES: tarpit-check's */
     int     confined;			/* shut in by sandbox (sandbox.h) */
     struct sandbox sandbox;		/* ... for this database */
