@@ -15,10 +15,10 @@
  */
 #define _GNU_SOURCE
 #include "admin/admin.h"
+#include "util/addr.h"
 #include "util/confine.h"
 #include "store/dbfile.h"
 
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -389,16 +389,13 @@ static void probe(struct doctor *d, const char *endpoint, const char *unit)
 	}
     } else {
 	const char *hp = strncmp(endpoint, "inet:", 5) == 0 ? endpoint + 5 : endpoint;
-	const char *colon = strrchr(hp, ':');
-	struct sockaddr_in in = {.sin_family = AF_INET};
-	char    host[64];
+	struct sockaddr_storage ss;
+	socklen_t sslen;
 
 	snprintf(where, sizeof(where), "%s", hp);
-	if (colon && snprintf(host, sizeof(host), "%.*s", (int) (colon - hp), hp) > 0
-	    && inet_pton(AF_INET, host, &in.sin_addr) == 1) {
-	    in.sin_port = htons((unsigned short) atoi(colon + 1));
-	    if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0
-		&& connect(fd, (struct sockaddr *) &in, sizeof(in)) == 0)
+	if (addr_parse_endpoint(hp, &ss, &sslen) == 0) {
+	    if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0
+		&& connect(fd, (struct sockaddr *) &ss, sslen) == 0)
 		rc = ask(fd, reply, sizeof(reply));
 	}
     }

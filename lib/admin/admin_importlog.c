@@ -380,7 +380,7 @@ static int read_journal(struct import *im, struct journal_read *jr, int from_sta
     char   *saved = 0;
     int     rc;
 
-    if (opendb_file(&a->conf, DB_FILE_CURSOR, path, sizeof(path)) == 0) {
+    if (opendb_file(&a->conf, HOST_CURSOR, path, sizeof(path)) == 0) {
 	fprintf(a->err, "tarpit-admin: %s: name too long for the journal cursor\n",
 		a->conf.database);
 	return ADMIN_CONFIG;

@@ -25,12 +25,12 @@
  */
 #define _GNU_SOURCE
 #include "admin/admin.h"
+#include "store/dbfile.h"
 #include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,13 +39,13 @@
  * directory: 0, or ADMIN_CONFIG (said) */
 int admin_become_owner(struct admin *a)
 {
-    char    dir[CONF_PATH_MAX];
+    char    dir[DB_FILE_MAX];
     struct stat st;
 
-    if (geteuid() != 0 || strstr(a->conf.database, "://") != 0)
+    if (geteuid() != 0 || db_is_server(a->conf.database))
 	return ADMIN_OK;
-    snprintf(dir, sizeof(dir), "%s", a->conf.database);
-    if (stat(dirname(dir), &st) < 0 || st.st_uid == 0)
+    if (db_file(a->conf.database, DB_FILE_DIR, dir, sizeof(dir)) == 0
+	|| stat(dir, &st) < 0 || st.st_uid == 0)
 	return ADMIN_OK;		/* db_open() says what is missing */
     if (setgroups(1, &st.st_gid) < 0 || setegid(st.st_gid) < 0
 	|| seteuid(st.st_uid) < 0) {

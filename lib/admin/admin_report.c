@@ -85,7 +85,7 @@ int admin_waiting(struct admin *a)
 {
     char    slots[DB_FILE_MAX];
 
-    return opendb_file(&a->conf, DB_FILE_SLOTS, slots, sizeof(slots))
+    return opendb_file(&a->conf, HOST_SLOTS, slots, sizeof(slots))
 	? slots_in_use(slots, (int) a->conf.max_waiting) : -1;
 }
 

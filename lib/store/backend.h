@@ -57,6 +57,5 @@ void    db_set_error(struct tp_db *, const char *fmt, ...)
 /* The backends, each in its own file. */
 struct tp_db *file_open(const char *path);
 struct tp_db *server_open(const struct db_settings *, char *why, size_t len);
-int     server_is_url(const char *database);
 
 #endif

@@ -37,11 +37,23 @@ void    db_set_error(struct tp_db *db, const char *fmt, ...)
     va_end(ap);
 }
 
+/* db_is_server - is this database setting a server's URL (else a GDBM file)? */
+int     db_is_server(const char *database)
+{
+    static const char *const schemes[] = {"redis://", "valkey://", "redis+unix://",
+    "valkey+unix://", "unix://"};
+
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+	if (strncmp(database, schemes[i], strlen(schemes[i])) == 0)
+	    return 1;
+    return 0;
+}
+
 /* db_open - the database the settings name; 0 with why when a server's
  * URL is wrong */
 struct tp_db *db_open(const struct db_settings *set, char *why, size_t len)
 {
-    if (server_is_url(set->database))
+    if (db_is_server(set->database))
 	return server_open(set, why, len);
     return file_open(set->database);
 }

@@ -103,6 +103,8 @@ typedef void db_finding_fn(void *ctx, const char *fix, const char *text);
  *	counters are stored as they move), db_recover() (nothing of ours to
  *	rebuild on a server: zero counts).  db_size() is -1 where there is
  *	no file.
+ * db_is_server() says whether a database setting is a server's URL (the
+ *	one test of it); anything else is a GDBM file.
  * db_tcp_port() is the TCP port the store connects to: a server's over
  *	TCP; 0 for a file or a server's UNIX socket.
  * Every failure leaves db_error() saying why in one line that names the
@@ -111,6 +113,7 @@ typedef void db_finding_fn(void *ctx, const char *fix, const char *text);
 struct tp_db *db_open(const struct db_settings *, char *why, size_t len);
 struct tp_db *db_new(const char *path);	/* a GDBM file; out of memory is fatal */
 int     db_shared(const struct tp_db *);
+int     db_is_server(const char *database);
 void    db_free(struct tp_db *);
 void    db_set_lock_timeout(struct tp_db *, int ms);
 const char *db_error(const struct tp_db *);

@@ -2,14 +2,16 @@
  * NAME
  *	dbfile - the files beside the database
  * DESCRIPTION
- *	db_file() names a file that belongs with the database: its lock file
- *	(DATABASE.lock), the slot file of max_waiting (DATABASE.slots),
- *	import-log's journal position (DATABASE.journal-cursor), the file a
- *	reorganise builds (DATABASE.rebuild), the keys written while it
- *	does (DATABASE.changes) and the copy it reads from where the file
- *	system has no unnamed files (DATABASE.snapshot), or its directory
- *	("." for a bare name, "/" for a file in the root).  The store, the helpers, doctor and the
- *	config check all ask here.
+ *	db_file() names a file of the store's that belongs with the database:
+ *	its lock file (DATABASE.lock), the file a reorganise builds
+ *	(DATABASE.rebuild), the keys written while it does
+ *	(DATABASE.changes) and the copy it reads from where the file system
+ *	has no unnamed files (DATABASE.snapshot), or its directory ("." for
+ *	a bare name, "/" for a file in the root).  db_host_file() is the same
+ *	for this host's copy of a server's (in state_directory), and
+ *	db_host_beside() names a file of a layer above the store's (its
+ *	suffix is that layer's: the helpers' slots, import-log's cursor)
+ *	in the same place.
  * DIAGNOSTICS
  *	Returns buf, or 0 when the name does not fit in len bytes.
  */
@@ -23,8 +25,6 @@
 /* The suffix each file beside the database adds to its name. */
 static const char *const suffix[] = {
     [DB_FILE_LOCK] = ".lock",
-    [DB_FILE_SLOTS] = ".slots",
-    [DB_FILE_CURSOR] = ".journal-cursor",
     [DB_FILE_REBUILD] = ".rebuild",
     [DB_FILE_CHANGES] = ".changes",
     [DB_FILE_SNAPSHOT] = ".snapshot",
@@ -44,6 +44,12 @@ static const char *join(char *buf, size_t len, const char *a, size_t alen,
     return buf;
 }
 
+/* beside - database with a suffix */
+static const char *beside(const char *database, const char *sfx, char *buf, size_t len)
+{
+    return join(buf, len, database, strlen(database), sfx, strlen(sfx));
+}
+
 /* db_file - the name of one of the database's files */
 const char *db_file(const char *database, enum db_file which, char *buf, size_t len)
 {
@@ -55,16 +61,16 @@ const char *db_file(const char *database, enum db_file which, char *buf, size_t 
 	return join(buf, len, database, slash == database ? 1 : (size_t) (slash - database), "", 0);
     }
     if ((size_t) which < sizeof(suffix) / sizeof(suffix[0]) && suffix[which])
-	return join(buf, len, database, strlen(database), suffix[which], strlen(suffix[which]));
+	return beside(database, suffix[which], buf, len);
     return 0;
 }
 
-/* state_file - db_file() for a server's URL: in state_directory, as if
- * the database were state_directory/tarpit (a frame of its own, so that
- * the GDBM case does not carry its buffer) */
+/* state_file - db_file() (or, with sfx, beside()) for a server's URL: in
+ * state_directory, as if the database were state_directory/tarpit (a
+ * frame of its own, so that the GDBM case does not carry its buffer) */
 __attribute__((noinline))
 static const char *state_file(const struct db_settings *set, enum db_file which,
-			              char *buf, size_t len)
+			              const char *sfx, char *buf, size_t len)
 {
     char    base[DB_FILE_MAX];
     static const char tail[] = "/tarpit";
@@ -72,7 +78,7 @@ static const char *state_file(const struct db_settings *set, enum db_file which,
     if (join(base, sizeof(base), set->state_directory, strlen(set->state_directory),
 	     tail, sizeof(tail) - 1) == 0)
 	return 0;
-    return db_file(base, which, buf, len);
+    return sfx ? beside(base, sfx, buf, len) : db_file(base, which, buf, len);
 }
 
 /* db_host_file - a file of this host's that goes with the database the
@@ -81,7 +87,17 @@ static const char *state_file(const struct db_settings *set, enum db_file which,
 const char *db_host_file(const struct db_settings *set, enum db_file which,
 			         char *buf, size_t len)
 {
-    if (!server_is_url(set->database))
+    if (!db_is_server(set->database))
 	return db_file(set->database, which, buf, len);
-    return state_file(set, which, buf, len);
+    return state_file(set, which, 0, buf, len);
+}
+
+/* db_host_beside - a layer's own file of this host's, DATABASE + suffix,
+ * in the place db_host_file() gives the store's */
+const char *db_host_beside(const struct db_settings *set, const char *sfx,
+			           char *buf, size_t len)
+{
+    if (!db_is_server(set->database))
+	return beside(set->database, sfx, buf, len);
+    return state_file(set, DB_FILE_DIR, sfx, buf, len);
 }

@@ -59,15 +59,6 @@ static const struct db_ops file_ops;
 #define TARPIT_GROUP_SYNC 1
 #endif
 
-/* file_error - remember why the last operation failed */
-void    file_error(struct fdb *db, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(db->base.error, sizeof(db->base.error), fmt, ap);
-    va_end(ap);
-}
 
 /* How a file is opened (enum use, file.h): only expire's walk maps the file (db_walk_mapped):
  * a lookup's handle is opened again after every write anywhere, and
@@ -90,10 +81,10 @@ int file_open_gdbm(struct fdb *db, enum use use, GDBM_FILE *dbf)
     if (!writing && gdbm_errno == GDBM_FILE_OPEN_ERROR && errno == ENOENT)
 	return 0;
     if (gdbm_errno == GDBM_FILE_OPEN_ERROR || gdbm_errno == GDBM_FILE_READ_ERROR)
-	file_error(db, "%s: cannot open database: %s (%s)", db->path,
+	db_set_error(&db->base, "%s: cannot open database: %s (%s)", db->path,
 		  gdbm_strerror(gdbm_errno), strerror(errno));
     else
-	file_error(db, "%s: cannot open database: %s", db->path,
+	db_set_error(&db->base, "%s: cannot open database: %s", db->path,
 		  gdbm_strerror(gdbm_errno));
     return -1;
 }
@@ -102,7 +93,7 @@ int file_open_gdbm(struct fdb *db, enum use use, GDBM_FILE *dbf)
 int file_close_gdbm(struct fdb *db, GDBM_FILE dbf)
 {
     if (gdbm_close(dbf) != 0) {
-	file_error(db, "%s: close: %s", db->path, gdbm_strerror(gdbm_errno));
+	db_set_error(&db->base, "%s: close: %s", db->path, gdbm_strerror(gdbm_errno));
 	return -1;
     }
     return 0;
@@ -119,14 +110,14 @@ int file_fetch(struct fdb *db, GDBM_FILE dbf, const char *key,
     if (v.dptr == 0) {
 	if (gdbm_errno == GDBM_ITEM_NOT_FOUND)
 	    return 0;
-	file_error(db, "%s: fetch %s: %s", db->path, key,
+	db_set_error(&db->base, "%s: fetch %s: %s", db->path, key,
 		  gdbm_strerror(gdbm_errno));
 	return -1;
     }
     rc = record_decode((unsigned char *) v.dptr, (size_t) v.dsize, r);
     free(v.dptr);
     if (rc < 0) {
-	file_error(db, "%s: record for %s is damaged or of an unknown version",
+	db_set_error(&db->base, "%s: record for %s is damaged or of an unknown version",
 		  db->path, key);
 	return -1;
     }
@@ -287,7 +278,7 @@ static int file_get(struct tp_db *base, const char *key, struct tp_record *r)
 	    return 0;
 	}
 	if (fstat(gdbm_fdesc(db->reader), &db->reader_stat) < 0) {
-	    file_error(db, "%s: fstat: %s", db->path, strerror(errno));
+	    db_set_error(&db->base, "%s: fstat: %s", db->path, strerror(errno));
 	    release_reader(db);
 	    lockfile_unlock(db);
 	    return -1;
@@ -315,12 +306,12 @@ static int store_bytes(struct fdb *db, GDBM_FILE dbf, const char *key,
     datum   v = {(char *) buf, (int) len};
 
     if (len == 0) {
-	file_error(db, "record too large");
+	db_set_error(&db->base, "record too large");
 	return -1;
     }
     rebuild_note(db, key);
     if (gdbm_store(dbf, k, v, GDBM_REPLACE) != 0) {
-	file_error(db, "%s: store %s: %s", db->path, key,
+	db_set_error(&db->base, "%s: store %s: %s", db->path, key,
 		  gdbm_strerror(gdbm_errno));
 	return -1;
     }
@@ -368,7 +359,7 @@ static int apply(struct fdb *db, GDBM_FILE dbf, const char *key,
     } else if (change == DB_DELETE && t->found) {
 	rebuild_note(db, key);
 	if (gdbm_delete(dbf, k) != 0) {
-	    file_error(db, "%s: delete %s: %s", db->path, key,
+	    db_set_error(&db->base, "%s: delete %s: %s", db->path, key,
 		      gdbm_strerror(gdbm_errno));
 	    return -1;
 	}
@@ -550,7 +541,7 @@ static int file_walk(struct tp_db *base, db_walk_fn *fn, void *ctx, int all)
     }
     if (!stopped && gdbm_errno != GDBM_ITEM_NOT_FOUND
 	&& gdbm_errno != GDBM_NO_ERROR) {
-	file_error(db, "%s: walk: %s", db->path, gdbm_strerror(gdbm_errno));
+	db_set_error(&db->base, "%s: walk: %s", db->path, gdbm_strerror(gdbm_errno));
 	rc = -1;
     }
     gdbm_close(dbf);

@@ -74,8 +74,6 @@ enum { SYNC_WRITTEN, SYNC_SYNCED, SYNC_ENDED, SYNC_WORDS };
 enum use { USE_WALK, USE_LOOKUP, USE_WRITE };
 
 /* file.c */
-void    file_error(struct fdb *, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 int     file_open_gdbm(struct fdb *, enum use, GDBM_FILE *);
 int     file_close_gdbm(struct fdb *, GDBM_FILE);
 int     file_fetch(struct fdb *, GDBM_FILE, const char *key, struct tp_record *);

@@ -118,7 +118,7 @@ static int sync_file(struct fdb *db, int fd)
     db->base.syncs++;
     if (fdatasync(fd) == 0)
 	return 0;
-    file_error(db, "%s: sync: %s", db->path, strerror(errno));
+    db_set_error(&db->base, "%s: sync: %s", db->path, strerror(errno));
     return -1;
 }
 

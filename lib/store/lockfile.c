@@ -43,7 +43,7 @@ int lockfile_lock(struct fdb *db, int op)
 	if (db->lock_fd < 0 && (errno == EACCES || errno == EROFS))
 	    db->lock_fd = open(db->lock_path, O_RDONLY | O_CLOEXEC);
 	if (db->lock_fd < 0) {
-	    file_error(db, "%s: cannot open lock file: %s",
+	    db_set_error(&db->base, "%s: cannot open lock file: %s",
 		      db->lock_path, strerror(errno));
 	    return -1;
 	}
@@ -51,10 +51,10 @@ int lockfile_lock(struct fdb *db, int op)
     if (timedlock(db->lock_fd, op, db->base.lock_timeout_ms) == 0)
 	return 0;
     if (errno == ETIMEDOUT)
-	file_error(db, "%s: lock not granted within %d ms",
+	db_set_error(&db->base, "%s: lock not granted within %d ms",
 		  db->lock_path, db->base.lock_timeout_ms);
     else
-	file_error(db, "%s: flock: %s", db->lock_path, strerror(errno));
+	db_set_error(&db->base, "%s: flock: %s", db->lock_path, strerror(errno));
     return -1;
 }
 
@@ -147,7 +147,7 @@ int lockfile_words(struct fdb *db, uint64_t w[WORDS])
 	for (int i = 0; i < WORDS; i++)
 	    w[i] = lockfile_mapped(db, 8 * (size_t) i);
     } else if (pread(db->lock_fd, b, sizeof(b), 0) < 0) {
-	file_error(db, "%s: read: %s", db->lock_path, strerror(errno));
+	db_set_error(&db->base, "%s: read: %s", db->lock_path, strerror(errno));
 	return -1;
     } else {
 	for (int i = 0; i < WORDS; i++)
@@ -155,7 +155,7 @@ int lockfile_words(struct fdb *db, uint64_t w[WORDS])
     }
     if (w[WORD_MAGIC] != 0 && (w[WORD_MAGIC] != LOCKFILE_MAGIC
 			       || w[WORD_VERSION] != LOCKFILE_VERSION)) {
-	file_error(db, "%s: not a lock file of this version's layout (%s %llu, "
+	db_set_error(&db->base, "%s: not a lock file of this version's layout (%s %llu, "
 		   "this version reads %d): stop whatever else uses the database, "
 		   "then remove the lock file (the counters' hourly copy is in "
 		   "the database)", db->lock_path,
@@ -178,7 +178,7 @@ int lockfile_put(struct fdb *db, int which, uint64_t v)
 	return 0;
     }
     if (pwrite(db->lock_fd, &b, sizeof(b), 8 * which) != (ssize_t) sizeof(b)) {
-	file_error(db, "%s: cannot write (writers need the lock file "
+	db_set_error(&db->base, "%s: cannot write (writers need the lock file "
 		  "writable): %s", db->lock_path, strerror(errno));
 	return -1;
     }
@@ -206,7 +206,7 @@ int lockfile_counters(struct fdb *db, struct tp_stats *s)
     if (db->page != 0)
 	memcpy(b, db->page, sizeof(b));	/* under the lock: no writer */
     else if ((n = pread(db->lock_fd, b, sizeof(b), 0)) < 0) {
-	file_error(db, "%s: read: %s", db->lock_path, strerror(errno));
+	db_set_error(&db->base, "%s: read: %s", db->lock_path, strerror(errno));
 	return -1;
     }
     if (n < COUNTERS_AT)
@@ -229,7 +229,7 @@ int lockfile_keep_counters(struct fdb *db, const struct tp_stats *s)
     uint64_t w[WORDS], be;
 
     if (len == 0) {
-	file_error(db, "the counters do not encode");
+	db_set_error(&db->base, "the counters do not encode");
 	return -1;
     }
     if (lockfile_words(db, w) < 0)
@@ -242,7 +242,7 @@ int lockfile_keep_counters(struct fdb *db, const struct tp_stats *s)
     }
     if (pwrite(db->lock_fd, b + from, COUNTERS_AT - from + len, (off_t) from)
 	!= (ssize_t) (COUNTERS_AT - from + len)) {
-	file_error(db, "%s: cannot write: %s", db->lock_path, strerror(errno));
+	db_set_error(&db->base, "%s: cannot write: %s", db->lock_path, strerror(errno));
 	return -1;
     }
     return 0;

@@ -77,7 +77,7 @@ static long drop_unsound(struct fdb *db, GDBM_FILE dbf, long *kept)
 	if (gdbm_delete(dbf, b) == 0)
 	    dropped++;
 	else if (gdbm_errno != GDBM_ITEM_NOT_FOUND) {
-	    file_error(db, "%s: cannot drop a damaged record: %s", db->path,
+	    db_set_error(&db->base, "%s: cannot drop a damaged record: %s", db->path,
 		      gdbm_strerror(gdbm_errno));
 	    dropped = -1;
 	}
@@ -162,7 +162,7 @@ int     file_recover(struct tp_db *base, struct db_recovery *out)
     known = lockfile_known_records(db);
     dbf = gdbm_open(db->path, 0, GDBM_WRITER | GDBM_NOLOCK | GDBM_CLOEXEC, 0640, 0);
     if (dbf == 0) {
-	file_error(db, "%s: cannot be opened for recovery: %s; move it away "
+	db_set_error(&db->base, "%s: cannot be opened for recovery: %s; move it away "
 		   "and load a dump", db->path, gdbm_strerror(gdbm_errno));
 	lockfile_unlock(db);
 	return -1;
@@ -174,7 +174,7 @@ int     file_recover(struct tp_db *base, struct db_recovery *out)
 	int     e = errno;
 
 	/* GDBM says "No error" for a full disk: the system's word is why. */
-	file_error(db, "%s: recovery failed: %s%s%s; the file is as it was", db->path,
+	db_set_error(&db->base, "%s: recovery failed: %s%s%s; the file is as it was", db->path,
 		   gdbm_strerror(gdbm_errno), e ? ": " : "", e ? strerror(e) : "");
 	remove_new_siblings(db, &before);
 	rc = -1;
@@ -223,14 +223,14 @@ int     file_check(struct tp_db *base, long *records)
 	datum   v = gdbm_fetch(dbf, k);
 
 	if (v.dptr == 0) {
-	    file_error(db, "%s: a record cannot be read: %s", db->path,
+	    db_set_error(&db->base, "%s: a record cannot be read: %s", db->path,
 		       gdbm_strerror(gdbm_errno));
 	    rc = -1;
 	} else {
 	    if (!sound(k, v)) {
 		char    name[4 * 64 + 1];
 
-		file_error(db, "%s: record %s is damaged", db->path,
+		db_set_error(&db->base, "%s: record %s is damaged", db->path,
 			   printable(k, name, sizeof(name)));
 		rc = -1;
 	    }
@@ -245,11 +245,11 @@ int     file_check(struct tp_db *base, long *records)
 	}
     }
     if (rc == 0 && gdbm_errno != GDBM_ITEM_NOT_FOUND && gdbm_errno != GDBM_NO_ERROR) {
-	file_error(db, "%s: walking the file: %s", db->path, gdbm_strerror(gdbm_errno));
+	db_set_error(&db->base, "%s: walking the file: %s", db->path, gdbm_strerror(gdbm_errno));
 	rc = -1;
     }
     if (rc == 0 && gdbm_needs_recovery(dbf)) {
-	file_error(db, "%s: needs recovery", db->path);
+	db_set_error(&db->base, "%s: needs recovery", db->path);
 	rc = -1;
     }
     if (rc == 0)

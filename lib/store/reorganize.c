@@ -105,7 +105,7 @@ static int copy_all(struct fdb *db, GDBM_FILE from, GDBM_FILE to, long *records)
 	datum   v = gdbm_fetch(from, k);
 
 	if (v.dptr == 0 || gdbm_store(to, k, v, GDBM_REPLACE) != 0) {
-	    file_error(db, "%s: copying a record: %s", db->path, gdbm_strerror(gdbm_errno));
+	    db_set_error(&db->base, "%s: copying a record: %s", db->path, gdbm_strerror(gdbm_errno));
 	    free(v.dptr);
 	    free(k.dptr);
 	    return -1;
@@ -116,7 +116,7 @@ static int copy_all(struct fdb *db, GDBM_FILE from, GDBM_FILE to, long *records)
 	free(k.dptr);
     }
     if (gdbm_errno != GDBM_ITEM_NOT_FOUND && gdbm_errno != GDBM_NO_ERROR) {
-	file_error(db, "%s: walking the file: %s", db->path, gdbm_strerror(gdbm_errno));
+	db_set_error(&db->base, "%s: walking the file: %s", db->path, gdbm_strerror(gdbm_errno));
 	return -1;
     }
     return 0;
@@ -134,7 +134,7 @@ static int replay(struct fdb *db, struct rebuild *rb, GDBM_FILE from, GDBM_FILE 
     int     rc = 0;
 
     if (fstat(rb->changes, &st) < 0) {
-	file_error(db, "%s: changes: %s", db->path, strerror(errno));
+	db_set_error(&db->base, "%s: changes: %s", db->path, strerror(errno));
 	return -1;
     }
     if (st.st_size <= rb->done)
@@ -142,7 +142,7 @@ static int replay(struct fdb *db, struct rebuild *rb, GDBM_FILE from, GDBM_FILE 
     len = (size_t) (st.st_size - rb->done);
     buf = xmalloc(len + 1);
     if (pread(rb->changes, buf, len, rb->done) != (ssize_t) len) {
-	file_error(db, "%s: changes: cannot read them", db->path);
+	db_set_error(&db->base, "%s: changes: cannot read them", db->path);
 	free(buf);
 	return -1;
     }
@@ -162,7 +162,7 @@ static int replay(struct fdb *db, struct rebuild *rb, GDBM_FILE from, GDBM_FILE 
 	} else
 	    rc = -1;
 	if (rc != 0)
-	    file_error(db, "%s: replaying %s: %s", db->path, key,
+	    db_set_error(&db->base, "%s: replaying %s: %s", db->path, key,
 		      gdbm_strerror(gdbm_errno));
 	free(v.dptr);
     }
@@ -183,12 +183,12 @@ static int replay_into(struct fdb *db, struct rebuild *rb)
     if (file_open_gdbm(db, USE_WALK, &old) < 0)
 	return -1;
     if (old == 0) {
-	file_error(db, "%s: removed during the reorganise", db->path);
+	db_set_error(&db->base, "%s: removed during the reorganise", db->path);
 	return -1;
     }
     neu = gdbm_open(rb->path, 0, GDBM_WRITER | GDBM_NOMMAP | GDBM_NOLOCK | GDBM_CLOEXEC, 0, 0);
     if (neu == 0) {
-	file_error(db, "%s: cannot open: %s", rb->path, gdbm_strerror(gdbm_errno));
+	db_set_error(&db->base, "%s: cannot open: %s", rb->path, gdbm_strerror(gdbm_errno));
 	gdbm_close(old);
 	return -1;
     }
@@ -208,20 +208,20 @@ static GDBM_FILE new_file(struct fdb *db, const char *path, int changes,
     int     fd;
 
     if (unlink(path) < 0 && errno != ENOENT) {
-	file_error(db, "%s: %s", path, strerror(errno));
+	db_set_error(&db->base, "%s: %s", path, strerror(errno));
 	return 0;
     }
     neu = gdbm_open(path, 0, GDBM_NEWDB | GDBM_NOMMAP | GDBM_NOLOCK | GDBM_CLOEXEC,
 		    (int) (st->st_mode & 0666), 0);
     if (neu == 0) {
-	file_error(db, "%s: cannot create: %s", path, gdbm_strerror(gdbm_errno));
+	db_set_error(&db->base, "%s: cannot create: %s", path, gdbm_strerror(gdbm_errno));
 	return 0;
     }
     fd = gdbm_fdesc(neu);
     if (fchmod(fd, st->st_mode & 07777) < 0 || fchown(fd, st->st_uid, st->st_gid) < 0
 	|| fchmod(changes, st->st_mode & 0660) < 0
 	|| fchown(changes, st->st_uid, st->st_gid) < 0) {
-	file_error(db, "%s: cannot give it the owner and mode of %s: %s", path,
+	db_set_error(&db->base, "%s: cannot give it the owner and mode of %s: %s", path,
 		  db->path, strerror(errno));
 	gdbm_close(neu);
 	return 0;
@@ -272,12 +272,12 @@ static int snapshot(struct fdb *db, int from, off_t size)
 	&& (fd = open(name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) >= 0)
 	(void) unlink(name);
     if (fd < 0) {
-	file_error(db, "%s: cannot make a snapshot beside it: %s", db->path, strerror(errno));
+	db_set_error(&db->base, "%s: cannot make a snapshot beside it: %s", db->path, strerror(errno));
 	return -1;
     }
     errno = 0;
     if (copy_bytes(from, fd, size) < 0) {
-	file_error(db, "%s: snapshot: %s", db->path, errno ? strerror(errno) : "short copy");
+	db_set_error(&db->base, "%s: snapshot: %s", db->path, errno ? strerror(errno) : "short copy");
 	close(fd);
 	return -1;
     }
@@ -298,7 +298,7 @@ static int catch_up(struct fdb *db, struct rebuild *rb)
 	return -1;
     if (lockfile_words(db, w) == 0) {
 	if (!window_holds(w, rb->until))
-	    file_error(db, "%s: the copy took longer than %d s", db->path,
+	    db_set_error(&db->base, "%s: the copy took longer than %d s", db->path,
 		       REBUILD_WINDOW_MS / 1000);
 	else if (replay_into(db, rb) == 0)
 	    rc = open_window(db, &rb->until);
@@ -327,14 +327,14 @@ static int apply_into(struct fdb *db, GDBM_FILE neu, struct rebuild *rb)
 	    datum   v = {(char *) buf, (int) record_encode(&t.rec, buf, sizeof(buf))};
 
 	    if (v.dsize == 0 || gdbm_store(neu, k, v, GDBM_REPLACE) != 0) {
-		file_error(db, "%s: store %s: %s", db->path, t.key,
+		db_set_error(&db->base, "%s: store %s: %s", db->path, t.key,
 			   v.dsize ? gdbm_strerror(gdbm_errno) : "record too large");
 		return -1;
 	    }
 	    rb->records += !t.found;
 	} else if (change == DB_DELETE && t.found) {
 	    if (gdbm_delete(neu, k) != 0) {
-		file_error(db, "%s: delete %s: %s", db->path, t.key,
+		db_set_error(&db->base, "%s: delete %s: %s", db->path, t.key,
 			   gdbm_strerror(gdbm_errno));
 		return -1;
 	    }
@@ -362,15 +362,15 @@ static int build(struct fdb *db, struct rebuild *rb)
 	lockfile_unlock(db);
 	if (errno == ENOENT)
 	    return 1;
-	file_error(db, "%s: cannot open database: %s", db->path, strerror(errno));
+	db_set_error(&db->base, "%s: cannot open database: %s", db->path, strerror(errno));
 	return -1;
     }
     if (fstat(live, &st) < 0)
-	file_error(db, "%s: fstat: %s", db->path, strerror(errno));
+	db_set_error(&db->base, "%s: fstat: %s", db->path, strerror(errno));
     else if ((snap = snapshot(db, live, st.st_size)) >= 0) {
 	/* What a reorganise killed before left here is in the copy. */
 	if (ftruncate(rb->changes, 0) < 0)
-	    file_error(db, "%s: changes: %s", db->path, strerror(errno));
+	    db_set_error(&db->base, "%s: changes: %s", db->path, strerror(errno));
 	else
 	    rc = open_window(db, &rb->until);
     }
@@ -384,7 +384,7 @@ static int build(struct fdb *db, struct rebuild *rb)
     /* gdbm_close() closes the snapshot, and with it the last of it. */
     from = gdbm_fd_open(snap, db->path, 0, GDBM_READER | GDBM_NOLOCK | GDBM_CLOERROR, 0);
     if (from == 0) {
-	file_error(db, "%s: snapshot: %s", db->path, gdbm_strerror(gdbm_errno));
+	db_set_error(&db->base, "%s: snapshot: %s", db->path, gdbm_strerror(gdbm_errno));
 	return -1;
     }
     if ((neu = new_file(db, rb->path, rb->changes, &st)) == 0) {
@@ -411,18 +411,18 @@ static int swap_in(struct fdb *db, struct rebuild *rb, int *replaced)
     if (lockfile_words(db, w) < 0)
 	return -1;
     if (!window_holds(w, rb->until)) {
-	file_error(db, "%s: writes during the reorganise could not be followed "
+	db_set_error(&db->base, "%s: writes during the reorganise could not be followed "
 		   "(the window closed or a writer could not tell of its keys); "
 		   "the file is left as it was", db->path);
 	return -1;
     }
     rc = replay_into(db, rb);
     if (rc == 0 && (*replaced = open(db->path, O_WRONLY | O_CLOEXEC)) < 0) {
-	file_error(db, "%s: %s", db->path, strerror(errno));
+	db_set_error(&db->base, "%s: %s", db->path, strerror(errno));
 	rc = -1;
     }
     if (rc == 0 && rename(rb->path, db->path) < 0) {
-	file_error(db, "%s: cannot replace %s: %s", rb->path, db->path, strerror(errno));
+	db_set_error(&db->base, "%s: cannot replace %s: %s", rb->path, db->path, strerror(errno));
 	close(*replaced);		/* still the database: keep it whole */
 	*replaced = -1;
 	rc = -1;
@@ -481,19 +481,19 @@ static int rebuild(struct fdb *db, struct rebuild *rb)
 
     if (db_file(db->path, DB_FILE_REBUILD, rb->path, sizeof(rb->path)) == 0
 	|| db_file(db->path, DB_FILE_CHANGES, changes_path, sizeof(changes_path)) == 0) {
-	file_error(db, "%s: name too long", db->path);
+	db_set_error(&db->base, "%s: name too long", db->path);
 	return -1;
     }
     rb->changes = open(changes_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (rb->changes < 0) {
-	file_error(db, "%s: %s", changes_path, strerror(errno));
+	db_set_error(&db->base, "%s: %s", changes_path, strerror(errno));
 	return -1;
     }
     if (flock(rb->changes, LOCK_EX | LOCK_NB) < 0) {
 	close(rb->changes);
 	if (errno == EWOULDBLOCK && rb->n == 0)
 	    return 0;
-	file_error(db, "%s: %s", changes_path, errno == EWOULDBLOCK
+	db_set_error(&db->base, "%s: %s", changes_path, errno == EWOULDBLOCK
 		   ? "another reorganise (expire) is running; try again" : strerror(errno));
 	return -1;
     }
@@ -538,7 +538,7 @@ int     file_reorganize(struct tp_db *base)
 	if (file_begin_write(db, &dbf, &st) < 0)
 	    return -1;
 	if ((rc = gdbm_reorganize(dbf)) != 0)
-	    file_error(db, "%s: reorganize: %s", db->path, gdbm_strerror(gdbm_errno));
+	    db_set_error(&db->base, "%s: reorganize: %s", db->path, gdbm_strerror(gdbm_errno));
 	return file_end_write(db, dbf, &st, 0, rc ? -1 : 0) < 0 ? -1 : 0;
     }
     memset(&rb, 0, sizeof(rb));

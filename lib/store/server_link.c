@@ -75,18 +75,6 @@ static int load_hiredis(void)
     return 0;
 }
 
-/* server_is_url - is this database setting a server's URL? */
-int     server_is_url(const char *database)
-{
-    static const char *const schemes[] = {"redis://", "valkey://", "redis+unix://",
-    "valkey+unix://", "unix://"};
-
-    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
-	if (strncmp(database, schemes[i], strlen(schemes[i])) == 0)
-	    return 1;
-    return 0;
-}
-
 /* parse_url - the URL's parts into r; 0, or -1 with why */
 static int parse_url(struct rdb *r, const char *url, char *why, size_t len)
 {

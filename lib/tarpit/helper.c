@@ -253,7 +253,7 @@ int helper_take_slot(struct helper *h, const char *client, const char *key)
     char    path[DB_FILE_MAX], why[300];
     int     fd = -2;
 
-    if (opendb_file(&h->conf, DB_FILE_SLOTS, path, sizeof(path)) == 0)
+    if (opendb_file(&h->conf, HOST_SLOTS, path, sizeof(path)) == 0)
 	snprintf(why, sizeof(why), "the database path is too long for its slot file");
     else
 	fd = slots_acquire(path, (int) h->conf.max_waiting, why, sizeof(why));

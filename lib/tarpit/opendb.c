@@ -26,14 +26,23 @@ void    opendb_settings(const struct tp_conf *c, struct db_settings *s)
     s->state_directory = c->state_directory;
 }
 
-/* opendb_file - a file of this host's that goes with the database */
-const char *opendb_file(const struct tp_conf *c, enum db_file which, char *buf,
+/* opendb_file - a file of this host's that goes with the database: its
+ * directory, or one the layers above the store keep beside it */
+const char *opendb_file(const struct tp_conf *c, enum host_file which, char *buf,
 			        size_t len)
 {
     struct db_settings s;
 
     opendb_settings(c, &s);
-    return db_host_file(&s, which, buf, len);
+    switch (which) {
+    case HOST_SLOTS:
+	return db_host_beside(&s, ".slots", buf, len);
+    case HOST_CURSOR:
+	return db_host_beside(&s, ".journal-cursor", buf, len);
+    case HOST_DIR:
+	break;
+    }
+    return db_host_file(&s, DB_FILE_DIR, buf, len);
 }
 
 /* opendb - the store the config names; 0 with why when its directory is

@@ -9,6 +9,13 @@
 
 void    opendb_settings(const struct tp_conf *, struct db_settings *);
 struct tp_db *opendb(const struct tp_conf *, char *why, size_t len);
-const char *opendb_file(const struct tp_conf *, enum db_file, char *buf, size_t len);
+/* A file of this host's that goes with the database, named here. */
+enum host_file {
+    HOST_DIR,				/* the directory it is in */
+    HOST_SLOTS,				/* DATABASE.slots: max_waiting's slots */
+    HOST_CURSOR,			/* DATABASE.journal-cursor: import-log's */
+};
+
+const char *opendb_file(const struct tp_conf *, enum host_file, char *buf, size_t len);
 
 #endif

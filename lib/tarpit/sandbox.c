@@ -45,7 +45,7 @@ int     sandbox_plan(struct sandbox *s, const struct tp_conf *c, struct tp_db *d
     memset(s, 0, sizeof(*s));
     dir_of(conf_file, s->conf_dir, sizeof(s->conf_dir));
     snprintf(s->password_file, sizeof(s->password_file), "%s", c->database_password_file);
-    if (opendb_file(c, DB_FILE_DIR, s->db_dir, sizeof(s->db_dir)) == 0) {
+    if (opendb_file(c, HOST_DIR, s->db_dir, sizeof(s->db_dir)) == 0) {
 	snprintf(why, len, "the database's directory: too long a path");
 	return -1;
     }

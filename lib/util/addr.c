@@ -21,6 +21,10 @@
  *
  *	addr_parse_port() takes a TCP port as Postfix sends it (1-65535).
  *
+ *	addr_parse_endpoint() takes a service's "HOST:PORT" as main.cf names
+ *	one after inet: (192.0.2.1:60001, [2001:db8::1]:60001) into a socket
+ *	address; HOST must be an address.
+ *
  *	Every address and network in the program is read here: requests,
  *	rules, admin arguments, dumps and the watched connection.
  */
@@ -199,6 +203,49 @@ int addr_parse_port(const char *text)
 	return -1;
     v = strtol(text, &end, 10);
     return *end || v <= 0 || v > 65535 ? -1 : (int) v;
+}
+
+/* addr_parse_endpoint - "HOST:PORT" (an IPv6 HOST in brackets) to a
+ * socket address; 0, or -1 for anything else */
+int addr_parse_endpoint(const char *text, struct sockaddr_storage *ss, socklen_t *len)
+{
+    const char *colon = strrchr(text, ':'), *host = text;
+    size_t  hlen = colon ? (size_t) (colon - text) : 0;
+    char    buf[INET6_ADDRSTRLEN + 1];
+    struct tp_addr a;
+    int     port;
+
+    if (colon == 0 || (port = addr_parse_port(colon + 1)) < 0)
+	return -1;
+    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+	host++;
+	hlen -= 2;
+    } else if (memchr(host, ':', hlen)) {
+	return -1;			/* an IPv6 address needs its brackets */
+    }
+    if (hlen == 0 || hlen >= sizeof(buf))
+	return -1;
+    memcpy(buf, host, hlen);
+    buf[hlen] = 0;
+    if (addr_parse(buf, &a) < 0)
+	return -1;
+    memset(ss, 0, sizeof(*ss));
+    if (a.family == AF_INET) {
+	struct sockaddr_in *in = (struct sockaddr_in *) ss;
+
+	in->sin_family = AF_INET;
+	in->sin_port = htons((unsigned short) port);
+	memcpy(&in->sin_addr, a.bytes, 4);
+	*len = sizeof(*in);
+    } else {
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) ss;
+
+	in6->sin6_family = AF_INET6;
+	in6->sin6_port = htons((unsigned short) port);
+	memcpy(&in6->sin6_addr, a.bytes, 16);
+	*len = sizeof(*in6);
+    }
+    return 0;
 }
 
 /* addr_key_from_arg - an admin's "ADDR" or "ADDR/LEN" to a key */

@@ -2,6 +2,8 @@
 #include "util/addr.h"
 #include "unit.h"
 
+#include <netinet/in.h>
+
 #include <string.h>
 
 static const struct {
@@ -140,6 +142,28 @@ int main(void)
 	EXPECT(addr_parse_port(ports[i].text) == ports[i].want, "port \"%s\"",
 	       ports[i].text);
     EXPECT(addr_parse_port(0) == -1, "no port");
+
+    /* A service's endpoint, as main.cf names it after inet:. */
+    static const struct {
+	const char *text;
+	int     family, port;		/* 0: refused */
+    } endpoints[] = {
+	{"127.0.0.1:60001", AF_INET, 60001}, {"[::1]:60001", AF_INET6, 60001},
+	{"[2001:db8::1]:25", AF_INET6, 25}, {"::1:60001", 0, 0}, {"localhost:60001", 0, 0},
+	{"127.0.0.1", 0, 0}, {"127.0.0.1:0", 0, 0}, {":60001", 0, 0}, {"[]:25", 0, 0},
+    };
+
+    for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	int     rc = addr_parse_endpoint(endpoints[i].text, &ss, &len);
+	int     port = rc < 0 ? 0 : ss.ss_family == AF_INET
+	    ? ntohs(((struct sockaddr_in *) &ss)->sin_port)
+	    : ntohs(((struct sockaddr_in6 *) &ss)->sin6_port);
+
+	EXPECT(endpoints[i].family ? rc == 0 && ss.ss_family == endpoints[i].family
+	       && port == endpoints[i].port : rc < 0, "endpoint \"%s\"", endpoints[i].text);
+    }
 
     struct tp_addr v4;
     unsigned char mapped[16];

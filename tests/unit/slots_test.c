@@ -5,6 +5,7 @@
  * dies (kill -9) frees its slot without anyone cleaning up.
  */
 #define _GNU_SOURCE
+#include "store/db.h"
 #include "store/dbfile.h"
 #include "wait/slots.h"
 #include "unit.h"
@@ -73,8 +74,6 @@ int main(void)
 	const char *want;
     } files[] = {
 	{"/var/lib/tarpit/tarpit.db", DB_FILE_LOCK, "/var/lib/tarpit/tarpit.db.lock"},
-	{"/var/lib/tarpit/tarpit.db", DB_FILE_SLOTS, "/var/lib/tarpit/tarpit.db.slots"},
-	{"/var/lib/tarpit/tarpit.db", DB_FILE_CURSOR, "/var/lib/tarpit/tarpit.db.journal-cursor"},
 	{"/var/lib/tarpit/tarpit.db", DB_FILE_DIR, "/var/lib/tarpit"},
 	{"/tarpit.db", DB_FILE_DIR, "/"},
 	{"tarpit.db", DB_FILE_DIR, "."},
@@ -88,5 +87,16 @@ int main(void)
 	       files[i].which, name);
     EXPECT(db_file("/var/lib/tarpit/tarpit.db", DB_FILE_LOCK, small, sizeof(small)) == 0,
 	   "a name that does not fit is refused, not cut");
+    /* The files the layers above keep beside it: there, or with a
+     * server's URL in state_directory. */
+    struct db_settings set = {.database = "/var/lib/tarpit/tarpit.db",
+	.state_directory = "/var/lib/tarpit-host"};
+
+    EXPECT(db_host_beside(&set, ".slots", name, sizeof(name)) != 0
+	   && strcmp(name, "/var/lib/tarpit/tarpit.db.slots") == 0, "beside a file: %s", name);
+    set.database = "redis://127.0.0.1:6379/0";
+    EXPECT(db_host_beside(&set, ".journal-cursor", name, sizeof(name)) != 0
+	   && strcmp(name, "/var/lib/tarpit-host/tarpit.journal-cursor") == 0,
+	   "with a server: %s", name);
     return unit_done("slots");
 }
