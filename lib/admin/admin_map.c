@@ -56,7 +56,7 @@ static int export_one(const char *key, const struct tp_record *r, void *ctx)
     char    buf[64];
 
     /* A profile's own records ("[NAME]...") are not Postfix's to use. */
-    if (!active_until(r->block_until, x->now) || key[0] == '['
+    if (!active_until(r->block_until, x->now) || key[0] == KEY_PROFILE_OPEN
 	|| addr_parse_network(key, &net) < 0)
 	return 0;
     if (x->access && (key = access_key(&net, buf, sizeof(buf))) == 0) {

@@ -126,7 +126,7 @@ static int collect(const char *key, const struct tp_record *r, void *ctx)
     struct admin_entry *e = array_add(ctx);
 
     e->key = xstrdup(key);
-    if (key[0] == '[' || strchr(key, '/') == 0 || addr_parse_network(key, &e->net) < 0)
+    if (key[0] == KEY_PROFILE_OPEN || strchr(key, '/') == 0 || addr_parse_network(key, &e->net) < 0)
 	e->net.addr.family = 0;		/* another key: sorts first, by text */
     e->r = *r;
     return 0;

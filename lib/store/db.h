@@ -7,6 +7,7 @@
  * and records; nothing here knows of Postfix.
  */
 
+#include "store/key.h"
 #include "store/record.h"
 
 #include <stddef.h>

@@ -31,11 +31,11 @@
  *	file_check() and file_recover() (recover.c; tarpit-admin recover,
  *	and the hourly expire).  reorganize.c rebuilds the file online.
  *
- *	The host-wide counters (STATS_KEY) are kept in the lock file; the
+ *	The host-wide counters (KEY_STATS) are kept in the lock file; the
  *	database holds the copy file_save_counters() makes (lockfile.c).
  *
  *	Keys that start with '@' are the ledger's bookkeeping (greylist
- *	entries); STATS_KEY is the store's own.  A walk shows the first
+ *	entries); KEY_STATS is the store's own.  A walk shows the first
  *	only when asked to, the second never.
  */
 #define _GNU_SOURCE
@@ -321,13 +321,13 @@ static int store_bytes(struct fdb *db, GDBM_FILE dbf, const char *key,
 /* file_is_counters - is this stored key the store's own, the counters? */
 int     file_is_counters(const char *key, int len)
 {
-    return len == (int) strlen(STATS_KEY) && memcmp(key, STATS_KEY, (size_t) len) == 0;
+    return len == (int) strlen(KEY_STATS) && memcmp(key, KEY_STATS, (size_t) len) == 0;
 }
 
 /* fetch_stats - the host-wide counters from an open file (zero if none) */
 static void fetch_stats(GDBM_FILE dbf, struct tp_stats *s)
 {
-    datum   k = {(char *) STATS_KEY, (int) strlen(STATS_KEY)};
+    datum   k = {(char *) KEY_STATS, (int) strlen(KEY_STATS)};
     datum   v = gdbm_fetch(dbf, k);
 
     memset(s, 0, sizeof(*s));
@@ -476,7 +476,7 @@ static int file_update_stats(struct tp_db *base, void (*fn) (struct tp_stats *, 
 }
 
 /* file_save_counters - copy the lock file's counters into the database
- * (STATS_KEY), synced; 0 or -1 */
+ * (KEY_STATS), synced; 0 or -1 */
 static int file_save_counters(struct tp_db *base)
 {
     struct fdb *db = (struct fdb *) base;
@@ -487,7 +487,7 @@ static int file_save_counters(struct tp_db *base)
 
     if (file_begin_write(db, &dbf, &st) < 0)
 	return -1;
-    rc = store_bytes(db, dbf, STATS_KEY, buf, stats_encode(&st, buf, sizeof(buf)));
+    rc = store_bytes(db, dbf, KEY_STATS, buf, stats_encode(&st, buf, sizeof(buf)));
     return file_end_write(db, dbf, &st, 0, rc);
 }
 
@@ -524,7 +524,7 @@ static int file_walk(struct tp_db *base, db_walk_fn *fn, void *ctx, int all)
 	struct tp_record r;
 
 	if (k.dsize > 0 && k.dsize < (int) sizeof(key) && !file_is_counters(k.dptr, k.dsize)
-	    && (k.dptr[0] != '@' || all)) {
+	    && (k.dptr[0] != KEY_RESERVED || all)) {
 	    memcpy(key, k.dptr, (size_t) k.dsize);
 	    key[k.dsize] = 0;
 	    if (file_fetch(db, dbf, key, &r) == 1) {

@@ -56,7 +56,7 @@ struct fdb {
  *	40	RECORDS	the records in the database, plus one (0: not known
  *			yet; check and every rebuild count them), so that a
  *			recovery can say how many it lost
- *	64	the counters, in the codec of the STATS_KEY record
+ *	64	the counters, in the codec of the KEY_STATS record
  *	SYNC_AT	the group sync's words: WRITTEN, SYNCED, ENDED (groupsync.c)
  *	2^40	one byte locked (never written) as the turn to sync
  */

@@ -190,7 +190,7 @@ int lockfile_put(struct fdb *db, int which, uint64_t v)
  * doubled the pages each write dirtied and synced (new networks, 16
  * connections: 1.31x without).  A write of them is one pwrite() under
  * the exclusive lock, atomic for a process killed at any moment; the
- * STATS_KEY record in the database is their copy, saved by
+ * KEY_STATS record in the database is their copy, saved by
  * file_save_counters() (the hourly expire) and read where the lock file
  * holds none, so that a lost or damaged lock file costs an hour of counts
  * at most, and a power failure those the kernel had not written back. */

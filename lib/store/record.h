@@ -53,8 +53,7 @@ extern const char *const record_learned_name[];
 const char *record_learned_word(int64_t);
 int     record_comment_ok(const char *);
 
-/* Host-wide counters, under the reserved key STATS_KEY. */
-#define STATS_KEY "@stats"
+/* Host-wide counters, under the store's own key (KEY_STATS, key.h). */
 #define HIST_BUCKETS 31			/* 10 s each; the last is 300 s and up */
 #define HIST_BUCKET_S 10
 

@@ -11,7 +11,7 @@
  *
  *	Keys are database_prefix + the network key ("tarpit:192.0.2.0/24");
  *	values are the record codec of record.c, as in GDBM.  The host-wide
- *	counters are one hash, database_prefix + "@stats", changed only by
+ *	counters are one hash, database_prefix + KEY_STATS, changed only by
  *	HINCRBY: hosts add to it and never read-modify-write it.
  *
  *	An update is optimistic: WATCH the key and GET it (one round trip),
@@ -141,7 +141,7 @@ static int add_counters(struct rdb *r, const struct tp_stats *add)
     redisReply *rep[NSTAT_FIELDS];
     struct tp_stats copy = *add;
 
-    full_key(r, STATS_KEY, sk, sizeof(sk));
+    full_key(r, KEY_STATS, sk, sizeof(sk));
     for (size_t i = 0; i < NSTAT_FIELDS; i++) {
 	int64_t *v = stat_field(&copy, i, names[i], sizeof(names[i]));
 
@@ -289,7 +289,7 @@ static int server_get_stats(struct tp_db *base, struct tp_stats *s)
 {
     struct rdb *r = (struct rdb *) base;
     char    sk[160], name[24];
-    const char *argv[2] = {"HGETALL", full_key(r, STATS_KEY, sk, sizeof(sk))};
+    const char *argv[2] = {"HGETALL", full_key(r, KEY_STATS, sk, sizeof(sk))};
     redisReply *rep;
 
     memset(s, 0, sizeof(*s));
@@ -367,8 +367,8 @@ static int server_walk(struct tp_db *base, db_walk_fn *fn, void *ctx, int all)
 	for (size_t i = 0; i < keys->elements; i++) {
 	    const char *kk = keys->element[i]->str;
 
-	    if (keys->element[i]->len < plen || strcmp(kk + plen, STATS_KEY) == 0
-		|| (kk[plen] == '@' && !all) || strlen(kk) != keys->element[i]->len)
+	    if (keys->element[i]->len < plen || strcmp(kk + plen, KEY_STATS) == 0
+		|| (kk[plen] == KEY_RESERVED && !all) || strlen(kk) != keys->element[i]->len)
 		continue;
 	    mget[nk++] = kk;
 	}

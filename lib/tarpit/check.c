@@ -227,7 +227,7 @@ static void by_domain(struct helper *h, const struct tp_conf *p,
 		              const struct request *rq, struct client *cl,
 		              struct decision *d, struct tp_record *dr, int *dfound)
 {
-    const size_t plen = sizeof(LEDGER_DOMAIN_PREFIX) - 1;
+    const size_t plen = sizeof(KEY_DOMAIN) - 1;
     char   *domain = cl->dkey + plen;
 
     *dfound = 0;
@@ -235,7 +235,7 @@ static void by_domain(struct helper *h, const struct tp_conf *p,
 	return;
     if (helper_domain(h, p, rq, domain, sizeof(cl->dkey) - plen) <= 0)
 	return;
-    memcpy(cl->dkey, LEDGER_DOMAIN_PREFIX, plen);
+    memcpy(cl->dkey, KEY_DOMAIN, plen);
     cl->domain = domain;
     if ((*dfound = db_get(h->db, cl->dkey, dr)) < 0) {
 	helper_db_warn(h, WHO ": %s: judged by its network alone", WHO_OF(cl),

@@ -85,7 +85,7 @@ static void put_fields(FILE *fp, const void *base, const struct record_field *t,
 /* dump_stats - the "@stats" line */
 void    dump_stats(FILE *fp, const struct tp_stats *st)
 {
-    fputs("@stats", fp);
+    fputs(KEY_STATS, fp);
     put_fields(fp, st, stats_field_table, stats_nfields);
     fputs(" hist=", fp);
     for (int i = 0; i < HIST_BUCKETS; i++)
@@ -235,27 +235,27 @@ int     dump_parse(char *line, struct dump_item *item, const char **why)
     tok = strtok_r(line, " ", &save);
     if (tok == 0)
 	return *why = "a line of spaces", -1;
-    if (strcmp(tok, "@stats") == 0) {
-	item->kind = DUMP_STATS;
-	memset(&item->stats, 0, sizeof(item->stats));
-	return each_field(save, stats_field, &item->stats, why);
-    }
-    item->kind = DUMP_RECORD;
-    if (strncmp(tok, "@grey%20", 8) == 0) {
-	if (get_text(tok, item->key, sizeof(item->key)) < 0 || !ledger_is_grey_key(item->key))
-	    return *why = "bad greylist entry", -1;
-	return parse_grey(save, &item->rec, why);
-    }
-    if (strncmp(tok, "@domain%20", 10) == 0) {
+    if (tok[0] == KEY_RESERVED) {
 	const char *d;
 
-	if (get_text(tok, item->key, sizeof(item->key)) < 0
-	    || (d = ledger_key_domain(item->key)) == 0 || *d == 0
-	    || strspn(d, "abcdefghijklmnopqrstuvwxyz0123456789.-_") != strlen(d))
+	if (get_text(tok, item->key, sizeof(item->key)) < 0)
+	    return *why = "a key with a bad %XX", -1;
+	if (strcmp(item->key, KEY_STATS) == 0) {
+	    item->kind = DUMP_STATS;
+	    memset(&item->stats, 0, sizeof(item->stats));
+	    return each_field(save, stats_field, &item->stats, why);
+	}
+	item->kind = DUMP_RECORD;
+	if (ledger_is_grey_key(item->key))
+	    return parse_grey(save, &item->rec, why);
+	if ((d = ledger_key_domain(item->key)) == 0)
+	    return *why = "an unknown '@' key (@stats, @grey%20..., @domain%20...)", -1;
+	if (*d == 0 || strspn(d, "abcdefghijklmnopqrstuvwxyz0123456789.-_") != strlen(d))
 	    return *why = "bad domain record (like @domain%20example.com)", -1;
 	memset(&item->rec, 0, sizeof(item->rec));
 	return each_field(save, record_field, &item->rec, why);
     }
+    item->kind = DUMP_RECORD;
     if ((net = ledger_key_network(tok)) == 0 || strchr(net, '/') == 0
 	|| addr_key_from_arg(net, 32, 128, canonical, sizeof(canonical)) < 0
 	|| strcmp(canonical, net) != 0)

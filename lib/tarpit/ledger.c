@@ -78,7 +78,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define GREY_PREFIX "@grey "
 
 /* ledger_total_failures - how often the network ever failed the tarpit:
  * hung up, talked over it, or waited and never delivered (block_after) */
@@ -521,13 +520,13 @@ const char *ledger_grey_key(const char *network, const char *sender,
 {
     const char *from = sender && *sender ? sender : "<>";
     const char *to = recipient && *recipient ? recipient : "<>";
-    int     n = snprintf(key, len, GREY_PREFIX "%s %s %s", network, from, to);
+    int     n = snprintf(key, len, KEY_GREY "%s %s %s", network, from, to);
 
     if (n < 0 || (size_t) n >= len) {
 	uint64_t a = fnv1a(to, fnv1a(" ", fnv1a(from, 0xcbf29ce484222325ULL)));
 	uint64_t b = fnv1a(to, fnv1a("\n", fnv1a(from, 0x84222325cbf29ce4ULL)));
 
-	n = snprintf(key, len, GREY_PREFIX "%s #%016llx%016llx", network,
+	n = snprintf(key, len, KEY_GREY "%s #%016llx%016llx", network,
 		     (unsigned long long) a, (unsigned long long) b);
 	if (n < 0 || (size_t) n >= len)
 	    return 0;
@@ -540,14 +539,14 @@ const char *ledger_grey_key(const char *network, const char *sender,
 /* ledger_is_grey_key - is this a greylist entry's key? */
 int ledger_is_grey_key(const char *key)
 {
-    return strncmp(key, GREY_PREFIX, sizeof(GREY_PREFIX) - 1) == 0;
+    return strncmp(key, KEY_GREY, sizeof(KEY_GREY) - 1) == 0;
 }
 
 /* ledger_domain_key - the key of a domain's record: "@domain NAME";
  * 0 when too long */
 const char *ledger_domain_key(const char *domain, char *key, size_t len)
 {
-    int     n = snprintf(key, len, LEDGER_DOMAIN_PREFIX "%s", domain);
+    int     n = snprintf(key, len, KEY_DOMAIN "%s", domain);
 
     return n < 0 || (size_t) n >= len ? 0 : key;
 }
@@ -555,8 +554,8 @@ const char *ledger_domain_key(const char *domain, char *key, size_t len)
 /* ledger_key_domain - the domain of a domain's key, or 0 for another */
 const char *ledger_key_domain(const char *key)
 {
-    return strncmp(key, LEDGER_DOMAIN_PREFIX, sizeof(LEDGER_DOMAIN_PREFIX) - 1) == 0
-	? key + sizeof(LEDGER_DOMAIN_PREFIX) - 1 : 0;
+    return strncmp(key, KEY_DOMAIN, sizeof(KEY_DOMAIN) - 1) == 0
+	? key + sizeof(KEY_DOMAIN) - 1 : 0;
 }
 
 /* ledger_traffic_key - the key under which a profile's traffic for a
@@ -566,7 +565,7 @@ const char *ledger_traffic_key(const struct tp_conf *p, const char *network,
 			               char *key, size_t len)
 {
     int     n = p->name[0] && !p->share_escapes
-    ? snprintf(key, len, "[%s]%s", p->name, network)
+    ? snprintf(key, len, "%c%s%c%s", KEY_PROFILE_OPEN, p->name, KEY_PROFILE_CLOSE, network)
     : snprintf(key, len, "%s", network);
 
     return n < 0 || (size_t) n >= len ? 0 : key;
@@ -578,10 +577,10 @@ const char *ledger_key_network(const char *key)
 {
     size_t  n;
 
-    if (key[0] != '[')
+    if (key[0] != KEY_PROFILE_OPEN)
 	return key;
     n = strspn(key + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
-    if (n == 0 || n >= CONF_NAME_MAX || key[n + 1] != ']')
+    if (n == 0 || n >= CONF_NAME_MAX || key[n + 1] != KEY_PROFILE_CLOSE)
 	return 0;
     return key + n + 2;
 }

@@ -13,7 +13,6 @@
 #include "wait/wait.h"
 
 #define LEDGER_KEY_MAX DB_KEY_MAX	/* a key: a network, or a greylist entry */
-#define LEDGER_DOMAIN_PREFIX "@domain "	/* a verified domain's key: prefix, domain */
 
 /* A completed wait not followed by a delivery within this time is a
  * dropout: no SMTP session lasts that long. */

@@ -75,7 +75,7 @@ static int show(const char *key, const struct tp_record *r, void *ctx)
     struct shown *s = ctx;
 
     (void) r;
-    if (strcmp(key, STATS_KEY) == 0)
+    if (strcmp(key, KEY_STATS) == 0)
 	s->counters++;
     else if (key[0] == '@')
 	s->reserved++;

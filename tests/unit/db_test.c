@@ -674,7 +674,7 @@ static void one_sync_for_many(const char *dir)
 }
 
 /* reserved_keys - a walk shows the networks; walk_all the ledger's '@'
- * keys too; neither the store's own counters (STATS_KEY), which the
+ * keys too; neither the store's own counters (KEY_STATS), which the
  * file holds once saved */
 static void reserved_keys(const char *dir)
 {

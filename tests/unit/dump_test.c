@@ -32,10 +32,13 @@ static const struct {
     {"192.0.2.0/24 comment=%00", 0, 0, "bad comment"},
     {"@stats hist=1,x", 0, 0, "bad histogram"},
     {"@stats wings=1", 0, 0, "unknown field"},
-    {"@grey%2", 0, 0, "not a network in canonical form (like 192.0.2.0/24, or [submission]192.0.2.0/24)"},
-    {"@grey%20x%zz retries=1", 0, 0, "bad greylist entry"},
+    {"@grey%2", 0, 0, "a key with a bad %XX"},
+    {"@grey%20x%zz retries=1", 0, 0, "a key with a bad %XX"},
+    {"@nothing x=1", 0, 0, "an unknown '@' key (@stats, @grey%20..., @domain%20...)"},
+    {"@domain%20Bad_Name! escapes=1", 0, 0, "bad domain record (like @domain%20example.com)"},
+    {"@domain%20example.com escapes=2", 1, DUMP_RECORD, "@domain example.com"},
     {"@grey%20x retries=y", 0, 0, "not a number"},
-    {"@other 1", 0, 0, "not a network in canonical form (like 192.0.2.0/24, or [submission]192.0.2.0/24)"},
+    {"@other 1", 0, 0, "an unknown '@' key (@stats, @grey%20..., @domain%20...)"},
 };
 
 int main(void)

@@ -392,7 +392,7 @@ int main(void)
     EXPECT(ledger_grey_key("192.0.2.0/24", "A@Example.ORG", "", key, sizeof(key)) != 0
 	   && strcmp(key, "@grey 192.0.2.0/24 a@example.org <>") == 0, "grey key: %s", key);
     EXPECT(ledger_is_grey_key(key) && !ledger_is_grey_key("192.0.2.0/24")
-	   && !ledger_is_grey_key(STATS_KEY), "grey keys are told apart");
+	   && !ledger_is_grey_key(KEY_STATS), "grey keys are told apart");
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = 0;
     char    key2[LEDGER_KEY_MAX];
