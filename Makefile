@@ -41,7 +41,7 @@ GDBM_LIBS  := $(shell pkg-config --libs gdbm 2>/dev/null || echo -lgdbm)
 
 ALL_CFLAGS = $(WARN) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -Ilib $(GDBM_CFLAGS) \
              -DTARPIT_VERSION='"$(VERSION)"'
-# hiredis is not linked: lib/store/server.c opens it with dlopen() when the
+# hiredis is not linked: lib/store/redis.c opens it with dlopen() when the
 # database is a server's URL, so that a GDBM setup maps none of it.
 # No libsystemd for the helpers: lib/util/listen.c reads LISTEN_PID/LISTEN_FDS
 # itself (it saves about 80 KiB of private memory per helper).  Only

@@ -62,7 +62,7 @@ static enum helper_next store(struct helper *h, const struct request *rq,
 
     snprintf(action, len, "DUNNO");
     if ((found = helper_lookup(h, p, rq, key, sizeof(key), &r)) < 0) {
-	if (found == -1)
+	if (found == LOOKUP_DB_ERROR)
 	    helper_db_warn(h, "client=%s network=%s: %s: DUNNO", client, key,
 			   db_error(h->db));
 	return HELPER_REPLY;

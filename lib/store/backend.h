@@ -5,7 +5,7 @@
  * backend - the table every store fills in, and the handle they share.
  * db.c opens a backend by the database setting and calls through its
  * table; each backend keeps its own handle with this one first in it
- * (file.c: a GDBM file, server.c: a Valkey/Redis server), as Postfix's
+ * (file.c: a GDBM file, redis.c: a Valkey/Redis server), as Postfix's
  * dict_* types do.  The promises are db.h's, written once there; an
  * operation a backend has no use for is a null entry, and db.c alone
  * says what it then answers.  Only the store's own files include this.
@@ -56,6 +56,6 @@ void    db_set_error(struct tp_db *, const char *fmt, ...)
 
 /* The backends, each in its own file. */
 struct tp_db *file_open(const char *path);
-struct tp_db *server_open(const struct db_settings *, char *why, size_t len);
+struct tp_db *redis_open(const struct db_settings *, char *why, size_t len);
 
 #endif

@@ -3,7 +3,7 @@
  *	db - the store's one entry: open a backend by name, call its table
  * DESCRIPTION
  *	db_open() reads the database setting: a server's URL (redis://,
- *	valkey://, redis+unix://) opens the server backend (server.c), any
+ *	valkey://, redis+unix://) opens the server backend (redis.c), any
  *	other value names a GDBM file (file.c).  Every db_*() call goes
  *	through the backend's table (backend.h); what an operation a
  *	backend lacks answers is said here, once.  The promises themselves
@@ -54,14 +54,8 @@ int     db_is_server(const char *database)
 struct tp_db *db_open(const struct db_settings *set, char *why, size_t len)
 {
     if (db_is_server(set->database))
-	return server_open(set, why, len);
+	return redis_open(set, why, len);
     return file_open(set->database);
-}
-
-/* db_new - a GDBM file's handle; no file is touched yet */
-struct tp_db *db_new(const char *path)
-{
-    return file_open(path);
 }
 
 /* db_shared - are the records other hosts' too (a server)? */

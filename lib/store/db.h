@@ -112,7 +112,6 @@ typedef void db_finding_fn(void *ctx, const char *fix, const char *text);
  *	file or server.
  */
 struct tp_db *db_open(const struct db_settings *, char *why, size_t len);
-struct tp_db *db_new(const char *path);	/* a GDBM file; out of memory is fatal */
 int     db_shared(const struct tp_db *);
 int     db_is_server(const char *database);
 void    db_free(struct tp_db *);

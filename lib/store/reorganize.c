@@ -177,7 +177,7 @@ static int replay(struct fdb *db, struct rebuild *rb, GDBM_FILE from, GDBM_FILE 
  * under our lock, and sync it: 0 or -1 */
 static int replay_into(struct fdb *db, struct rebuild *rb)
 {
-    GDBM_FILE old, neu;
+    GDBM_FILE old, fresh;
     int     rc;
 
     if (file_open_gdbm(db, USE_WALK, &old) < 0)
@@ -186,15 +186,15 @@ static int replay_into(struct fdb *db, struct rebuild *rb)
 	db_set_error(&db->base, "%s: removed during the reorganise", db->path);
 	return -1;
     }
-    neu = gdbm_open(rb->path, 0, GDBM_WRITER | GDBM_NOMMAP | GDBM_NOLOCK | GDBM_CLOEXEC, 0, 0);
-    if (neu == 0) {
+    fresh = gdbm_open(rb->path, 0, GDBM_WRITER | GDBM_NOMMAP | GDBM_NOLOCK | GDBM_CLOEXEC, 0, 0);
+    if (fresh == 0) {
 	db_set_error(&db->base, "%s: cannot open: %s", rb->path, gdbm_strerror(gdbm_errno));
 	gdbm_close(old);
 	return -1;
     }
-    rc = replay(db, rb, old, neu);
+    rc = replay(db, rb, old, fresh);
     gdbm_close(old);
-    if (file_close_gdbm(db, neu) < 0)
+    if (file_close_gdbm(db, fresh) < 0)
 	rc = -1;
     return rc;
 }
@@ -204,29 +204,29 @@ static int replay_into(struct fdb *db, struct rebuild *rb)
 static GDBM_FILE new_file(struct fdb *db, const char *path, int changes,
 			          const struct stat *st)
 {
-    GDBM_FILE neu;
+    GDBM_FILE fresh;
     int     fd;
 
     if (unlink(path) < 0 && errno != ENOENT) {
 	db_set_error(&db->base, "%s: %s", path, strerror(errno));
 	return 0;
     }
-    neu = gdbm_open(path, 0, GDBM_NEWDB | GDBM_NOMMAP | GDBM_NOLOCK | GDBM_CLOEXEC,
+    fresh = gdbm_open(path, 0, GDBM_NEWDB | GDBM_NOMMAP | GDBM_NOLOCK | GDBM_CLOEXEC,
 		    (int) (st->st_mode & 0666), 0);
-    if (neu == 0) {
+    if (fresh == 0) {
 	db_set_error(&db->base, "%s: cannot create: %s", path, gdbm_strerror(gdbm_errno));
 	return 0;
     }
-    fd = gdbm_fdesc(neu);
+    fd = gdbm_fdesc(fresh);
     if (fchmod(fd, st->st_mode & 07777) < 0 || fchown(fd, st->st_uid, st->st_gid) < 0
 	|| fchmod(changes, st->st_mode & 0660) < 0
 	|| fchown(changes, st->st_uid, st->st_gid) < 0) {
 	db_set_error(&db->base, "%s: cannot give it the owner and mode of %s: %s", path,
 		  db->path, strerror(errno));
-	gdbm_close(neu);
+	gdbm_close(fresh);
 	return 0;
     }
-    return neu;
+    return fresh;
 }
 
 /* copy_bytes - the first size bytes of from into to; 0 or -1 */
@@ -309,7 +309,7 @@ static int catch_up(struct fdb *db, struct rebuild *rb)
 
 /* apply_into - the load's updates, into the new file: no writer sees it
  * yet, so no change is noted; 0 or -1 */
-static int apply_into(struct fdb *db, GDBM_FILE neu, struct rebuild *rb)
+static int apply_into(struct fdb *db, GDBM_FILE fresh, struct rebuild *rb)
 {
     unsigned char buf[RECORD_MAX_SIZE];
     struct db_txn t;
@@ -320,20 +320,20 @@ static int apply_into(struct fdb *db, GDBM_FILE neu, struct rebuild *rb)
 
 	memset(&t, 0, sizeof(t));
 	t.key = rb->keys[i];
-	if ((t.found = file_fetch(db, neu, t.key, &t.rec)) < 0)
+	if ((t.found = file_fetch(db, fresh, t.key, &t.rec)) < 0)
 	    return -1;
 	change = rb->fn(&t, rb->ctx);
 	if (change == DB_WRITE) {
 	    datum   v = {(char *) buf, (int) record_encode(&t.rec, buf, sizeof(buf))};
 
-	    if (v.dsize == 0 || gdbm_store(neu, k, v, GDBM_REPLACE) != 0) {
+	    if (v.dsize == 0 || gdbm_store(fresh, k, v, GDBM_REPLACE) != 0) {
 		db_set_error(&db->base, "%s: store %s: %s", db->path, t.key,
 			   v.dsize ? gdbm_strerror(gdbm_errno) : "record too large");
 		return -1;
 	    }
 	    rb->records += !t.found;
 	} else if (change == DB_DELETE && t.found) {
-	    if (gdbm_delete(neu, k) != 0) {
+	    if (gdbm_delete(fresh, k) != 0) {
 		db_set_error(&db->base, "%s: delete %s: %s", db->path, t.key,
 			   gdbm_strerror(gdbm_errno));
 		return -1;
@@ -352,7 +352,7 @@ static int apply_into(struct fdb *db, GDBM_FILE neu, struct rebuild *rb)
  * database, or -1. */
 static int build(struct fdb *db, struct rebuild *rb)
 {
-    GDBM_FILE from, neu;
+    GDBM_FILE from, fresh;
     struct stat st;
     int     live, snap = -1, rc = -1;
 
@@ -387,15 +387,15 @@ static int build(struct fdb *db, struct rebuild *rb)
 	db_set_error(&db->base, "%s: snapshot: %s", db->path, gdbm_strerror(gdbm_errno));
 	return -1;
     }
-    if ((neu = new_file(db, rb->path, rb->changes, &st)) == 0) {
+    if ((fresh = new_file(db, rb->path, rb->changes, &st)) == 0) {
 	gdbm_close(from);
 	return -1;
     }
-    rc = copy_all(db, from, neu, &rb->records);
+    rc = copy_all(db, from, fresh, &rb->records);
     if (rc == 0)
-	rc = apply_into(db, neu, rb);
+	rc = apply_into(db, fresh, rb);
     gdbm_close(from);
-    if (file_close_gdbm(db, neu) < 0)
+    if (file_close_gdbm(db, fresh) < 0)
 	rc = -1;
     return rc < 0 ? -1 : catch_up(db, rb);
 }

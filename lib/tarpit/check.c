@@ -195,7 +195,7 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 		 WHO_OF(cl), secs);
 	return HELPER_CLOSE;
     case WAIT_CLIENT_GONE:
-	if (l.wait.goodbye == 2) {
+	if (l.wait.goodbye == GOODBYE_STAYED) {
 	    /* One short line and still there: QUIT, or DATA from a talker;
 	     * a temporary refusal keeps the one out and loses nothing. */
 	    snprintf(action, len, "%s", GOODBYE_ACTION);
@@ -204,7 +204,7 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 	    break;
 	}
 	msg_info(WHO ": hang-up after %ss of the wait%s", WHO_OF(cl), secs,
-		 l.wait.goodbye ? " (said goodbye)" : "");
+		 l.wait.goodbye == GOODBYE_SAID ? " (said goodbye)" : "");
 	return HELPER_REPLY;		/* DUNNO: smtpd will find it gone */
     case WAIT_EARLY_TALKER:
 	snprintf(action, len, "%s", p->early_talker_action);
@@ -267,7 +267,7 @@ enum helper_next check_request(struct helper *h, const struct request *rq,
 	return HELPER_REPLY;
     }
     if ((found = helper_lookup(h, p, rq, cl.key, sizeof(cl.key), &r)) < 0) {
-	if (found == -1)
+	if (found == LOOKUP_DB_ERROR)
 	    helper_db_warn(h, "client=%s network=%s: %s: DUNNO", cl.address, cl.key,
 			   db_error(h->db));
 	return HELPER_REPLY;

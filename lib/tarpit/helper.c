@@ -129,9 +129,9 @@ int     helper_get(struct helper *h, const char *key, struct tp_record *r)
  * network's (helper_client_key, helper_get); or, for an IPv6 network
  * without a record, its /48's when ipv6_aggregate of that /48's /64s have
  * records already.  For a new /64 not so taken, h->spread_key names its
- * /48 (helper_count_spread() counts it once it waits).  1 found, 0 not,
- * -1 a database error, -2 no usable key (logged) */
-int     helper_lookup(struct helper *h, const struct tp_conf *p,
+ * /48 (helper_count_spread() counts it once it waits).  LOOKUP_FOUND,
+ * LOOKUP_NEW, LOOKUP_DB_ERROR, or LOOKUP_NO_KEY (logged) */
+enum helper_lookup helper_lookup(struct helper *h, const struct tp_conf *p,
 		              const struct request *rq, char *key, size_t len,
 		              struct tp_record *r)
 {
@@ -141,7 +141,7 @@ int     helper_lookup(struct helper *h, const struct tp_conf *p,
 
     h->spread_key[0] = 0;
     if (helper_client_key(h, p, rq, key, len) == 0)
-	return -2;
+	return LOOKUP_NO_KEY;
     if ((found = helper_get(h, key, r)) != 0 || rq->client.family != AF_INET6
 	|| h->conf.ipv6_aggregate == 0 || h->conf.ipv6_prefix <= AGGREGATE_PREFIX)
 	return found;
@@ -151,11 +151,11 @@ int     helper_lookup(struct helper *h, const struct tp_conf *p,
 	|| strlen(akey) >= len)
 	return found;
     if ((afound = helper_get(h, akey, &a)) < 0)
-	return -1;
+	return LOOKUP_DB_ERROR;
     if (afound && a.spread >= h->conf.ipv6_aggregate) {
 	memcpy(key, akey, strlen(akey) + 1);
 	*r = a;
-	return 1;
+	return LOOKUP_FOUND;
     }
     snprintf(h->spread_key, sizeof(h->spread_key), "%s", akey);
     return 0;

@@ -62,8 +62,18 @@ int     helper_main(int argc, char **argv, const char *progname, int flags,
 const char *helper_client_key(struct helper *, const struct tp_conf *,
 			              const struct request *, char *key, size_t len);
 int     helper_get(struct helper *, const char *key, struct tp_record *);
-int     helper_lookup(struct helper *, const struct tp_conf *, const struct request *,
-		              char *key, size_t len, struct tp_record *);
+/* What helper_lookup() found: a record (1) or none (0), as helper_get()
+ * says; or, below 0, why there is no answer. */
+enum helper_lookup {
+    LOOKUP_NO_KEY = -2,			/* no usable client_address (logged) */
+    LOOKUP_DB_ERROR = -1,		/* the store failed: db_error() */
+    LOOKUP_NEW = 0,
+    LOOKUP_FOUND = 1,
+};
+
+enum helper_lookup helper_lookup(struct helper *, const struct tp_conf *,
+			                 const struct request *, char *key, size_t len,
+			                 struct tp_record *);
 void    helper_count_spread(struct helper *, const struct tp_conf *);
 int     helper_domain(struct helper *, const struct tp_conf *, const struct request *,
 		              char *domain, size_t len);

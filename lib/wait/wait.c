@@ -15,7 +15,7 @@
  *	alone (QUIT CRLF: a client that gave up says goodbye, and may wait
  *	for the answer before it closes) is a goodbye: a hang-up, with
  *	goodbye set, once the client closes or WAIT_GOODBYE_MS passed
- *	without more bytes (goodbye 2: it may still read the answer).  The
+ *	without more bytes (GOODBYE_STAYED: it may still read the answer).  The
  *	same line might be DATA from a talker; the caller's answer to a
  *	goodbye still connected keeps that one out too.  When the watch fails
  *	the wait goes on unwatched.
@@ -83,14 +83,14 @@ static void wait_loop(int policy_fd, int64_t start, int64_t deadline,
 	    case WATCH_THERE:
 		break;
 	    case WATCH_GONE:
-		out->goodbye = line_at >= 0;
+		out->goodbye = line_at >= 0 ? GOODBYE_SAID : GOODBYE_NONE;
 		end(out, WAIT_CLIENT_GONE, start, now);
 		return;
 	    case WATCH_LINE:
 		if (line_at < 0)
 		    line_at = now;
 		else if (now - line_at >= WAIT_GOODBYE_MS) {
-		    out->goodbye = 2;
+		    out->goodbye = GOODBYE_STAYED;
 		    end(out, WAIT_CLIENT_GONE, start, now);
 		    return;
 		}
@@ -112,7 +112,7 @@ static void wait_loop(int policy_fd, int64_t start, int64_t deadline,
 	}
 	if (left <= 0) {
 	    if (line_at >= 0) {		/* a goodbye to the end */
-		out->goodbye = 2;
+		out->goodbye = GOODBYE_STAYED;
 		end(out, WAIT_CLIENT_GONE, start, now);
 		return;
 	    }
@@ -174,7 +174,7 @@ void wait_watched(int policy_fd, int64_t ms, struct client_watch *w,
     int64_t deadline = start + ms;
 
     out->talked = 0;
-    out->goodbye = 0;
+    out->goodbye = GOODBYE_NONE;
     out->result = WAIT_DONE;
     /* A waiting helper wakes twice a second; let the kernel move each
      * wake-up by up to WAIT_TIMER_SLACK_MS so that those of many helpers

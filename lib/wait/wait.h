@@ -19,12 +19,19 @@ enum wait_result {
     WAIT_EARLY_TALKER,			/* the SMTP client talked over the wait */
 };
 
+/* Whether a client that hung up said goodbye first (one short line, a
+ * QUIT), and is still there to read the answer. */
+enum wait_goodbye {
+    GOODBYE_NONE,			/* it just went */
+    GOODBYE_SAID,			/* a short line, then it closed */
+    GOODBYE_STAYED,			/* a short line, and still connected */
+};
+
 struct wait_outcome {
     enum wait_result result;
     int64_t waited_ms;
     int     talked;			/* bytes arrived, even if ignored */
-    int     goodbye;			/* CLIENT_GONE: it said one short line
-					 * first; 2: and is still connected */
+    enum wait_goodbye goodbye;		/* CLIENT_GONE: how it left */
 };
 
 void    wait_watched(int policy_fd, int64_t ms, struct client_watch *,

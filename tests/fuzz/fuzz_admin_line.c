@@ -5,6 +5,7 @@
  * database, output discarded */
 #define _GNU_SOURCE
 #include "admin/admin.h"
+#include "tarpit/opendb.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -33,7 +34,10 @@ static void setup(void)
     conf_defaults(&a.conf);
     snprintf(a.conf.database, sizeof(a.conf.database), "%s/t.db", dir);
     a.conf_file = "(fuzz)";
-    if ((a.db = db_new(a.conf.database)) == 0 || (a.out = fopen("/dev/null", "w")) == 0)
+    char    why_open[300];
+
+    if ((a.db = opendb(&a.conf, why_open, sizeof(why_open))) == 0
+	|| (a.out = fopen("/dev/null", "w")) == 0)
 	abort();
     a.err = a.out;
     atexit(cleanup);

@@ -2,6 +2,7 @@
  * or loaded, never a crash; into a scratch database */
 #define _GNU_SOURCE
 #include "admin/admin.h"
+#include "tarpit/opendb.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -35,7 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    abort();
 	conf_defaults(&a.conf);
 	snprintf(a.conf.database, sizeof(a.conf.database), "%s/t.db", dir);
-	a.db = db_new(a.conf.database);
+	char    why_open[300];
+
+	if ((a.db = opendb(&a.conf, why_open, sizeof(why_open))) == 0)
+	    abort();
 	a.out = a.err = fopen("/dev/null", "w");
 	a.conf_file = "fuzz";
 	atexit(cleanup);

@@ -26,7 +26,7 @@ static const char base[] =
 "greylist_retries = 2\n";
 
 #define WAIT(r, ms, g) {r, ms, (r) == WAIT_EARLY_TALKER, g}
-#define NONE_ {WAIT_DONE, -1, 0, 0}		/* no wait expected */
+#define NONE_ {WAIT_DONE, -1, 0, GOODBYE_NONE}		/* no wait expected */
 
 static const struct {
     const char *name;
@@ -39,21 +39,21 @@ static const struct {
     const char *after;			/* "KEY field=value ...;..." to find */
 } cases[] = {
     {"a new network waits; done: a pending pass", "", "",
-	"client_address=192.0.2.1", WAIT(WAIT_DONE, 10000, 0), "DUNNO", HELPER_REPLY,
+	"client_address=192.0.2.1", WAIT(WAIT_DONE, 10000, GOODBYE_NONE), "DUNNO", HELPER_REPLY,
     "192.0.2.0/24 tarpits=1 pending=1 learned=1 last_wait_ms=10000"},
     {"a hang-up: a failure, DUNNO (smtpd finds it gone)", "", "",
-	"client_address=192.0.2.1", WAIT(WAIT_CLIENT_GONE, 3000, 0), "DUNNO", HELPER_REPLY,
+	"client_address=192.0.2.1", WAIT(WAIT_CLIENT_GONE, 3000, GOODBYE_NONE), "DUNNO", HELPER_REPLY,
     "192.0.2.0/24 tarpits=1 hangups=1 recent_failures=1 hangup_ms=3000 pending=0"},
     {"a goodbye and still connected: a temporary refusal", "", "",
-	"client_address=192.0.2.1", WAIT(WAIT_CLIENT_GONE, 3000, 2),
+	"client_address=192.0.2.1", WAIT(WAIT_CLIENT_GONE, 3000, GOODBYE_STAYED),
 	"DEFER_IF_PERMIT Please try again later", HELPER_REPLY,
     "192.0.2.0/24 hangups=1"},
     {"an early talker: early_talker_action", "", "",
-	"client_address=192.0.2.1", WAIT(WAIT_EARLY_TALKER, 1500, 0),
+	"client_address=192.0.2.1", WAIT(WAIT_EARLY_TALKER, 1500, GOODBYE_NONE),
 	"REJECT Protocol error: talking before the server's reply", HELPER_REPLY,
     "192.0.2.0/24 early_talkers=1 recent_failures=1"},
     {"smtpd gone: the connection is over, no failure", "", "",
-	"client_address=192.0.2.1", WAIT(WAIT_POLICY_GONE, 4000, 0), "DUNNO", HELPER_CLOSE,
+	"client_address=192.0.2.1", WAIT(WAIT_POLICY_GONE, 4000, GOODBYE_NONE), "DUNNO", HELPER_CLOSE,
     "192.0.2.0/24 tarpits=1 hangups=0 recent_failures=0 pending=0"},
     {"an escaped network: DUNNO at once, read-only", "",
 	"192.0.2.0/24 first_seen=1 last_seen=2000000000 tarpits=1 escapes=1",
@@ -96,7 +96,7 @@ static const struct {
 	"client_address=198.51.100.9;client_name=mx9.example.com;sender=a@example.org;recipient=b@example.net",
 	NONE_, "DUNNO", HELPER_REPLY, "198.51.100.0/24 pending=1 learned=2"},
     {"a wait of a client with a domain: counted for the domain too", "", "",
-	"client_address=192.0.2.1;client_name=mx.example.com", WAIT(WAIT_CLIENT_GONE, 7000, 0),
+	"client_address=192.0.2.1;client_name=mx.example.com", WAIT(WAIT_CLIENT_GONE, 7000, GOODBYE_NONE),
 	"DUNNO", HELPER_REPLY, "192.0.2.0/24 hangups=1;@domain example.com tarpits=1 hangups=1 "
     "hangup_ms=7000 recent_failures=1"},
 };

@@ -1,11 +1,11 @@
-#ifndef TARPIT_STORE_SERVER_LINK_H
-#define TARPIT_STORE_SERVER_LINK_H
+#ifndef TARPIT_STORE_REDIS_LINK_H
+#define TARPIT_STORE_REDIS_LINK_H
 
 /*
- * server_link - the server backend's own header: the handle, hiredis
+ * redis_link - the server backend's own header: the handle, hiredis
  * (opened with dlopen()), and the connection: its URL, its password, one
- * command or a pipeline of them, and what a failed one says.  server.c
- * (the records) and server_link.c (the link) alone include it.
+ * command or a pipeline of them, and what a failed one says.  redis.c
+ * (the records) and redis_link.c (the link) alone include it.
  */
 
 #include "store/backend.h"
@@ -31,7 +31,7 @@ struct hiredis {
 
 extern struct hiredis hiredis_api;
 
-struct rdb {
+struct redis {
     struct tp_db base;			/* first: db.c's handle */
     char    url[DB_PATH_MAX];		/* as configured, for messages */
     char    host[256];
@@ -46,19 +46,19 @@ struct rdb {
     redisContext *c;
 };
 
-extern const struct db_ops server_ops;
+extern const struct db_ops redis_ops;
 
-void    server_free(struct tp_db *);
-void    server_release(struct tp_db *);
-void    rdb_set_error(struct rdb *, const char *fmt, ...)
+void    redis_free(struct tp_db *);
+void    redis_release(struct tp_db *);
+void    redis_set_error(struct redis *, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void    rdb_io_failed(struct rdb *, const char *what);
-int     rdb_reply_error(struct rdb *, const char *what, const redisReply *);
-redisReply *rdb_command(struct rdb *, const char *what, int argc, const char **argv,
+void    redis_io_failed(struct redis *, const char *what);
+int     redis_reply_error(struct redis *, const char *what, const redisReply *);
+redisReply *redis_command(struct redis *, const char *what, int argc, const char **argv,
 			        const size_t *lens);
-int     rdb_connect(struct rdb *);
-int     server_tcp_port(struct tp_db *);
-int     rdb_pipeline(struct rdb *, const char *what, int n, int *argc,
+int     redis_connect(struct redis *);
+int     redis_tcp_port(struct tp_db *);
+int     redis_pipeline(struct redis *, const char *what, int n, int *argc,
 		             const char ***argv, const size_t **lens, redisReply **rep);
 
 #endif

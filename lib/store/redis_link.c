@@ -1,6 +1,6 @@
 /*
  * NAME
- *	server_link - the link to a Valkey or Redis server
+ *	redis_link - the link to a Valkey or Redis server
  * DESCRIPTION
  *	hiredis is opened with dlopen() the first time a shared database is
  *	used, so that a host on its GDBM file maps none of it.  A URL
@@ -12,7 +12,7 @@
  *	every connect and command is bounded by database_timeout.
  */
 #define _GNU_SOURCE
-#include "store/server_link.h"
+#include "store/redis_link.h"
 #include "util/clock.h"
 #include "util/mem.h"
 
@@ -32,7 +32,7 @@
 struct hiredis hiredis_api;
 
 __attribute__((format(printf, 2, 3)))
-void    rdb_set_error(struct rdb *r, const char *fmt, ...)
+void    redis_set_error(struct redis *r, const char *fmt, ...)
 {
     va_list ap;
     char   *e = r->base.error;
@@ -76,7 +76,7 @@ static int load_hiredis(void)
 }
 
 /* parse_url - the URL's parts into r; 0, or -1 with why */
-static int parse_url(struct rdb *r, const char *url, char *why, size_t len)
+static int parse_url(struct redis *r, const char *url, char *why, size_t len)
 {
     const char *p = strstr(url, "://") + 3, *at, *slash, *q;
     char   *end;
@@ -149,11 +149,11 @@ static int parse_url(struct rdb *r, const char *url, char *why, size_t len)
     return 0;
 }
 
-/* server_open - a handle for the server the settings name; 0 with why
+/* redis_open - a handle for the server the settings name; 0 with why
  * when the URL is wrong.  Nothing is connected yet. */
-struct tp_db *server_open(const struct db_settings *set, char *why, size_t len)
+struct tp_db *redis_open(const struct db_settings *set, char *why, size_t len)
 {
-    struct rdb *r;
+    struct redis *r;
 
     if (strlen(set->prefix) > 100) {
 	snprintf(why, len, "database_prefix: at most 100 characters");
@@ -169,46 +169,46 @@ struct tp_db *server_open(const struct db_settings *set, char *why, size_t len)
 	free(r);
 	return 0;
     }
-    db_init(&r->base, &server_ops, r->url);
+    db_init(&r->base, &redis_ops, r->url);
     return &r->base;
 }
 
-static void disconnect(struct rdb *r)
+static void disconnect(struct redis *r)
 {
     if (r->c)
 	hiredis_api.free_ctx(r->c);
     r->c = 0;
 }
 
-/* server_tcp_port - the port of a server reached over TCP, else 0 */
-int     server_tcp_port(struct tp_db *base)
+/* redis_tcp_port - the port of a server reached over TCP, else 0 */
+int     redis_tcp_port(struct tp_db *base)
 {
-    struct rdb *r = (struct rdb *) base;
+    struct redis *r = (struct redis *) base;
 
     return r->socket[0] ? 0 : r->port;
 }
 
-void    server_free(struct tp_db *base)
+void    redis_free(struct tp_db *base)
 {
-    disconnect((struct rdb *) base);
+    disconnect((struct redis *) base);
     free(base);
 }
 
-/* server_release - drop the connection (a helper before its wait) */
-void    server_release(struct tp_db *base)
+/* redis_release - drop the connection (a helper before its wait) */
+void    redis_release(struct tp_db *base)
 {
-    disconnect((struct rdb *) base);
+    disconnect((struct redis *) base);
 }
 
-/* rdb_io_failed - a command got no reply: say why, drop the connection */
-void    rdb_io_failed(struct rdb *r, const char *what)
+/* redis_io_failed - a command got no reply: say why, drop the connection */
+void    redis_io_failed(struct redis *r, const char *what)
 {
-    rdb_set_error(r, "%s: %s", what, r->c && r->c->errstr[0] ? r->c->errstr : "no reply");
+    redis_set_error(r, "%s: %s", what, r->c && r->c->errstr[0] ? r->c->errstr : "no reply");
     disconnect(r);
 }
 
 /* read_password - the password file's first line; 0 none, 1 read, -1 bad */
-static int read_password(struct rdb *r, char *pw, size_t len)
+static int read_password(struct redis *r, char *pw, size_t len)
 {
     struct stat st;
     FILE   *fp;
@@ -217,11 +217,11 @@ static int read_password(struct rdb *r, char *pw, size_t len)
     if (r->password_file[0] == 0)
 	return 0;
     if ((fp = fopen(r->password_file, "r")) == 0) {
-	rdb_set_error(r, "database_password_file %s: %s", r->password_file, strerror(errno));
+	redis_set_error(r, "database_password_file %s: %s", r->password_file, strerror(errno));
 	return -1;
     }
     if (fstat(fileno(fp), &st) < 0 || (st.st_mode & 0137) != 0) {
-	rdb_set_error(r, "database_password_file %s is readable or writable beyond "
+	redis_set_error(r, "database_password_file %s is readable or writable beyond "
 		  "owner and group (chmod 0640, owner root, group tarpit)",
 		  r->password_file);
 	fclose(fp);
@@ -233,51 +233,51 @@ static int read_password(struct rdb *r, char *pw, size_t len)
     n = strcspn(pw, "\r\n");
     pw[n] = 0;
     if (n == 0) {
-	rdb_set_error(r, "database_password_file %s is empty", r->password_file);
+	redis_set_error(r, "database_password_file %s is empty", r->password_file);
 	return -1;
     }
     return 1;
 }
 
-/* rdb_reply_error - a reply that is an error: said; 1, else 0 */
-int     rdb_reply_error(struct rdb *r, const char *what, const redisReply *rep)
+/* redis_reply_error - a reply that is an error: said; 1, else 0 */
+int     redis_reply_error(struct redis *r, const char *what, const redisReply *rep)
 {
     if (rep->type != REDIS_REPLY_ERROR)
 	return 0;
-    rdb_set_error(r, "%s: %.*s", what, (int) rep->len, rep->str);
+    redis_set_error(r, "%s: %.*s", what, (int) rep->len, rep->str);
     return 1;
 }
 
-/* rdb_command - one command, its reply (free it), or 0 (said) */
-redisReply *rdb_command(struct rdb *r, const char *what, int argc,
+/* redis_command - one command, its reply (free it), or 0 (said) */
+redisReply *redis_command(struct redis *r, const char *what, int argc,
 			           const char **argv, const size_t *lens)
 {
     redisReply *rep = hiredis_api.command_argv(r->c, argc, argv, lens);
 
     if (rep == 0)
-	rdb_io_failed(r, what);
+	redis_io_failed(r, what);
     return rep;
 }
 
 /* handshake - a command of the connection's set-up: 0, or -1 (said, and
  * the connection dropped) */
-static int handshake(struct rdb *r, const char *what, int argc, const char **argv)
+static int handshake(struct redis *r, const char *what, int argc, const char **argv)
 {
-    redisReply *rep = rdb_command(r, what, argc, argv, 0);
+    redisReply *rep = redis_command(r, what, argc, argv, 0);
     int     rc;
 
     if (rep == 0)
 	return -1;
-    rc = rdb_reply_error(r, what, rep) ? -1 : 0;
+    rc = redis_reply_error(r, what, rep) ? -1 : 0;
     hiredis_api.free_reply(rep);
     if (rc < 0)
 	disconnect(r);
     return rc;
 }
 
-/* rdb_connect - a connection, authenticated and on the right database;
+/* redis_connect - a connection, authenticated and on the right database;
  * 0 or -1 (said) */
-int     rdb_connect(struct rdb *r)
+int     redis_connect(struct redis *r)
 {
     struct timeval tv = {(time_t) (r->timeout_ms / 1000),
     (suseconds_t) (r->timeout_ms % 1000 * 1000)};
@@ -287,19 +287,19 @@ int     rdb_connect(struct rdb *r)
     if (r->c)
 	return 0;
     if (load_hiredis() < 0) {
-	rdb_set_error(r, "%s", hiredis_api.error);
+	redis_set_error(r, "%s", hiredis_api.error);
 	return -1;
     }
     if ((have_pw = read_password(r, pw, sizeof(pw))) < 0)
 	return -1;
     r->c = r->socket[0] ? hiredis_api.connect_unix(r->socket, tv) : hiredis_api.connect_tcp(r->host, r->port, tv);
     if (r->c == 0 || r->c->err) {
-	rdb_set_error(r, "connect: %s", r->c ? r->c->errstr : "out of memory");
+	redis_set_error(r, "connect: %s", r->c ? r->c->errstr : "out of memory");
 	disconnect(r);
 	return -1;
     }
     if (hiredis_api.set_timeout(r->c, tv) != 0) {
-	rdb_io_failed(r, "setting the timeout");
+	redis_io_failed(r, "setting the timeout");
 	return -1;
     }
     if (have_pw) {
@@ -324,15 +324,15 @@ int     rdb_connect(struct rdb *r)
 }
 
 
-/* rdb_pipeline - queue n commands, then read n replies (each freed by the
+/* redis_pipeline - queue n commands, then read n replies (each freed by the
  * caller); 0, or -1 (said, all freed) */
-int     rdb_pipeline(struct rdb *r, const char *what, int n, int *argc,
+int     redis_pipeline(struct redis *r, const char *what, int n, int *argc,
 		            const char ***argv, const size_t **lens, redisReply **rep)
 {
     for (int i = 0; i < n; i++) {
 	rep[i] = 0;
 	if (hiredis_api.append_argv(r->c, argc[i], argv[i], lens[i]) != 0) {
-	    rdb_io_failed(r, what);
+	    redis_io_failed(r, what);
 	    return -1;
 	}
     }
@@ -340,7 +340,7 @@ int     rdb_pipeline(struct rdb *r, const char *what, int n, int *argc,
 	if (hiredis_api.get_reply(r->c, (void **) &rep[i]) != 0 || rep[i] == 0) {
 	    for (int j = 0; j < i; j++)
 		hiredis_api.free_reply(rep[j]);
-	    rdb_io_failed(r, what);
+	    redis_io_failed(r, what);
 	    return -1;
 	}
     }

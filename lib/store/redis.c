@@ -1,13 +1,15 @@
 /*
  * NAME
- *	server - the records on a Valkey or Redis server, shared by hosts
+ *	redis - the records on a Valkey or Redis server, shared by hosts
  * DESCRIPTION
  *	`database = redis://HOST:PORT/DB` (or valkey://, or
  *	redis+unix:///PATH?db=N) keeps the records on a server that several
  *	MX hosts share, so that a network that escaped through one is known
  *	to all.  db.c opens it when the database is such a URL and calls it
- *	through its table (server_ops); the programs above do not know the
- *	difference.  server_link.c makes the connection.
+ *	through its table (redis_ops); the programs above do not know the
+ *	difference.  redis_link.c makes the connection.  Named, as Postfix
+ *	names its tables (dict_memcache.c, dict_lmdb.c), by what it talks
+ *	to; one prefix, redis_, for both files.
  *
  *	Keys are database_prefix + the network key ("tarpit:192.0.2.0/24");
  *	values are the record codec of record.c, as in GDBM.  The host-wide
@@ -32,7 +34,7 @@
  *
  *	hiredis is opened with dlopen() the first time a shared database is
  *	used, so that a helper with a GDBM file maps none of it.  The
- *	connection is made on first use and dropped by server_release() (before
+ *	connection is made on first use and dropped by redis_release() (before
  *	a wait: a waiting helper holds no connection), after any I/O error
  *	and on timeouts; database_timeout bounds the connect and every
  *	command.  Commands used: AUTH, SELECT, PING, GET, SET, DEL, WATCH,
@@ -40,7 +42,7 @@
  *	Redis 6.2+ and Valkey 7.2+.
  */
 #define _GNU_SOURCE
-#include "store/server_link.h"
+#include "store/redis_link.h"
 #include "util/clock.h"
 #include "util/mem.h"
 
@@ -56,40 +58,40 @@
 #define SCAN_COUNT "1000"
 
 /* full_key - prefix + key */
-static const char *full_key(const struct rdb *r, const char *key, char *buf, size_t len)
+static const char *full_key(const struct redis *r, const char *key, char *buf, size_t len)
 {
     snprintf(buf, len, "%s%s", r->prefix, key);
     return buf;
 }
 
 /* decode - a GET reply into a record: 1 found, 0 not, -1 (said) */
-static int decode(struct rdb *r, const char *key, const redisReply *rep,
+static int decode(struct redis *r, const char *key, const redisReply *rep,
 		          struct tp_record *rec)
 {
     memset(rec, 0, sizeof(*rec));
     if (rep->type == REDIS_REPLY_NIL)
 	return 0;
-    if (rdb_reply_error(r, "GET", rep))
+    if (redis_reply_error(r, "GET", rep))
 	return -1;
     if (rep->type != REDIS_REPLY_STRING
 	|| record_decode((const unsigned char *) rep->str, rep->len, rec) < 0) {
-	rdb_set_error(r, "%s: not a record", key);
+	redis_set_error(r, "%s: not a record", key);
 	return -1;
     }
     return 1;
 }
 
-/* server_get - one record: 1 found, 0 not, -1 error; one round trip */
-static int server_get(struct tp_db *base, const char *key, struct tp_record *rec)
+/* redis_get - one record: 1 found, 0 not, -1 error; one round trip */
+static int redis_get(struct tp_db *base, const char *key, struct tp_record *rec)
 {
-    struct rdb *r = (struct rdb *) base;
+    struct redis *r = (struct redis *) base;
     char    k[KEY_BUF];
     const char *argv[2] = {"GET", full_key(r, key, k, sizeof(k))};
     redisReply *rep;
     int     rc;
 
     memset(rec, 0, sizeof(*rec));
-    if (rdb_connect(r) < 0 || (rep = rdb_command(r, "GET", 2, argv, 0)) == 0)
+    if (redis_connect(r) < 0 || (rep = redis_command(r, "GET", 2, argv, 0)) == 0)
 	return -1;
     rc = decode(r, key, rep, rec);
     hiredis_api.free_reply(rep);
@@ -97,7 +99,7 @@ static int server_get(struct tp_db *base, const char *key, struct tp_record *rec
 }
 
 /* ttl_of - the seconds a record lives after this write, 0 for ever */
-static int64_t ttl_of(const struct rdb *r, const struct tp_record *rec, int64_t now)
+static int64_t ttl_of(const struct redis *r, const struct tp_record *rec, int64_t now)
 {
     int64_t ttl = r->max_age_s;
     const int64_t until[2] = {rec->allow_until, rec->block_until};
@@ -130,7 +132,7 @@ static int64_t *stat_field(struct tp_stats *s, size_t i, char *name, size_t len)
 
 /* add_counters - the counters' increments, as one HINCRBY each that is
  * not 0, pipelined: the only way the counters ever change; 0 or -1 */
-static int add_counters(struct rdb *r, const struct tp_stats *add)
+static int add_counters(struct redis *r, const struct tp_stats *add)
 {
     char    sk[160], names[NSTAT_FIELDS][24], vals[NSTAT_FIELDS][24];
     int     argc[NSTAT_FIELDS], n = 0, rc = 0;
@@ -158,10 +160,10 @@ static int add_counters(struct rdb *r, const struct tp_stats *add)
     }
     if (n == 0)
 	return 0;
-    if (rdb_pipeline(r, "HINCRBY", n, argc, argv, lens, rep) < 0)
+    if (redis_pipeline(r, "HINCRBY", n, argc, argv, lens, rep) < 0)
 	return -1;
     for (int i = 0; i < n; i++) {
-	if (rc == 0 && rdb_reply_error(r, "HINCRBY", rep[i]))
+	if (rc == 0 && redis_reply_error(r, "HINCRBY", rep[i]))
 	    rc = -1;
 	hiredis_api.free_reply(rep[i]);
     }
@@ -170,7 +172,7 @@ static int add_counters(struct rdb *r, const struct tp_stats *add)
 
 /* update_once - one optimistic transaction: the change, or -1 (said), or
  * -2 when another client changed the key (try again) */
-static int update_once(struct rdb *r, const char *key, db_update_fn *fn, void *ctx,
+static int update_once(struct redis *r, const char *key, db_update_fn *fn, void *ctx,
 		               int64_t now)
 {
     char    k[KEY_BUF], ttl[32];
@@ -192,9 +194,9 @@ static int update_once(struct rdb *r, const char *key, db_update_fn *fn, void *c
     t.key = key;
     argc[0] = 2, argv[0] = watch, lens[0] = 0;
     argc[1] = 2, argv[1] = get, lens[1] = 0;
-    if (rdb_pipeline(r, "WATCH and GET", 2, argc, argv, lens, rep) < 0)
+    if (redis_pipeline(r, "WATCH and GET", 2, argc, argv, lens, rep) < 0)
 	return -1;
-    rc = rdb_reply_error(r, "WATCH", rep[0]) ? -1 : (t.found = decode(r, key, rep[1], &t.rec));
+    rc = redis_reply_error(r, "WATCH", rep[0]) ? -1 : (t.found = decode(r, key, rep[1], &t.rec));
     hiredis_api.free_reply(rep[0]);
     hiredis_api.free_reply(rep[1]);
     if (rc < 0)
@@ -215,7 +217,7 @@ static int update_once(struct rdb *r, const char *key, db_update_fn *fn, void *c
 	    int64_t secs = ttl_of(r, &t.rec, now);
 
 	    if ((blen = record_encode(&t.rec, buf, sizeof(buf))) == 0) {
-		rdb_set_error(r, "%s: the record does not encode", key);
+		redis_set_error(r, "%s: the record does not encode", key);
 		return -1;
 	    }
 	    snprintf(ttl, sizeof(ttl), "%" PRId64, secs);
@@ -229,17 +231,17 @@ static int update_once(struct rdb *r, const char *key, db_update_fn *fn, void *c
 	QUEUE("EXEC");
     } else
 	QUEUE("UNWATCH");
-    if (rdb_pipeline(r, "MULTI/EXEC", n, argc, argv, lens, rep) < 0)
+    if (redis_pipeline(r, "MULTI/EXEC", n, argc, argv, lens, rep) < 0)
 	return -1;
     rc = (int) change;
     for (int i = 0; i < n; i++) {
-	if (rc >= 0 && rdb_reply_error(r, i == n - 1 && n > 1 ? "EXEC" : argv[i][0], rep[i]))
+	if (rc >= 0 && redis_reply_error(r, i == n - 1 && n > 1 ? "EXEC" : argv[i][0], rep[i]))
 	    rc = -1;
 	else if (i == n - 1 && n > 1 && rc >= 0 && rep[i]->type == REDIS_REPLY_NIL)
 	    rc = -2;			/* the key changed: WATCH saw it */
 	else if (i == n - 1 && rc >= 0 && rep[i]->type == REDIS_REPLY_ARRAY)
 	    for (size_t e = 0; e < rep[i]->elements; e++)
-		if (rc >= 0 && rdb_reply_error(r, "EXEC", rep[i]->element[e]))
+		if (rc >= 0 && redis_reply_error(r, "EXEC", rep[i]->element[e]))
 		    rc = -1;
 	hiredis_api.free_reply(rep[i]);
     }
@@ -254,20 +256,20 @@ static int update_once(struct rdb *r, const char *key, db_update_fn *fn, void *c
  * other host: the change, or -1.  When others win the race the update
  * backs off a random while, growing to 10 ms, and tries again, for up to
  * eight times database_timeout. */
-static int update(struct rdb *r, const char *key, db_update_fn *fn, void *ctx)
+static int update(struct redis *r, const char *key, db_update_fn *fn, void *ctx)
 {
     int64_t now = (int64_t) time(0), start = monotonic_ms();
     static unsigned seed;
     int     rc = -2, tries = 0;
 
     if (strlen(key) + strlen(r->prefix) >= KEY_BUF) {
-	rdb_set_error(r, "%s: key too long", key);
+	redis_set_error(r, "%s: key too long", key);
 	return -1;
     }
     if (seed == 0)
 	seed = (unsigned) getpid() ^ (unsigned) start;
     for (;;) {
-	if (rdb_connect(r) < 0)
+	if (redis_connect(r) < 0)
 	    return -1;
 	if ((rc = update_once(r, key, fn, ctx, now)) != -2)
 	    return rc < 0 ? -1 : rc;
@@ -280,24 +282,24 @@ static int update(struct rdb *r, const char *key, db_update_fn *fn, void *ctx)
 	    nanosleep(&ts, 0);
 	}
     }
-    rdb_set_error(r, "%s: changed by others %d times in a row", key, tries);
+    redis_set_error(r, "%s: changed by others %d times in a row", key, tries);
     return -1;
 }
 
-/* server_get_stats - the host-wide counters (all hosts'); 0 or -1 */
-static int server_get_stats(struct tp_db *base, struct tp_stats *s)
+/* redis_get_stats - the host-wide counters (all hosts'); 0 or -1 */
+static int redis_get_stats(struct tp_db *base, struct tp_stats *s)
 {
-    struct rdb *r = (struct rdb *) base;
+    struct redis *r = (struct redis *) base;
     char    sk[160], name[24];
     const char *argv[2] = {"HGETALL", full_key(r, KEY_STATS, sk, sizeof(sk))};
     redisReply *rep;
 
     memset(s, 0, sizeof(*s));
-    if (rdb_connect(r) < 0 || (rep = rdb_command(r, "HGETALL", 2, argv, 0)) == 0)
+    if (redis_connect(r) < 0 || (rep = redis_command(r, "HGETALL", 2, argv, 0)) == 0)
 	return -1;
-    if (rdb_reply_error(r, "HGETALL", rep) || rep->type != REDIS_REPLY_ARRAY) {
+    if (redis_reply_error(r, "HGETALL", rep) || rep->type != REDIS_REPLY_ARRAY) {
 	if (rep->type != REDIS_REPLY_ERROR)
-	    rdb_set_error(r, "%s: not a hash", sk);
+	    redis_set_error(r, "%s: not a hash", sk);
 	hiredis_api.free_reply(rep);
 	return -1;
     }
@@ -318,43 +320,43 @@ static int server_get_stats(struct tp_db *base, struct tp_stats *s)
     return 0;
 }
 
-/* server_update_stats - the increments fn makes (from zero) to the counters,
+/* redis_update_stats - the increments fn makes (from zero) to the counters,
  * as HINCRBYs: never a read and a write back, which would lose other
  * hosts' increments in between; 0 or -1 */
-static int server_update_stats(struct tp_db *base, void (*fn) (struct tp_stats *, void *),
+static int redis_update_stats(struct tp_db *base, void (*fn) (struct tp_stats *, void *),
 			               void *ctx)
 {
-    struct rdb *r = (struct rdb *) base;
+    struct redis *r = (struct redis *) base;
     struct tp_stats add;
 
     memset(&add, 0, sizeof(add));
     fn(&add, ctx);
-    if (rdb_connect(r) < 0)
+    if (redis_connect(r) < 0)
 	return -1;
     return add_counters(r, &add);
 }
 
-/* server_walk - SCAN the keys under the prefix, MGET each batch: fn for each
+/* redis_walk - SCAN the keys under the prefix, MGET each batch: fn for each
  * record (not the counters; '@' keys only with all); the count, or -1 */
-static int server_walk(struct tp_db *base, db_walk_fn *fn, void *ctx, int all)
+static int redis_walk(struct tp_db *base, db_walk_fn *fn, void *ctx, int all)
 {
-    struct rdb *r = (struct rdb *) base;
+    struct redis *r = (struct redis *) base;
     char    pattern[160], cursor[32] = "0";
     int     count = 0, stop = 0;
     size_t  plen = strlen(r->prefix);
 
     snprintf(pattern, sizeof(pattern), "%s*", r->prefix);
-    if (rdb_connect(r) < 0)
+    if (redis_connect(r) < 0)
 	return -1;
     do {
 	const char *scan[6] = {"SCAN", cursor, "MATCH", pattern, "COUNT", SCAN_COUNT};
-	redisReply *rep = rdb_command(r, "SCAN", 6, scan, 0), *keys, *vals;
+	redisReply *rep = redis_command(r, "SCAN", 6, scan, 0), *keys, *vals;
 	const char **mget;
 	size_t  nk = 0;
 
 	if (rep == 0)
 	    return -1;
-	if (rdb_reply_error(r, "SCAN", rep) || rep->type != REDIS_REPLY_ARRAY
+	if (redis_reply_error(r, "SCAN", rep) || rep->type != REDIS_REPLY_ARRAY
 	    || rep->elements != 2 || rep->element[1]->type != REDIS_REPLY_ARRAY) {
 	    hiredis_api.free_reply(rep);
 	    return -1;
@@ -373,7 +375,7 @@ static int server_walk(struct tp_db *base, db_walk_fn *fn, void *ctx, int all)
 	    mget[nk++] = kk;
 	}
 	if (nk > 1) {
-	    if ((vals = rdb_command(r, "MGET", (int) nk, mget, 0)) == 0) {
+	    if ((vals = redis_command(r, "MGET", (int) nk, mget, 0)) == 0) {
 		free(mget);
 		hiredis_api.free_reply(rep);
 		return -1;
@@ -404,11 +406,11 @@ static int count_fn(const char *key, const struct tp_record *rec, void *ctx)
     return 0;
 }
 
-/* server_check - the records under the prefix, greylist entries
+/* redis_check - the records under the prefix, greylist entries
  * included: the server keeps them sound itself */
-static int server_check(struct tp_db *base, long *records)
+static int redis_check(struct tp_db *base, long *records)
 {
-    return server_walk(base, count_fn, records, 1) < 0 ? -1 : 0;
+    return redis_walk(base, count_fn, records, 1) < 0 ? -1 : 0;
 }
 
 /* info_field - "name:value" from an INFO reply, into buf */
@@ -429,18 +431,18 @@ static const char *info_field(const char *info, const char *name, char *buf, siz
     return buf;
 }
 
-/* server_about - the server's version and memory, and the keys under
+/* redis_about - the server's version and memory, and the keys under
  * the prefix; 0 or -1 */
-static int server_about(struct tp_db *base, struct db_about *about)
+static int redis_about(struct tp_db *base, struct db_about *about)
 {
-    struct rdb *r = (struct rdb *) base;
+    struct redis *r = (struct redis *) base;
     const char *argv[1] = {"INFO"};
     char    version[64], memory[64], product[16] = "Redis";
     redisReply *rep;
 
-    if (rdb_connect(r) < 0 || (rep = rdb_command(r, "INFO", 1, argv, 0)) == 0)
+    if (redis_connect(r) < 0 || (rep = redis_command(r, "INFO", 1, argv, 0)) == 0)
 	return -1;
-    if (rdb_reply_error(r, "INFO", rep) || rep->type != REDIS_REPLY_STRING) {
+    if (redis_reply_error(r, "INFO", rep) || rep->type != REDIS_REPLY_STRING) {
 	hiredis_api.free_reply(rep);
 	return -1;
     }
@@ -454,60 +456,60 @@ static int server_about(struct tp_db *base, struct db_about *about)
     snprintf(about->server, sizeof(about->server), "%s %s, used_memory %s bytes",
 	     product, version, memory);
     about->keys = 0;
-    return server_check(base, &about->keys);
+    return redis_check(base, &about->keys);
 }
 
 /* eviction - the server's maxmemory_policy, from INFO (which the
  * ACL of tarpit.conf(5) allows; CONFIG would show the password too); 0 or
  * -1 (said) */
-static int eviction(struct rdb *r, char *buf, size_t len)
+static int eviction(struct redis *r, char *buf, size_t len)
 {
     const char *argv[2] = {"INFO", "memory"};
     redisReply *rep;
     int     rc = -1;
 
-    if (rdb_connect(r) < 0 || (rep = rdb_command(r, "INFO", 2, argv, 0)) == 0)
+    if (redis_connect(r) < 0 || (rep = redis_command(r, "INFO", 2, argv, 0)) == 0)
 	return -1;
-    if (!rdb_reply_error(r, "INFO", rep) && rep->type == REDIS_REPLY_STRING) {
+    if (!redis_reply_error(r, "INFO", rep) && rep->type == REDIS_REPLY_STRING) {
 	if (*info_field(rep->str, "maxmemory_policy", buf, len))
 	    rc = 0;
 	else
-	    rdb_set_error(r, "INFO memory: no maxmemory_policy");
+	    redis_set_error(r, "INFO memory: no maxmemory_policy");
     }
     hiredis_api.free_reply(rep);
     return rc;
 }
 
 /* ping - connect, authenticate, PING; 0 or -1 */
-static int ping(struct rdb *r)
+static int ping(struct redis *r)
 {
     const char *argv[1] = {"PING"};
     redisReply *rep;
     int     rc;
 
-    if (rdb_connect(r) < 0 || (rep = rdb_command(r, "PING", 1, argv, 0)) == 0)
+    if (redis_connect(r) < 0 || (rep = redis_command(r, "PING", 1, argv, 0)) == 0)
 	return -1;
-    rc = rdb_reply_error(r, "PING", rep) ? -1 : 0;
+    rc = redis_reply_error(r, "PING", rep) ? -1 : 0;
     hiredis_api.free_reply(rep);
     return rc;
 }
 
-/* server_update_many - each key's update, one after another */
-static int server_update_many(struct tp_db *base, char *const *keys, size_t n,
+/* redis_update_many - each key's update, one after another */
+static int redis_update_many(struct tp_db *base, char *const *keys, size_t n,
 			              db_update_fn *fn, void *ctx)
 {
     int     rc = 0;
 
     for (size_t i = 0; i < n && rc >= 0; i++)
-	rc = update((struct rdb *) base, keys[i], fn, ctx);
+	rc = update((struct redis *) base, keys[i], fn, ctx);
     return rc;
 }
 
-/* server_doctor - reached, credentials taken, and no eviction policy
+/* redis_doctor - reached, credentials taken, and no eviction policy
  * that could drop our keys */
-static void server_doctor(struct tp_db *base, db_finding_fn *say, void *ctx)
+static void redis_doctor(struct tp_db *base, db_finding_fn *say, void *ctx)
 {
-    struct rdb *r = (struct rdb *) base;
+    struct redis *r = (struct redis *) base;
     char    policy[64], text[DB_PATH_MAX + 600];
 
     if (ping(r) < 0) {
@@ -536,18 +538,18 @@ static void server_doctor(struct tp_db *base, db_finding_fn *say, void *ctx)
     }
 }
 
-const struct db_ops server_ops = {
+const struct db_ops redis_ops = {
     .kind = "server",
     .shared = 1,
-    .free = server_free,
-    .get = server_get,
-    .release = server_release,
-    .update_many = server_update_many,
-    .update_stats = server_update_stats,
-    .get_stats = server_get_stats,
-    .walk = server_walk,
-    .check = server_check,
-    .about = server_about,
-    .doctor = server_doctor,
-    .tcp_port = server_tcp_port,
+    .free = redis_free,
+    .get = redis_get,
+    .release = redis_release,
+    .update_many = redis_update_many,
+    .update_stats = redis_update_stats,
+    .get_stats = redis_get_stats,
+    .walk = redis_walk,
+    .check = redis_check,
+    .about = redis_about,
+    .doctor = redis_doctor,
+    .tcp_port = redis_tcp_port,
 };
