@@ -26,7 +26,7 @@
  *	exclusive lock is released, shared by the writers that finish
  *	together (groupsync.c).  Writers open without mmap (GDBM_NOMMAP): a
  *	sync is then one fdatasync() instead of an msync() of the whole
- *	mapped file, measured a third faster per write.  A file damaged
+ *	mapped file.  A file damaged
  *	anyway (a power failure mid-write) is found and rebuilt by
  *	file_check() and file_recover() (recover.c; tarpit-admin recover,
  *	and the hourly expire).  reorganize.c rebuilds the file online.
@@ -53,20 +53,12 @@
 
 static const struct db_ops file_ops;
 
-/* bench/mx builds the store without the group sync (each writer's close
- * syncs its own write) to measure what it pays. */
-#ifndef TARPIT_GROUP_SYNC
-#define TARPIT_GROUP_SYNC 1
-#endif
-
-
-/* How a file is opened (enum use, file.h): only expire's walk maps the file (db_walk_mapped):
- * a lookup's handle is opened again after every write anywhere, and
- * mapping and unmapping the whole file each time cost more than the reads
- * of the one or two buckets it fetches (new networks at 16 connections:
- * 1.09-1.19x unmapped); other walks read it, so that a listing or an
- * export of a million networks holds 38 MB, not the 250 MB of the file
- * mapped (export-map of 1 M: 1.3 s unmapped, 0.8 s mapped). */
+/* How a file is opened (enum use, file.h): only expire's walk maps the
+ * file (db_walk_mapped): a lookup's handle is opened again after every
+ * write anywhere, and mapping and unmapping the whole file each time cost
+ * more than the reads of the one or two buckets it fetches; other walks
+ * read it, so that a listing or an export of a million networks holds
+ * what it lists, not the whole file mapped. */
 
 /* file_open_gdbm - open under our lock; 0 with *dbf 0 when absent and reading */
 int file_open_gdbm(struct fdb *db, enum use use, GDBM_FILE *dbf)
@@ -420,7 +412,7 @@ int file_end_write(struct fdb *db, GDBM_FILE dbf, const struct tp_stats *st,
      * the group sync (groupsync.c): the next writer need not wait for our disk,
      * and one sync serves the writers that queued behind it.  The caller
      * still answers only after it. */
-    if (rc < 0 || !db->page_writable || !TARPIT_GROUP_SYNC) {
+    if (rc < 0 || !db->page_writable) {
 	lockfile_unlock(db);
 	return file_close_gdbm(db, dbf) < 0 ? -1 : rc;
     }

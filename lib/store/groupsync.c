@@ -4,15 +4,12 @@
  * DESCRIPTION
  *	How it works is below; the lock file's words are in file.h.
  *
- *	What it pays, measured against a build without it (each writer's
- *	gdbm_close() syncing its own write; bench/mx plain-sync and bench/ab,
- *	2026-12-03): on a mail server's load (bench/mx: 100 connections, a
- *	bot in twenty, about 40 writes a second) nothing: known clients'
- *	answers 364 a second either way, p99 1.5 ms with it and 1.7 ms
- *	without.  Under a burst of writers it is most of the throughput: 200
- *	concurrent writers (pairs200) 1.57x with it, new networks over 16
- *	connections (new16) 1.04x.  It stays for the burst: a storm of new
- *	networks is when the writes come at once.
+ *	It stays because a burst of new networks, when the writes come at
+ *	once, is where a tarpit must keep up, and one sync for the writers
+ *	that finish together is most of the throughput then (bench/results.md,
+ *	"The store on a mail server's load" and "The group sync's two
+ *	halves"); the stand-in close below is what lets that one sync be the
+ *	only one, where gdbm_close() would sync each writer's file again.
  */
 #define _GNU_SOURCE
 #include "store/file.h"

@@ -187,8 +187,7 @@ int lockfile_put(struct fdb *db, int which, uint64_t v)
 
 /* The host-wide counters live in the lock file, beside the change count,
  * not in the database: every write changes them, and storing them there
- * doubled the pages each write dirtied and synced (new networks, 16
- * connections: 1.31x without).  A write of them is one pwrite() under
+ * doubled the pages each write dirtied and synced.  A write of them is one pwrite() under
  * the exclusive lock, atomic for a process killed at any moment; the
  * KEY_STATS record in the database is their copy, saved by
  * file_save_counters() (the hourly expire) and read where the lock file

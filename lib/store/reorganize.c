@@ -4,13 +4,11 @@
  * DESCRIPTION
  *	How it works: rebuild() below.  load uses it to be all or nothing.
  *
- *	What it pays, measured against GDBM's gdbm_reorganize() under the
- *	exclusive lock (bench/mx locked-reorganize, 2026-12-03): the hourly
- *	expire of a million networks (half of them removed, then the
- *	reorganise) held the exclusive lock 4 ms at the longest, against
- *	1,460 ms; on a mail server's load meanwhile the slowest answer to a
- *	known client in those 10 seconds was 2.9 ms, against 1.44 s (every
- *	helper's lookup queued behind the lock).  It stays.
+ *	It stays because GDBM's own gdbm_reorganize() runs under the
+ *	exclusive lock, and every helper's lookup would queue behind it for
+ *	as long as it takes to copy the file: on a mail server's load, each
+ *	hour, that is the slowest answer of the day (bench/results.md, "The
+ *	store on a mail server's load"; bench/mx locked-reorganize).
  */
 #define _GNU_SOURCE
 #include "store/file.h"
@@ -518,29 +516,12 @@ static int rebuild(struct fdb *db, struct rebuild *rb)
     return rc;
 }
 
-/* bench/mx builds the store with GDBM's own reorganise under the
- * exclusive lock instead, to measure what the online one pays. */
-#ifndef TARPIT_ONLINE_REORGANIZE
-#define TARPIT_ONLINE_REORGANIZE 1
-#endif
-
 /* file_reorganize - give the space of deleted records back to the system */
 int     file_reorganize(struct tp_db *base)
 {
     struct fdb *db = (struct fdb *) base;
     struct rebuild rb;
 
-    if (!TARPIT_ONLINE_REORGANIZE) {
-	struct tp_stats st;
-	GDBM_FILE dbf;
-	int     rc;
-
-	if (file_begin_write(db, &dbf, &st) < 0)
-	    return -1;
-	if ((rc = gdbm_reorganize(dbf)) != 0)
-	    db_set_error(&db->base, "%s: reorganize: %s", db->path, gdbm_strerror(gdbm_errno));
-	return file_end_write(db, dbf, &st, 0, rc ? -1 : 0) < 0 ? -1 : 0;
-    }
     memset(&rb, 0, sizeof(rb));
     return rebuild(db, &rb) < 0 ? -1 : 0;
 }

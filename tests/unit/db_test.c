@@ -784,47 +784,70 @@ static void lost_records(const char *dir)
     db_free(db);
 }
 
-/* stand_in_close - groupsync.c hands gdbm_close() a sealed, empty memory
- * file in place of a writer's synced descriptor, so that it does not sync
- * again: that rests on gdbm_close() writing nothing there.  This fails
- * loudly the day a libgdbm does (and groupsync.c's stand_in_safe() must
- * then leave that version out): the close fails, or what was stored
- * before it is not whole in the file. */
+/* The syncs of this process, counted by the file they synced: this file
+ * defines fsync() and fdatasync(), so that libgdbm's calls come here too
+ * (the real ones are the system calls). */
+static int syncs_of_files, syncs_of_memfds;
+
+static void count_sync(int fd)
+{
+    char    link[64], target[256];
+    ssize_t n;
+
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    n = readlink(link, target, sizeof(target) - 1);
+    target[n > 0 ? n : 0] = 0;
+    if (strncmp(target, "/memfd:", 7) == 0)
+	syncs_of_memfds++;
+    else
+	syncs_of_files++;
+}
+
+int     fsync(int fd)
+{
+    count_sync(fd);
+    return (int) syscall(SYS_fsync, fd);
+}
+
+int     fdatasync(int fd)
+{
+    count_sync(fd);
+    return (int) syscall(SYS_fdatasync, fd);
+}
+
+/* stand_in_close - a write through the store, as the helpers make it:
+ * groupsync.c syncs the file once and, with libgdbm 1.23, hands
+ * gdbm_close() a sealed, empty memory file in place of the writer's
+ * descriptor, so that gdbm_close() does not sync it again.  That rests on
+ * gdbm_close() writing nothing there: the day a libgdbm does, the write
+ * fails (the seal refuses it) or the file is not whole after it, and
+ * groupsync.c's stand_in_safe() must leave that version out.  Another
+ * version gets a plain close and its second sync. */
 static void stand_in_close(const char *dir)
 {
     char    path[300], key[32];
-    GDBM_FILE g;
-    int     fd, rc;
+    struct tp_db *db;
+    long    records = 0;
+    int     safe = gdbm_version_number[0] == 1 && gdbm_version_number[1] == 23;
 
     snprintf(path, sizeof(path), "%s/standin.db", dir);
-    g = gdbm_open(path, 0, GDBM_NEWDB | GDBM_NOMMAP | GDBM_NOLOCK, 0600, 0);
-    SETUP(g != 0, "create");
-    for (int i = 0; i < 500; i++) {
-	datum   k, v = {"value", 5};
-
-	snprintf(key, sizeof(key), "k%d", i);
-	k.dptr = key;
-	k.dsize = (int) strlen(key);
-	SETUP(gdbm_store(g, k, v, GDBM_REPLACE) == 0, "store");
+    db = db_new(path);
+    for (int i = 0; i < 20; i++) {
+	snprintf(key, sizeof(key), "10.9.%d.0/24", i);
+	syncs_of_files = syncs_of_memfds = 0;
+	EXPECT(db_update(db, key, bump, 0) == DB_WRITE, "libgdbm %s: write %d through "
+	       "the stand-in close: %s", gdbm_version, i, db_error(db));
+	if (i == 0)
+	    continue;			/* the write that makes the file syncs more */
+	EXPECT(safe ? syncs_of_files == 1 && syncs_of_memfds == 1
+	       : syncs_of_files == 2 && syncs_of_memfds == 0,
+	       "libgdbm %s: write %d synced the file %d times, the stand-in %d",
+	       gdbm_version, i, syncs_of_files, syncs_of_memfds);
     }
-    SETUP(fdatasync(gdbm_fdesc(g)) == 0, "sync");
-    fd = memfd_create("stand-in", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    SETUP(fd >= 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SEAL) == 0
-	  && dup3(fd, gdbm_fdesc(g), O_CLOEXEC) >= 0, "the stand-in");
-    close(fd);
-    rc = gdbm_close(g);
-    EXPECT(rc == 0, "libgdbm %s wrote in gdbm_close(): the stand-in must not be used "
-	   "with it (groupsync.c, stand_in_safe())", gdbm_version);
-    g = gdbm_open(path, 0, GDBM_READER | GDBM_NOLOCK, 0, 0);
-    EXPECT(g != 0 && !gdbm_needs_recovery(g),
-	   "libgdbm %s: the file is whole after a stand-in close", gdbm_version);
-    if (g) {
-	gdbm_count_t n = 0;
-
-	EXPECT(gdbm_count(g, &n) == 0 && n == 500, "all 500 records: %llu",
-	       (unsigned long long) n);
-	gdbm_close(g);
-    }
+    EXPECT(db_check(db, &records) == 0 && records == 20,
+	   "libgdbm %s: the file is whole after stand-in closes: %ld records, %s",
+	   gdbm_version, records, db_error(db));
+    db_free(db);
 }
 
 int main(void)
