@@ -19,7 +19,9 @@
  *	mapping of the file's first page once there is one (map): whole
  *	atomic words, no system call; before that with pread() and pwrite().
  *	A lock file of another layout is refused with a message that says
- *	so, rather than misread.
+ *	so, rather than misread.  The words are there because they let a
+ *	kept reader look without a lock and a write skip the counters' record
+ *	in the database (bench/results.md, "The GDBM backend's machinery").
  */
 #define _GNU_SOURCE
 #include "store/file.h"

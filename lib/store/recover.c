@@ -6,6 +6,10 @@
  *	GDBM's recovery, keeps the damaged file as a backup, drops what was
  *	recovered but does not decode, and counts what was lost against the
  *	lock file's count of records.
+ *
+ *	It is there because a file damaged by a crash mid-write would
+ *	otherwise make every helper answer DUNNO, with no wait for anyone,
+ *	until an admin noticed (the hourly expire checks and recovers).
  */
 #define _GNU_SOURCE
 #include "store/file.h"
