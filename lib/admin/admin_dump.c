@@ -175,7 +175,7 @@ int admin_load(struct admin *a, int argc, char **argv)
     if (rc == ADMIN_OK && l.has_stats && db_update_stats(a->db, load_stats, &l.stats) < 0)
 	rc = admin_db_failed(a);
     if (rc == ADMIN_OK)
-	fprintf(a->out, "loaded %zu records\n", l.items.n);
+	fprintf(a->out, "loaded %zu record%s\n", l.items.n, l.items.n == 1 ? "" : "s");
     free(keys);
     for (size_t i = 0; i < l.items.n; i++)
 	free(((struct load_item *) l.items.v)[i].key);

@@ -174,12 +174,14 @@ int admin_block(struct admin *a, int argc, char **argv)
 int admin_unblock(struct admin *a, int argc, char **argv)
 {
     struct ledger m = {.event = LEDGER_UNBLOCK,.conf = &a->conf,.now = (int64_t) time(0)};
+    int     status = ADMIN_OK;
 
     if (argc < 1)
 	return admin_usage(a);
     for (int i = 0; i < argc; i++) {
 	char    key[LEDGER_NET_KEY_MAX];
 
+	m.what = 0;
 	if (argv[i][0] == '-')
 	    return admin_usage(a);
 	if (admin_arg_key(a, argv[i], key, sizeof(key)) < 0)
@@ -188,7 +190,12 @@ int admin_unblock(struct admin *a, int argc, char **argv)
 	    return admin_db_failed(a);
 	if (!m.found)
 	    return admin_no_record(a, argv[i], key);
+	if (m.what && strcmp(m.what, "not blocked") == 0) {
+	    fprintf(a->err, "tarpit-admin: %s: %s is not blocked\n", argv[i], key);
+	    status = ADMIN_NOTFOUND;
+	    continue;
+	}
 	fprintf(a->out, "unblocked %s\n", key);
     }
-    return ADMIN_OK;
+    return status;
 }

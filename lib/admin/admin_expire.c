@@ -112,12 +112,17 @@ int admin_expire(struct admin *a, int argc, char **argv)
 	fprintf(a->out, "{\"removed\":%ld,\"cleared\":%ld,\"bytes_before\":%lld,"
 		"\"bytes_after\":%lld,\"longest_lock_ms\":%" PRId64 "}\n",
 		e.removed, e.cleared, before, after, db_longest_hold_ms(a->db));
-    else
-	fprintf(a->out, "expired %ld records untouched for %" PRId64 "s, "
-		"cleared %ld ended allow/block marks; database %lld -> %lld "
+    else {
+	char    age[32];
+
+	conf_format_duration(a->conf.max_age_ms, age, sizeof(age));
+	fprintf(a->out, "expired %ld record%s untouched for %s, "
+		"cleared %ld ended allow/block mark%s; database %lld -> %lld "
 		"bytes; longest exclusive lock %" PRId64 " ms\n",
-		e.removed, a->conf.max_age_ms / 1000, e.cleared, before,
+		e.removed, e.removed == 1 ? "" : "s", age, e.cleared,
+		e.cleared == 1 ? "" : "s", before < 0 ? 0 : before,
 		after < 0 ? 0 : after, db_longest_hold_ms(a->db));
+    }
     return ADMIN_OK;
 }
 

@@ -319,7 +319,7 @@ static int read_files(struct import *im, int argc, char **argv)
 /* learn_tally - one tally's networks into the database (or, dry, said):
  * an exit status */
 static int learn_tally(struct import *im, struct array *ta, enum ledger_event ev,
-		               int dry, const char *unit)
+		               int dry, const char *one, const char *unit)
 {
     struct admin *a = im->a;
     struct tally *t = ta->v;
@@ -334,7 +334,8 @@ static int learn_tally(struct import *im, struct array *ta, enum ledger_event ev
 	    ap.what = would(a, t[i].key, &ap);
 	else if (db_update(a->db, t[i].key, ledger_apply, &ap) < 0)
 	    return admin_db_failed(a);
-	fprintf(a->out, "%s %s (%ld %s)\n", t[i].key, ap.what, t[i].count, unit);
+	fprintf(a->out, "%s %s (%ld %s)\n", t[i].key, ap.what, t[i].count,
+		t[i].count == 1 ? one : unit);
     }
     return ADMIN_OK;
 }
@@ -360,11 +361,12 @@ static int learn(struct import *im, int dry, const char *source)
 	    im->sent.n == 1 ? "" : "s", sent ? "" : " (learn_correspondents = no)",
 	    im->offenders_wanted ? "" : " (offenders not looked for)");
     rc = sent ? learn_tally(im, &im->sent, LEDGER_LEARN_CORRESPONDENT, dry,
-			    "messages to it") : ADMIN_OK;
+			    "message to it", "messages to it") : ADMIN_OK;
     if (rc == ADMIN_OK && im->seed)
-	rc = learn_tally(im, &escaped, LEDGER_LEARN_ESCAPE, dry, "messages");
+	rc = learn_tally(im, &escaped, LEDGER_LEARN_ESCAPE, dry, "message", "messages");
     if (rc == ADMIN_OK)
-	rc = learn_tally(im, &im->offenders, LEDGER_LEARN_OFFENDER, dry, "offending lines");
+	rc = learn_tally(im, &im->offenders, LEDGER_LEARN_OFFENDER, dry, "offending line",
+			"offending lines");
     array_free(&escaped);
     return rc;
 }

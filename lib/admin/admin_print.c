@@ -78,8 +78,8 @@ static void print_text(struct admin *a, const char *key, const struct tp_record 
 {
     char    buf[40];
 
-    fprintf(a->out, "%-15s%s\n", "network", key);
-    fprintf(a->out, "%-15s%s\n", "state", record_state_name[st]);
+    fprintf(a->out, "%-16s%s\n", "network", key);
+    fprintf(a->out, "%-16s%s\n", "state", record_state_name[st]);
     for (size_t i = 0; i < record_nfields; i++) {
 	const struct record_field *f = record_field_table + i;
 	int64_t v = *RECORD_FIELD(r, f);
@@ -87,21 +87,21 @@ static void print_text(struct admin *a, const char *key, const struct tp_record 
 	switch (f->kind) {
 	case RK_COUNT:
 	case RK_MS:
-	    fprintf(a->out, "%-15s%" PRId64 "\n", f->name, v);
+	    fprintf(a->out, "%-16s%" PRId64 "\n", f->name, v);
 	    break;
 	case RK_UNTIL:
-	    fprintf(a->out, "%-15s%s\n", f->name,
+	    fprintf(a->out, "%-16s%s\n", f->name,
 		    v == -1 ? "forever" : admin_time(v, buf, sizeof(buf)));
 	    break;
 	case RK_TIME:
-	    fprintf(a->out, "%-15s%s\n", f->name, admin_time(v, buf, sizeof(buf)));
+	    fprintf(a->out, "%-16s%s\n", f->name, admin_time(v, buf, sizeof(buf)));
 	    break;
 	case RK_LEARNED:
-	    fprintf(a->out, "%-15s%s\n", f->name, record_learned_word(v));
+	    fprintf(a->out, "%-16s%s\n", f->name, record_learned_word(v));
 	    break;
 	}
     }
-    fprintf(a->out, "%-15s%s\n", "comment", r->comment[0] ? r->comment : "-");
+    fprintf(a->out, "%-16s%s\n", "comment", r->comment[0] ? r->comment : "-");
 }
 
 /* admin_print_record - one record, as text (a blank line before all but

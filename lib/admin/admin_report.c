@@ -116,11 +116,15 @@ int admin_info(struct admin *a, int argc, char **argv)
 	    admin_json_string(a->out, about.server);
 	    fprintf(a->out, ",\"server_keys\":%ld", about.keys);
 	}
-	fprintf(a->out, ",\"database_bytes\":%lld,\"records\":%zu,\"escaped\":%ld,"
+	if (about.bytes >= 0)
+	    fprintf(a->out, ",\"database_bytes\":%lld", about.bytes);
+	else
+	    fputs(",\"database_bytes\":null", a->out);
+	fprintf(a->out, ",\"records\":%zu,\"escaped\":%ld,"
 		"\"tarpitted\":%ld,\"allowed\":%ld,\"blocked\":%ld,"
 		"\"waiting\":%d,\"max_waiting\":%" PRId64 ","
 		"\"sleep_ms\":%" PRId64 ",\"threshold\":%" PRId64 "}\n",
-		about.bytes, records, n[STATE_ESCAPED], n[STATE_TARPITTED], n[STATE_ALLOWED],
+		records, n[STATE_ESCAPED], n[STATE_TARPITTED], n[STATE_ALLOWED],
 		n[STATE_BLOCKED], waiting, a->conf.max_waiting, a->conf.sleep_ms,
 		a->conf.threshold);
     } else {
@@ -172,6 +176,11 @@ int admin_config(struct admin *a, int argc, char **argv)
 	return ADMIN_OK;
     }
     for (int i = 0; i < argc; i++) {
+	if (strcmp(argv[i], "rule") == 0) {	/* a list: every global rule */
+	    for (size_t r = 0; r < a->conf.nrules; r++)
+		fprintf(a->out, argc == 1 ? "%s\n" : "rule = %s\n", a->conf.rules[r].text);
+	    continue;
+	}
 	if (conf_value(&a->conf, argv[i], value, sizeof(value)) < 0) {
 	    fprintf(a->err, "tarpit-admin: unknown key \"%s\"\n", argv[i]);
 	    return ADMIN_USAGE;

@@ -548,7 +548,8 @@ static int file_about(struct tp_db *base, struct db_about *about)
     struct fdb *db = (struct fdb *) base;
     struct stat st;
 
-    about->bytes = stat(db->path, &st) < 0 ? -1 : (long long) st.st_size;
+    about->bytes = stat(db->path, &st) == 0 ? (long long) st.st_size
+	: errno == ENOENT ? 0 : -1;		/* no file yet: nothing stored */
     return 0;
 }
 

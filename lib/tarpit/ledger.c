@@ -333,6 +333,8 @@ static enum db_change mark(struct db_txn *t, struct ledger *l)
     if (l->event == LEDGER_UNBLOCK) {
 	if (!t->found)
 	    return DB_KEEP;
+	if (!active_until(r->block_until, l->now))
+	    return l->what = "not blocked", DB_KEEP;
 	r->block_until = 0;
 	r->comment[0] = 0;
 	return DB_WRITE;

@@ -12,6 +12,24 @@ sleep = 1s
 max_age = 1d
 CONF
 
+# --- What the admin reads: words that fit the numbers -----------------------
+if ! shared_backend; then
+    expect_eq "info --json before the file exists: database_bytes 0" \
+        "$($A --json info | sed -n 's/.*"database_bytes":\([^,]*\).*/\1/p')" "0"
+fi
+expect_eq "load of one record says 'record'" \
+    "$(printf '# tarpit dump 1\n198.18.9.0/24 first_seen=1 last_seen=1 allow_until=-1\n' | $A load)" \
+    "loaded 1 record"
+out=$($A unblock 198.18.9.1 2>&1); rc=$?
+expect_eq "unblock of a network that is not blocked: says so, exit 1" "$rc: $out" \
+    "1: tarpit-admin: 198.18.9.1: 198.18.9.0/24 is not blocked"
+check "check: every field name apart from its value" sh -c "$A check 198.18.9.1 | grep -qx 'recent_failures 0'"
+$A del 198.18.9.1 >/dev/null
+printf 'rule = client_name /x/ skip\nrule = client_address 198.51.100.0/24 block\n' >>"$T/tarpit.conf"
+expect_eq "config rule: the rules, one a line" "$($A config rule | tr '\n' '|')" \
+    "client_name /x/ skip|client_address 198.51.100.0/24 block|"
+sed -i '/^rule = /d' "$T/tarpit.conf"
+
 # --- allow / block / unblock / check / list / del -------------------------
 out=$($A block 192.0.2.5 --for 1h --comment "spam run 42")
 expect_eq "block: says what it did" "${out%% until*}" "blocked 192.0.2.0/24"
@@ -72,7 +90,7 @@ exec 7<>"/dev/tcp/127.0.0.1/$APORT"
 # reply - read one reply (up to its empty line) from fd 7
 reply() { local l r=; while IFS= read -r -t 5 l <&7; do [ -z "$l" ] && break; r="$r$l;"; done; printf '%s' "$r"; }
 printf 'check=203.0.113.1\n' >&7
-r=$(reply); expect_eq "serve: check=ADDR (tarpit_checks.py form)" "$(cut -d';' -f1 <<<"$r")" "network        203.0.113.0/24"
+r=$(reply); expect_eq "serve: check=ADDR (tarpit_checks.py form)" "$(cut -d';' -f1 <<<"$r")" "network         203.0.113.0/24"
 printf 'all\n' >&7
 r=$(reply); expect_eq "serve: all lists every record" "$(tr ';' '\n' <<<"$r" | grep -c /)" "2"
 printf -- '--json check 203.0.113.1\n' >&7
@@ -177,6 +195,7 @@ expect_eq "expire: none of the old ones is left" "$old_left" "0"
 expect_eq "expire: every other record is still there (and the 600 new ones)" "$((before - 2500 + 600))" "$after"
 longest=$(json_field "$out" longest_lock_ms)
 expect_range "expire: its longest exclusive lock hold (ms)" "$longest" 0 2000
+check "expire says max_age as the config spells it (1d)" sh -c "$A expire | grep -q '^expired 0 records untouched for 1d, '"
 worst=$(cat "$T"/hammer.* | awk '{print $NF}' | sort -n | tail -1)
 answered=$(cat "$T"/hammer.* | grep -c '^action=DUNNO')
 expect_eq "expire: all 600 helper requests answered meanwhile" "$answered" "600"

@@ -143,6 +143,8 @@ static const struct {
     {"unblock: the block and its comment", config, LEDGER_UNBLOCK, NOWAIT, 0,
      "block_until=-1 hangups=3", DB_WRITE, "block_until=0", "", ""},
     {"unblock: no record", config, LEDGER_UNBLOCK, NOWAIT, 0, 0, DB_KEEP, "", 0, ""},
+    {"unblock: not blocked: read-only", config, LEDGER_UNBLOCK, NOWAIT, 0, "allow_until=-1",
+     DB_KEEP, "", 0, ""},
     /* Expiry (cutoff: max_age 30 d). */
     {"expire: untouched for 31 days", config, LEDGER_EXPIRE, NOWAIT, 0,
      "escapes=1 last_seen=now-2678400", DB_DELETE, "", 0, ""},
