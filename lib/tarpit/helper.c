@@ -19,6 +19,11 @@
  *	is good, with the database opened anew; a bad one is logged and the
  *	settings read before stay.
  *
+ *	Started as root (by hand, to try it), a helper becomes the owner of
+ *	the database's directory for good before it opens anything there:
+ *	files it made as root would shut the helpers' user out of them, and
+ *	every later request would answer DUNNO.
+ *
  *	Once it has good settings the helper shuts itself in (sandbox.c):
  *	from then on it reads only the system's files and its config, writes
  *	only the database's directory, and reaches only the server it uses.
@@ -41,6 +46,7 @@
 #include "util/regdomain.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -279,6 +285,28 @@ static int same_state(const struct stat *a, const struct stat *b)
 	&& a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+/* drop_root - as root, become the owner of the database's directory,
+ * real, effective and saved ids, before anything there is opened; not
+ * for a directory of root's own.  0, or -1 with why */
+static int drop_root(const struct tp_conf *c, char *why, size_t len)
+{
+    char    dir[DB_FILE_MAX];
+    struct stat st;
+
+    if (geteuid() != 0 || opendb_file(c, HOST_DIR, dir, sizeof(dir)) == 0
+	|| stat(dir, &st) < 0 || st.st_uid == 0)
+	return 0;			/* opening the database says what is wrong */
+    if (setgroups(0, 0) < 0 || setresgid(st.st_gid, st.st_gid, st.st_gid) < 0
+	|| setresuid(st.st_uid, st.st_uid, st.st_uid) < 0 || setuid(0) == 0) {
+	snprintf(why, len, "started as root, cannot become %.300s's owner (uid %lu): %s",
+		 dir, (unsigned long) st.st_uid, strerror(errno));
+	return -1;
+    }
+    msg_info("started as root: running as the owner of %s (uid %lu, gid %lu)", dir,
+	     (unsigned long) st.st_uid, (unsigned long) st.st_gid);
+    return 0;
+}
+
 /* read_config - the settings and the database they name, into c and *db;
  * 0, or -1 with why */
 static int read_config(struct helper *h, struct tp_conf *c, struct tp_db **db,
@@ -289,7 +317,8 @@ static int read_config(struct helper *h, struct tp_conf *c, struct tp_db **db,
     h->conf_checked = monotonic_ms();
     if (conf_load(c, h->conf_file, h->conf_named, why, len) < 0)
 	return -1;
-    if (conf_unsafe(h->conf_file, why, len) < 0 || (*db = opendb(c, why, len)) == 0) {
+    if (conf_unsafe(h->conf_file, why, len) < 0 || drop_root(c, why, len) < 0
+	|| (*db = opendb(c, why, len)) == 0) {
 	conf_free(c);
 	return -1;
     }

@@ -82,6 +82,20 @@ expect_eq "doctor as root: a database of root's is found (exit 5)" \
     "$?:$(grep -c "tarpit.db belongs to uid 0, not to nobody" "$T/doctor")" "5:1"
 chown nobody:nogroup "$D/tarpit.db"
 
+# 4c. tarpit-check run by hand as root: the files it makes are the
+#     directory owner's, and it runs as that owner.
+rm -f "$D"/tarpit.db*
+printf 'database = %s/tarpit.db\nsleep = 1s\n' "$D" >"$T/helper.conf"
+{ printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=192.0.2.44\n'
+  printf 'client_port=4000\nclient_name=unknown\nrecipient=a@example.net\n\n'; sleep 2; } |
+    "$BIN/tarpit-check" -c "$T/helper.conf" >"$T/root-helper.out" 2>"$T/root-helper.err"
+expect_eq "tarpit-check as root: answers" "$(cat "$T/root-helper.out")" "action=DUNNO"
+expect_eq "... and the database, its lock and slot files are the directory owner's" \
+    "$(stat -c %U:%G "$D/tarpit.db" "$D/tarpit.db.lock" "$D/tarpit.db.slots" | sort -u)" "nobody:nogroup"
+check "... and it says it became the owner" grep -q "started as root: running as the owner of $D" "$T/root-helper.err"
+expect_eq "... so the helpers' user still writes there: a wait recorded" \
+    "$(as_nobody $A --json check 192.0.2.44 | sed -n 's/.*"tarpits":\([0-9]*\).*/\1/p')" "1"
+
 # 5. Inputs: a file root names is read with root's rights; not a device.
 $A load /dev/zero >/dev/null 2>"$T/err"
 expect_eq "load /dev/zero: refused, not a regular file (exit 6)" "$?:$(grep -c 'not a regular file' "$T/err")" "6:1"
