@@ -35,6 +35,28 @@ void    rule_free(struct tp_rule *r)
     free(r->literal);
 }
 
+/* The attributes Postfix sends in a policy request (SMTPD_POLICY_README,
+ * up to Postfix 3.9): a rule on another name could never match. */
+static const char postfix_attrs[][28] = {
+    "request", "protocol_state", "protocol_name", "helo_name", "queue_id",
+    "sender", "recipient", "recipient_count", "client_address", "client_name",
+    "reverse_client_name", "instance", "sasl_method", "sasl_username",
+    "sasl_sender", "size", "ccert_subject", "ccert_issuer", "ccert_fingerprint",
+    "ccert_pubkey_fingerprint", "encryption_protocol", "encryption_cipher",
+    "encryption_keysize", "etrn_domain", "stress", "client_port",
+    "policy_context", "server_address", "server_port", "compatibility_level",
+    "mail_version",
+};
+
+/* known_attr - is this an attribute Postfix sends? */
+static int known_attr(const char *name, size_t n)
+{
+    for (size_t i = 0; i < sizeof(postfix_attrs) / sizeof(postfix_attrs[0]); i++)
+	if (strlen(postfix_attrs[i]) == n && strncmp(postfix_attrs[i], name, n) == 0)
+	    return 1;
+    return 0;
+}
+
 /* rule_parse - "ATTRIBUTE PATTERN ACTION [ARGUMENT]"; 0 or -1 with why */
 int     rule_parse(const char *value, struct tp_rule *r, char *why, size_t whylen)
 {
@@ -54,6 +76,11 @@ int     rule_parse(const char *value, struct tp_rule *r, char *why, size_t whyle
 	    return snprintf(why, whylen, "rule: \"%.*s\" is not an attribute name",
 			    (int) n, value), -1;
 	}
+    if (!known_attr(text, n)) {
+	free(text);
+	return snprintf(why, whylen, "rule: Postfix sends no attribute \"%.*s\" (see "
+			"tarpit.conf(5), RULES, for those it sends)", (int) n, value), -1;
+    }
     {
 	char    sep = text[n];
 

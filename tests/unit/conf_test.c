@@ -53,6 +53,7 @@ static const struct {
     {"rule = client_name /ok/ sleep forever\n", ":1: rule: sleep \"forever\" is not a duration"},
     {"rule = client_name skip\n", ":1: rule: no PATTERN"},
     {"rule = client-name x skip\n", ":1: rule: \"client-name\" is not an attribute name"},
+    {"rule = client_nmae /x/ sleep 1s\n", ":1: rule: Postfix sends no attribute \"client_nmae\" (see tarpit.conf(5), RULES, for those it sends)"},
     {"rule = client_address 192.0.2.0/33 skip\n", ":1: rule: \"192.0.2.0/33\" is neither /regex/ nor a network"},
     {"[submission]\ndatabase = /tmp/x.db\n", ":2: database is global"},
     {"[a]\n[a]\n", ":2: [a] appears twice"},
