@@ -496,6 +496,36 @@ const char *conf_key_name(size_t i)
     return i < NKEYS ? conf_keys[i].name : 0;
 }
 
+/* conf_peek_store - the global database and state_directory of a config
+ * file, the rest at its defaults, even when other lines are wrong: where
+ * a helper finds the settings it last read whole.  0, or -1 when the file
+ * cannot be read */
+int conf_peek_store(struct tp_conf *c, const char *path)
+{
+    static const char *const keys[] = {"database", "state_directory"};
+    char    line[2048], why[512];
+    FILE   *fp;
+
+    conf_defaults(c);
+    if ((fp = fopen(path, "r")) == 0)
+	return -1;
+    while (fgets(line, sizeof(line), fp) != 0) {
+	char   *p = trim(line), *eq;
+
+	if (*p == '[')
+	    break;			/* the global settings end here */
+	if (*p == '#' || (eq = strchr(p, '=')) == 0)
+	    continue;
+	*eq = 0;
+	for (size_t i = 0; i < NKEYS; i++)
+	    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		if (strcmp(conf_keys[i].name, keys[k]) == 0 && strcmp(trim(p), keys[k]) == 0)
+		    (void) set_key(c, conf_keys + i, trim(eq + 1), why, sizeof(why));
+    }
+    fclose(fp);
+    return 0;
+}
+
 /* conf_load - defaults, then the file over them */
 int conf_load(struct tp_conf *c, const char *path, int must_exist,
 	              char *err, size_t errlen)

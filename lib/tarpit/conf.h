@@ -84,6 +84,7 @@ int     conf_value(const struct tp_conf *, const char *name, char *buf,
 const char *conf_key_name(size_t i);
 int     conf_valid_action(const char *);
 int     conf_unsafe(const char *path, char *why, size_t len);
+int     conf_peek_store(struct tp_conf *, const char *path);
 int     conf_parse_duration(const char *, int64_t *ms);
 int     conf_parse_int(const char *, int64_t *);
 void    conf_format_duration(int64_t ms, char *buf, size_t len);

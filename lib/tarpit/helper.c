@@ -46,6 +46,7 @@
 #include "util/regdomain.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -307,6 +308,10 @@ static int drop_root(const struct tp_conf *c, char *why, size_t len)
     return 0;
 }
 
+static int read_settings(struct helper *, const char *path, int must_exist,
+			         struct tp_conf *, struct tp_db **, char *why, size_t len);
+static void save_good(struct helper *);
+
 /* read_config - the settings and the database they name, into c and *db;
  * 0, or -1 with why */
 static int read_config(struct helper *h, struct tp_conf *c, struct tp_db **db,
@@ -315,9 +320,17 @@ static int read_config(struct helper *h, struct tp_conf *c, struct tp_db **db,
     if (stat(h->conf_file, &h->conf_stat) < 0)
 	memset(&h->conf_stat, 0, sizeof(h->conf_stat));
     h->conf_checked = monotonic_ms();
-    if (conf_load(c, h->conf_file, h->conf_named, why, len) < 0)
+    return read_settings(h, h->conf_file, h->conf_named, c, db, why, len);
+}
+
+/* read_settings - read_config() from path: the config file, or the copy
+ * of it last read whole */
+static int read_settings(struct helper *h, const char *path, int must_exist,
+			         struct tp_conf *c, struct tp_db **db, char *why, size_t len)
+{
+    if (conf_load(c, path, must_exist, why, len) < 0)
 	return -1;
-    if (conf_unsafe(h->conf_file, why, len) < 0 || drop_root(c, why, len) < 0
+    if (conf_unsafe(path, why, len) < 0 || drop_root(c, why, len) < 0
 	|| (*db = opendb(c, why, len)) == 0) {
 	conf_free(c);
 	return -1;
@@ -379,8 +392,8 @@ static void recheck_config(struct helper *h)
     if (same_state(&st, &h->conf_stat))
 	return;
     if (read_config(h, &c, &db, why, sizeof(why)) < 0) {
-	msg_warn("%s changed, but %s; %s", h->conf_file, why, h->conf_ok
-		 ? "keeping the settings read before" : "still answering DUNNO");
+	msg_error("%s changed, but %s; %s", h->conf_file, why, h->conf_ok
+		  ? "keeping the settings read before" : "still answering DUNNO");
 	return;
     }
     if (h->conf_ok) {
@@ -391,7 +404,66 @@ static void recheck_config(struct helper *h)
     h->db = db;
     h->conf_ok = 1;
     msg_info("%s changed: the new settings apply", h->conf_file);
+    save_good(h);
     shut_in(h);
+}
+
+/* save_good - keep a copy of the config file just read whole, beside the
+ * database, for the helpers that start while an edit has broken it; only
+ * when it changed (the copy has the file's size and mtime).  Trouble is
+ * logged: the settings apply all the same */
+__attribute__((noinline))
+static void save_good(struct helper *h)
+{
+    char    path[DB_FILE_MAX], tmp[DB_FILE_MAX + 32], buf[4096];
+    struct stat st;
+    struct timespec times[2];
+    ssize_t n = 0;
+    int     in, out;
+
+    if (h->conf_stat.st_ino == 0 || opendb_file(&h->conf, HOST_LAST_GOOD, path, sizeof(path)) == 0
+	|| (stat(path, &st) == 0 && st.st_size == h->conf_stat.st_size
+	    && st.st_mtim.tv_sec == h->conf_stat.st_mtim.tv_sec
+	    && st.st_mtim.tv_nsec == h->conf_stat.st_mtim.tv_nsec))
+	return;
+    snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long) getpid());
+    if ((in = open(h->conf_file, O_RDONLY | O_CLOEXEC)) < 0)
+	return;
+    if ((out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+	close(in);
+	return;
+    }
+    while ((n = read(in, buf, sizeof(buf))) > 0)
+	if (write(out, buf, (size_t) n) != n) {
+	    n = -1;
+	    break;
+	}
+    times[0] = h->conf_stat.st_atim;
+    times[1] = h->conf_stat.st_mtim;
+    if (n < 0 || futimens(out, times) < 0 || close(out) < 0 || rename(tmp, path) < 0) {
+	msg_warn("cannot keep a copy of %s as %s: %s", h->conf_file, path, strerror(errno));
+	(void) unlink(tmp);
+    }
+    close(in);
+}
+
+/* last_good - the settings a helper read whole before, when the config
+ * file it starts with is wrong (its database and state_directory say
+ * where they are); 0, or -1 when there are none */
+__attribute__((noinline))
+static int last_good(struct helper *h, struct tp_conf *c)
+{
+    struct tp_conf peek;
+    char    path[DB_FILE_MAX], why[600];
+
+    if (conf_peek_store(&peek, h->conf_file) < 0
+	|| opendb_file(&peek, HOST_LAST_GOOD, path, sizeof(path)) == 0
+	|| access(path, R_OK) < 0
+	|| read_settings(h, path, 1, c, &h->db, why, sizeof(why)) < 0)
+	return -1;
+    msg_error("%s; the tarpit goes on with the settings last read whole, kept in %s, "
+	      "until the file is fixed", h->conf_error, path);
+    return 0;
 }
 
 /* start - the first settings, and the walls for them; a function of its
@@ -405,9 +477,15 @@ static void start(struct helper *h, const char *option)
     h->conf_ok = read_config(h, &c, &h->db, h->conf_error, sizeof(h->conf_error)) == 0;
     if (h->conf_ok) {
 	conf_move(&h->conf, &c);
+	save_good(h);
+	shut_in(h);
+    } else if (last_good(h, &c) == 0) {
+	h->conf_ok = 1;
+	conf_move(&h->conf, &c);
 	shut_in(h);
     } else {
-	msg_warn("%s; answering DUNNO to every request", h->conf_error);
+	msg_error("%s; answering DUNNO to every request (no settings read whole "
+		  "before to go on with)", h->conf_error);
     }
 }
 

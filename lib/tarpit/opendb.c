@@ -39,6 +39,8 @@ const char *opendb_file(const struct tp_conf *c, enum host_file which, char *buf
 	return db_host_beside(&s, ".slots", buf, len);
     case HOST_CURSOR:
 	return db_host_beside(&s, ".journal-cursor", buf, len);
+    case HOST_LAST_GOOD:
+	return db_host_beside(&s, ".conf-good", buf, len);
     case HOST_DIR:
 	break;
     }

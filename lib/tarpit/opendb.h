@@ -14,6 +14,7 @@ enum host_file {
     HOST_DIR,				/* the directory it is in */
     HOST_SLOTS,				/* DATABASE.slots: max_waiting's slots */
     HOST_CURSOR,			/* DATABASE.journal-cursor: import-log's */
+    HOST_LAST_GOOD,			/* DATABASE.conf-good: the helpers' */
 };
 
 const char *opendb_file(const struct tp_conf *, enum host_file, char *buf, size_t len);

@@ -189,6 +189,16 @@ void msg_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+/* msg_error - something an admin must fix: we go on as best we can */
+void msg_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(LOG_ERR, "error", fmt, ap);
+    va_end(ap);
+}
+
 /* msg_fatal - cannot go on: log and exit 1 */
 void msg_fatal(const char *fmt, ...)
 {

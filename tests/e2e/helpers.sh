@@ -194,6 +194,17 @@ wait "$rp"
 out=$(cat "$T/reload2.out")
 expect_range "a broken config change: the settings read before stay (1 s, ms)" "$(ms_of "$out" 2)" 950 3500
 check "a broken config change: said, naming the line" grep -q "reload.conf changed, but .*reload.conf:2: sleep.*keeping the settings read before" "$T/reload.log"
+check "... at error level" grep -q "tarpit-check: error: .*reload.conf changed, but" "$T/reload.log"
+# A helper that starts while the config is broken (a typo in an edit): it
+# goes on with the settings a helper last read whole, not DUNNO for all.
+out=$(req 198.18.1.1 5 | ask "$P5")
+expect_range "a new helper while the config is broken: the last good settings (1 s, ms)" \
+    "$(ms_of "$out")" 950 3500
+check "... said at error level, naming the line and the copy" grep -q \
+    "tarpit-check: error: .*reload.conf:2: sleep.*settings last read whole, kept in $T/reload.db.conf-good" "$T/reload.log"
+printf 'database = %s/reload.db\nslepe = 5s\n' "$T" >"$T/reload.conf"
+out=$(req 198.18.2.1 6 | ask "$P5")
+expect_range "... a typo in a key name too (1 s, ms)" "$(ms_of "$out")" 950 3500
 
 # A helper shuts itself in once it has its settings (lib/tarpit/sandbox.c),
 # with the config's directory to read: a config an editor writes anew and
