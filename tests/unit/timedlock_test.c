@@ -61,7 +61,8 @@ static pid_t holder(const char *path)
 
 	if (fd < 0 || syscall(SYS_flock, fd, LOCK_EX) < 0)
 	    _exit(1);
-	(void) write(p[1], "x", 1);
+	if (write(p[1], "x", 1) != 1)
+	    _exit(1);
 	pause();
 	_exit(0);
     }
