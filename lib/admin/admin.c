@@ -23,6 +23,8 @@
 
 const struct admin_command admin_commands[] = {
     {"check", admin_check, "address|network ...", "the record of each one's network"},
+    {"ask", admin_ask, "address [--name name] [--sender address] [--recipient address]"
+     " [--profile name]", "what tarpit-check would answer now, and why (changes nothing)"},
     {"list", admin_list, "", "every record, one a line"},
     {"del", admin_del, "address|network ...", "remove records"},
     {"allow", admin_allow, "address|network [--for duration] [--comment text]",

@@ -126,7 +126,7 @@ int     admin_count_states(struct admin *, long *n, size_t *records);
 int     admin_waiting(struct admin *);
 
 /* The commands, one file per concern. */
-admin_fn admin_check, admin_del, admin_allow, admin_block, admin_unblock;
+admin_fn admin_check, admin_del, admin_allow, admin_block, admin_unblock, admin_ask;
 admin_fn admin_list, admin_info, admin_stats, admin_config;
 admin_fn admin_expire, admin_recover;
 admin_fn admin_dump, admin_load;

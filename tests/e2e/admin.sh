@@ -30,6 +30,22 @@ expect_eq "config rule: the rules, one a line" "$($A config rule | tr '\n' '|')"
     "client_name /x/ skip|client_address 198.51.100.0/24 block|"
 sed -i '/^rule = /d' "$T/tarpit.conf"
 
+# --- ask: what tarpit-check would answer, changing nothing ------------------
+expect_eq "ask: a new network would wait sleep" "$($A ask 198.18.7.7 | sed -n 's/^answer *//p')" \
+    "DUNNO after a wait of 1.000s"
+expect_eq "... and ask wrote nothing" "$($A check 198.18.7.7 >/dev/null 2>&1; echo $?)" "1"
+expect_eq "ask: postmaster@ passes at once, and says why" \
+    "$($A ask 198.18.7.7 --recipient postmaster@example.net | sed -n 's/^reason *//p')" "exempt recipient"
+$A block 198.18.8.1 >/dev/null
+expect_eq "ask: a blocked network gets block_action" "$($A ask 198.18.8.9 | sed -n 's/^answer *//p')" \
+    "REJECT Your network is blocked here"
+$A del 198.18.8.1 >/dev/null
+printf '# tarpit dump 1\n@domain%%20example.com first_seen=1 last_seen=%s escapes=1\n' "$(date +%s)" | $A load >/dev/null
+j=$($A --json ask 198.18.9.9 --name mx.example.com)
+check "ask --json: judged by its verified domain, which vouches" \
+    grep -q '"network":"198.18.9.0/24","domain":"example.com","profile":"","wait_ms":0,"answer":"DUNNO at once","reason":"its domain escaped"' <<<"$j"
+expect_eq "ask: not an address is a usage error" "$($A ask nowhere 2>/dev/null; echo $?)" "2"
+
 # --- allow / block / unblock / check / list / del -------------------------
 out=$($A block 192.0.2.5 --for 1h --comment "spam run 42")
 expect_eq "block: says what it did" "${out%% until*}" "blocked 192.0.2.0/24"
