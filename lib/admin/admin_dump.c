@@ -81,10 +81,16 @@ static enum db_change load_one(struct db_txn *t, void *ctx)
     return ledger_apply(t, &e);
 }
 
-/* load_stats - add the dump's counters */
+/* load_stats - move the counters to the dump's: the difference from what
+ * the database said just before (ctx: the dump's, then the database's) */
 static void load_stats(struct tp_stats *st, void *ctx)
 {
-    *st = *(const struct tp_stats *) ctx;
+    const struct tp_stats *want = ctx, *had = want + 1;
+    const int64_t *w = (const int64_t *) want, *h = (const int64_t *) had;
+    int64_t *d = (int64_t *) st;
+
+    for (size_t i = 0; i < STATS_COUNTERS; i++)
+	d[i] = w[i] - h[i];
 }
 
 /* read_dump - every line checked and kept; ADMIN_OK or a status (said) */
@@ -172,8 +178,12 @@ int admin_load(struct admin *a, int argc, char **argv)
 	    fprintf(a->err, "tarpit-admin: nothing loaded; the database is as "
 		    "it was\n");
     }
-    if (rc == ADMIN_OK && l.has_stats && db_update_stats(a->db, load_stats, &l.stats) < 0)
-	rc = admin_db_failed(a);
+    if (rc == ADMIN_OK && l.has_stats) {
+	struct tp_stats both[2] = {l.stats};
+
+	if (db_get_stats(a->db, &both[1]) < 0 || db_update_stats(a->db, load_stats, both) < 0)
+	    rc = admin_db_failed(a);
+    }
     if (rc == ADMIN_OK)
 	fprintf(a->out, "loaded %zu record%s\n", l.items.n, l.items.n == 1 ? "" : "s");
     free(keys);

@@ -157,6 +157,15 @@ $A load <"$T/dump1.txt" >/dev/null
 $A dump >"$T/dump2.txt"
 if cmp -s "$T/dump1.txt" "$T/dump2.txt"; then ok "dump | load | dump: identical, counters included"
 else not_ok "dump | load | dump: identical" "$(diff "$T/dump1.txt" "$T/dump2.txt" | head -3)"; fi
+# A restore (a dump loaded back into the database it came from) restores:
+# the counters become the dump's, never doubled.
+printf '# tarpit dump 1\n@stats tarpits=40 escapes=7\n' | $A load >/dev/null
+expect_eq "load: the database's counters become the dump's" \
+    "$($A --json stats | sed -n 's/^{"tarpits":\([0-9]*\),"escapes":\([0-9]*\),.*/\1\/\2/p')" "40/7"
+$A dump >"$T/dump3.txt"
+$A load "$T/dump3.txt" >/dev/null
+expect_eq "... and a dump loaded back into its own database leaves them as they were" \
+    "$($A --json stats | sed -n 's/^{"tarpits":\([0-9]*\),"escapes":\([0-9]*\),.*/\1\/\2/p')" "40/7"
 # Malformed input: the line number, and nothing changes.
 sed '5000s/tarpits=/tarpitz=/' "$T/dump1.txt" >"$T/bad.txt"
 sed -i '1i 198.51.100.0/24 tarpits=1' "$T/bad.txt"
