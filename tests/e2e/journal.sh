@@ -74,7 +74,7 @@ expect_eq "again: the database is as it was" "$($A dump | md5sum)" "$(md5sum <"$
 out=$($A import-log --seed --journal-file "$J")
 expect_eq "appended: only the new entries are read" "$(head -1 <<<"$out")" \
     "3 journal entries: 1 network delivered mail, 0 correspondents (offenders not looked for)"
-expect_eq "appended: the new delivery escaped" "$(sed -n 2p <<<"$out")" "198.51.100.0/24 escaped (1 messages)"
+expect_eq "appended: the new delivery escaped" "$(sed -n 2p <<<"$out")" "198.51.100.0/24 escaped (1 message)"
 
 # --- A cursor that names no entry: from the oldest, said once --------------
 cp "$CURSOR" "$T/good-cursor"

@@ -132,8 +132,15 @@ j=$(ct tarpit-admin --json check 203.0.113.25)
 expect_eq "the import timer, enabled, learns the host we relayed to from the live journal" \
     "$(sed -n 's/.*"state":"\([a-z]*\)".*/\1/p' <<<"$j")/$(json_field "$j" learned)" "escaped/4"
 expect_eq "... and its service ran clean" "$(ct systemctl show -p Result --value tarpit-import.service)" "success"
-ct mkdir -p /var/lib/prometheus/node-exporter
+ct rm -rf /var/lib/prometheus/node-exporter
 ct systemctl enable --now tarpit-metrics.timer
+expect_eq "the metrics timer without node-exporter: not started (nothing logged every minute)" \
+    "$(ct systemctl show -p ActiveState --value tarpit-metrics.timer)/$(ct systemctl show -p ConditionResult --value tarpit-metrics.timer)" \
+    "inactive/no"
+ct mkdir -p /var/lib/prometheus/node-exporter
+ct systemctl restart tarpit-metrics.timer
+expect_eq "... and with it, after a restart of the timer, started" \
+    "$(ct systemctl show -p ActiveState --value tarpit-metrics.timer)" "active"
 ct systemctl start tarpit-metrics.service
 check "the metrics timer, enabled, writes node-exporter's file" \
     ct grep -q '^tarpit_tarpits_total' /var/lib/prometheus/node-exporter/tarpit.prom
