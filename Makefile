@@ -135,6 +135,19 @@ deps-build:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BUILD_DEPS)
 
+# What `make run` needs: the build, systemd-socket-activate and ss; not
+# the test suite's Postfix, clang, lintian or redis-server.
+RUN_DEPS = $(BUILD_DEPS) systemd iproute2
+deps-run:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(RUN_DEPS)
+
+have-run-deps:
+	@{ [ -f /usr/include/gdbm.h ] && [ -f /usr/include/systemd/sd-journal.h ] \
+	  && [ -f /usr/include/hiredis/hiredis.h ] && command -v pkg-config >/dev/null \
+	  && command -v systemd-socket-activate >/dev/null && command -v ss >/dev/null \
+	  && ls /usr/lib/*/libpsl.so.5 >/dev/null 2>&1; } || $(MAKE) deps-run
+
 deps-deb:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
@@ -195,7 +208,7 @@ deb:
 	    && command -v lintian >/dev/null || $(MAKE) deps-deb
 	tests/system/make-deb "$(CURDIR)"
 
-run: have-deps all tests/policy-client
+run: have-run-deps all tests/policy-client
 	tests/run-local
 
 demo: have-deps all tests/smtp-client
@@ -233,4 +246,5 @@ clean:
 	    tests/watch-peer bench/watchbench bench/loadgen bench/floor bench/spawn
 	rm -rf build
 
-.PHONY: all build-tests bench fuzz deps deps-build deps-deb have-deps check unit-check deb run demo install clean
+.PHONY: all build-tests bench fuzz deps deps-build deps-deb deps-run have-deps have-run-deps \
+	check unit-check deb run demo install clean
