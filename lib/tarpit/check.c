@@ -213,7 +213,11 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
     case WAIT_DONE:
 	msg_info(WHO ": DUNNO after a wait of %ss (%s%s)", WHO_OF(cl), secs, d->reason,
 		 l.wait.talked ? ", early talker" : "");
-	break;
+	remember_session(h, rq, action);	/* the session's later RCPTs: DUNNO */
+	if (p->wait_header)
+	    snprintf(action, len, "PREPEND X-Tarpit: waited %ss before RCPT (%s)",
+		     secs, d->reason);
+	return HELPER_REPLY;
     }
     remember_session(h, rq, action);
     return HELPER_REPLY;

@@ -82,6 +82,7 @@ static const struct conf_key conf_keys[] = {
     {"max_waiting", CT_INT, OFF(max_waiting), "100", 1, 100000, GLOBAL},
     {"dry_run", CT_BOOL, OFF(dry_run), "no", 0, 1, 0},
     {"log_passes", CT_BOOL, OFF(log_passes), "yes", 0, 1, 0},
+    {"wait_header", CT_BOOL, OFF(wait_header), "no", 0, 1, 0},
     {"share_escapes", CT_BOOL, OFF(share_escapes), "no", 0, 1, 0},
     {"share_domains", CT_BOOL, OFF(share_domains), "yes", 0, 1, 0},
     {"never_share", CT_WORDS, OFF(never_share), "", 0, 0, 0},

@@ -47,6 +47,7 @@ struct tp_conf {
     int64_t max_waiting;		/* waits at once on this host */
     int64_t dry_run;			/* log decisions, act on none */
     int64_t log_passes;			/* log DUNNO answered without a wait */
+    int64_t wait_header;		/* a waited message gets X-Tarpit */
     int64_t share_escapes;		/* a profile's records are the global ones */
     int64_t share_domains;		/* escapes shared by verified domain */
     char    never_share[CONF_WORDS_MAX];	/* domains that share nothing */

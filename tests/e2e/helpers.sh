@@ -49,6 +49,14 @@ expect_range "session's first request waits (ms)" "$(ms_of "$out" 1)" 950 3000
 expect_range "same session's second request does not (ms)" "$(ms_of "$out" 2)" 0 500
 expect_range "the next session on the connection waits again (ms)" "$(ms_of "$out" 3)" 950 3000
 
+# --- wait_header: the message that waited says so, once --------------------
+{ db_conf header; printf 'sleep = 1s\nwait_header = yes\n'; } >"$T/header.conf"
+HPORT=$(free_port); activate "$T/header.log" "$HPORT" "$BIN/tarpit-check" -c "$T/header.conf"
+out=$( { req 198.51.100.70 6000; req 198.51.100.70 6000; } | ask "$HPORT")
+check "wait_header = yes: the waited RCPT prepends X-Tarpit" \
+    grep -qE '^action=PREPEND X-Tarpit: waited 1\.[0-9]+s before RCPT \(new network\) ' <<<"$(sed -n 1p <<<"$out")"
+expect_eq "... and the session's next RCPT adds no second one" "$(action_of "$out" 2)" "action=DUNNO"
+
 # --- IPv6 and IPv4-mapped addresses ----------------------------------------
 req 2001:db8:1:2::5 777 | ask "$CPORT" >/dev/null
 req 2001:db8:1:2:ffff::9 777 | ask "$SPORT" >/dev/null
