@@ -515,7 +515,7 @@ static void check_postfix(struct doctor *d, long maxconn, const struct endpoint 
     } else {
 	problem(d, "append check_policy_service { unix:private/tarpit-check, "
 		"timeout=100s, default_action=DUNNO } to smtpd_recipient_restrictions "
-		"(see share/tarpit/postfix/main.cf)",
+		"(see share/tarpit/postfix/main.cf under /usr, or /usr/local for make install)",
 		"no check_policy_service for the tarpit check (unix:private/"
 		"tarpit-check, or port %s) in smtpd_recipient_restrictions",
 		check->port ? check->port : check->tcp);

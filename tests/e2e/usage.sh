@@ -18,8 +18,19 @@ expect_eq "tarpit-admin --version says it too" "$("$BIN/tarpit-admin" --version)
 for m in "$TOP"/share/man/*.[58]; do
     expect_eq "${m##*/}: its footer names the version" "$(sed -n 's/^\.Os //p' "$m")" "tarpit $V"
 done
-expect_eq "debian/changelog's newest entry is VERSION" \
-    "$(sed -n '1s/^tarpit (\([^)]*\)).*/\1/p' "$TOP/debian/changelog")" "$V"
+expect_eq "debian/changelog's newest entry is VERSION (a Debian revision may follow)" \
+    "$(sed -n '1s/^tarpit (\([^)-]*\)\(-[^)]*\)\{0,1\}).*/\1/p' "$TOP/debian/changelog")" "$V"
+# make deb with a changelog entry for another version: a clear error, at
+# once, and nothing built or removed.
+mkdir -p "$T/mv/debian"
+echo "$V" >"$T/mv/VERSION"
+{ printf 'tarpit (9.9.9-1) unstable; urgency=medium\n\n  * A local build.\n\n'
+  printf ' -- Admin <admin@example.org>  Mon, 07 Dec 2026 10:00:00 +0000\n\n'
+  cat "$TOP/debian/changelog"; } >"$T/mv/debian/changelog"
+out=$("$TOP/tests/system/make-deb" "$T/mv" 2>&1); rc=$?
+expect_eq "make deb, VERSION and the changelog apart: says which, exit 1" "$rc: ${out%%:*}" \
+    "1: make deb"
+check "... naming both versions" grep -q "VERSION says $V, but debian/changelog's newest entry is 9.9.9-1" <<<"$out"
 printf 'database = %s/tarpit.db\n' "$T" >"$T/tarpit.conf"
 A="$BIN/tarpit-admin -c $T/tarpit.conf"
 $A -h >"$T/usage" || not_ok "tarpit-admin -h exits 0"
