@@ -127,6 +127,10 @@ int     admin_waiting(struct admin *);
 
 /* The commands, one file per concern. */
 admin_fn admin_check, admin_del, admin_allow, admin_block, admin_unblock, admin_ask;
+admin_fn admin_postfix;
+
+/* admin_postfix.c: a Postfix parameter as postconf -h says it, or 0 */
+char   *admin_postconf(const char *name);
 admin_fn admin_list, admin_info, admin_stats, admin_config;
 admin_fn admin_expire, admin_recover;
 admin_fn admin_dump, admin_load;

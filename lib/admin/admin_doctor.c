@@ -256,27 +256,6 @@ static long check_units(struct doctor *d)
     return maxconn;
 }
 
-/* postconf - one parameter's value from `postconf -h`, or 0 */
-static char *postconf(const char *name)
-{
-    char    cmd[256], *buf = 0;
-    size_t  cap = 0;
-    FILE   *fp;
-    ssize_t n;
-
-    snprintf(cmd, sizeof(cmd), "postconf -h %s 2>/dev/null", name);
-    if ((fp = popen(cmd, "r")) == 0)
-	return 0;
-    n = getdelim(&buf, &cap, 0, fp);
-    if (pclose(fp) != 0 || n < 0) {
-	free(buf);
-	return 0;
-    }
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-	buf[--n] = 0;
-    return buf;
-}
-
 /* find_one - the check_policy_service entry naming needle (":PORT" or
  * "private/NAME") in a list, its text in out (up to the closing brace);
  * 0 or -1 */
@@ -377,7 +356,7 @@ static void probe(struct doctor *d, const char *endpoint, const char *unit)
 	struct sockaddr_un un = {.sun_family = AF_UNIX};
 	const char *path = endpoint[0] == '/' ? endpoint : endpoint + 5;
 
-	if (path[0] != '/' && (queue = postconf("queue_directory")) != 0)
+	if (path[0] != '/' && (queue = admin_postconf("queue_directory")) != 0)
 	    snprintf(where, sizeof(where), "%s/%s", queue, path);
 	else
 	    snprintf(where, sizeof(where), "%s", path);
@@ -452,12 +431,12 @@ static int64_t longest_sleep(const struct tp_conf *c)
 static void check_postfix(struct doctor *d, long maxconn, const struct endpoint *check,
 			          const struct endpoint *store)
 {
-    char   *rcpt = postconf("smtpd_recipient_restrictions");
-    char   *data = postconf("smtpd_data_restrictions");
-    char   *eod = postconf("smtpd_end_of_data_restrictions");
-    char   *tmo = postconf("smtpd_policy_service_timeout");
-    char   *dflt = postconf("smtpd_policy_service_default_action");
-    char   *procs = postconf("default_process_limit");
+    char   *rcpt = admin_postconf("smtpd_recipient_restrictions");
+    char   *data = admin_postconf("smtpd_data_restrictions");
+    char   *eod = admin_postconf("smtpd_end_of_data_restrictions");
+    char   *tmo = admin_postconf("smtpd_policy_service_timeout");
+    char   *dflt = admin_postconf("smtpd_policy_service_default_action");
+    char   *procs = admin_postconf("default_process_limit");
     char    entry[1024], value[128];
     int64_t timeout_ms = 100000, sleep_ms = longest_sleep(&d->a->conf);
     const char *mc = getenv("MAIL_CONFIG");
@@ -467,6 +446,12 @@ static void check_postfix(struct doctor *d, long maxconn, const struct endpoint 
 	goto out;
     }
     good(d, "asking postconf%s%s", mc ? " with MAIL_CONFIG=" : "", mc ? mc : "");
+    if ((strstr(rcpt, "postgrey") || strstr(rcpt, ":10023")) && d->a->conf.greylist)
+	problem(d, "set greylist = no in tarpit.conf (the tarpit's own greylisting rescues "
+		"only clients that failed its wait), or take postgrey out of "
+		"smtpd_recipient_restrictions",
+		"postgrey and the tarpit both greylist: a sender that gave up on the "
+		"wait is greylisted twice, by each on its own clock");
     if (tmo)
 	(void) conf_parse_duration(tmo, &timeout_ms);
     if (find_service(rcpt, check, entry, sizeof(entry)) == 0) {

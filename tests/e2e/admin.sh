@@ -275,6 +275,34 @@ if command -v postconf >/dev/null; then
     rc=$(doctor nobody '')
     expect_eq "doctor: nothing answering on the check's socket is found (exit 5)" \
         "$rc $(grep -c 'nothing answers on .*private/tarpit-check' "$T/doctor.nobody")" "5 1"
+    rc=$(doctor postgrey "$(printf '%s\n' "$shipped" | sed 's/reject_unauth_destination,/reject_unauth_destination, check_policy_service inet:127.0.0.1:10023,/')")
+    expect_eq "doctor: postgrey greylisting beside the tarpit is found (exit 5)" \
+        "$rc $(grep -c 'postgrey and the tarpit both greylist' "$T/doctor.postgrey")" "5 1"
+
+    # postfix enable|disable: our entries into the admin's lists and out.
+    mine='smtpd_recipient_restrictions = permit_mynetworks, reject_rbl_client zen.example.org, permit_sasl_authenticated, reject_unauth_destination, check_policy_service inet:127.0.0.1:10023
+smtpd_client_restrictions = check_client_access cidr:/var/lib/tarpit/blocked.cidr, permit'
+    printf 'queue_directory = %s/pfq\n%s\n' "$T" "$mine" >"$T/pf/main.cf"
+    touch "$T/pf/master.cf"
+    pa() { MAIL_CONFIG=$T/pf $BIN/tarpit-admin -c "$T/doctor.conf" postfix "$@"; }
+    before=$(md5sum <"$T/pf/main.cf")
+    out=$(pa enable --dry-run)
+    expect_eq "postfix enable --dry-run: shows the change, makes none" \
+        "$(grep -c '^smtpd_recipient_restrictions: .* -> .*reject_unauth_destination, check_policy_service { unix:private/tarpit-check' <<<"$out")/$(md5sum <"$T/pf/main.cf")" "1/$before"
+    pa enable >/dev/null
+    expect_eq "postfix enable: the check right after reject_unauth_destination, the admin's entries kept" \
+        "$(MAIL_CONFIG=$T/pf postconf -h smtpd_recipient_restrictions)" \
+        "permit_mynetworks, reject_rbl_client zen.example.org, permit_sasl_authenticated, reject_unauth_destination, check_policy_service { unix:private/tarpit-check, timeout=100s, default_action=DUNNO }, check_policy_service inet:127.0.0.1:10023"
+    expect_eq "... and the store at end of data" "$(MAIL_CONFIG=$T/pf postconf -h smtpd_end_of_data_restrictions)" \
+        "check_policy_service { unix:private/tarpit-store, timeout=10s, default_action=DUNNO }"
+    expect_eq "postfix enable again: nothing to change" "$(pa enable)" \
+        "nothing to change: the tarpit's entries are there already"
+    pa disable >/dev/null
+    expect_eq "postfix disable: every entry of ours out, the admin's kept" \
+        "$(MAIL_CONFIG=$T/pf postconf -h smtpd_recipient_restrictions smtpd_end_of_data_restrictions smtpd_client_restrictions | tr '\n' '|')" \
+        "permit_mynetworks, reject_rbl_client zen.example.org, permit_sasl_authenticated, reject_unauth_destination, check_policy_service inet:127.0.0.1:10023||permit|"
+    expect_eq "postfix disable again: nothing to change" "$(pa disable)" \
+        "nothing to change: the tarpit's entries are gone already"
     TARPIT_UNITDIR=$T/nowhere MAIL_CONFIG=$T/pf $BIN/tarpit-admin -c "$T/doctor.conf" doctor >"$T/doctor.units" 2>&1
     check "doctor: units not installed are found" grep -q "the unit tarpit-check.socket is not installed" "$T/doctor.units"
     unset TARPIT_UNITDIR
