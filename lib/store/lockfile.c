@@ -116,8 +116,11 @@ int lockfile_map(struct fdb *db, int writable)
 
     if (db->page != 0 && (db->page_writable || !writable))
 	return 0;
+    /* A writable mapping's page has its blocks on disk first: a write
+     * through it to a hole on a full file system would be a SIGBUS. */
     if (page < SYNC_AT + 8 * SYNC_WORDS || fstat(db->lock_fd, &st) < 0
-	|| (st.st_size < page && (!writable || ftruncate(db->lock_fd, page) < 0)))
+	|| (st.st_size < page && !writable)
+	|| (writable && posix_fallocate(db->lock_fd, 0, page) != 0))
 	return -1;
     p = mmap(0, (size_t) page, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED,
 	     db->lock_fd, 0);

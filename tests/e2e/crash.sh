@@ -132,12 +132,19 @@ if mkdir -p "$T/small" && mount -t tmpfs -o size=64k,mode=0755 tarpit-test "$T/s
 else
     not_ok "full disk on a small tmpfs" "cannot mount a tmpfs here (not root?)"
 fi
-# World-writable config or database directory: refused.
+# World-writable config or database directory: refused.  A helper that
+# read it whole before left a copy: the tarpit goes on with that, not with
+# what anyone may have written since.
 chmod 0666 "$T/ro.conf"
 P4=$(free_port); activate "$T/ww.log" "$P4" "$BIN/tarpit-check" -c "$T/ro.conf"
-out=$(req 192.0.2.1 1 | "$PC" -t 5000 127.0.0.1 "$P4" | awk '{print $1 " " $NF}')
-expect_eq "world-writable config: DUNNO" "${out% *}" "action=DUNNO"
+out=$(req 192.0.2.1 1 | "$PC" -t 10000 127.0.0.1 "$P4" | awk '{print $1 " " $NF}')
+expect_eq "world-writable config: answered" "${out% *}" "action=DUNNO"
+expect_range "... after the wait of the settings last read whole (5 s, ms)" "${out#* }" 4900 9000
 check "world-writable config: refused with a clear message" grep -q "ro.conf is writable by any user: refusing it" "$T/ww.log"
+rm -f "$T/tarpit.db.conf-good"
+P5=$(free_port); activate "$T/ww2.log" "$P5" "$BIN/tarpit-check" -c "$T/ro.conf"
+out=$(req 192.0.2.1 2 | "$PC" -t 5000 127.0.0.1 "$P5" | awk '{print $1 " " $NF}')
+expect_eq "world-writable config, no settings read whole before: DUNNO at once" "${out% *}" "action=DUNNO"
 $BIN/tarpit-admin -c "$T/ro.conf" list >/dev/null 2>&1
 expect_eq "world-writable config: tarpit-admin refuses it too (exit 3)" "$?" "3"
 
