@@ -43,9 +43,15 @@ expect_eq "the tarpit user exists, and owns the state directory" \
     "$(ct id -un tarpit)/$(ct stat -c %U /var/lib/tarpit)" "tarpit/tarpit"
 
 # --- Wired as README.Debian says; TEST-NET clients on the loopback -----------
-sed -n "s/^ *postconf -e '\(.*\)'$/\1/p" "$TOP/debian/README.Debian" >"$T/postconf"
-expect_eq "README.Debian gives the two postconf lines" "$(wc -l <"$T/postconf")" "2"
-while IFS= read -r line; do ct postconf -e "$line"; done <"$T/postconf"
+# An admin's own restriction is there before: set-up keeps it.
+ct postconf -e "smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination, check_sender_access inline:{ spammer@example.test=REJECT }"
+sed -n 's/^ *\(tarpit-admin postfix enable\( --dry-run\)\{0,1\}\)$/\1/p' "$TOP/debian/README.Debian" >"$T/setup"
+expect_eq "README.Debian gives the set-up commands" "$(tr '\n' '|' <"$T/setup")" \
+    "tarpit-admin postfix enable --dry-run|tarpit-admin postfix enable|"
+while IFS= read -r line; do ct $line >>"$T/setup.out" 2>&1; done <"$T/setup"
+expect_eq "... which put the check after reject_unauth_destination and keep the admin's entry" \
+    "$(ct postconf -h smtpd_recipient_restrictions)" \
+    "permit_mynetworks, reject_unauth_destination, check_policy_service { unix:private/tarpit-check, timeout=100s, default_action=DUNNO }, check_sender_access inline:{ spammer@example.test=REJECT }"
 ct postconf -e "relay_domains = example.test" "relay_transport = discard:" "mynetworks = 127.0.0.0/8" \
     "smtputf8_enable = no" "transport_maps = inline:{relay.test=smtp:[203.0.113.25]:2525}"
 for a in 192.0.2.10 192.0.2.20 198.51.100.5 198.51.100.77 203.0.113.7 203.0.113.25 100.64.0.9 198.18.0.7; do
