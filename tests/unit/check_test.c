@@ -12,6 +12,7 @@
 #include "tarpit/opendb.h"
 #include "unit.h"
 #include "unit_conf.h"
+#include "unit_req.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -124,22 +125,6 @@ static int stand_in_wait(int policy_fd, int64_t ms, const struct request *rq, in
     return 0;
 }
 
-/* request - a policy_req from "name=value;..." (kept in buf) */
-static void request(const char *attrs, char *buf, size_t len, struct policy_req *q)
-{
-    char   *save = 0, *tok;
-
-    snprintf(buf, len, "%s", attrs);
-    memset(q, 0, sizeof(*q));
-    for (tok = strtok_r(buf, ";", &save); tok; tok = strtok_r(0, ";", &save)) {
-	char   *eq = strchr(tok, '=');
-
-	*eq = 0;
-	q->attr[q->nattr].name = tok;
-	q->attr[q->nattr++].value = eq + 1;
-    }
-}
-
 /* load - each dump line of text into the store, NOW the time */
 static void load(struct tp_db *db, const struct tp_conf *c, const char *text)
 {
@@ -229,7 +214,7 @@ int main(void)
 	load(h->db, &h->conf, cases[i].before);
 	scripted = cases[i].wait;
 	waits = 0;
-	request(cases[i].attrs, buf, sizeof(buf), &q);
+	unit_request(cases[i].attrs, buf, sizeof(buf), &q);
 	request_read(&rq, &q);
 	next = check_request(h, &rq, action, sizeof(action));
 	EXPECT(strcmp(action, cases[i].action) == 0 && next == cases[i].next,

@@ -7,6 +7,7 @@
 #include "tarpit/decide.h"
 #include "unit.h"
 #include "unit_conf.h"
+#include "unit_req.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -124,22 +125,6 @@ static const struct {
     {"a blocked network stays blocked", config_g, BLOCKED, D_VOUCHES, VERDICT_BLOCK, 0, "blocked"},
 };
 
-/* request - a policy_req from "name=value;..." (kept in buf) */
-static void request(const char *attrs, char *buf, size_t len, struct policy_req *q)
-{
-    char   *save = 0, *tok;
-
-    snprintf(buf, len, "%s", attrs);
-    memset(q, 0, sizeof(*q));
-    for (tok = strtok_r(buf, ";", &save); tok; tok = strtok_r(0, ";", &save)) {
-	char   *eq = strchr(tok, '=');
-
-	*eq = 0;
-	q->attr[q->nattr].name = tok;
-	q->attr[q->nattr++].value = eq + 1;
-    }
-}
-
 int main(void)
 {
     struct tp_conf a, b, g, n;
@@ -166,7 +151,7 @@ int main(void)
 
 	if (cases[i].context)
 	    c = conf_profile(c, cases[i].context);
-	request(cases[i].attrs, buf, sizeof(buf), &q);
+	unit_request(cases[i].attrs, buf, sizeof(buf), &q);
 	memset(&r, 0, sizeof(r));
 	r.escapes = cases[i].rec == ESCAPED;
 	r.allow_until = cases[i].rec == ALLOWED ? -1 : 0;
@@ -190,7 +175,7 @@ int main(void)
 	struct request rq;
 	enum dom dom = domain_cases[i].dom;
 
-	request("client_address=192.0.2.1;client_name=mx.example.com", buf, sizeof(buf), &q);
+	unit_request("client_address=192.0.2.1;client_name=mx.example.com", buf, sizeof(buf), &q);
 	request_read(&rq, &q);
 	memset(&r, 0, sizeof(r));
 	r.escapes = domain_cases[i].rec == ESCAPED;
