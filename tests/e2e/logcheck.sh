@@ -52,7 +52,7 @@ printf 'hello\n\n' | "$PC" 127.0.0.1 "$CPORT" >/dev/null
 { cat "$T/own.log"; [ -n "$LOGS" ] && cat "$LOGS"/*.log 2>/dev/null; } |
     grep -aE '^tarpit-(check|store|admin): ' | sort -u >"$T/lines"
 # notable: a level word, the watch that cannot work, tarpit-admin's errors
-grep -aE '^tarpit-[a-z]+: (warning|fatal|panic): |cannot watch the SMTP client|^tarpit-admin: tarpit-admin: ' \
+grep -aE '^tarpit-[a-z]+: (warning|error|fatal|panic): |cannot watch the SMTP client|^tarpit-admin: tarpit-admin: ' \
     "$T/lines" >"$T/notable"
 grep -avxF -f "$T/notable" "$T/lines" >"$T/routine"
 # as_logged FORM - the lines as logcheck reads them: journalctl's short
