@@ -21,6 +21,8 @@
  *	write with postconf -e and then run postfix reload when Postfix
  *	runs; --dry-run prints each change as "name: old -> new" and changes
  *	nothing.  MAIL_CONFIG selects another Postfix, as for postconf.
+ *	Root's tarpit-admin runs postconf and postfix with root's ids (it
+ *	otherwise works as the state directory's owner: admin_owner.c).
  *
  *	admin_postconf() is the one way tarpit-admin reads a Postfix
  *	parameter (doctor too).
@@ -220,6 +222,7 @@ int admin_postfix(struct admin *a, int argc, char **argv)
 	enable = 0;
     else
 	return admin_usage(a);
+    admin_as_root(a, 1);		/* main.cf is root's */
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]) && rc == ADMIN_OK; i++) {
 	const char *name = lists[i], *entry = 0, *part = "", *port = "";
 	char   *value, *now, assign[8192];
@@ -235,6 +238,7 @@ int admin_postfix(struct admin *a, int argc, char **argv)
 		continue;			/* an older Postfix: none */
 	    fprintf(a->err, "tarpit-admin: postfix: postconf -h %s failed (is Postfix "
 		    "installed? MAIL_CONFIG?)\n", name);
+	    admin_as_root(a, 0);
 	    return ADMIN_CONFIG;
 	}
 	if ((now = changed(value, entry, part, port)) != 0) {
@@ -278,5 +282,6 @@ int admin_postfix(struct admin *a, int argc, char **argv)
 	    fprintf(a->out, "Postfix is not running: the change applies when it starts\n");
 	}
     }
+    admin_as_root(a, 0);
     return rc;
 }

@@ -48,7 +48,8 @@ ct postconf -e "smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_
 sed -n 's/^ *\(tarpit-admin postfix enable\( --dry-run\)\{0,1\}\)$/\1/p' "$TOP/debian/README.Debian" >"$T/setup"
 expect_eq "README.Debian gives the set-up commands" "$(tr '\n' '|' <"$T/setup")" \
     "tarpit-admin postfix enable --dry-run|tarpit-admin postfix enable|"
-while IFS= read -r line; do ct $line >>"$T/setup.out" 2>&1; done <"$T/setup"
+while IFS= read -r line; do ct $line </dev/null >>"$T/setup.out" 2>&1; done <"$T/setup"
+
 expect_eq "... which put the check after reject_unauth_destination and keep the admin's entry" \
     "$(ct postconf -h smtpd_recipient_restrictions)" \
     "permit_mynetworks, reject_unauth_destination, check_policy_service { unix:private/tarpit-check, timeout=100s, default_action=DUNNO }, check_sender_access inline:{ spammer@example.test=REJECT }"
