@@ -7,6 +7,7 @@
 #                     config, Postfix snippets, logcheck rules)
 #   make deps         install the Debian build and test dependencies
 #   make deb          tarpit_VERSION_ARCH.deb, with Debian's own tools
+#   make bench-guard  the hot path against a baseline build: what fell
 #   make unit-check   the unit tests alone (the package build runs them)
 #   make analyze      gcc's static analyser over every source (make check runs it)
 #   make coverage     line coverage per lib/ file (gcov), from the unit
@@ -100,6 +101,12 @@ bench/watchbench bench/floor bench/spawn: %: %.c
 
 bench/loadgen: bench/loadgen.c
 	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+
+# The hot path against a baseline build (bench/baseline): which scenario
+# fell below 0.90 of it.  Before a change to the hot path is called done;
+# never in make check.
+bench-guard: have-deps all bench/loadgen
+	bench/guard
 
 # Fuzz targets: libFuzzer with ASan+UBSan, the library built by clang.
 FUZZ_TARGETS = policy addr conf record admin_line load
@@ -246,5 +253,5 @@ clean:
 	    tests/watch-peer bench/watchbench bench/loadgen bench/floor bench/spawn
 	rm -rf build
 
-.PHONY: all build-tests bench fuzz deps deps-build deps-deb deps-run have-deps have-run-deps \
+.PHONY: all build-tests bench bench-guard fuzz deps deps-build deps-deb deps-run have-deps have-run-deps \
 	check unit-check deb run demo install clean
