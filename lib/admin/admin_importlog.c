@@ -9,7 +9,11 @@
  *	- correspondents: the hosts our own Postfix delivered mail to (a
  *	  delivery agent's "QID: to=<...>, relay=NAME[ADDR]:PORT, ...,
  *	  status=sent" line), as OpenBSD's spamlogd does: their networks
- *	  escape, so that their replies never wait (learn_correspondents);
+ *	  escape, so that their replies never wait (learn_correspondents).
+ *	  Not a delivery of mail with the null sender (the queue manager's
+ *	  "QID: from=<>" line): a bounce or a delivery notice goes where a
+ *	  remote client said, MAIL FROM:<u@[ADDR]> with NOTIFY=SUCCESS, and
+ *	  teaches nothing of ours;
  *	- with --seed, every network that delivered mail here: smtpd's "QID:
  *	  client=NAME[ADDR]" line names the client of a queue file, and the
  *	  queue manager's "QID: from=<...>, size=" line says the message was
@@ -31,7 +35,9 @@
  *
  *	Only lines whose program is Postfix's count: in a file, a syslog
  *	identifier that starts with "postfix" (which any local user can write
- *	with logger: the manual says so); from the journal, entries of
+ *	with logger: the manual says so), read at its place in the line
+ *	(after the time and the host), never from text later in it, such as
+ *	a user name another program logs; from the journal, entries of
  *	Postfix's user id, named by their _COMM (admin_journal.c).  Each form
  *	counts only at the start of the message, where Postfix puts it:
  *	addresses and texts later in a line are the senders' own words.  An address in a to=<...> field is read
@@ -48,6 +54,7 @@
 #include "tarpit/ledger.h"
 #include "store/record.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -72,6 +79,7 @@ struct import {
     struct admin *a;
     regex_t client_re, queued_re, sent_re, offence_re[2];
     struct array queued;		/* struct queued */
+    struct array nulls;			/* char[32]: queue ids of from=<> mail */
     struct array sent;			/* struct tally: correspondents */
     struct array offenders;		/* struct tally */
     int     offenders_wanted;		/* --offenders */
@@ -130,6 +138,17 @@ static struct queued *find_queued(struct import *im, const char *qid, size_t len
     return 0;
 }
 
+/* null_sender - was this queue id's mail from=<> (a bounce, a notice)? */
+static int null_sender(struct import *im, const char *qid, size_t len)
+{
+    const char (*q)[32] = im->nulls.v;
+
+    for (size_t i = im->nulls.n; i-- > 0;)
+	if (strlen(q[i]) == len && memcmp(q[i], qid, len) == 0)
+	    return 1;
+    return 0;
+}
+
 /* skip_address - past "<ADDRESS>" as Postfix logs it: a quoted local
  * part may hold '>' or ','; the first byte after it, or 0 */
 static const char *skip_address(const char *p)
@@ -164,7 +183,8 @@ static const char *correspondent(struct import *im, const char *msg,
     regmatch_t m[2];
     struct tp_addr a;
 
-    if (p == msg || strncmp(p, ": to=", 5) != 0 || (p = skip_address(p + 5)) == 0)
+    if (p == msg || strncmp(p, ": to=", 5) != 0 || null_sender(im, msg, (size_t) (p - msg))
+	|| (p = skip_address(p + 5)) == 0)
 	return 0;
     if (strncmp(p, ", orig_to=", 10) == 0 && (p = skip_address(p + 10)) == 0)
 	return 0;
@@ -215,6 +235,9 @@ static void one_message(void *ctx, const char *ident, const char *msg)
 
 	if (e)
 	    e->accepted = 1;
+	if (msg[m[0].rm_eo] == '>' && m[1].rm_eo - m[1].rm_so < 32)
+	    snprintf(array_add(&im->nulls), 32, "%.*s", (int) (m[1].rm_eo - m[1].rm_so),
+		     msg + m[1].rm_so);
 	return;
     }
     if (correspondent(im, msg, key, sizeof(key))) {
@@ -259,19 +282,32 @@ static void one_line(struct import *im, const char *line, char *ident, size_t le
 	*ident = 0;			/* the end of an export entry */
 	return;
     }
-    /* "Mmm dd hh:mm:ss host IDENT[PID]: MSG", or an ISO time */
-    if ((p = strstr(line, "]: ")) == 0)
+    /* "Mmm dd hh:mm:ss HOST IDENT[PID]: MSG", or an ISO time in one word:
+     * the identifier is read at its place, never from later in the line */
+    p = line;
+    if (isalpha((unsigned char) p[0]) && isalpha((unsigned char) p[1])
+	&& isalpha((unsigned char) p[2]) && p[3] == ' ') {
+	p += 4;
+	p += strspn(p, " ");
+	p += strspn(p, "0123456789");	/* the day */
+	if (*p++ != ' ')
+	    return;
+    }
+    p += strcspn(p, " ");		/* the time */
+    if (*p++ != ' ')
 	return;
-    for (b = p; b > line && b[-1] != '[' && b[-1] != ' '; b--)
-	 /* the pid */ ;
-    if (b == line || b[-1] != '[')
+    p += strcspn(p, " ");		/* the host */
+    if (*p++ != ' ')
 	return;
-    const char *i = --b;
+    b = p + strcspn(p, "[ ");
+    if (b == p || *b != '[')
+	return;
+    const char *pid = b + 1, *end = pid + strspn(pid, "0123456789");
 
-    while (i > line && i[-1] != ' ')
-	i--;
-    snprintf(ident, len, "%.*s", (int) (b - i), i);
-    one_message(im, ident, p + 3);
+    if (end == pid || strncmp(end, "]: ", 3) != 0)
+	return;
+    snprintf(ident, len, "%.*s", (int) (b - p), p);
+    one_message(im, ident, end + 3);
     *ident = 0;
 }
 
@@ -423,6 +459,7 @@ int admin_import_log(struct admin *a, int argc, char **argv)
     memset(&im, 0, sizeof(im));
     im.a = a;
     im.queued = (struct array) ARRAY_OF(struct queued);
+    im.nulls = (struct array) ARRAY_OF(char[32]);
     im.offenders = (struct array) ARRAY_OF(struct tally);
     im.sent = (struct array) ARRAY_OF(struct tally);
     for (int i = 0; i < argc && rc == ADMIN_OK; i++) {
@@ -475,6 +512,7 @@ int admin_import_log(struct admin *a, int argc, char **argv)
 	rc = learn(&im, dry, "lines");
     free(operands);
     array_free(&im.queued);
+    array_free(&im.nulls);
     array_free(&im.offenders);
     array_free(&im.sent);
     regfree(&im.client_re);

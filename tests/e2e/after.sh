@@ -170,9 +170,30 @@ $I check 100.64.7.99 >/dev/null 2>&1
 expect_eq "import-log --offenders: the words in a sender address block nobody (does not resolve)" "$?" "1"
 $I check 100.64.8.9 >/dev/null 2>&1
 expect_eq "import-log --offenders: ... nor a forged SASL line in one" "$?" "1"
+# A correspondent is a host our Postfix delivered mail to, not where a
+# bounce or a notice (from=<>) went: a remote client names that address.
+# And only a Postfix line's own identifier counts, at its place: not one
+# that another program quotes in its message.
+cat >"$T/corr.log" <<'LOG'
+Nov 22 07:00:00 mx postfix/qmgr[102]: 7D7D7D7D7D: from=<>, size=2000, nrcpt=1 (queue active)
+Nov 22 07:00:01 mx postfix/smtp[103]: 7D7D7D7D7D: to=<u@[198.51.100.7]>, relay=none[198.51.100.7]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)
+Nov 22 07:00:02 mx dovecot: imap-login: Disconnected: user=<x postfix/smtp[1]: 8E8E8E8E8E: to=<a@b.example>, relay=x[192.0.2.7]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (ok)>
+Nov 22 07:00:03 mx postfix/qmgr[102]: 9F9F9F9F9F: from=<me@example.test>, size=900, nrcpt=1 (queue active)
+Nov 22 07:00:04 mx postfix/smtp[103]: 9F9F9F9F9F: to=<you@partner.example>, relay=mx.partner.example[203.0.113.30]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)
+LOG
+printf 'database = %s/corr.db\n' "$T" >"$T/corr.conf"
+C="$BIN/tarpit-admin -c $T/corr.conf"
+$C import-log "$T/corr.log" >/dev/null
+expect_eq "import-log: a host we relayed mail to is a correspondent" \
+    "$($C --json check 203.0.113.30 | sed 's/.*"state":"\([a-z]*\)".*/\1/')" "escaped"
+$C check 198.51.100.7 >/dev/null 2>&1
+expect_eq "... not where a null-sender notice went (MAIL FROM:<u@[ADDR]> NOTIFY=SUCCESS)" "$?" "1"
+$C check 192.0.2.7 >/dev/null 2>&1
+expect_eq "... nor a delivery line quoted in another program's message" "$?" "1"
+
 # Configured offence patterns replace the built-in ones.
 printf 'database = %s/import2.db\noffender_threshold = 2\noffender_pattern = /^too many errors after [A-Z]+ from [^[ ]*\\[([0-9a-fA-F.:]+)\\]/\n' "$T" >"$T/import2.conf"
-printf 'x postfix/smtpd[1]: too many errors after RCPT from bot[198.51.100.9]\n%.0s' 1 2 >>"$T/mail.log"
+printf 'Nov 22 08:00:00 mx postfix/smtpd[1]: too many errors after RCPT from bot[198.51.100.9]\n%.0s' 1 2 >>"$T/mail.log"
 out=$("$BIN/tarpit-admin" -c "$T/import2.conf" import-log --offenders "$T/mail.log")
 check "import-log: an offender_pattern from the config blocks its matches" grep -q "198.51.100.0/24 blocked (2 offending lines)" <<<"$out"
 if grep -q '192.0.2.0/24 blocked' <<<"$out"; then

@@ -71,7 +71,7 @@ rules "$VIOL" >"$T/viol.rules"
 n_routine=$(wc -l <"$T/routine"); n_notable=$(wc -l <"$T/notable")
 check "routine lines to match: $n_routine (at least 10)" test "$n_routine" -ge 10
 check "notable lines: $n_notable, among them a config error and a database that cannot be used" \
-    sh -c "grep -q 'config error\|answering DUNNO to every request' '$T/notable' && grep -q 'such file or directory\|cannot open' '$T/notable' && grep -q 'malformed' '$T/notable'"
+    sh -c "grep -q 'config error\|answering DUNNO to every request\|settings last read whole' '$T/notable' && grep -q 'such file or directory\|cannot open' '$T/notable' && grep -q 'malformed' '$T/notable'"
 for form in short rfc3339; do
     as_logged $form <"$T/routine" >"$T/routine.$form"
     as_logged $form <"$T/notable" >"$T/notable.$form"
