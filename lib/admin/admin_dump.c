@@ -93,6 +93,18 @@ static void load_stats(struct tp_stats *st, void *ctx)
 	d[i] = w[i] - h[i];
 }
 
+/* width_ok - a key that is no network ('@'), or a network of a width
+ * the helpers look up (the same rule as block's, and export-map's) */
+static int width_ok(struct admin *a, const char *key)
+{
+    const char *net = ledger_key_network(key);
+    struct tp_net n;
+
+    if (key[0] == KEY_RESERVED)
+	return 1;
+    return net != 0 && addr_parse_network(net, &n) == 0 && ledger_width_ok(&a->conf, &n);
+}
+
 /* read_dump - every line checked and kept; ADMIN_OK or a status (said) */
 static int read_dump(struct admin *a, FILE *fp, const char *name, struct load *l)
 {
@@ -113,6 +125,9 @@ static int read_dump(struct admin *a, FILE *fp, const char *name, struct load *l
 	else if (dump_parse(line, &item, &why) == 0 && item.kind == DUMP_STATS) {
 	    l->stats = item.stats;
 	    l->has_stats = 1;
+	} else if (why == 0 && item.kind == DUMP_RECORD && !width_ok(a, item.key)) {
+	    why = "a network of a width the helpers never look up (ipv4_prefix, "
+		"ipv6_prefix, ipv6_aggregate's /48)";
 	} else if (why == 0 && item.kind == DUMP_RECORD) {
 	    struct load_item *it = array_add(&l->items);
 

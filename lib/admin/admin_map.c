@@ -45,7 +45,7 @@ struct export {
     const struct tp_conf *conf;
     int64_t now;
     int     access;			/* --format access */
-    long    written, skipped;
+    long    written, skipped, refused;
 };
 
 /* export_one - db_walk callback: a blocked network's line */
@@ -59,6 +59,10 @@ static int export_one(const char *key, const struct tp_record *r, void *ctx)
     if (!active_until(r->block_until, x->now) || key[0] == KEY_PROFILE_OPEN
 	|| addr_parse_network(key, &net) < 0)
 	return 0;
+    if (!ledger_width_ok(x->conf, &net)) {
+	x->refused++;			/* never a /0 for Postfix */
+	return 0;
+    }
     if (x->access && (key = access_key(&net, buf, sizeof(buf))) == 0) {
 	x->skipped++;
 	return 0;
@@ -72,7 +76,7 @@ static int export_one(const char *key, const struct tp_record *r, void *ctx)
 int admin_export_map(struct admin *a, int argc, char **argv)
 {
     const char *format = "cidr", *out_path = 0;
-    struct export x = {0, &a->conf, (int64_t) time(0), 0, 0, 0};
+    struct export x = {0, &a->conf, (int64_t) time(0), 0, 0, 0, 0};
     struct admin_out out;
     FILE   *fp;
     int     rc;
@@ -106,6 +110,11 @@ int admin_export_map(struct admin *a, int argc, char **argv)
     if (out_path)
 	fprintf(a->out, "wrote %ld blocked network%s to %s\n", x.written,
 		x.written == 1 ? "" : "s", out_path);
+    if (x.refused)
+	fprintf(a->err, "tarpit-admin: %ld blocked record%s of a width the helpers never "
+		"look up (like 0.0.0.0/0, written behind tarpit-admin's back) left out: "
+		"tarpit-admin list shows them, del removes them\n", x.refused,
+		x.refused == 1 ? "" : "s");
     if (x.skipped)
 	fprintf(a->err, "tarpit-admin: %ld network%s not on an 8-bit (IPv4) or "
 		"16-bit (IPv6) boundary left out: use --format cidr\n", x.skipped,

@@ -77,6 +77,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 
 /* ledger_total_failures - how often the network ever failed the tarpit:
@@ -585,6 +586,18 @@ const char *ledger_key_network(const char *key)
     if (n == 0 || n >= CONF_NAME_MAX || key[n + 1] != KEY_PROFILE_CLOSE)
 	return 0;
     return key + n + 2;
+}
+
+/* ledger_width_ok - is this a network of a width the helpers look up:
+ * ipv4_prefix, ipv6_prefix, or the /48 that ipv6_aggregate makes of many
+ * /64s?  Only such a network is exported to Postfix or loaded: a record
+ * of 0.0.0.0/0 written behind the CLI's back would otherwise block all */
+int     ledger_width_ok(const struct tp_conf *c, const struct tp_net *n)
+{
+    if (n->addr.family == AF_INET)
+	return n->prefix == c->ipv4_prefix;
+    return n->prefix == c->ipv6_prefix
+	|| (c->ipv6_aggregate > 0 && c->ipv6_prefix > 48 && n->prefix == 48);
 }
 
 /* ledger_take_marks - a profile's own record with the admin's allow and

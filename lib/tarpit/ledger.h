@@ -86,5 +86,6 @@ void    ledger_take_marks(struct tp_record *, int *found,
 			          const struct tp_record *global, int gfound);
 int64_t ledger_total_failures(const struct tp_record *);
 int     ledger_grey_room(const struct tp_conf *, const struct tp_record *, int64_t now);
+int     ledger_width_ok(const struct tp_conf *, const struct tp_net *);
 
 #endif

@@ -46,6 +46,11 @@ check "ask --json: judged by its verified domain, which vouches" \
     grep -q '"network":"198.18.9.0/24","domain":"example.com","profile":"","wait_ms":0,"answer":"DUNNO at once","reason":"its domain escaped"' <<<"$j"
 expect_eq "ask: not an address is a usage error" "$($A ask nowhere 2>/dev/null; echo $?)" "2"
 
+# load applies block's width rule: a /22 blocked (or a /0) is refused whole.
+out=$(printf '# tarpit dump 1\n198.51.100.0/22 first_seen=1 last_seen=1 block_until=-1\n' | $A load 2>&1); rc=$?
+expect_eq "load: a network of a width block refuses is refused, nothing loaded (exit 2)" "$rc" "2"
+check "... and says why" grep -q "a network of a width the helpers never look up" <<<"$out"
+
 # --- allow / block / unblock / check / list / del -------------------------
 out=$($A block 192.0.2.5 --for 1h --comment "spam run 42")
 expect_eq "block: says what it did" "${out%% until*}" "blocked 192.0.2.0/24"
