@@ -82,6 +82,7 @@ struct admin_entry {
 
 const char *admin_time(int64_t t, char *buf, size_t len);
 void    admin_json_string(FILE *, const char *);
+const char *admin_safe(const char *, char *buf, size_t len);
 void    admin_print_record(struct admin *, const char *key,
 			           const struct tp_record *, int first);
 int     admin_collect(struct admin *, struct array *entries, int greylist);

@@ -22,6 +22,18 @@
 
 #define DUMP_LINE_MAX 16384		/* a dump's lines are far shorter */
 
+/* width_ok - a key that is no network ('@'), or a network of a width
+ * the helpers look up (the same rule as block's, and export-map's) */
+static int width_ok(struct admin *a, const char *key)
+{
+    const char *net = ledger_key_network(key);
+    struct tp_net n;
+
+    if (key[0] == KEY_RESERVED)
+	return 1;
+    return net != 0 && addr_parse_network(net, &n) == 0 && ledger_width_ok(&a->conf, &n);
+}
+
 /* admin_dump - the whole database as text: see tarpit-admin(8) */
 int admin_dump(struct admin *a, int argc, char **argv)
 {
@@ -39,8 +51,13 @@ int admin_dump(struct admin *a, int argc, char **argv)
     dump_stats(a->out, &st);
     for (size_t i = 0; i < c.n; i++) {
 	const struct admin_entry *e = (struct admin_entry *) c.v + i;
+	char    safe[DB_KEY_MAX];
 
-	dump_record(a->out, e->key, &e->r);
+	if (!width_ok(a, e->key))	/* load would refuse it, and the dump */
+	    fprintf(a->out, "# left out, not a network the helpers look up: %s\n",
+		    admin_safe(e->key, safe, sizeof(safe)));
+	else
+	    dump_record(a->out, e->key, &e->r);
     }
     admin_collect_free(&c);
     return fflush(a->out) == 0 && !ferror(a->out) ? ADMIN_OK
@@ -91,18 +108,6 @@ static void load_stats(struct tp_stats *st, void *ctx)
 
     for (size_t i = 0; i < STATS_COUNTERS; i++)
 	d[i] = w[i] - h[i];
-}
-
-/* width_ok - a key that is no network ('@'), or a network of a width
- * the helpers look up (the same rule as block's, and export-map's) */
-static int width_ok(struct admin *a, const char *key)
-{
-    const char *net = ledger_key_network(key);
-    struct tp_net n;
-
-    if (key[0] == KEY_RESERVED)
-	return 1;
-    return net != 0 && addr_parse_network(net, &n) == 0 && ledger_width_ok(&a->conf, &n);
 }
 
 /* read_dump - every line checked and kept; ADMIN_OK or a status (said) */

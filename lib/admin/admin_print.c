@@ -72,13 +72,26 @@ static void print_json(struct admin *a, const char *key, const struct tp_record 
     fprintf(a->out, ",\"state\":\"%s\"}\n", record_state_name[st]);
 }
 
+/* admin_safe - text for a terminal: its control characters '?' (a key or
+ * a comment written behind tarpit-admin's back may hold an escape
+ * sequence); buf */
+const char *admin_safe(const char *s, char *buf, size_t len)
+{
+    size_t  n = 0;
+
+    for (; *s && n + 1 < len; s++)
+	buf[n++] = (unsigned char) *s < 0x20 || *s == 0x7f ? '?' : *s;
+    buf[n] = 0;
+    return buf;
+}
+
 /* print_text - one record as "name value" lines */
 static void print_text(struct admin *a, const char *key, const struct tp_record *r,
 		               enum record_state st)
 {
-    char    buf[40];
+    char    buf[40], safe[DB_KEY_MAX];
 
-    fprintf(a->out, "%-16s%s\n", "network", key);
+    fprintf(a->out, "%-16s%s\n", "network", admin_safe(key, safe, sizeof(safe)));
     fprintf(a->out, "%-16s%s\n", "state", record_state_name[st]);
     for (size_t i = 0; i < record_nfields; i++) {
 	const struct record_field *f = record_field_table + i;
@@ -101,7 +114,8 @@ static void print_text(struct admin *a, const char *key, const struct tp_record 
 	    break;
 	}
     }
-    fprintf(a->out, "%-16s%s\n", "comment", r->comment[0] ? r->comment : "-");
+    fprintf(a->out, "%-16s%s\n", "comment",
+	    r->comment[0] ? admin_safe(r->comment, safe, sizeof(safe)) : "-");
 }
 
 /* admin_print_record - one record, as text (a blank line before all but

@@ -32,13 +32,13 @@ int admin_list(struct admin *a, int argc, char **argv)
     for (size_t i = 0; i < c.n; i++) {
 	const struct admin_entry *e = (struct admin_entry *) c.v + i;
 	const struct tp_record *r = &e->r;
-	char    f[32], l[32];
+	char    f[32], l[32], safe[DB_KEY_MAX];
 
 	if (a->json)
 	    admin_print_record(a, e->key, r, i == 0);
 	else
 	    fprintf(a->out, "%s %s %s %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
-		    " %" PRId64 " %s %s\n", e->key,
+		    " %" PRId64 " %s %s\n", admin_safe(e->key, safe, sizeof(safe)),
 		    admin_time(r->first_seen, f, sizeof(f)),
 		    admin_time(r->last_seen, l, sizeof(l)),
 		    r->tarpits, r->escapes, r->pending, r->hangups,

@@ -93,9 +93,34 @@ void    dump_stats(FILE *fp, const struct tp_stats *st)
     putc('\n', fp);
 }
 
-/* dump_record - a network's line, or a greylist entry's */
+/* key_ok - is this a key dump_parse() takes back: a network in
+ * canonical form (a profile's too), a greylist entry, a domain's record?
+ * A key written behind tarpit-admin's back may be anything */
+static int key_ok(const char *key)
+{
+    const char *net, *d;
+    char    canonical[ADDR_KEY_MAX];
+
+    if (key[0] == KEY_RESERVED)
+	return ledger_is_grey_key(key) || ((d = ledger_key_domain(key)) != 0 && *d
+	    && strspn(d, "abcdefghijklmnopqrstuvwxyz0123456789.-_") == strlen(d));
+    return (net = ledger_key_network(key)) != 0 && strchr(net, '/') != 0
+	&& addr_key_from_arg(net, 32, 128, canonical, sizeof(canonical)) == 0
+	&& strcmp(canonical, net) == 0;
+}
+
+/* dump_record - a network's line, or a greylist entry's; a key that is
+ * none of tarpit's is a comment line, so that the dump loads back.  A
+ * comment's control characters (written behind tarpit-admin's back:
+ * allow and block refuse them) are '?', for the same reason */
 void    dump_record(FILE *fp, const char *key, const struct tp_record *r)
 {
+    if (!key_ok(key)) {
+	fputs("# left out, not a key of tarpit's: ", fp);
+	put_text(fp, key);
+	putc('\n', fp);
+	return;
+    }
     put_text(fp, key);
     if (ledger_is_grey_key(key)) {
 	struct grey_entry g;
@@ -105,8 +130,14 @@ void    dump_record(FILE *fp, const char *key, const struct tp_record *r)
     } else {
 	put_fields(fp, r, record_field_table, record_nfields);
 	if (r->comment[0]) {
+	    char    safe[RECORD_COMMENT_MAX];
+
+	    snprintf(safe, sizeof(safe), "%s", r->comment);
+	    for (char *c = safe; *c; c++)
+		if ((unsigned char) *c < 0x20 || *c == 0x7f)
+		    *c = '?';
 	    fputs(" comment=", fp);
-	    put_text(fp, r->comment);
+	    put_text(fp, safe);
 	}
     }
     putc('\n', fp);
