@@ -97,7 +97,9 @@ ssize_t admin_read_line(FILE *, char *buf, size_t len);
 struct admin_out {
     FILE   *fp;
     const char *path;			/* 0: a->out */
-    char    tmp[CONF_PATH_MAX + 32];
+    char    tmp[CONF_PATH_MAX + 32];	/* the temporary file's name in dirfd */
+    const char *name;			/* the output's own name, in dirfd */
+    int     dirfd;			/* its directory (out_dir) */
     int     as_root;			/* made with root's ids */
 };
 

@@ -256,21 +256,66 @@ int admin_no_record(struct admin *a, const char *arg, const char *key)
     return ADMIN_NOTFOUND;
 }
 
-/* out_create - the new file beside path, made where nothing was (a link
- * planted under its name cannot be followed), mode 0644: its stream, or
- * 0 with errno */
+/* out_dir - the directory of o->path, opened one name at a time: a link
+ * is followed only inside a directory of root's that no one else may
+ * write, where no one else can have put it; in any other (the state
+ * directory, which the tarpit user writes) a link is refused, so that
+ * root's output never lands where that user pointed.  Its descriptor,
+ * with o->name the file's own name; -1 (errno) */
+static int out_dir(struct admin_out *o)
+{
+    char    dir[CONF_PATH_MAX], *p, *next;
+    const char *slash = strrchr(o->path, '/');
+    int     fd, nfd;
+    struct stat st;
+
+    o->name = slash ? slash + 1 : o->path;
+    if (*o->name == 0 || strlen(o->path) >= sizeof(dir))
+	return errno = EINVAL, -1;
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int) (slash - o->path) : 0, o->path);
+    if ((fd = open(slash && o->path[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	return -1;
+    for (p = dir; p && *p; p = next) {
+	if ((next = strchr(p, '/')) != 0)
+	    *next++ = 0;
+	if (*p == 0)
+	    continue;
+	if (fstat(fd, &st) < 0) {
+	    close(fd);
+	    return -1;
+	}
+	nfd = openat(fd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC
+		     | (st.st_uid == 0 && !(st.st_mode & 022) ? 0 : O_NOFOLLOW));
+	close(fd);
+	if ((fd = nfd) < 0)
+	    return -1;
+    }
+    return fd;
+}
+
+/* out_create - a new temporary file beside the output, in out_dir(); 0
+ * with errno when it cannot be made */
 static FILE *out_create(struct admin_out *o)
 {
     FILE   *fp;
-    int     fd;
+    int     fd = -1;
 
-    snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.XXXXXX", o->path);
-    if ((fd = mkostemp(o->tmp, O_CLOEXEC)) < 0)
+    if ((o->dirfd = out_dir(o)) < 0)
 	return 0;
-    if (fchmod(fd, 0644) == 0 && (fp = fdopen(fd, "w")) != 0)
+    for (int i = 0; i < 100 && fd < 0; i++) {
+	snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.%ld.%d", o->name, (long) getpid(), i);
+	fd = openat(o->dirfd, o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && errno != EEXIST)
+	    break;
+    }
+    if (fd >= 0 && fchmod(fd, 0644) == 0 && (fp = fdopen(fd, "w")) != 0)
 	return fp;
-    close(fd);
-    unlink(o->tmp);
+    if (fd >= 0) {
+	close(fd);
+	unlinkat(o->dirfd, o->tmp, 0);
+    }
+    close(o->dirfd);
+    o->dirfd = -1;
     return 0;
 }
 
@@ -279,12 +324,14 @@ static FILE *out_create(struct admin_out *o)
  * so that a reader never sees half of it; 0 when it cannot be made.
  * Root working as the database's owner makes it as the owner, or where
  * the owner may not write (/etc/postfix), as root: either way a link in
- * its place is replaced, never followed. */
+ * its place is replaced, never followed, and a link on the way to it
+ * only inside root's own directories (out_dir). */
 FILE   *admin_out_open(struct admin *a, struct admin_out *o, const char *path)
 {
     o->path = path;
     o->fp = a->out;
     o->as_root = 0;
+    o->dirfd = -1;
     if (path == 0)
 	return o->fp;
     if ((o->fp = out_create(o)) == 0 && (errno == EACCES || errno == EPERM) && a->as_owner) {
@@ -312,10 +359,11 @@ int admin_out_close(struct admin *a, struct admin_out *o, int rc)
 	bad = 1;
     if (o->as_root)
 	admin_as_root(a, 1);
-    if (rc == ADMIN_OK && (bad || rename(o->tmp, o->path) != 0))
+    if (rc == ADMIN_OK && (bad || renameat(o->dirfd, o->tmp, o->dirfd, o->name) != 0))
 	rc = admin_io_failed(a, o->path);
     if (rc != ADMIN_OK)
-	unlink(o->tmp);
+	unlinkat(o->dirfd, o->tmp, 0);
+    close(o->dirfd);
     if (o->as_root)
 	admin_as_root(a, 0);
     return rc;

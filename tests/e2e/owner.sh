@@ -64,6 +64,15 @@ $A export-map -o "$T/rootdir/blocked.cidr" >/dev/null
 expect_eq "export-map -o into root's own directory: written, as root" \
     "$(stat -c %U "$T/rootdir/blocked.cidr" 2>/dev/null)" "root"
 
+# 4a. A link to root's directory planted on the way: root's output does not
+#     follow it there.
+mkdir -m 0755 "$T/rootdir2"
+as_nobody ln -s "$T/rootdir2" "$D/sub"
+$A export-map -o "$D/sub/blocked.cidr" >/dev/null 2>"$T/err"
+expect_eq "export-map -o through a link planted in the state directory: refused, nothing in root's directory (exit 6)" \
+    "$?:$(ls "$T/rootdir2" | wc -l)" "6:0"
+rm -f "$D/sub"
+
 # 4b. doctor, run as root, checks as the owner sees things: a database of
 #     root's (as an older version's load as root left it) is found.
 $A doctor >"$T/doctor" 2>&1
