@@ -18,8 +18,33 @@
 #include "tarpit/opendb.h"
 #include "util/log.h"
 
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* say_last_good - for doctor on a config that does not read: what the
+ * helpers go on with (the copy a helper kept, tarpit-check(8)); only its
+ * name and time are looked at, never its contents */
+static void say_last_good(const char *conf_file)
+{
+    struct tp_conf peek;
+    struct stat st;
+    char    path[DB_FILE_MAX], when[40];
+
+    if (conf_peek_store(&peek, conf_file) < 0
+	|| opendb_file(&peek, HOST_LAST_GOOD, path, sizeof(path)) == 0)
+	return;
+    if (stat(path, &st) == 0)
+	fprintf(stderr, "problem: %s has an error (above): the helpers go on with the settings "
+		"a helper last read whole, kept in %s (the file as it was at %s); new "
+		"settings apply once it reads\n  fix: correct the line, then tarpit-admin "
+		"config shows what is in effect\n", conf_file, path,
+		admin_time((int64_t) st.st_mtim.tv_sec, when, sizeof(when)));
+    else
+	fprintf(stderr, "problem: %s has an error (above), and no helper read it whole "
+		"before: every request is answered DUNNO, the tarpit is off\n  fix: correct "
+		"the line\n", conf_file);
+}
 
 int main(int argc, char **argv)
 {
@@ -70,6 +95,8 @@ int main(int argc, char **argv)
 	|| conf_unsafe(a.conf_file, err, sizeof(err)) < 0) {
 	fprintf(stderr, "tarpit-admin: %s\n", err);
 	conf_free(&a.conf);
+	if (strcmp(cmd->name, "doctor") == 0)
+	    say_last_good(a.conf_file);
 	free(args);
 	return ADMIN_CONFIG;
     }
@@ -81,6 +108,8 @@ int main(int argc, char **argv)
     if ((a.db = opendb(&a.conf, err, sizeof(err))) == 0) {
 	fprintf(stderr, "tarpit-admin: %s\n", err);
 	conf_free(&a.conf);
+	if (strcmp(cmd->name, "doctor") == 0)
+	    say_last_good(a.conf_file);
 	free(args);
 	return ADMIN_CONFIG;
     }

@@ -213,6 +213,9 @@ check "... said at error level, naming the line and the copy" grep -q \
 printf 'database = %s/reload.db\nslepe = 5s\n' "$T" >"$T/reload.conf"
 out=$(req 198.18.2.1 6 | ask "$P5")
 expect_range "... a typo in a key name too (1 s, ms)" "$(ms_of "$out")" 950 3500
+out=$("$BIN/tarpit-admin" -c "$T/reload.conf" doctor 2>&1); rc=$?
+expect_eq "doctor on the broken file: exit 3, saying what the helpers go on with" \
+    "$rc/$(grep -c "the helpers go on with the settings a helper last read whole, kept in $T/reload.db.conf-good" <<<"$out")" "3/1"
 
 # A helper shuts itself in once it has its settings (lib/tarpit/sandbox.c),
 # with the config's directory to read: a config an editor writes anew and
