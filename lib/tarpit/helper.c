@@ -440,7 +440,11 @@ static void save_good(struct helper *h)
 	}
     times[0] = h->conf_stat.st_atim;
     times[1] = h->conf_stat.st_mtim;
-    if (n < 0 || futimens(out, times) < 0 || close(out) < 0 || rename(tmp, path) < 0) {
+    if (n < 0 || futimens(out, times) < 0)
+	n = -1;
+    if (close(out) < 0)
+	n = -1;
+    if (n < 0 || rename(tmp, path) < 0) {
 	msg_warn("cannot keep a copy of %s as %s: %s", h->conf_file, path, strerror(errno));
 	(void) unlink(tmp);
     }
