@@ -255,13 +255,16 @@ static void by_domain(struct helper *h, const struct tp_conf *p,
 enum helper_next check_request(struct helper *h, const struct request *rq,
 			               char *action, size_t len)
 {
-    struct client cl = {.address = rq->client_address,.domain = ""};
+    struct client cl;			/* not zeroed whole: it runs per request */
     const struct tp_conf *p = helper_profile(h, rq);
     struct tp_record r, dr;
     struct decision d;
     int64_t now = (int64_t) time(0);
     int     found, dfound;
 
+    cl.address = rq->client_address;
+    cl.domain = "";
+    cl.key[0] = cl.dkey[0] = 0;
     memcpy(action, "DUNNO", sizeof("DUNNO"));	/* len is never that short */
     if (rq->session && strcmp(rq->session, h->waited_session) == 0) {
 	snprintf(action, len, "%s", h->session_action);
