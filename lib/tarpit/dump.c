@@ -98,12 +98,11 @@ void    dump_stats(FILE *fp, const struct tp_stats *st)
  * A key written behind tarpit-admin's back may be anything */
 static int key_ok(const char *key)
 {
-    const char *net, *d;
+    const char *net;
     char    canonical[ADDR_KEY_MAX];
 
     if (key[0] == KEY_RESERVED)
-	return ledger_is_grey_key(key) || ((d = ledger_key_domain(key)) != 0 && *d
-	    && strspn(d, "abcdefghijklmnopqrstuvwxyz0123456789.-_") == strlen(d));
+	return ledger_is_grey_key(key) || ledger_key_domain(key) != 0;
     return (net = ledger_key_network(key)) != 0 && strchr(net, '/') != 0
 	&& addr_key_from_arg(net, 32, 128, canonical, sizeof(canonical)) == 0
 	&& strcmp(canonical, net) == 0;
@@ -267,8 +266,6 @@ int     dump_parse(char *line, struct dump_item *item, const char **why)
     if (tok == 0)
 	return *why = "a line of spaces", -1;
     if (tok[0] == KEY_RESERVED) {
-	const char *d;
-
 	if (get_text(tok, item->key, sizeof(item->key)) < 0)
 	    return *why = "a key with a bad %XX", -1;
 	if (strcmp(item->key, KEY_STATS) == 0) {
@@ -279,10 +276,10 @@ int     dump_parse(char *line, struct dump_item *item, const char **why)
 	item->kind = DUMP_RECORD;
 	if (ledger_is_grey_key(item->key))
 	    return parse_grey(save, &item->rec, why);
-	if ((d = ledger_key_domain(item->key)) == 0)
-	    return *why = "an unknown '@' key (@stats, @grey%20..., @domain%20...)", -1;
-	if (*d == 0 || strspn(d, "abcdefghijklmnopqrstuvwxyz0123456789.-_") != strlen(d))
-	    return *why = "bad domain record (like @domain%20example.com)", -1;
+	if (ledger_key_domain(item->key) == 0)
+	    return *why = strncmp(item->key, KEY_DOMAIN, sizeof(KEY_DOMAIN) - 1) == 0
+		? "bad domain record (like @domain%20example.com)"
+		: "an unknown '@' key (@stats, @grey%20..., @domain%20...)", -1;
 	memset(&item->rec, 0, sizeof(item->rec));
 	return each_field(save, record_field, &item->rec, why);
     }

@@ -554,11 +554,18 @@ const char *ledger_domain_key(const char *domain, char *key, size_t len)
     return n < 0 || (size_t) n >= len ? 0 : key;
 }
 
-/* ledger_key_domain - the domain of a domain's key, or 0 for another */
+/* ledger_key_domain - the domain of a domain's key, or 0 for another
+ * key, or one whose domain is no lower-case host name (written behind
+ * tarpit-admin's back: it is printed and dumped) */
 const char *ledger_key_domain(const char *key)
 {
-    return strncmp(key, KEY_DOMAIN, sizeof(KEY_DOMAIN) - 1) == 0
-	? key + sizeof(KEY_DOMAIN) - 1 : 0;
+    const char *d = key + sizeof(KEY_DOMAIN) - 1;
+    size_t  n;
+
+    if (strncmp(key, KEY_DOMAIN, sizeof(KEY_DOMAIN) - 1) != 0)
+	return 0;
+    n = strspn(d, "abcdefghijklmnopqrstuvwxyz0123456789.-_");
+    return n > 0 && d[n] == 0 && n < 254 ? d : 0;
 }
 
 /* ledger_traffic_key - the key under which a profile's traffic for a

@@ -96,7 +96,7 @@ chown nobody:nogroup "$D/tarpit.db"
 rm -f "$D"/tarpit.db*
 printf 'database = %s/tarpit.db\nsleep = 1s\n' "$D" >"$T/helper.conf"
 { printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=192.0.2.44\n'
-  printf 'client_port=4000\nclient_name=unknown\nrecipient=a@example.net\n\n'; sleep 2; } |
+  printf 'client_port=4000\nclient_name=unknown\nrecipient=a@example.net\n\n'; sleep 5; } |
     "$BIN/tarpit-check" -c "$T/helper.conf" >"$T/root-helper.out" 2>"$T/root-helper.err"
 expect_eq "tarpit-check as root: answers" "$(cat "$T/root-helper.out")" "action=DUNNO"
 expect_eq "... and the database, its lock and slot files are the directory owner's" \
