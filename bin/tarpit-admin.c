@@ -7,7 +7,10 @@
  * DESCRIPTION
  *	Reads the config, opens the database and runs one command of the
  *	table in admin.c (see tarpit-admin(8)); `serve` runs them for the
- *	lines of the admin socket.
+ *	lines of the admin socket.  Root on a database of another user's
+ *	works in two processes (admin_priv.c): the one that opens the
+ *	database is that user's for good.  `postfix` edits main.cf and opens
+ *	no database.
  * EXIT STATUS
  *	0 done; 1 not found; 2 usage or malformed input; 3 config error;
  *	4 database error; 5 doctor found problems; 6 a file or the output
@@ -100,7 +103,13 @@ int main(int argc, char **argv)
 	free(args);
 	return ADMIN_CONFIG;
     }
-    if ((status = admin_become_owner(&a)) != ADMIN_OK) {
+    if (strcmp(cmd->name, "postfix") == 0) {
+	status = admin_run(&a, cmd, nargs - 1, args + 1);
+	conf_free(&a.conf);
+	free(args);
+	return status;
+    }
+    if ((status = admin_separate(&a, cmd->name, nargs - 1, args + 1)) >= 0) {
 	conf_free(&a.conf);
 	free(args);
 	return status;

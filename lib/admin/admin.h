@@ -16,6 +16,7 @@
  *	admin_doctor.c	doctor
  *	admin_importlog.c import-log
  *	admin_journal.c	import-log's journal reader (the one use of libsystemd)
+ *	admin_priv.c	root's tarpit-admin in two processes
  *	admin_serve.c	serve: the admin socket's line protocol
  */
 
@@ -43,9 +44,8 @@ struct admin {
     struct tp_db *db;
     int     json;
     FILE   *out, *err;
-    int     as_owner;			/* root, working as the owner of */
-    uid_t   owner_uid;			/* ... the database's directory */
-    gid_t   owner_gid;
+    int     priv;			/* a socket to root's part (admin_priv.c),
+					 * or 0: one process */
 };
 
 typedef int admin_fn(struct admin *, int argc, char **argv);
@@ -68,10 +68,12 @@ int     admin_usage(struct admin *);
 void    admin_print_usage(FILE *);
 int     admin_split(char *line, char **argv, int max);
 
-/* admin_owner.c: root works as the owner of the database's directory */
-int     admin_become_owner(struct admin *);
-void    admin_as_root(struct admin *, int on);
+/* admin_priv.c: root's tarpit-admin in two processes */
+int     admin_separate(struct admin *, const char *cmd, int argc, char **argv);
 FILE   *admin_open_input(struct admin *, const char *path);
+int     admin_priv_output(struct admin *, const char *path);
+int     admin_priv_commit(struct admin *, const char *path, int rc);
+int     admin_priv_probe(struct admin *, const char *endpoint, char *reply, size_t len);
 
 /* admin_print.c: what several commands print or read */
 struct admin_entry {
@@ -100,9 +102,12 @@ struct admin_out {
     char    tmp[CONF_PATH_MAX + 32];	/* the temporary file's name in dirfd */
     const char *name;			/* the output's own name, in dirfd */
     int     dirfd;			/* its directory (out_dir) */
-    int     as_root;			/* made with root's ids */
+    int     via_priv;			/* made by root's part (admin_priv.c) */
+    int     changed;			/* out: what was put in place differs
+					 * from what was there */
 };
 
+FILE   *admin_out_make(struct admin *, struct admin_out *, const char *path);
 FILE   *admin_out_open(struct admin *, struct admin_out *, const char *path);
 int     admin_out_close(struct admin *, struct admin_out *, int rc);
 
@@ -117,6 +122,12 @@ struct journal_read {
     int     cursor_gone;		/* out: the cursor named no entry */
 };
 
+int     admin_journal_here(struct admin *, struct journal_read *,
+			           void (*fn) (void *ctx, const char *ident,
+					               const char *message), void *ctx);
+int     admin_priv_journal(struct admin *, struct journal_read *,
+			           void (*fn) (void *ctx, const char *ident,
+					               const char *message), void *ctx);
 int     admin_journal_read(struct admin *, struct journal_read *,
 			           void (*fn) (void *ctx, const char *ident,
 					               const char *message), void *ctx);
@@ -134,6 +145,20 @@ admin_fn admin_postfix;
 
 /* admin_postfix.c: a Postfix parameter as postconf -h says it, or 0 */
 char   *admin_postconf(const char *name);
+int     admin_postfix_reload(struct admin *);
+
+/* Where export-map's unit writes the table Postfix trusts: root's. */
+#define ADMIN_MAP_DIR "/var/lib/tarpit-map"
+
+/* admin_map.c: a line of the table Postfix trusts, as export-map writes
+ * it (0), or not (-1) */
+int     admin_map_line_ok(const struct tp_conf *, const char *line);
+
+/* admin_doctor.c: doctor's question to a UNIX policy socket (with
+ * in_queue, only one in Postfix's queue directory): 0 with the reply's
+ * first line, or -1 (errno); where says the path asked */
+int     admin_probe_unix(const char *endpoint, int in_queue, char *where, size_t wlen,
+			         char *reply, size_t rlen);
 admin_fn admin_list, admin_info, admin_stats, admin_config;
 admin_fn admin_expire, admin_recover;
 admin_fn admin_dump, admin_load;

@@ -185,7 +185,7 @@ static int check_files(struct doctor *d)
 		"the database cannot be read: %s", db_error(d->a->db));
 	return -1;
     }
-    good(d, "database %s can be read%s", db, d->a->as_owner
+    good(d, "database %s can be read%s", db, d->a->priv
 	 ? " by the directory's owner, as the helpers read it" : "");
     return 0;
 }
@@ -343,28 +343,60 @@ static int ask(int fd, char *buf, size_t len)
     return 0;
 }
 
-/* probe - does the service Postfix is told to ask really answer?  It is
- * asked as root: the sockets are Postfix's, mode 0660 */
+/* admin_probe_unix - doctor's question to a UNIX policy socket, a path
+ * in Postfix's queue directory when relative (with in_queue, no other):
+ * 0 with the reply's first line, or -1 (errno) */
+int     admin_probe_unix(const char *endpoint, int in_queue, char *where, size_t wlen,
+			         char *reply, size_t rlen)
+{
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    const char *path = endpoint[0] == '/' ? endpoint : endpoint + 5;
+    char   *queue = admin_postconf("queue_directory");
+    size_t  qlen = queue ? strlen(queue) : 0;
+    int     fd, rc = -1, inside;
+
+    if (path[0] != '/' && queue)
+	snprintf(where, wlen, "%s/%s", queue, path);
+    else
+	snprintf(where, wlen, "%s", path);
+    inside = queue && strncmp(where, queue, qlen) == 0 && where[qlen] == '/'
+	&& strstr(where, "/../") == 0;
+    free(queue);
+    if (in_queue && !inside)
+	return errno = EPERM, -1;
+    if (strlen(where) >= sizeof(un.sun_path))
+	return errno = ENAMETOOLONG, -1;
+    memcpy(un.sun_path, where, strlen(where) + 1);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	return -1;
+    if (connect(fd, (struct sockaddr *) &un, sizeof(un)) == 0)
+	rc = ask(fd, reply, rlen);
+    if (rc < 0) {
+	int     e = errno;
+
+	close(fd);
+	return errno = e, -1;
+    }
+    close(fd);
+    return 0;
+}
+
+/* probe - does the service Postfix is told to ask really answer?  A UNIX
+ * socket is Postfix's, mode 0660: root asks it (root's part, when
+ * tarpit-admin runs in two: admin_priv.c) */
 static void probe(struct doctor *d, const char *endpoint, const char *unit)
 {
     char    reply[128] = "", where[CONF_PATH_MAX + 64];
     int     fd = -1, rc = -1;
-    char   *queue = 0;
 
-    admin_as_root(d->a, 1);
     if (strncmp(endpoint, "unix:", 5) == 0 || endpoint[0] == '/') {
-	struct sockaddr_un un = {.sun_family = AF_UNIX};
-	const char *path = endpoint[0] == '/' ? endpoint : endpoint + 5;
+	if (d->a->priv) {
+	    const char *path = endpoint[0] == '/' ? endpoint : endpoint + 5;
 
-	if (path[0] != '/' && (queue = admin_postconf("queue_directory")) != 0)
-	    snprintf(where, sizeof(where), "%s/%s", queue, path);
-	else
 	    snprintf(where, sizeof(where), "%s", path);
-	if (strlen(where) < sizeof(un.sun_path)) {
-	    memcpy(un.sun_path, where, strlen(where) + 1);
-	    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0
-		&& connect(fd, (struct sockaddr *) &un, sizeof(un)) == 0)
-		rc = ask(fd, reply, sizeof(reply));
+	    rc = admin_priv_probe(d->a, endpoint, reply, sizeof(reply));
+	} else {
+	    rc = admin_probe_unix(endpoint, 0, where, sizeof(where), reply, sizeof(reply));
 	}
     } else {
 	const char *hp = strncmp(endpoint, "inet:", 5) == 0 ? endpoint + 5 : endpoint;
@@ -382,8 +414,6 @@ static void probe(struct doctor *d, const char *endpoint, const char *unit)
 	snprintf(reply, sizeof(reply), "%s", strerror(errno));
     if (fd >= 0)
 	close(fd);
-    admin_as_root(d->a, 0);
-    free(queue);
     if (rc == 0 && strncmp(reply, "action=", 7) == 0) {
 	good(d, "%s answers (%s)", where, reply);
 	return;

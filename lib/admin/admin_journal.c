@@ -30,6 +30,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
@@ -96,10 +97,10 @@ static int seek_start(struct admin *a, sd_journal *j, struct journal_read *jr)
     return r < 0 ? r : 0;
 }
 
-/* journal_read - each Postfix message of the journal after
+/* admin_journal_here - each Postfix message of the journal after
  * jr->cursor, within jr->since and jr->until, to fn; jr->last is the
  * cursor of the last entry read (free() it); an exit status */
-static int journal_read(struct admin *a, struct journal_read *jr,
+int     admin_journal_here(struct admin *a, struct journal_read *jr,
 		               void (*fn) (void *, const char *, const char *), void *ctx)
 {
     sd_journal *j = 0;
@@ -171,31 +172,35 @@ static int journal_read(struct admin *a, struct journal_read *jr,
     return rc;
 }
 
-/* admin_journal_read - journal_read() with root's ids when root runs
- * tarpit-admin: the journal is root's (or the group systemd-journal's) to
- * read, and a journal file named on the command line its namer's, not the
- * database owner's (admin_owner.c).  Nothing in it writes. */
-int admin_journal_read(struct admin *a, struct journal_read *jr,
+/* admin_journal_read - admin_journal_here(), or with root's tarpit-admin
+ * in two processes (admin_priv.c) its root part's: the journal is root's
+ * (or the group systemd-journal's) to read, and a journal file named on
+ * the command line its namer's, not the database owner's */
+int     admin_journal_read(struct admin *a, struct journal_read *jr,
 		               void (*fn) (void *, const char *, const char *), void *ctx)
 {
-    int     rc;
-
-    admin_as_root(a, 1);
-    rc = journal_read(a, jr, fn, ctx);
-    admin_as_root(a, 0);
-    return rc;
+    if (a->priv)
+	return admin_priv_journal(a, jr, fn, ctx);
+    return admin_journal_here(a, jr, fn, ctx);
 }
 
-/* admin_journal_cursor - the saved cursor, or 0 when there is none */
+/* admin_journal_cursor - the saved cursor, or 0 when there is none (or
+ * when what is there is not a regular file: a FIFO would never end) */
 char   *admin_journal_cursor(const char *path)
 {
-    FILE   *fp = fopen(path, "r");
+    int     fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    FILE   *fp;
     char   *line = 0;
     size_t  cap = 0;
     ssize_t n;
+    struct stat st;
 
-    if (fp == 0)
+    if (fd < 0)
 	return 0;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (fp = fdopen(fd, "r")) == 0) {
+	close(fd);
+	return 0;
+    }
     n = getline(&line, &cap, fp);
     fclose(fp);
     if (n <= 0) {

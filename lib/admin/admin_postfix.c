@@ -21,8 +21,9 @@
  *	write with postconf -e and then run postfix reload when Postfix
  *	runs; --dry-run prints each change as "name: old -> new" and changes
  *	nothing.  MAIL_CONFIG selects another Postfix, as for postconf.
- *	Root's tarpit-admin runs postconf and postfix with root's ids (it
- *	otherwise works as the state directory's owner: admin_owner.c).
+ *	It opens no database, so root's tarpit-admin runs it as root, in
+ *	one process (admin_priv.c).  admin_postfix_reload() is postfix
+ *	reload when Postfix runs, for export-map too.
  *
  *	admin_postconf() is the one way tarpit-admin reads a Postfix
  *	parameter (doctor too).
@@ -131,7 +132,8 @@ static int ours(const char *list, const struct word *w, int n, int i)
     if (is(list, w, i, "check_policy_service"))
 	return has(list, w, i + 1, "tarpit-check") || has(list, w, i + 1, "tarpit-store")
 	    || has(list, w, i + 1, ":60001") || has(list, w, i + 1, ":60002");
-    return is(list, w, i, "check_client_access") && has(list, w, i + 1, "/var/lib/tarpit/");
+    return is(list, w, i, "check_client_access")
+	&& (has(list, w, i + 1, "/var/lib/tarpit/") || has(list, w, i + 1, ADMIN_MAP_DIR "/"));
 }
 
 /* splice - list with [from, to) replaced by text; a new string */
@@ -208,6 +210,25 @@ static int run(char *const argv[], int quiet)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* admin_postfix_reload - postfix reload when Postfix runs (said either
+ * way); an exit status */
+int     admin_postfix_reload(struct admin *a)
+{
+    char   *status[] = {"postfix", "status", 0}, *reload[] = {"postfix", "reload", 0};
+
+    fflush(a->out);
+    if (run(status, 1) != 0) {
+	fprintf(a->out, "Postfix is not running: the change applies when it starts\n");
+	return ADMIN_OK;
+    }
+    if (run(reload, 1) != 0) {
+	fprintf(a->err, "tarpit-admin: postfix reload failed\n");
+	return ADMIN_CONFIG;
+    }
+    fprintf(a->out, "postfix reloaded\n");
+    return ADMIN_OK;
+}
+
 /* admin_postfix - postfix enable|disable [--dry-run] */
 int admin_postfix(struct admin *a, int argc, char **argv)
 {
@@ -222,7 +243,6 @@ int admin_postfix(struct admin *a, int argc, char **argv)
 	enable = 0;
     else
 	return admin_usage(a);
-    admin_as_root(a, 1);		/* main.cf is root's */
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]) && rc == ADMIN_OK; i++) {
 	const char *name = lists[i], *entry = 0, *part = "", *port = "";
 	char   *value, *now, assign[8192];
@@ -238,7 +258,6 @@ int admin_postfix(struct admin *a, int argc, char **argv)
 		continue;			/* an older Postfix: none */
 	    fprintf(a->err, "tarpit-admin: postfix: postconf -h %s failed (is Postfix "
 		    "installed? MAIL_CONFIG?)\n", name);
-	    admin_as_root(a, 0);
 	    return ADMIN_CONFIG;
 	}
 	if ((now = changed(value, entry, part, port)) != 0) {
@@ -267,21 +286,7 @@ int admin_postfix(struct admin *a, int argc, char **argv)
     if (rc == ADMIN_OK && changes == 0)
 	fprintf(a->out, "nothing to change: the tarpit's entries are %s\n",
 		enable ? "there already" : "gone already");
-    if (rc == ADMIN_OK && changes > 0 && !dry) {
-	char   *status[] = {"postfix", "status", 0}, *reload[] = {"postfix", "reload", 0};
-
-	fflush(a->out);
-	if (run(status, 1) == 0) {
-	    if (run(reload, 1) != 0) {
-		fprintf(a->err, "tarpit-admin: postfix: postfix reload failed\n");
-		rc = ADMIN_CONFIG;
-	    } else {
-		fprintf(a->out, "postfix reloaded\n");
-	    }
-	} else {
-	    fprintf(a->out, "Postfix is not running: the change applies when it starts\n");
-	}
-    }
-    admin_as_root(a, 0);
+    if (rc == ADMIN_OK && changes > 0 && !dry)
+	rc = admin_postfix_reload(a);
     return rc;
 }

@@ -304,7 +304,7 @@ static FILE *out_create(struct admin_out *o)
 	return 0;
     for (int i = 0; i < 100 && fd < 0; i++) {
 	snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.%ld.%d", o->name, (long) getpid(), i);
-	fd = openat(o->dirfd, o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	fd = openat(o->dirfd, o->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0 && errno != EEXIST)
 	    break;
     }
@@ -319,52 +319,96 @@ static FILE *out_create(struct admin_out *o)
     return 0;
 }
 
-/* admin_out_open - where a command writes: a->out, or with a path a new
- * file beside it (mode 0644) that admin_out_close() renames into place,
- * so that a reader never sees half of it; 0 when it cannot be made.
- * Root working as the database's owner makes it as the owner, or where
- * the owner may not write (/etc/postfix), as root: either way a link in
- * its place is replaced, never followed, and a link on the way to it
- * only inside root's own directories (out_dir). */
-FILE   *admin_out_open(struct admin *a, struct admin_out *o, const char *path)
+/* out_changed - does the file in o's place differ from what o wrote? */
+static int out_changed(const struct admin_out *o)
 {
+    char    a[4096], b[4096];
+    int     old = openat(o->dirfd, o->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int     fd = fileno(o->fp), differ = 1;
+    ssize_t na, nb;
+    off_t   at = 0;
+
+    if (old < 0)
+	return 1;
+    for (;;) {
+	if ((na = pread(fd, a, sizeof(a), at)) < 0
+	    || (nb = pread(old, b, sizeof(b), at)) != na || memcmp(a, b, (size_t) na) != 0)
+	    break;
+	if (na == 0) {
+	    differ = 0;
+	    break;
+	}
+	at += na;
+    }
+    close(old);
+    return differ;
+}
+
+/* admin_out_make - admin_out_open(), saying nothing: 0 with errno */
+FILE   *admin_out_make(struct admin *a, struct admin_out *o, const char *path)
+{
+    int     fd;
+
     o->path = path;
     o->fp = a->out;
-    o->as_root = 0;
+    o->via_priv = 0;
+    o->changed = 0;
     o->dirfd = -1;
     if (path == 0)
 	return o->fp;
-    if ((o->fp = out_create(o)) == 0 && (errno == EACCES || errno == EPERM) && a->as_owner) {
-	admin_as_root(a, 1);
-	o->as_root = 1;
-	o->fp = out_create(o);
-	admin_as_root(a, 0);
+    if ((o->fp = out_create(o)) == 0 && (errno == EACCES || errno == EPERM) && a->priv) {
+	if ((fd = admin_priv_output(a, path)) < 0)
+	    return 0;
+	if ((o->fp = fdopen(fd, "w")) == 0) {
+	    close(fd);
+	    admin_priv_commit(a, path, ADMIN_IO);
+	    return 0;
+	}
+	o->via_priv = 1;
     }
-    if (o->fp == 0)
+    return o->fp;
+}
+
+/* admin_out_open - where a command writes: a->out, or with a path a new
+ * file beside it (mode 0644) that admin_out_close() renames into place,
+ * so that a reader never sees half of it; 0 (said) when it cannot be
+ * made.  A link in its place is replaced, never followed, and a link on
+ * the way to it is followed only inside root's own directories
+ * (out_dir).  Root's tarpit-admin working as the database's owner
+ * (admin_priv.c) has its root part make it where the owner may not
+ * write (/var/lib/tarpit-map, node-exporter's directory). */
+FILE   *admin_out_open(struct admin *a, struct admin_out *o, const char *path)
+{
+    if (admin_out_make(a, o, path) == 0)
 	admin_io_failed(a, path);
     return o->fp;
 }
 
 /* admin_out_close - finish what admin_out_open() began: with status rc
- * ADMIN_OK the file is synced and renamed into place, else removed; the
- * status */
+ * ADMIN_OK the file is synced and renamed into place (o->changed says
+ * whether it differs from what it replaced), else removed; the status */
 int admin_out_close(struct admin *a, struct admin_out *o, int rc)
 {
     int     bad;
 
     if (o->path == 0)
 	return rc;
-    bad = fflush(o->fp) != 0 || fsync(fileno(o->fp)) != 0;
+    bad = fflush(o->fp) != 0 || (!o->via_priv && fsync(fileno(o->fp)) != 0);
+    if (o->via_priv) {
+	if (fclose(o->fp) != 0)
+	    bad = 1;
+	if (bad && rc == ADMIN_OK)
+	    rc = admin_io_failed(a, o->path);
+	return admin_priv_commit(a, o->path, rc);
+    }
+    if (rc == ADMIN_OK && !bad)
+	o->changed = out_changed(o);
     if (fclose(o->fp) != 0)
 	bad = 1;
-    if (o->as_root)
-	admin_as_root(a, 1);
     if (rc == ADMIN_OK && (bad || renameat(o->dirfd, o->tmp, o->dirfd, o->name) != 0))
 	rc = admin_io_failed(a, o->path);
     if (rc != ADMIN_OK)
 	unlinkat(o->dirfd, o->tmp, 0);
     close(o->dirfd);
-    if (o->as_root)
-	admin_as_root(a, 0);
     return rc;
 }

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* slots_acquire - hold a free slot; fd, -1 when none is free, -2 error */
@@ -53,14 +54,20 @@ void slots_release(int fd)
 	close(fd);
 }
 
-/* slots_in_use - how many of the first max slots are held, or -1 */
+/* slots_in_use - how many of the first max slots are held, or -1 (also
+ * when the name is a link, or not a regular file: a FIFO never answers) */
 int slots_in_use(const char *path, int max)
 {
-    int     fd = open(path, O_RDONLY | O_CLOEXEC);
+    int     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     int     n = 0;
+    struct stat st;
 
     if (fd < 0)
 	return errno == ENOENT ? 0 : -1;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	close(fd);
+	return -1;
+    }
     for (int i = 0; i < max; i++) {
 	/* F_OFD_GETLK wants a descriptor that could take the lock it asks
 	 * about; a read-only one may ask about read locks only, which a

@@ -111,4 +111,63 @@ expect_eq "load /dev/zero: refused, not a regular file (exit 6)" "$?:$(grep -c '
 $A import-log /dev/zero >/dev/null 2>"$T/err"
 expect_eq "import-log /dev/zero: refused too" "$?:$(grep -c 'not a regular file' "$T/err")" "6:1"
 expect_eq "after all of it: root's file untouched" "$(sum)" "$before"
+
+# 6. Root in reserve: the process that opens the owner's database can
+#    never become root again (real, effective and saved ids all the
+#    owner's), and the process that stays root opens nothing there.
+#    `serve` on a pipe keeps both alive while they are looked at.
+NOBODY=$(id -u nobody)
+# uids PID - real, effective and saved uid
+uids() { awk '/^Uid:/ {print $2, $3, $4}' "/proc/$1/status" 2>/dev/null; }
+# in_dir PID - does the process hold a file of $D open?
+in_dir() { ls -l "/proc/$1/fd" 2>/dev/null | grep -q " $D/"; }
+# serving CONF - root's tarpit-admin serve on a pipe, one request answered;
+# sets ADM (the command's process) and PROCS (it and its children)
+serving() {
+    rm -f "$T/in"
+    mkfifo "$T/in"
+    "$BIN/tarpit-admin" -c "$1" serve <"$T/in" >"$T/serve.out" 2>&1 &
+    ADM=$!
+    exec 7>"$T/in"
+    printf 'info\n' >&7
+    for i in $(seq 1 100); do grep -q . "$T/serve.out" && break; sleep 0.05; done
+    PROCS="$ADM $(pgrep -P "$ADM" | tr '\n' ' ')"
+}
+serving "$T/tarpit.conf"
+worker=; rooted_in_dir=0
+for p in $PROCS; do
+    in_dir "$p" && [ "$(uids "$p")" = "$NOBODY $NOBODY $NOBODY" ] && worker=$p
+    u=$(uids "$p"); case " $u " in *" 0 "*) in_dir "$p" && rooted_in_dir=1 ;; esac
+done
+expect_eq "root's tarpit-admin: the process holding the database is the owner's for good (uid $NOBODY real, effective, saved)" \
+    "$([ -n "$worker" ] && echo yes)" "yes"
+expect_eq "... and no process of it that could be root holds a file of the state directory" "$rooted_in_dir" "0"
+exec 7>&-
+wait "$ADM"
+
+# 6a. A FIFO the owner planted where the slots file goes: info answers
+#     (it used to hang, opening it).
+rm -f "$D/tarpit.db.slots"
+as_nobody mkfifo "$D/tarpit.db.slots"
+timeout 20 $A info >"$T/out" 2>&1
+expect_eq "a FIFO at the slots file: info still answers" "$?:$(grep -c "^database" "$T/out" | sed "s/[1-9][0-9]*/some/")" "0:some"
+rm -f "$D/tarpit.db.slots"
+
+# 6b. The same with the database on a server (state_directory the owner's):
+#     the process connected to the server is the owner's for good.
+if command -v redis-server >/dev/null && rs_start; then
+    printf 'database = redis://127.0.0.1:%s\nstate_directory = %s\n' "$RS_PORT" "$D" >"$T/server.conf"
+    serving "$T/server.conf"
+    conn=$(ss -Htnp "( dport = :$RS_PORT )" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)
+    expect_eq "a server's database: the process connected to it is the owner's for good" \
+        "$([ -n "$conn" ] && uids "$conn")" "$NOBODY $NOBODY $NOBODY"
+    exec 7>&-
+    wait "$ADM"
+    as_nobody mkfifo "$D/tarpit.slots"
+    timeout 20 "$BIN/tarpit-admin" -c "$T/server.conf" info >"$T/out" 2>&1
+    expect_eq "... and a FIFO at its slots file does not hang info" "$?" "0"
+    rs_stop
+else
+    note "redis-server not there: the server's case left out"
+fi
 done_testing
