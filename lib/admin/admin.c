@@ -40,7 +40,7 @@ const struct admin_command admin_commands[] = {
     {"load", admin_load, "[file]", "records from a dump (stdin by default)"},
     {"doctor", admin_doctor, "[--check-port port] [--store-port port]",
     "check the installation and Postfix"},
-    {"export-map", admin_export_map, "[--format cidr|access] [-o file]",
+    {"export-map", admin_export_map, "[--format cidr|access] [-o file [--postfix-reload]]",
     "the blocked networks as a Postfix table"},
     {"import-log", admin_import_log, "[--seed] [--offenders] [--dry-run] file ... | --journal"
      " [--since time] [--until time] [--from-start] | --journal-file file ...",

@@ -18,6 +18,7 @@
 #include "util/addr.h"
 #include "util/confine.h"
 #include "store/dbfile.h"
+#include "tarpit/opendb.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -457,6 +458,67 @@ static int64_t longest_sleep(const struct tp_conf *c)
     return most;
 }
 
+/* writable_by - may uid change the file at path: it, or a directory on
+ * its way, is that user's?  (A directory of its own lets it replace the
+ * file.) */
+static int writable_by(const char *path, uid_t uid)
+{
+    char    buf[CONF_PATH_MAX];
+    struct stat st;
+    char   *slash;
+
+    if (path[0] != '/' || strlen(path) >= sizeof(buf))
+	return 0;
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (;;) {
+	if (stat(buf, &st) == 0 && st.st_uid == uid)
+	    return 1;
+	if ((slash = strrchr(buf, '/')) == 0 || slash == buf)
+	    return 0;
+	*slash = 0;
+    }
+}
+
+/* check_trusted_maps - no table Postfix reads in these lists (an access
+ * table acts on any action a line names: BCC, REDIRECT, FILTER) may be
+ * the helpers' user's to write */
+static void check_trusted_maps(struct doctor *d)
+{
+    static const char *const lists[] = {
+	"smtpd_client_restrictions", "smtpd_helo_restrictions",
+	"smtpd_sender_restrictions", "smtpd_relay_restrictions",
+	"smtpd_recipient_restrictions", "smtpd_data_restrictions",
+	"smtpd_end_of_data_restrictions", "postscreen_access_list",
+    };
+    char    dir[DB_FILE_MAX];
+    struct stat st;
+
+    if (opendb_file(&d->a->conf, HOST_DIR, dir, sizeof(dir)) == 0 || stat(dir, &st) < 0
+	|| st.st_uid == 0)
+	return;				/* root runs the helpers: nothing apart */
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+	char   *v = admin_postconf(lists[i]), *p, *w;
+
+	for (p = v; p && *(p += strspn(p, ", \t\n")); p += strcspn(p, ", \t\n")) {
+	    size_t  n = strcspn(p, ", \t\n");
+	    char    word[CONF_PATH_MAX];
+
+	    snprintf(word, sizeof(word), "%.*s", (int) n, p);
+	    if ((w = strstr(word, ":/")) == 0 || w - word > 16 || strchr(word, '{'))
+		continue;
+	    if (writable_by(w + 1, st.st_uid))
+		problem(d, "take it out (tarpit-admin postfix disable does), and use the map "
+			"tarpit-export-map.timer writes as root: check_client_access "
+			"cidr:" ADMIN_MAP_DIR "/blocked.cidr",
+			"%s reads %s, which the helpers' user (uid %lu) can write: a "
+			"helper an attacker took over could put any action there "
+			"(BCC, REDIRECT) for all mail", lists[i], word,
+			(unsigned long) st.st_uid);
+	}
+	free(v);
+    }
+}
+
 /* check_postfix - the policy lines, their timeouts, the process limit */
 static void check_postfix(struct doctor *d, long maxconn, const struct endpoint *check,
 			          const struct endpoint *store)
@@ -476,6 +538,7 @@ static void check_postfix(struct doctor *d, long maxconn, const struct endpoint 
 	goto out;
     }
     good(d, "asking postconf%s%s", mc ? " with MAIL_CONFIG=" : "", mc ? mc : "");
+    check_trusted_maps(d);
     if ((strstr(rcpt, "postgrey") || strstr(rcpt, ":10023")) && d->a->conf.greylist)
 	problem(d, "set greylist = no in tarpit.conf (the tarpit's own greylisting rescues "
 		"only clients that failed its wait), or take postgrey out of "

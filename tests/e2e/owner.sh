@@ -145,6 +145,38 @@ expect_eq "... and no process of it that could be root holds a file of the state
 exec 7>&-
 wait "$ADM"
 
+# 6b. The journal, root's to read (here a journal file of root's, mode
+#     0600, named on the command line): read by root's part and handed to
+#     the owner's, which learns from it and keeps the cursor, as the
+#     owner's file; a second run reads nothing new.
+REMOTE=/lib/systemd/systemd-journal-remote
+if [ -x "$REMOTE" ]; then
+    PFUID=$(id -u postfix 2>/dev/null || echo 0)
+    t0=$(date +%s)
+    jentry() {
+        printf '__REALTIME_TIMESTAMP=%s000000\n__MONOTONIC_TIMESTAMP=%s000000\n' "$1" "$1"
+        printf '_BOOT_ID=0123456789abcdef0123456789abcdef\n_UID=%s\n_COMM=%s\n' "$PFUID" "${2##*/}"
+        printf '_HOSTNAME=mx1\nSYSLOG_IDENTIFIER=%s\nMESSAGE=%s\n\n' "$2" "$3"
+    }
+    { jentry "$t0" postfix/smtpd "9AB1: client=mail.example.net[192.0.2.150]"
+      jentry $((t0 + 1)) postfix/qmgr "9AB1: from=<a@example.net>, size=12, nrcpt=1 (queue active)"
+    } | "$REMOTE" --output="$T/mail.journal" - >"$T/remote.log" 2>&1
+    chmod 0600 "$T/mail.journal"
+    $A import-log --seed --journal-file "$T/mail.journal" >"$T/out" 2>&1
+    expect_eq "import-log --journal-file as root: the entries come through root's part" \
+        "$?:$(head -1 "$T/out")" "0:2 journal entries: 1 network delivered mail, 0 correspondents (offenders not looked for)"
+    expect_eq "... the cursor is the owner's, beside the database" "$(stat -c %U "$D/tarpit.db.journal-cursor")" "nobody"
+    expect_eq "... and a second run reads nothing new" \
+        "$($A import-log --seed --journal-file "$T/mail.journal" 2>&1 | head -1)" \
+        "0 journal entries: 0 networks delivered mail, 0 correspondents (offenders not looked for)"
+    as_nobody ln -sf "$S" "$D/tarpit.db.journal-cursor"
+    $A import-log --seed --journal-file "$T/mail.journal" >"$T/out" 2>&1
+    expect_eq "... a link planted as the cursor: not followed (read from the start), replaced by a file" \
+        "$?:$(head -1 "$T/out" | cut -d' ' -f1-3):$(stat -c %F "$D/tarpit.db.journal-cursor")" "0:2 journal entries::regular file"
+else
+    note "systemd-journal-remote not there: the journal's case left out"
+fi
+
 # 6a. A FIFO the owner planted where the slots file goes: info answers
 #     (it used to hang, opening it).
 rm -f "$D/tarpit.db.slots"

@@ -236,6 +236,43 @@ else
     not_ok "share/postfix submission lines parse cleanly with postconf" "$(cat "$T/sub.err")"
 fi
 
+# 13. The blocked-networks map in front of Postfix (check_client_access
+#     cidr:, as INSTALL has it, in a directory of root's): Postfix reads a
+#     cidr table only when a process starts, so export-map --postfix-reload
+#     reloads it when the table changed, and a block and then an unblock
+#     take effect on the next session.
+mkdir -m 0755 "$T/map"
+MAP=$T/map/blocked.cidr
+$ADMIN export-map -o "$MAP" >/dev/null
+postconf -c "$PF/etc" -e "smtpd_client_restrictions = check_client_access cidr:$MAP" 2>/dev/null
+postfix -c "$PF/etc" reload >/dev/null 2>&1
+# rcpt_code_until WANT - RCPT's reply code of a session from 127.0.7.5
+# to postmaster@ (which the tarpit check never refuses: only the map can),
+# tried up to 20 times in 10 s until it is WANT (a reload's old smtpd
+# processes finish their own session first)
+rcpt_code_until() {
+    local i c=
+    for i in $(seq 1 20); do
+        send s13 -b 127.0.7.5 -r postmaster@example.test
+        c=$(code s13 rcpt)
+        [ "$c" = "$1" ] && break
+        sleep 0.5
+    done
+    printf '%s' "$c"
+}
+$ADMIN allow 127.0.7.5 >/dev/null
+expect_eq "13. a client not in the map: RCPT accepted" "$(rcpt_code_until 250)" "250"
+$ADMIN block 127.0.7.5 >/dev/null
+MAIL_CONFIG=$PF/etc $ADMIN export-map --postfix-reload -o "$MAP" >"$T/map.out" 2>&1
+check "13. export-map --postfix-reload: the table changed, Postfix reloaded" grep -q "postfix reloaded" "$T/map.out"
+expect_eq "13. the blocked network is refused (554) by the next sessions" "$(rcpt_code_until 554)" "554"
+MAIL_CONFIG=$PF/etc $ADMIN export-map --postfix-reload -o "$MAP" >"$T/map.out" 2>&1
+check "13. the same table again: no reload" sh -c "! grep -q 'postfix reloaded' '$T/map.out'"
+$ADMIN unblock 127.0.7.5 >/dev/null
+MAIL_CONFIG=$PF/etc $ADMIN export-map --postfix-reload -o "$MAP" >/dev/null 2>&1
+expect_eq "13. after unblock: accepted again, no manual postfix reload" "$(rcpt_code_until 250)" "250"
+postconf -c "$PF/etc" -e "smtpd_client_restrictions =" 2>/dev/null
+
 # Afterwards: Postfix stopped, every helper gone.
 pf_stop "$PF"
 if wait_no_children "$STORE_PID" 5000 && wait_no_children "$CHECK_PID" 5000; then

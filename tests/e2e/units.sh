@@ -55,10 +55,10 @@ check "tarpit-import.timer: every 5 minutes" grep -qx 'OnUnitActiveSec=5m' "$R/u
 check "tarpit-import.service: import-log --journal, as tarpit with the journal's group" \
     sh -c "grep -qx 'ExecStart=$R/usr/sbin/tarpit-admin import-log --journal' '$R/units/tarpit-import.service' && grep -qx 'User=tarpit' '$R/units/tarpit-import.service' && grep -qx 'SupplementaryGroups=systemd-journal' '$R/units/tarpit-import.service'"
 check "tarpit-metrics.timer: every minute" grep -qx 'OnUnitActiveSec=1m' "$R/units/tarpit-metrics.timer"
-check "tarpit-metrics.service: runs as tarpit (not root: root's files stay out of reach)" \
-    sh -c "grep -qx 'User=tarpit' '$R/units/tarpit-metrics.service' && ! grep -q '^User=root' '$R/units/tarpit-metrics.service'"
-check "tarpit-metrics.service: writes into its state directory, only the rename is privileged" \
-    sh -c "grep -qx 'ExecStart=$R/usr/sbin/tarpit-admin stats --format prometheus -o /var/lib/tarpit/tarpit.prom' '$R/units/tarpit-metrics.service' && grep -qx 'ExecStartPost=+/bin/mv -f -T /var/lib/tarpit/tarpit.prom /var/lib/prometheus/node-exporter/tarpit.prom' '$R/units/tarpit-metrics.service' && [ \$(grep -c '^Exec.*=+' '$R/units/tarpit-metrics.service') = 1 ]"
+check "tarpit-metrics.service: root's tarpit-admin writes node-exporter's file itself (no mv of what tarpit left)" \
+    sh -c "grep -qx 'ExecStart=$R/usr/sbin/tarpit-admin stats --format prometheus -o /var/lib/prometheus/node-exporter/tarpit.prom' '$R/units/tarpit-metrics.service' && ! grep -q '^Exec.*=+\\|/bin/mv' '$R/units/tarpit-metrics.service'"
+check "tarpit-export-map.service: root's tarpit-admin writes the map into root's own directory, and reloads Postfix" \
+    sh -c "grep -qx 'ExecStart=$R/usr/sbin/tarpit-admin export-map --postfix-reload -o /var/lib/tarpit-map/blocked.cidr' '$R/units/tarpit-export-map.service' && grep -qx 'StateDirectory=tarpit-map' '$R/units/tarpit-export-map.service' && ! grep -q '^User=\\|^StateDirectory=tarpit\$' '$R/units/tarpit-export-map.service'"
 check "tarpit-expire.service: runs tarpit-admin expire" grep -qx "ExecStart=$R/usr/sbin/tarpit-admin expire" "$R/units/tarpit-expire.service"
 
 # Least privilege: systemd's own exposure score, 2.0 or better for each,

@@ -151,11 +151,51 @@ expect_eq "... and with it, after a restart of the timer, started" \
 ct systemctl start tarpit-metrics.service
 check "the metrics timer, enabled, writes node-exporter's file" \
     ct grep -q '^tarpit_tarpits_total' /var/lib/prometheus/node-exporter/tarpit.prom
-expect_eq "... a regular file of tarpit's, and its service ran clean" \
+expect_eq "... a regular file of root's (written by root's part, the counters read by tarpit's), and its service ran clean" \
     "$(ct stat -c '%U %F' /var/lib/prometheus/node-exporter/tarpit.prom)/$(ct systemctl show -p Result --value tarpit-metrics.service)" \
-    "tarpit regular file/success"
+    "root regular file/success"
 check "doctor still finds nothing to fix" ct tarpit-admin doctor
 ct systemctl enable --now tarpit-admin.socket tarpit-export-map.timer
+
+# --- The map Postfix trusts: root's, and seen by Postfix when it changes --------
+# code_until NAME WANT ADDR - RCPT's first reply code of sessions from ADDR
+# to postmaster@ (never refused by the tarpit check: only by the map),
+# tried up to 20 times in 10 s until it is WANT
+code_until() {
+    local i c=
+    for i in $(seq 1 20); do
+        ct "$SC" -b "$3" -r postmaster@example.test 127.0.0.1 25 >"$T/$1" 2>&1
+        c=$(awk '$1 == "rcpt" {print $2; exit}' "$T/$1")
+        [ "$c" = "$2" ] && break
+        sleep 0.5
+    done
+    printf '%s' "$c"
+}
+ct tarpit-admin block 203.0.113.0/24 >/dev/null
+ct postconf -e 'smtpd_client_restrictions = check_client_access cidr:/var/lib/tarpit-map/blocked.cidr'
+ct systemctl start tarpit-export-map.service
+expect_eq "tarpit-export-map.service (root, in two processes) ran clean: the map and its directory are root's" \
+    "$(ct systemctl show -p Result --value tarpit-export-map.service)/$(ct stat -c '%U:%a' /var/lib/tarpit-map /var/lib/tarpit-map/blocked.cidr | tr '\n' ' ')" \
+    "success/root:755 root:644 "
+check "... holding the blocked network with block_action" \
+    ct grep -q "^203.0.113.0/24	REJECT" /var/lib/tarpit-map/blocked.cidr
+check "... which the helpers' user can neither write nor replace" \
+    ct setpriv --reuid=tarpit --regid=tarpit --clear-groups sh -c \
+    '! { echo "0.0.0.0/0 BCC spy@example.org" >>/var/lib/tarpit-map/blocked.cidr; } 2>/dev/null && ! touch /var/lib/tarpit-map/x 2>/dev/null'
+check "doctor: nothing to fix with that map in main.cf" ct tarpit-admin doctor
+expect_eq "Postfix reloaded by the service: the blocked network is refused" "$(code_until m1 554 203.0.113.7)" "554"
+ct tarpit-admin unblock 203.0.113.0/24 >/dev/null
+ct systemctl start tarpit-export-map.service
+expect_eq "after unblock and the service, accepted again, with no manual postfix reload" \
+    "$(code_until m2 250 203.0.113.7)" "250"
+check "... the service said it reloaded Postfix" \
+    ct sh -c "journalctl -q -u tarpit-export-map.service | grep -q 'postfix reloaded'"
+ct postconf -e 'smtpd_client_restrictions = check_client_access cidr:/var/lib/tarpit/blocked.cidr'
+ct tarpit-admin doctor >"$T/doctor" 2>&1
+check "doctor: a map the helpers' user can write, named in main.cf, is a problem" \
+    grep -q "reads cidr:/var/lib/tarpit/blocked.cidr, which the helpers' user" "$T/doctor"
+ct postconf -e 'smtpd_client_restrictions ='
+ct postfix reload >/dev/null 2>&1
 expect_eq "on install the optional units are off until the admin enables them" \
     "$(ct systemctl is-enabled tarpit-admin-tcp.socket)" "disabled"
 
@@ -229,7 +269,7 @@ done
 # README.Debian's steps: the entries out (the blocked-networks map too, as
 # INSTALL has the admin add it), then the package.  One entry forgotten:
 # the package says so.
-ct postconf -e 'smtpd_client_restrictions = check_client_access cidr:/var/lib/tarpit/blocked.cidr'
+ct postconf -e 'smtpd_client_restrictions = check_client_access cidr:/var/lib/tarpit-map/blocked.cidr'
 ct postfix reload >/dev/null 2>&1
 ct tarpit-admin postfix disable >/dev/null
 expect_eq "tarpit-admin postfix disable: main.cf names nothing of the tarpit's" \
@@ -251,8 +291,8 @@ send s5 198.51.100.77
 expect_range "mail flows untouched meanwhile (default_action=DUNNO, no wait, ms)" "$(rcpt_ms s5)" 0 1500
 expect_eq "... and is accepted" "$(eom s5)" "250"
 check "dpkg -P purges it" ct dpkg -P tarpit
-expect_eq "purge leaves no /var/lib/tarpit and no /etc/tarpit.conf" \
-    "$(ct test -e /var/lib/tarpit && echo db)$(ct test -e /etc/tarpit.conf && echo conf)" ""
+expect_eq "purge leaves no /var/lib/tarpit, no /var/lib/tarpit-map and no /etc/tarpit.conf" \
+    "$(ct test -e /var/lib/tarpit && echo db)$(ct test -e /var/lib/tarpit-map && echo map)$(ct test -e /etc/tarpit.conf && echo conf)" ""
 send s6 100.64.0.9
 expect_eq "mail still flows after the purge" "$(eom s6)" "250"
 done_testing

@@ -62,6 +62,36 @@ int main(void)
     free(out);
     free(err);
 
+    /* What root's part checks of the table before Postfix reads it
+     * (admin_priv.c): only export-map's own lines pass. */
+    static const struct {
+	const char *line;
+	int     ok;
+    }       lines[] = {
+	{"# Networks blocked by tarpit, for Postfix cidr:/x.\n", 0},
+	{"198.51.100.0/24\tREJECT Your network is blocked here\n", 0},
+	{"2001:db8:1:2::/64\tREJECT Your network is blocked here\n", 0},
+	{"2001:db8:7::/48\tREJECT Your network is blocked here\n", 0},
+	{"198.51.100\tREJECT Your network is blocked here\n", 0},	/* access(5) */
+	{"2001:db8:7\tREJECT Your network is blocked here\n", 0},
+	{"0.0.0.0/0\tREJECT Your network is blocked here\n", -1},
+	{"198.51.100.0/24\tBCC spy@example.org\n", -1},
+	{"198.51.100.0/24\tREJECT Your network is blocked here, BCC x\n", -1},
+	{"198.51.100.0/24\tREJECT Your network is blocked\n", -1},
+	{"198.51.100.7/24\tREJECT Your network is blocked here\n", -1},
+	{"198.51.100.0/24 REJECT Your network is blocked here\n", -1},
+	{"192.0.2.0/25\tREJECT Your network is blocked here\n", -1},
+	{"198.51\tREJECT Your network is blocked here\n", -1},
+	{"198.051.100\tREJECT Your network is blocked here\n", -1},
+	{"/etc/passwd\tREJECT Your network is blocked here\n", -1},
+	{"# comment\r198.51.100.0/24 BCC x\n", -1},
+	{"\n", -1},
+    };
+
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+	EXPECT(admin_map_line_ok(&a.conf, lines[i].line) == lines[i].ok, "line %zu (%s) %s",
+	       i, lines[i].line, lines[i].ok ? "refused" : "taken");
+
     /* A comment with ESC, BEL and CR, and a key that is no network. */
     struct tp_record r;
     char   *cargv[] = {"198.51.100.9"}, *none[] = {0}, path[300], *largv[] = {path};
