@@ -8,10 +8,12 @@
  *	a server's password file to read; the database's directory (the
  *	GDBM file, its lock and slot files, or a server's state_directory)
  *	to read and write; its own /proc/PID; and, for a server over TCP,
- *	that server's port and the resolver's files.  Nothing else: not
- *	/home, /root, /tmp, /var/tmp or /run, no other directory to write,
- *	no TCP port to bind, no IP socket unless a server needs one, no
- *	netlink socket but tarpit-check's NETLINK_SOCK_DIAG.
+ *	that server's port and, when it is named by host name, the
+ *	resolver's files and datagrams.  Nothing else: not /home, /root,
+ *	/tmp, /var/tmp or /run, no other directory to write, no TCP port to
+ *	bind, no IP socket unless a server needs one, no UNIX socket of its
+ *	own unless the server is on one, no netlink socket but
+ *	tarpit-check's NETLINK_SOCK_DIAG, no program to run.
  *
  *	A config changed during the connection that moves the database
  *	elsewhere is refused by the helper (its walls were built for the
@@ -22,6 +24,7 @@
 #include "tarpit/sandbox.h"
 #include "tarpit/opendb.h"
 
+#include <arpa/inet.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +33,25 @@
 /* the system's trees a helper reads, and a server's resolver runs with */
 static const char *const system_trees[] = {"/etc", "/usr", "/lib", "/lib64", 0};
 static const char *const resolver_trees[] = {"/run/systemd/resolve", "/run/resolvconf", 0};
+
+/* named - is the host of a server's URL a name (not an address)? */
+static int named(const char *url)
+{
+    const char *p = strstr(url, "://"), *at, *end;
+    char    host[256];
+    unsigned char buf[16];
+
+    if (p == 0)
+	return 0;
+    p += 3;
+    end = p + strcspn(p, "/?");
+    if ((at = memchr(p, '@', (size_t) (end - p))) != 0)
+	p = at + 1;
+    if (*p == '[')
+	return 0;			/* [IPv6] */
+    snprintf(host, sizeof(host), "%.*s", (int) strcspn(p, ":/?"), p);
+    return inet_pton(AF_INET, host, buf) != 1;
+}
 
 static void dir_of(const char *path, char *buf, size_t len)
 {
@@ -51,6 +73,8 @@ int     sandbox_plan(struct sandbox *s, const struct tp_conf *c, struct tp_db *d
     }
     snprintf(s->proc, sizeof(s->proc), "/proc/%ld", (long) getpid());
     s->tcp_port = db_tcp_port(db);
+    s->by_name = s->tcp_port && named(c->database);
+    s->unix_server = db_is_server(c->database) && s->tcp_port == 0;
     s->netlink_diag = watches;
     return 0;
 }
@@ -60,18 +84,19 @@ int     sandbox_plan(struct sandbox *s, const struct tp_conf *c, struct tp_db *d
 int     sandbox_covers(const struct sandbox *old, const struct sandbox *new)
 {
     return strcmp(old->db_dir, new->db_dir) == 0 && old->tcp_port == new->tcp_port
+	&& old->by_name == new->by_name && old->unix_server == new->unix_server
 	&& strcmp(old->password_file, new->password_file) == 0;
 }
 
 enum confine_result sandbox_enter(const struct sandbox *s, char *why, size_t len)
 {
     struct confine c = {.tcp_port = s->tcp_port,.inet = s->tcp_port != 0,
-    .netlink_diag = s->netlink_diag};
+    .dgram = s->by_name,.unix_socket = s->unix_server,.netlink_diag = s->netlink_diag};
     int     full = 0;
 
     for (int i = 0; system_trees[i]; i++)
 	full |= confine_add(c.read, system_trees[i]);
-    for (int i = 0; s->tcp_port && resolver_trees[i]; i++)
+    for (int i = 0; s->by_name && resolver_trees[i]; i++)
 	full |= confine_add(c.read, resolver_trees[i]);
     full |= confine_add(c.read, s->conf_dir);
     full |= confine_add(c.read, s->password_file);

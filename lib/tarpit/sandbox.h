@@ -18,6 +18,8 @@ struct sandbox {
 					/* state_directory */
     char    proc[40];			/* /proc/PID: its own */
     int     tcp_port;			/* a server's, over TCP; or 0 */
+    int     by_name;			/* ... named by host name: the resolver */
+    int     unix_server;		/* a server on a UNIX socket */
     int     netlink_diag;		/* watches the SMTP client */
 };
 

@@ -35,6 +35,7 @@
 #include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -277,26 +279,49 @@ static void jump(struct prog *p, uint16_t op, uint32_t k, int jt, int jf)
     emit(p, (struct sock_filter) BPF_JUMP(BPF_JMP | op | BPF_K, k, (uint8_t) jt, (uint8_t) jf));
 }
 
-/* socket_test - socket(2) of the families c allows; ends in a return */
+/* one_of - the value loaded is one of v[0..n-1], or refuse is returned */
+static void one_of(struct prog *p, const uint32_t *v, int n, uint32_t refuse)
+{
+    for (int i = 0; i < n; i++)
+	jump(p, BPF_JEQ, v[i], n - i, 0);
+    ret(p, refuse);
+}
+
+/* socket_test - socket(2) as c allows it; ends in a return.  AF_UNIX
+ * only for a server on a UNIX socket (a helper's own sockets come from
+ * systemd; none of its own may reach another program's socket); IPv4
+ * and IPv6 only for a server over TCP, of TCP (no MPTCP, no raw), and
+ * datagrams only for the resolver, when the server is named by host
+ * name; netlink only NETLINK_SOCK_DIAG, for tarpit-check's watch. */
 static void socket_test(struct prog *p, const struct confine *c)
 {
-    uint32_t fam[3];
-    int     nfam = 0, nl = c->netlink_diag ? 3 : 0;
+    uint32_t proto[3] = {0, IPPROTO_TCP, IPPROTO_UDP}, type[2] = {SOCK_STREAM, SOCK_DGRAM};
+    uint32_t diag = NETLINK_SOCK_DIAG, fam[4], at[4];
+    int     np = c->dgram ? 3 : 2, nt = c->dgram ? 2 : 1, k = 0;
+    int     unix_len = 1, inet_len = 1 + np + 1 + 2 + nt + 1 + 1;
 
-    fam[nfam++] = AF_UNIX;
+    /* After the family tests: a refusal, then a block for each family
+     * (AF_UNIX's, IP's, netlink's), each ending in returns. */
+    fam[k] = AF_UNIX, at[k++] = 1;
     if (c->inet) {
-	fam[nfam++] = AF_INET;
-	fam[nfam++] = AF_INET6;
+	fam[k] = AF_INET, at[k++] = 1 + (uint32_t) unix_len;
+	fam[k] = AF_INET6, at[k++] = 1 + (uint32_t) unix_len;
     }
+    if (c->netlink_diag)
+	fam[k] = AF_NETLINK, at[k++] = 1 + (uint32_t) (unix_len + inet_len);
     load(p, ARG_LO(0));
-    for (int i = 0; i < nfam; i++)		/* to the allowance */
-	jump(p, BPF_JEQ, fam[i], nfam - i - 1 + nl + 1, 0);
-    if (nl) {
-	jump(p, BPF_JEQ, AF_NETLINK, 0, 2);
-	load(p, ARG_LO(2));
-	jump(p, BPF_JEQ, NETLINK_SOCK_DIAG, 1, 0);
-    }
+    for (int j = 0; j < k; j++)
+	jump(p, BPF_JEQ, fam[j], (int) at[j] + (k - j - 1), 0);
     ret(p, ERRNO(EAFNOSUPPORT));
+    ret(p, c->unix_socket ? SECCOMP_RET_ALLOW : ERRNO(EAFNOSUPPORT));
+    load(p, ARG_LO(2));
+    one_of(p, proto, np, ERRNO(EPERM));
+    load(p, ARG_LO(1));
+    emit(p, (struct sock_filter) BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf));
+    one_of(p, type, nt, ERRNO(EPERM));
+    ret(p, SECCOMP_RET_ALLOW);
+    load(p, ARG_LO(2));
+    one_of(p, &diag, 1, ERRNO(EAFNOSUPPORT));
     ret(p, SECCOMP_RET_ALLOW);
 }
 
@@ -404,6 +429,8 @@ static const long refused[] = {
     SYS_io_uring_enter, SYS_io_uring_register, SYS_kcmp, SYS_mknodat,
     SYS_open_by_handle_at, SYS_name_to_handle_at, SYS_fsopen, SYS_fsmount,
     SYS_fsconfig, SYS_fspick, SYS_move_mount, SYS_open_tree, SYS_pidfd_getfd,
+    /* no program run: not /bin/sh, not a memfd (fexecve) */
+    SYS_execve, SYS_execveat,
 #ifdef SYS_mount_setattr
     SYS_mount_setattr,
 #endif
@@ -427,9 +454,14 @@ static const struct rule tested[] = {
     {SYS_clone3, REFUSE, ENOSYS, 0, 0},
     {SYS_openat2, REFUSE, ENOSYS, 0, 0},
     {SYS_clone, ANY_BIT, 0, 0, CLONE_NEW_ANY},
+    /* W^X as MemoryDenyWriteExecute= has it: no mapping both writable and
+     * executable, no mapping made executable later, no executable shm */
     {SYS_mmap, ALL_BITS, 0, 2, WX},
-    {SYS_mprotect, ALL_BITS, 0, 2, WX},
-    {SYS_pkey_mprotect, ALL_BITS, 0, 2, WX},
+    {SYS_mprotect, ANY_BIT, 0, 2, PROT_EXEC},
+    {SYS_pkey_mprotect, ANY_BIT, 0, 2, PROT_EXEC},
+#ifdef SYS_shmat
+    {SYS_shmat, ANY_BIT, 0, 2, SHM_EXEC},
+#endif
     {SYS_fchmod, ANY_BIT, 0, 1, SUID_BITS},
     {SYS_fchmodat, ANY_BIT, 0, 2, SUID_BITS},
     {SYS_openat, ANY_BIT, 0, 3, SUID_BITS},

@@ -17,7 +17,9 @@ struct confine {
     const char *read[CONFINE_PATHS];	/* files and trees to read (and run) */
     const char *write[CONFINE_PATHS];	/* trees to read and write */
     int     tcp_port;			/* the one TCP port to connect to, or 0 */
-    int     inet;			/* may open IPv4/IPv6 sockets */
+    int     inet;			/* may open IPv4/IPv6 TCP sockets */
+    int     dgram;			/* ... and UDP ones (the resolver's) */
+    int     unix_socket;		/* may open AF_UNIX sockets */
     int     netlink_diag;		/* may open NETLINK_SOCK_DIAG sockets */
 };
 

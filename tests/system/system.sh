@@ -252,8 +252,10 @@ for unit in check store; do
         walls=()
     fi
     for a in "${walls[@]}" "database/allowed" "write in the database's directory/allowed" \
-        "set-user-ID mode/refused" "read /etc/shadow/refused" "socket unix/allowed" \
+        "set-user-ID mode/refused" "read /etc/shadow/refused" "socket unix/refused" \
         "socket netlink sock_diag/$diag" "socket inet/refused" "socket inet6 udp/refused" \
+        "socket mptcp/refused" "run /bin/true/refused" "run a memfd/refused" \
+        "make a written page executable/refused" \
         "socket packet/refused" "socket netlink route/refused" \
         "unshare a user namespace/refused" "clone into a network namespace/refused" \
         "writable and executable memory/refused" "no_new_privs/1"; do

@@ -57,6 +57,53 @@ static int try_socket(int family, int type, int protocol)
     return fd;
 }
 
+/* try_run - run /bin/true (as a file, or copied into a memfd and run
+ * with fexecve) in a child: 0 when it ran, or -1 with the child's errno */
+static int try_run(int memfd)
+{
+    int     status;
+    pid_t   pid = fork();
+
+    if (pid < 0)
+	return -1;
+    if (pid == 0) {
+	char   *argv[] = {"true", 0}, *envp[] = {0}, buf[65536];
+	int     in, fd;
+	ssize_t n;
+
+	if (!memfd) {
+	    execve("/bin/true", argv, envp);
+	    _exit(errno);
+	}
+	if ((fd = memfd_create("probe", MFD_CLOEXEC)) < 0 || (in = open("/bin/true", O_RDONLY)) < 0)
+	    _exit(errno);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+	    if (write(fd, buf, (size_t) n) != n)
+		_exit(EIO);
+	fexecve(fd, argv, envp);
+	_exit(errno);
+    }
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+	return errno = EIO, -1;
+    if (WEXITSTATUS(status) == 0)
+	return 0;
+    return errno = WEXITSTATUS(status), -1;
+}
+
+/* try_mprotect - a written page made executable: 0 or -1 */
+static int try_mprotect(void)
+{
+    char   *m = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int     rc;
+
+    if (m == MAP_FAILED)
+	return -1;
+    m[0] = (char) 0xc3;
+    rc = mprotect(m, 4096, PROT_READ | PROT_EXEC);
+    munmap(m, 4096);
+    return rc;
+}
+
 static int try_connect(int port)
 {
     struct sockaddr_in sin = {.sin_family = AF_INET,.sin_port = htons((uint16_t) port)};
@@ -215,6 +262,11 @@ static int probe(const char *conf_file, int watches, char **paths, int npaths, F
     say(out, "socket unix", try_socket(AF_UNIX, SOCK_STREAM, 0));
     say(out, "socket inet", try_socket(AF_INET, SOCK_STREAM, 0));
     say(out, "socket inet6 udp", try_socket(AF_INET6, SOCK_DGRAM, 0));
+    say(out, "socket inet udp", try_socket(AF_INET, SOCK_DGRAM, 0));
+    say(out, "socket mptcp", try_socket(AF_INET, SOCK_STREAM, 262));
+    say(out, "run /bin/true", try_run(0));
+    say(out, "run a memfd", try_run(1));
+    say(out, "make a written page executable", try_mprotect());
     say(out, "socket packet", try_socket(AF_PACKET, SOCK_RAW, 0));
     say(out, "socket netlink route", try_socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE));
     say(out, "socket netlink sock_diag", try_socket(AF_NETLINK, SOCK_DGRAM, NETLINK_SOCK_DIAG));
@@ -298,7 +350,7 @@ static void empty(const char *d)
 
 int     main(int argc, char **argv)
 {
-    char    dir[] = "/tmp/sandbox_test.XXXXXX", path[4][300], text[400], out[16384];
+    char    dir[] = "/tmp/sandbox_test.XXXXXX", path[4][300], text[700], out[16384];
     char   *outside[2];
     int     landlock = confine_landlock_abi();
 
@@ -325,9 +377,12 @@ int     main(int argc, char **argv)
     SAYS(out, "write in the database's directory", "allowed");
     SAYS(out, "set-user-ID mode", "refused");
     SAYS(out, "writable and executable memory", "refused");
+    SAYS(out, "make a written page executable", "refused");
+    SAYS(out, "run /bin/true", "refused");
+    SAYS(out, "run a memfd", "refused");
     SAYS(out, "unshare a user namespace", "refused");
     SAYS(out, "clone into a network namespace", "refused");
-    SAYS(out, "socket unix", "allowed");
+    SAYS(out, "socket unix", "refused");
     SAYS(out, "socket inet", "refused");
     SAYS(out, "socket inet6 udp", "refused");
     SAYS(out, "socket packet", "refused");
@@ -336,7 +391,17 @@ int     main(int argc, char **argv)
     EXPECT(strstr(out, "\nno_new_privs: 1\n") != 0, "no_new_privs not set:\n%s", out);
     run_probe(path[3], 0, outside, 0, out, sizeof(out));
     SAYS(out, "socket netlink sock_diag", "refused");
+    SAYS(out, "socket unix", "refused");
+
+    /* a server on a UNIX socket: AF_UNIX sockets, and still no IP */
+    snprintf(text, sizeof(text), "database = redis+unix://%s/r.sock\nstate_directory = %s\n",
+	     path[0], path[0]);
+    write_file(path[3], text);
+    run_probe(path[3], 0, outside, 0, out, sizeof(out));
     SAYS(out, "socket unix", "allowed");
+    SAYS(out, "socket inet", "refused");
+    snprintf(text, sizeof(text), "database = %s/t.db\n", path[0]);
+    write_file(path[3], text);
     if (landlock == 0) {
 	printf("SKIPPED: this kernel has no Landlock: the file and TCP walls "
 	       "are not tested (the seccomp filter was)\n");
@@ -368,6 +433,15 @@ int     main(int argc, char **argv)
     SAYS(out, "connect to TCP port 1", "allowed");
     SAYS(out, "connect to TCP port 2", "refused");
     SAYS(out, "socket packet", "refused");
+    SAYS(out, "socket inet udp", "refused");		/* by address: no resolver */
+    SAYS(out, "socket mptcp", "refused");
+    SAYS(out, "socket unix", "refused");
+    snprintf(text, sizeof(text), "database = redis://localhost:1\nstate_directory = %s\n",
+	     path[0]);
+    write_file(path[3], text);
+    run_probe(path[3], 0, outside, 0, out, sizeof(out));
+    SAYS(out, "socket inet udp", "allowed");		/* by name: the resolver's */
+    SAYS(out, "socket mptcp", "refused");
 
     unlink(path[2]);
     empty(path[0]);
