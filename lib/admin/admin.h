@@ -138,6 +138,7 @@ int     admin_journal_save_cursor(struct admin *, const char *path, const char *
  * enum record_state (decide.h) */
 int     admin_count_states(struct admin *, long *n, size_t *records);
 int     admin_waiting(struct admin *);
+int     admin_sandbox(struct admin *, char *why, size_t len);
 
 /* The commands, one file per concern. */
 admin_fn admin_check, admin_del, admin_allow, admin_block, admin_unblock, admin_ask;

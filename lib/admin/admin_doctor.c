@@ -202,19 +202,25 @@ static void check_database(struct doctor *d)
 /* check_sandbox - can the helpers wall themselves off (sandbox.c)? */
 static void check_sandbox(struct doctor *d)
 {
+    char    why[600];
     int     abi = confine_landlock_abi();
 
-    if (abi == 0)
-	problem(d, "boot with Landlock among the kernel's security modules "
-		"(lsm= on its command line; see /sys/kernel/security/lsm)",
-		"this kernel has no Landlock: the policy helpers keep their seccomp "
-		"filter but cannot wall off files and TCP ports");
-    else if (abi < 4 && db_tcp_port(d->a->db) != 0)
-	problem(d, "a kernel of 6.7 or later (Landlock ABI 4)", "Landlock ABI %d: the "
-		"policy helpers cannot limit their TCP connections to the server's port",
-		abi);
-    else
-	good(d, "the policy helpers can wall themselves off (Landlock ABI %d)", abi);
+    switch (admin_sandbox(d->a, why, sizeof(why))) {
+    case CONFINE_FULL:
+	good(d, "the policy helpers wall themselves off (Landlock ABI %d and the seccomp "
+	     "filter; tried as a helper would)", abi);
+	break;
+    case CONFINE_PARTIAL:
+	problem(d, abi == 0 ? "boot with Landlock among the kernel's security modules (lsm= "
+		"on its command line; see /sys/kernel/security/lsm), or let the container "
+		"allow its calls" : "a kernel of 6.7 or later (Landlock ABI 4)",
+		"the policy helpers shut themselves in only partly: %s (they keep the "
+		"seccomp filter, and the units' floor)", why);
+	break;
+    default:
+	problem(d, "see the message", "the policy helpers cannot shut themselves in: %s "
+		"(only the units' floor holds)", why);
+    }
 }
 
 /* check_units - installed, and enough connections for Postfix */

@@ -9,10 +9,14 @@
  */
 #define _GNU_SOURCE
 #include "admin/admin.h"
+#include "tarpit/sandbox.h"
 #include "tarpit/opendb.h"
 #include "tarpit/decide.h"
 #include "wait/slots.h"
 
+#include <errno.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
@@ -87,6 +91,52 @@ int admin_waiting(struct admin *a)
 
     return opendb_file(&a->conf, HOST_SLOTS, slots, sizeof(slots))
 	? slots_in_use(slots, (int) a->conf.max_waiting) : -1;
+}
+
+/* admin_sandbox - the walls a policy helper with these settings builds
+ * (tarpit-check's, which watches), tried in a child made for it: their
+ * enum confine_result, with why when not all of them */
+int     admin_sandbox(struct admin *a, char *why, size_t len)
+{
+    struct sandbox s;
+    int     p[2], status, rc = CONFINE_FAILED;
+    char    buf[600] = "";
+    ssize_t n;
+    size_t  got = 0;
+    pid_t   pid;
+
+    snprintf(why, len, "cannot try: %s", strerror(errno));
+    if (pipe2(p, O_CLOEXEC) < 0)
+	return CONFINE_FAILED;
+    fflush(0);
+    if ((pid = fork()) < 0) {
+	close(p[0]);
+	close(p[1]);
+	return CONFINE_FAILED;
+    }
+    if (pid == 0) {
+	char    text[600] = "";
+	int     r = CONFINE_FAILED;
+
+	close(p[0]);
+	if (sandbox_plan(&s, &a->conf, a->db, a->conf_file, 1, text + 2, sizeof(text) - 2) == 0)
+	    r = sandbox_enter(&s, text + 2, sizeof(text) - 2);
+	text[0] = (char) ('1' + r);	/* '0' failed, '1' full, '2' partial */
+	text[1] = ' ';
+	_exit(write(p[1], text, strlen(text)) < 0);
+    }
+    close(p[1]);
+    while (got + 1 < sizeof(buf) && (n = read(p[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+	got += (size_t) n;
+    buf[got] = 0;
+    close(p[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	continue;
+    if (got >= 2) {
+	rc = buf[0] - '1';
+	snprintf(why, len, "%s", buf + 2);
+    }
+    return rc;
 }
 
 /* admin_info - where the database is, what it holds, what is set */

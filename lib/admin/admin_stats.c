@@ -22,6 +22,7 @@
  */
 #define _GNU_SOURCE
 #include "admin/admin.h"
+#include "util/confine.h"
 #include "tarpit/decide.h"
 #include "tarpit/ledger.h"
 #include "util/mem.h"
@@ -55,6 +56,21 @@ static const char *help_of(const char *name)
 	if (strcmp(prom_help[i].name, name) == 0)
 	    return prom_help[i].help;
     return "A tarpit counter (see tarpit-admin(8), stats).";
+}
+
+/* sandbox_level - admin_sandbox() as 2 (all), 1 (partly), 0 (none) */
+static int sandbox_level(struct admin *a)
+{
+    char    why[600];
+
+    switch (admin_sandbox(a, why, sizeof(why))) {
+    case CONFINE_FULL:
+	return 2;
+    case CONFINE_PARTIAL:
+	return 1;
+    default:
+	return 0;
+    }
 }
 
 /* print_prometheus - the exposition format; an exit status */
@@ -99,6 +115,9 @@ static int print_prometheus(struct admin *a, FILE *fp, const struct tp_stats *st
     fprintf(fp, "# HELP tarpit_max_waiting The setting max_waiting.\n"
 	    "# TYPE tarpit_max_waiting gauge\ntarpit_max_waiting %" PRId64 "\n",
 	    a->conf.max_waiting);
+    fprintf(fp, "# HELP tarpit_sandbox The walls a policy helper builds here: 2 all, "
+	    "1 the seccomp filter without Landlock's, 0 none.\n"
+	    "# TYPE tarpit_sandbox gauge\ntarpit_sandbox %d\n", sandbox_level(a));
     return ADMIN_OK;
 }
 

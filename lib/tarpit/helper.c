@@ -367,7 +367,7 @@ static void shut_in(struct helper *h)
 		     why, sizeof(why)) == 0)
 	rc = sandbox_enter(&h->sandbox, why, sizeof(why));
     if (rc == CONFINE_PARTIAL)
-	msg_info("sandbox: %s", why);
+	msg_warn("sandbox: only partly shut in: %s", why);
     else if (rc == CONFINE_FAILED)
 	msg_warn("sandbox: %s: going on without it", why);
     h->confined = rc != CONFINE_FAILED;

@@ -267,6 +267,40 @@ for unit in check store; do
         "CapPrm:0000000000000000 CapEff:0000000000000000 CapBnd:0000000000000000 "
 done
 
+# --- Without Landlock (an older kernel, a container that filters it) ---------------
+# The units' floor still holds, and the helper, doctor and the metrics say
+# what is missing: Landlock's calls refused to every tarpit service here.
+ct mkdir -p /run/systemd/system/tarpit-.service.d
+ct_sh "printf '[Service]\nSystemCallFilter=~landlock_create_ruleset landlock_add_rule landlock_restrict_self\n' >/run/systemd/system/tarpit-.service.d/99-no-landlock.conf"
+ct systemctl daemon-reload
+since=$(ct date +%s)
+ct_sh "printf 'request=smtpd_access_policy\nclient_address=192.0.2.10\nclient_port=10\n\n' | $PC -t 10000 unix $CHECK_SOCK" >/dev/null 2>&1
+line=
+for i in $(seq 1 50); do
+    line=$(ct journalctl -q -p warning --since "@$since" -t tarpit-check -g 'only partly shut in' | tail -1)
+    [ -n "$line" ] && break
+    sleep 0.1
+done
+check "without Landlock: the helper says so at warning level" test -n "$line"
+probe=$(probe_unit check -w)
+for a in "set-user-ID mode/refused" "socket packet/refused" "socket inet/refused" \
+    "run /bin/true/refused" "make a written page executable/refused" \
+    "unshare a user namespace/refused" "no_new_privs/1"; do
+    if says "${a%/*}" "${a##*/}"; then ok "without Landlock, in tarpit-check@.service: ${a%/*}: ${a##*/}"
+    else not_ok "without Landlock, in tarpit-check@.service: ${a%/*}: ${a##*/}" "$probe"; fi
+done
+ct systemctl start tarpit-metrics.service
+check "... the metrics say it (tarpit_sandbox 1)" \
+    ct grep -qx 'tarpit_sandbox 1' /var/lib/prometheus/node-exporter/tarpit.prom
+ct systemd-run -q --wait --pipe -p 'SystemCallFilter=~landlock_create_ruleset landlock_add_rule landlock_restrict_self' \
+    tarpit-admin doctor >"$T/doctor" 2>&1
+check "... and so does doctor" grep -q "shut themselves in only partly" "$T/doctor"
+ct rm -f /run/systemd/system/tarpit-.service.d/99-no-landlock.conf
+ct systemctl daemon-reload
+ct systemctl start tarpit-metrics.service
+check "with Landlock again: tarpit_sandbox 2" \
+    ct grep -qx 'tarpit_sandbox 2' /var/lib/prometheus/node-exporter/tarpit.prom
+
 # --- Remove, then purge: mail flows untouched -----------------------------------
 # README.Debian's steps: the entries out (the blocked-networks map too, as
 # INSTALL has the admin add it), then the package.  One entry forgotten:
