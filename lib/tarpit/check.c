@@ -161,7 +161,6 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 	    helper_db_warn(h, WHO ": %s: DUNNO", WHO_OF(cl), db_error(h->db));
 	} else {
 	    msg_info(WHO ": DUNNO after a wait of 0s (%s)", WHO_OF(cl), d->reason);
-	    helper_count_spread(h, p);
 	}
 	remember_session(h, rq, action);
 	return HELPER_REPLY;
@@ -174,7 +173,6 @@ static enum helper_next tarpit(struct helper *h, const struct tp_conf *p,
 	slots_release(slot);
 	return HELPER_REPLY;
     }
-    helper_count_spread(h, p);
     db_release(h->db);			/* nor a server connection */
     mem_release();			/* what they freed goes back, too */
     if (h->wait(h->conn.in_fd, d->sleep_ms, rq, (int) p->watch_client,
@@ -273,7 +271,9 @@ enum helper_next check_request(struct helper *h, const struct request *rq,
 		     cl.address, cl.key, action);
 	return HELPER_REPLY;
     }
-    if ((found = helper_lookup(h, p, rq, cl.key, sizeof(cl.key), &r)) < 0) {
+    if ((found = helper_lookup(h, p, rq, cl.key, sizeof(cl.key), &r)) >= 0 && !p->dry_run)
+	found = helper_take_spread(h, p, cl.key, sizeof(cl.key), &r, found);
+    if (found < 0) {
 	if (found == LOOKUP_DB_ERROR)
 	    helper_db_warn(h, "client=%s network=%s: %s: DUNNO", cl.address, cl.key,
 			   db_error(h->db));

@@ -136,7 +136,7 @@ int     helper_get(struct helper *h, const char *key, struct tp_record *r)
  * network's (helper_client_key, helper_get); or, for an IPv6 network
  * without a record, its /48's when ipv6_aggregate of that /48's /64s have
  * records already.  For a new /64 not so taken, h->spread_key names its
- * /48 (helper_count_spread() counts it once it waits).  LOOKUP_FOUND,
+ * /48 (helper_take_spread() counts it there).  LOOKUP_FOUND,
  * LOOKUP_NEW, LOOKUP_DB_ERROR, or LOOKUP_NO_KEY (logged) */
 enum helper_lookup helper_lookup(struct helper *h, const struct tp_conf *p,
 		              const struct request *rq, char *key, size_t len,
@@ -168,24 +168,33 @@ enum helper_lookup helper_lookup(struct helper *h, const struct tp_conf *p,
     return 0;
 }
 
-/* helper_count_spread - a new /64 that helper_lookup() found outside its
- * /48's record made a record: count it for that /48 */
-void    helper_count_spread(struct helper *h, const struct tp_conf *p)
+/* helper_take_spread - a new /64 that helper_lookup() left outside its
+ * /48 takes one of the /48's ipv6_aggregate places, in the /48's own
+ * transaction, before its record is made: helpers at once cannot take
+ * more places than there are.  With none left, the request's key and
+ * record become the /48's (found).  The new found, or LOOKUP_DB_ERROR */
+int     helper_take_spread(struct helper *h, const struct tp_conf *p, char *key, size_t len,
+			           struct tp_record *r, int found)
 {
     struct ledger l = {.event = LEDGER_SPREAD,.conf = p,.now = (int64_t) time(0)};
     struct tp_record a;
 
     if (h->spread_key[0] == 0)
-	return;
+	return found;
     if (db_update(h->db, h->spread_key, ledger_apply, &l) < 0) {
-	helper_db_warn(h, "network=%s: %s: a /64 of it is not counted",
-		       h->spread_key, db_error(h->db));
+	h->spread_key[0] = 0;
+	return LOOKUP_DB_ERROR;
+    }
+    if (l.spread_full && strlen(h->spread_key) < len) {
+	if ((found = helper_get(h, h->spread_key, r)) >= 0)
+	    memcpy(key, h->spread_key, strlen(h->spread_key) + 1);
     } else if (db_get(h->db, h->spread_key, &a) > 0 && a.spread == h->conf.ipv6_aggregate) {
 	msg_info("network=%s: %lld of its /64 networks made to wait: the "
 		 "new ones are this network from now on", h->spread_key,
 		 (long long) a.spread);
     }
     h->spread_key[0] = 0;
+    return found;
 }
 
 /* helper_domain - the domain whose record the request's client shares,

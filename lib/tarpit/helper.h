@@ -74,7 +74,8 @@ enum helper_lookup {
 enum helper_lookup helper_lookup(struct helper *, const struct tp_conf *,
 			                 const struct request *, char *key, size_t len,
 			                 struct tp_record *);
-void    helper_count_spread(struct helper *, const struct tp_conf *);
+int     helper_take_spread(struct helper *, const struct tp_conf *, char *key, size_t len,
+			           struct tp_record *, int found);
 int     helper_domain(struct helper *, const struct tp_conf *, const struct request *,
 		              char *domain, size_t len);
 const struct tp_conf *helper_profile(struct helper *, const struct request *);

@@ -41,10 +41,13 @@
  *	has a pending pass as if it had sat out a wait, so that its delivery
  *	escapes it (tarpit-store) and it never goes round again.
  *
- *	An IPv6 /48 counts its /64s that were made to wait (spread): once
- *	ipv6_aggregate of them have records, the helpers keep its new /64s
- *	under the /48's record (helper.c), so that one /48 cannot grow the
- *	database without end, nor dodge block_after by rotating /64s.
+ *	An IPv6 /48 counts its /64s that were given records of their own
+ *	(spread): once ipv6_aggregate of them have, the helpers keep its new
+ *	/64s under the /48's record (helper.c), so that one /48 cannot grow
+ *	the database without end, nor dodge block_after by rotating /64s.
+ *	A /64 takes its place in the count (LEDGER_SPREAD) before its record
+ *	is made, in the /48's own transaction, and none is taken past
+ *	ipv6_aggregate: helpers at once cannot make more.
  *
  *	A domain (ledger_domain_key: "@domain outlook.com", the registrable
  *	domain of clients' verified names) has a record of its own, of what
@@ -450,6 +453,10 @@ enum db_change ledger_apply(struct db_txn *t, void *ctx)
     case LEDGER_GREY_MADE:
 	return grey_made(t, l);
     case LEDGER_SPREAD:
+	if (t->rec.spread >= l->conf->ipv6_aggregate) {
+	    l->spread_full = 1;		/* taken, all of them, meanwhile */
+	    return DB_KEEP;
+	}
 	if (!t->found)
 	    t->rec.first_seen = l->now;
 	t->rec.last_seen = l->now;

@@ -68,6 +68,7 @@ struct ledger {
     int64_t retries;			/* GREY_ATTEMPT: retries counted */
     int     made;			/* GREY_ATTEMPT: a new entry was made */
     long    removed, cleared;		/* EXPIRE: counted over a batch */
+    int     spread_full;		/* SPREAD: no place was left */
 };
 
 db_update_fn ledger_apply;

@@ -266,6 +266,24 @@ expect_eq "the /64 that escaped before: untouched, still escaped" \
     "$(json_field "$($W --json check 2001:db8:7:1::9)" escapes)/$(act_of "$out")" "1/action=DUNNO"
 check "... and answered as escaped" grep -q "network=2001:db8:7:1::/64: DUNNO (escaped)" "$T/spray.log"
 
+# The same bound with helpers at once: 40 new /64s of one /48, each on its
+# own connection, all asking at the same moment (connected a second
+# before), with ipv6_aggregate = 4: 4 records of
+# their own, the rest the /48's (each /64 takes its place in the /48's
+# own transaction).
+printf 'database = %s/spray4.db\nsleep = 1s\nipv6_aggregate = 4\n' "$T" >"$T/spray4.conf"
+P8=$(free_port); activate "$T/spray4.log" "$P8" "$BIN/tarpit-check" -c "$T/spray4.conf"
+W4="$BIN/tarpit-admin -c $T/spray4.conf"
+pids=()
+for i in $(seq 1 40); do
+    { sleep 1; req "2001:db8:9:$i::1" "$i"; sleep 3; } | "$PC" 127.0.0.1 "$P8" >"$T/spray4.$i" 2>&1 &
+    pids+=("$!")
+done
+wait "${pids[@]}"
+expect_eq "40 /64s of one /48 at once: all answered" "$(cat "$T"/spray4.* | grep -c '^action=DUNNO')" "40"
+expect_eq "... and ipv6_aggregate = 4 holds: 4 /64 records of their own, the rest the /48's" \
+    "$($W4 list | grep -c '^2001:db8:9:[0-9a-f]*::/64')/$(json_field "$($W4 --json check 2001:db8:9::/48)" spread)" "4/4"
+
 # inetd style (stdin/stdout) with stderr on the socket too: no log line may
 # reach the connection.
 P4=$(free_port)
