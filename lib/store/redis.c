@@ -50,6 +50,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <netdb.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -505,8 +508,35 @@ static int redis_update_many(struct tp_db *base, char *const *keys, size_t n,
     return rc;
 }
 
+/* loopback_only - does host name this machine alone (every address it
+ * resolves to a loopback one)? */
+static int loopback_only(const char *host)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
+    int     all = 1;
+
+    if (getaddrinfo(host, 0, &hints, &res) != 0)
+	return 0;
+    for (ai = res; ai; ai = ai->ai_next) {
+	if (ai->ai_family == AF_INET) {
+	    const struct sockaddr_in *in = (const void *) ai->ai_addr;
+
+	    all &= (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	} else if (ai->ai_family == AF_INET6) {
+	    const struct sockaddr_in6 *in6 = (const void *) ai->ai_addr;
+
+	    all &= IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+	} else {
+	    all = 0;
+	}
+    }
+    freeaddrinfo(res);
+    return all;
+}
+
 /* redis_doctor - reached, credentials taken, and no eviction policy
- * that could drop our keys */
+ * that could drop our keys; and whether the link crosses a network in
+ * clear (the hiredis of Debian 12, 0.14, has no TLS) */
 static void redis_doctor(struct tp_db *base, db_finding_fn *say, void *ctx)
 {
     struct redis *r = (struct redis *) base;
@@ -522,6 +552,13 @@ static void redis_doctor(struct tp_db *base, db_finding_fn *say, void *ctx)
     snprintf(text, sizeof(text), "database server %s answers PING, credentials "
 	     "accepted", r->url);
     say(ctx, 0, text);
+    if (r->socket[0] == 0 && !loopback_only(r->host)) {
+	snprintf(text, sizeof(text), "the link to %s crosses a network in clear: %s "
+		 "and every record can be read on the way (hiredis here has no TLS)",
+		 r->host, r->password_file[0] ? "the password (AUTH)" : "the commands");
+	say(ctx, "reach the server through a tunnel (WireGuard, spiped or stunnel, "
+	    "share/doc/SCALING.md) and name its local end in database", text);
+    }
     if (eviction(r, policy, sizeof(policy)) < 0) {
 	snprintf(text, sizeof(text), "the server's maxmemory-policy cannot be "
 		 "read: %s", base->error);

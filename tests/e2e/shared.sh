@@ -233,5 +233,33 @@ expect_eq "... 0 updates lost on the 100 networks and the counters (against tarp
 expect_eq "... and no database warning on either host" \
     "$(cat "$T"/w[ab]-*.log | grep -c 'warning')" "0"
 
+# A server across a network: Debian 12's hiredis has no TLS, so doctor
+# says when the link (a password included) crosses a network in clear.
+# The "network" is a namespace made here, with 10.9.9.1 on its loopback
+# device: a server on another machine, as far as doctor can tell, and no
+# packet leaves the namespace.
+printf 'secret\n' >"$T/pw"
+chmod 0600 "$T/pw"
+printf 'database = %s\nstate_directory = %s/a\ndatabase_password_file = %s/pw\n' \
+    "$URL" "$T" "$T" >"$T/local.conf"
+"$BIN/tarpit-admin" -c "$T/local.conf" doctor >"$T/doctor.local" 2>&1
+check "doctor: a server on this host is not a link in clear" \
+    sh -c "! grep -q 'in clear' '$T/doctor.local'"
+NP=$(free_port)
+printf 'database = redis://10.9.9.1:%s\nstate_directory = %s/a\ndatabase_password_file = %s/pw\n' \
+    "$NP" "$T" "$T" >"$T/far.conf"
+unshare --net bash -c '
+    ip link set lo up && ip addr add 10.9.9.1/32 dev lo || exit 1
+    redis-server --port "$1" --bind 10.9.9.1 --save "" --appendonly no --requirepass secret \
+        --dir "$2" >"$2/far-redis.log" 2>&1 &
+    pid=$!
+    for i in $(seq 1 100); do redis-cli -h 10.9.9.1 -p "$1" -a secret ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+    "$3" -c "$2/far.conf" doctor >"$2/doctor.far" 2>&1
+    kill -KILL "$pid"; wait "$pid" 2>/dev/null
+' _ "$NP" "$T" "$BIN/tarpit-admin"
+check "doctor: a server across a network, with a password: said to cross it in clear" \
+    grep -q "problem: the link to 10.9.9.1 crosses a network in clear: the password (AUTH)" "$T/doctor.far"
+check "... after it answered" grep -q "answers PING, credentials accepted" "$T/doctor.far"
+
 no_crash
 done_testing
