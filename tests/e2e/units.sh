@@ -78,7 +78,8 @@ for s in check store; do
     check "tarpit-$s@.service: it keeps no new privileges, no capabilities, no devices" \
         sh -c "! grep -Eq '^(NoNewPrivileges|CapabilityBoundingSet|AmbientCapabilities|DevicePolicy|User|Group)=' '$f'"
     check "tarpit-$s@.service: it keeps the floor: the system call filter, families, W^X, namespaces, personality, realtime, architectures" \
-        sh -c "! grep -Eq '^(SystemCallFilter|RestrictAddressFamilies|MemoryDenyWriteExecute|RestrictNamespaces|LockPersonality|RestrictRealtime|RestrictSUIDSGID|SystemCallArchitectures)=(no)?\$' '$f'"
+        awk -F= '$1 ~ /^(SystemCallFilter|RestrictAddressFamilies|MemoryDenyWriteExecute|RestrictNamespaces|LockPersonality|RestrictRealtime|RestrictSUIDSGID|SystemCallArchitectures)$/ {last[$1] = $2}
+            END {for (k in last) if (last[k] == "" || last[k] == "no") exit 1}' "$f"
 done
 for u in "$R"/units/*.service; do
     score=$(exposure "$u")
