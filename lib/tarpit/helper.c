@@ -348,10 +348,10 @@ static int read_settings(struct helper *h, const char *path, int must_exist,
 	struct sandbox s;
 	int     ok = sandbox_plan(&s, c, *db, h->conf_file, h->watches, why, len) == 0;
 
-	if (ok && !sandbox_covers(&h->sandbox, &s)) {
+	if (ok && sandbox_walls(&s) != h->walls) {
 	    snprintf(why, len, "it moves the database (to %.200s) or its server, and "
-		     "this connection is shut in with %.200s: new connections take it",
-		     s.db_dir, h->sandbox.db_dir);
+		     "this connection is shut in with the old place: new connections "
+		     "take it", s.db_dir);
 	    ok = 0;
 	}
 	if (!ok) {
@@ -364,17 +364,22 @@ static int read_settings(struct helper *h, const char *path, int must_exist,
 }
 
 /* shut_in - once there are good settings: the walls for their database
- * (a failure is logged; the helper goes on answering) */
+ * (a failure is logged; the helper goes on answering).  The plan is
+ * this frame's, not the helper's: only its sandbox_walls() are kept */
+__attribute__((noinline))
 static void shut_in(struct helper *h)
 {
     char    why[600];
+    struct sandbox s;
     enum confine_result rc = CONFINE_FAILED;
 
     if (h->confined)
 	return;
-    if (sandbox_plan(&h->sandbox, &h->conf, h->db, h->conf_file, h->watches,
-		     why, sizeof(why)) == 0)
-	rc = sandbox_enter(&h->sandbox, why, sizeof(why));
+    if (sandbox_plan(&s, &h->conf, h->db, h->conf_file, h->watches,
+		     why, sizeof(why)) == 0) {
+	rc = sandbox_enter(&s, why, sizeof(why));
+	h->walls = sandbox_walls(&s);
+    }
     if (rc == CONFINE_PARTIAL)
 	msg_warn("sandbox: only partly shut in: %s", why);
     else if (rc == CONFINE_FAILED)

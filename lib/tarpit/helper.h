@@ -29,7 +29,7 @@ struct helper {
     wait_fn *wait;			/* wait_for_client(); a test's own */
     int     watches;			/* HELPER_WATCHES: tarpit-check's */
     int     confined;			/* shut in by sandbox (sandbox.h) */
-    struct sandbox sandbox;		/* ... for this database */
+    uint64_t walls;			/* ... with these (sandbox_walls) */
     /* The SMTP session this process last made wait, and its answer: one
      * session waits once, however many recipients it has. */
     char    waited_session[REQUEST_SESSION_MAX];

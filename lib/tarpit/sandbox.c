@@ -79,13 +79,26 @@ int     sandbox_plan(struct sandbox *s, const struct tp_conf *c, struct tp_db *d
     return 0;
 }
 
-/* sandbox_covers - the config file, and so its directory, is the same
- * for a helper's whole life: what a change can move is the rest */
-int     sandbox_covers(const struct sandbox *old, const struct sandbox *new)
+/* fnv - FNV-1a over len bytes, on from h */
+static uint64_t fnv(uint64_t h, const void *p, size_t len)
 {
-    return strcmp(old->db_dir, new->db_dir) == 0 && old->tcp_port == new->tcp_port
-	&& old->by_name == new->by_name && old->unix_server == new->unix_server
-	&& strcmp(old->password_file, new->password_file) == 0;
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < len; i++)
+	h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* sandbox_walls - the config file, and so its directory, is the same for
+ * a helper's whole life: what a change can move is the rest */
+uint64_t sandbox_walls(const struct sandbox *s)
+{
+    int     n[3] = {s->tcp_port, s->by_name, s->unix_server};
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    h = fnv(h, s->db_dir, strlen(s->db_dir) + 1);
+    h = fnv(h, s->password_file, strlen(s->password_file) + 1);
+    return fnv(h, n, sizeof(n));
 }
 
 enum confine_result sandbox_enter(const struct sandbox *s, char *why, size_t len)

@@ -11,6 +11,8 @@
 #include "store/db.h"
 #include "util/confine.h"
 
+#include <stdint.h>
+
 struct sandbox {
     char    conf_dir[CONF_PATH_MAX];	/* the config file's directory */
     char    password_file[CONF_PATH_MAX];
@@ -28,8 +30,10 @@ struct sandbox {
 int     sandbox_plan(struct sandbox *, const struct tp_conf *c, struct tp_db *db,
 		             const char *conf_file, int watches, char *why, size_t len);
 
-/* sandbox_covers - can a helper shut in by old use what new needs? */
-int     sandbox_covers(const struct sandbox *old, const struct sandbox *new);
+/* sandbox_walls - what of the plan a config change could move (the
+ * database's directory, the password file, the server's port and how it
+ * is reached), as one number: a helper keeps this, not the whole plan */
+uint64_t sandbox_walls(const struct sandbox *);
 
 /* sandbox_enter - shut the process in (util/confine.h) */
 enum confine_result sandbox_enter(const struct sandbox *, char *why, size_t len);

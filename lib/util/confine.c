@@ -234,9 +234,11 @@ static int landlock(const struct confine *c, char *why, size_t len)
 #define MAX_INSNS 512
 #define MAX_RULES 96
 
+/* A filter being built: into insn (cap of them), or with insn 0 only
+ * counted (test_size) */
 struct prog {
-    struct sock_filter insn[MAX_INSNS];
-    int     n;
+    struct sock_filter *insn;
+    int     n, cap;
     int     overflow;
 };
 
@@ -256,7 +258,9 @@ struct rule {
 
 static void emit(struct prog *p, struct sock_filter f)
 {
-    if (p->n < MAX_INSNS)
+    if (p->insn == 0)
+	p->n++;
+    else if (p->n < p->cap)
 	p->insn[p->n++] = f;
     else
 	p->overflow = 1;
@@ -356,7 +360,7 @@ static void test(struct prog *p, const struct rule *r, const struct confine *c)
 /* test_size - the instructions of a rule's test */
 static int test_size(const struct rule *r, const struct confine *c)
 {
-    struct prog t = {.n = 0};
+    struct prog t = {0, 0, 0, 0};
 
     test(&t, r, c);
     return t.n;
@@ -485,21 +489,28 @@ static int by_number(const void *a, const void *b)
     return x->nr < y->nr ? -1 : x->nr > y->nr;
 }
 
-/* filter - the seccomp filter; 0, or -1 with why */
+/* filter - the seccomp filter; 0, or -1 with why.  Built in a mapping
+ * of its own, given back once loaded: a sleeping helper keeps none of it */
 static int filter(const struct confine *c, char *why, size_t len)
 {
 #ifdef NATIVE_ARCH
-    static struct prog p;
-    static struct rule rules[MAX_RULES];
+    size_t  size = MAX_INSNS * sizeof(struct sock_filter) + MAX_RULES * sizeof(struct rule);
+    void   *mem = mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct prog p = {mem, 0, MAX_INSNS, 0};
+    struct rule *rules = (struct rule *) ((struct sock_filter *) mem + MAX_INSNS);
     size_t  n = 0;
     struct sock_fprog fp;
+    int     rc = -1;
 
+    if (mem == MAP_FAILED) {
+	snprintf(why, len, "seccomp: no memory to build the filter: %s", strerror(errno));
+	return -1;
+    }
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]) && n < MAX_RULES; i++)
 	rules[n++] = (struct rule) {(uint32_t) refused[i], REFUSE, EPERM, 0, 0};
     for (size_t i = 0; i < sizeof(tested) / sizeof(tested[0]) && n < MAX_RULES; i++)
 	rules[n++] = tested[i];
     qsort(rules, n, sizeof(rules[0]), by_number);
-    p.n = p.overflow = 0;
     /* another architecture's calls (i386 on x86_64, say): killed */
     load(&p, offsetof(struct seccomp_data, arch));
     jump(&p, BPF_JEQ, NATIVE_ARCH, 1, 0);
@@ -510,17 +521,16 @@ static int filter(const struct confine *c, char *why, size_t len)
     ret(&p, ERRNO(ENOSYS));
 #endif
     tree(&p, rules, (int) n, c);
-    if (p.overflow) {
-	snprintf(why, len, "seccomp: the filter does not fit (%d instructions)", p.n);
-	return -1;
-    }
     fp.len = (unsigned short) p.n;
     fp.filter = p.insn;
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp, 0, 0) < 0) {
+    if (p.overflow)
+	snprintf(why, len, "seccomp: the filter does not fit (%d instructions)", p.n);
+    else if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp, 0, 0) < 0)
 	snprintf(why, len, "seccomp: cannot load the filter: %s", strerror(errno));
-	return -1;
-    }
-    return 0;
+    else
+	rc = 0;
+    munmap(mem, size);
+    return rc;
 #else
     (void) c;
     snprintf(why, len, "seccomp: no filter for this architecture");

@@ -30,7 +30,7 @@
 /* STACK_SPAN - how far below the caller the stack is given back: more
  * than any call chain of ours goes; what is not mapped is skipped */
 #define STACK_SPAN (256 * 1024)
-#define STACK_KEEP (8 * 1024)		/* the frames mem_release() and its callee use */
+#define STACK_KEEP 2048		/* the frames mem_release() and madvise() use */
 
 /* mem_release - return the free heap and the stack below the caller */
 __attribute__((noinline))

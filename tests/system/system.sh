@@ -292,7 +292,7 @@ done
 ct systemctl start tarpit-metrics.service
 check "... the metrics say it (tarpit_sandbox 1)" \
     ct grep -qx 'tarpit_sandbox 1' /var/lib/prometheus/node-exporter/tarpit.prom
-ct systemd-run -q --wait -p 'SystemCallFilter=~landlock_create_ruleset landlock_add_rule landlock_restrict_self' \
+ct systemd-run -q --wait -p 'SystemCallFilter=~landlock_create_ruleset landlock_add_rule landlock_restrict_self' -p SystemCallErrorNumber=EPERM \
     -p StandardOutput=truncate:/run/tarpit-doctor.out tarpit-admin doctor >/dev/null 2>&1
 ct cat /run/tarpit-doctor.out >"$T/doctor" 2>&1
 check "... and so does doctor" grep -q "shut themselves in only partly" "$T/doctor"
