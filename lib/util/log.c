@@ -10,7 +10,9 @@
  *	name, since the journal adds it.  Elsewhere they read
  *	"program: warning: text".  When stderr is the policy connection itself
  *	(inetd passes the socket as fds 0, 1 and 2) or is closed, lines go to
- *	syslog(3) instead, so a log line can never reach Postfix.
+ *	syslog(3) instead, so a log line can never reach Postfix; its socket
+ *	is connected at once (LOG_NDELAY), since a policy helper that has
+ *	shut itself in may make no UNIX socket of its own.
  *
  *	Control characters are replaced by '?': request values are logged,
  *	and a hostile client must not be able to forge log lines.
@@ -60,7 +62,7 @@ void log_init(const char *progname)
 	    log_journal = 1;
     }
     if (log_syslog)
-	openlog(log_prog, LOG_PID, LOG_MAIL);
+	openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
 /* log_avoid_fd - never write log lines to this descriptor */
@@ -69,11 +71,11 @@ void log_avoid_fd(int fd)
     if (!log_syslog && fd != STDERR_FILENO && same_file(fd, STDERR_FILENO)) {
 	log_syslog = 1;
 	log_journal = 0;
-	openlog(log_prog, LOG_PID, LOG_MAIL);
+	openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
     }
     if (fd == STDERR_FILENO && !log_syslog) {
 	log_syslog = 1;
-	openlog(log_prog, LOG_PID, LOG_MAIL);
+	openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
     }
 }
 
