@@ -146,6 +146,7 @@ admin_fn admin_postfix;
 
 /* admin_postfix.c: a Postfix parameter as postconf -h says it, or 0 */
 char   *admin_postconf(const char *name);
+extern const char *const admin_postfix_lists[];
 int     admin_postfix_reload(struct admin *);
 
 /* Where export-map's unit writes the table Postfix trusts: root's. */

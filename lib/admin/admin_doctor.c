@@ -490,20 +490,14 @@ static int writable_by(const char *path, uid_t uid)
  * the helpers' user's to write */
 static void check_trusted_maps(struct doctor *d)
 {
-    static const char *const lists[] = {
-	"smtpd_client_restrictions", "smtpd_helo_restrictions",
-	"smtpd_sender_restrictions", "smtpd_relay_restrictions",
-	"smtpd_recipient_restrictions", "smtpd_data_restrictions",
-	"smtpd_end_of_data_restrictions", "postscreen_access_list",
-    };
     char    dir[DB_FILE_MAX];
     struct stat st;
 
     if (opendb_file(&d->a->conf, HOST_DIR, dir, sizeof(dir)) == 0 || stat(dir, &st) < 0
 	|| st.st_uid == 0)
 	return;				/* root runs the helpers: nothing apart */
-    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-	char   *v = admin_postconf(lists[i]), *p, *w;
+    for (size_t i = 0; admin_postfix_lists[i]; i++) {
+	char   *v = admin_postconf(admin_postfix_lists[i]), *p, *w;
 
 	for (p = v; p && *(p += strspn(p, ", \t\n")); p += strcspn(p, ", \t\n")) {
 	    size_t  n = strcspn(p, ", \t\n");
@@ -518,7 +512,7 @@ static void check_trusted_maps(struct doctor *d)
 			"cidr:" ADMIN_MAP_DIR "/blocked.cidr",
 			"%s reads %s, which the helpers' user (uid %lu) can write: a "
 			"helper an attacker took over could put any action there "
-			"(BCC, REDIRECT) for all mail", lists[i], word,
+			"(BCC, REDIRECT) for all mail", admin_postfix_lists[i], word,
 			(unsigned long) st.st_uid);
 	}
 	free(v);

@@ -41,11 +41,12 @@
 #define STORE_ENTRY "check_policy_service { unix:private/tarpit-store, timeout=10s, default_action=DUNNO }"
 #define MAX_TOKENS 512
 
-/* The lists that may hold an entry of the tarpit's. */
-static const char *const lists[] = {
+/* The lists that may hold an entry of the tarpit's (and that doctor
+ * looks through for a table the tarpit user could change). */
+const char *const admin_postfix_lists[] = {
     "smtpd_client_restrictions", "smtpd_helo_restrictions", "smtpd_sender_restrictions",
     "smtpd_relay_restrictions", "smtpd_recipient_restrictions", "smtpd_data_restrictions",
-    "smtpd_end_of_data_restrictions", "postscreen_access_list",
+    "smtpd_end_of_data_restrictions", "postscreen_access_list", 0,
 };
 
 /* admin_postconf - one parameter's value from `postconf -h`, or 0 */
@@ -243,8 +244,8 @@ int admin_postfix(struct admin *a, int argc, char **argv)
 	enable = 0;
     else
 	return admin_usage(a);
-    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]) && rc == ADMIN_OK; i++) {
-	const char *name = lists[i], *entry = 0, *part = "", *port = "";
+    for (size_t i = 0; admin_postfix_lists[i] && rc == ADMIN_OK; i++) {
+	const char *name = admin_postfix_lists[i], *entry = 0, *part = "", *port = "";
 	char   *value, *now, assign[8192];
 
 	if (enable && strcmp(name, "smtpd_recipient_restrictions") == 0)
