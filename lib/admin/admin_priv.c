@@ -81,19 +81,15 @@ struct priv_parent {
 /* priv_send - a message with its text and maybe a descriptor: 0 or -1 */
 static int priv_send(int sock, const struct priv_head *h, const void *text, size_t len, int fd)
 {
-    char    buf[sizeof(*h) + PRIV_MAX];
-    struct iovec iov = {buf, sizeof(*h) + len};
+    struct iovec iov[2] = {{(void *) h, sizeof(*h)}, {(void *) text, len}};
     union {
 	char    space[CMSG_SPACE(sizeof(int))];
 	struct cmsghdr align;
     }       ctl;
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
 
     if (len > PRIV_MAX)
 	return errno = EMSGSIZE, -1;
-    memcpy(buf, h, sizeof(*h));
-    if (len)
-	memcpy(buf + sizeof(*h), text, len);
     if (fd >= 0) {
 	struct cmsghdr *c;
 
@@ -373,6 +369,8 @@ static int on_commit(struct priv_parent *p, const char *path, int rc)
     o->path = 0;
     if (rc == ADMIN_OK && is_map && o->changed && asked(p, "--postfix-reload"))
 	rc = admin_postfix_reload(p->a);
+    fflush(p->a->out);			/* before what the child says next */
+    fflush(p->a->err);
     return reply(p, rc, 0, -1);
 }
 
