@@ -38,6 +38,7 @@ struct db_ops {
     int     (*save_counters) (struct tp_db *);
     int     (*recover) (struct tp_db *, struct db_recovery *);
     int     (*tcp_port) (struct tp_db *);
+    int     (*resolves) (struct tp_db *);
 };
 
 struct tp_db {

@@ -241,6 +241,12 @@ int     db_recover(struct tp_db *db, struct db_recovery *out)
     return db->ops->recover ? db->ops->recover(db, out) : 0;
 }
 
+/* db_resolves - a store that names no host (a file) asks no resolver */
+int     db_resolves(struct tp_db *db)
+{
+    return db->ops->resolves ? db->ops->resolves(db) : 0;
+}
+
 /* db_tcp_port - a store without one (a file) connects to none */
 int     db_tcp_port(struct tp_db *db)
 {

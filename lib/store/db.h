@@ -107,7 +107,9 @@ typedef void db_finding_fn(void *ctx, const char *fix, const char *text);
  * db_is_server() says whether a database setting is a server's URL (the
  *	one test of it); anything else is a GDBM file.
  * db_tcp_port() is the TCP port the store connects to: a server's over
- *	TCP; 0 for a file or a server's UNIX socket.
+ *	TCP; 0 for a file or a server's UNIX socket.  db_resolves() says
+ *	whether that server is named by host name (so connecting asks the
+ *	resolver), not by address.
  * Every failure leaves db_error() saying why in one line that names the
  *	file or server.
  */
@@ -142,5 +144,6 @@ int     db_walk_all(struct tp_db *, db_walk_fn *, void *ctx);
 void    db_walk_mapped(struct tp_db *);
 int     db_get_stats(struct tp_db *, struct tp_stats *);
 int     db_tcp_port(struct tp_db *);
+int     db_resolves(struct tp_db *);
 
 #endif

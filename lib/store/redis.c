@@ -589,4 +589,5 @@ const struct db_ops redis_ops = {
     .about = redis_about,
     .doctor = redis_doctor,
     .tcp_port = redis_tcp_port,
+    .resolves = redis_resolves,
 };

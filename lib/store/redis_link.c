@@ -16,6 +16,7 @@
 #include "util/clock.h"
 #include "util/mem.h"
 
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -186,6 +187,17 @@ int     redis_tcp_port(struct tp_db *base)
     struct redis *r = (struct redis *) base;
 
     return r->socket[0] ? 0 : r->port;
+}
+
+/* redis_resolves - is the server over TCP named by host name, not by an
+ * IPv4 or IPv6 address? */
+int     redis_resolves(struct tp_db *base)
+{
+    struct redis *r = (struct redis *) base;
+    unsigned char buf[16];
+
+    return r->socket[0] == 0 && inet_pton(AF_INET, r->host, buf) != 1
+	&& inet_pton(AF_INET6, r->host, buf) != 1;
 }
 
 void    redis_free(struct tp_db *base)

@@ -58,6 +58,7 @@ redisReply *redis_command(struct redis *, const char *what, int argc, const char
 			        const size_t *lens);
 int     redis_connect(struct redis *);
 int     redis_tcp_port(struct tp_db *);
+int     redis_resolves(struct tp_db *);
 int     redis_pipeline(struct redis *, const char *what, int n, int *argc,
 		             const char ***argv, const size_t **lens, redisReply **rep);
 

@@ -24,7 +24,6 @@
 #include "tarpit/sandbox.h"
 #include "tarpit/opendb.h"
 
-#include <arpa/inet.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,25 +32,6 @@
 /* the system's trees a helper reads, and a server's resolver runs with */
 static const char *const system_trees[] = {"/etc", "/usr", "/lib", "/lib64", 0};
 static const char *const resolver_trees[] = {"/run/systemd/resolve", "/run/resolvconf", 0};
-
-/* named - is the host of a server's URL a name (not an address)? */
-static int named(const char *url)
-{
-    const char *p = strstr(url, "://"), *at, *end;
-    char    host[256];
-    unsigned char buf[16];
-
-    if (p == 0)
-	return 0;
-    p += 3;
-    end = p + strcspn(p, "/?");
-    if ((at = memchr(p, '@', (size_t) (end - p))) != 0)
-	p = at + 1;
-    if (*p == '[')
-	return 0;			/* [IPv6] */
-    snprintf(host, sizeof(host), "%.*s", (int) strcspn(p, ":/?"), p);
-    return inet_pton(AF_INET, host, buf) != 1;
-}
 
 static void dir_of(const char *path, char *buf, size_t len)
 {
@@ -73,7 +53,7 @@ int     sandbox_plan(struct sandbox *s, const struct tp_conf *c, struct tp_db *d
     }
     snprintf(s->proc, sizeof(s->proc), "/proc/%ld", (long) getpid());
     s->tcp_port = db_tcp_port(db);
-    s->by_name = s->tcp_port && named(c->database);
+    s->by_name = db_resolves(db);
     s->unix_server = db_is_server(c->database) && s->tcp_port == 0;
     s->netlink_diag = watches;
     return 0;
