@@ -147,6 +147,15 @@ admin_fn admin_postfix;
 /* admin_postfix.c: a Postfix parameter as postconf -h says it, or 0 */
 char   *admin_postconf(const char *name);
 extern const char *const admin_postfix_lists[];
+
+/* A word of a Postfix list (a { ... } group is one): where it starts and
+ * ends in the text; admin_list_words() finds at most max of them. */
+struct admin_word {
+    size_t  at, end;
+};
+
+#define ADMIN_MAX_WORDS 512
+int     admin_list_words(const char *list, struct admin_word *, int max);
 int     admin_postfix_reload(struct admin *);
 
 /* Where export-map's unit writes the table Postfix trusts: root's. */

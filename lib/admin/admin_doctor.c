@@ -497,15 +497,16 @@ static void check_trusted_maps(struct doctor *d)
 	|| st.st_uid == 0)
 	return;				/* root runs the helpers: nothing apart */
     for (size_t i = 0; admin_postfix_lists[i]; i++) {
-	char   *v = admin_postconf(admin_postfix_lists[i]), *p, *w;
+	char   *v = admin_postconf(admin_postfix_lists[i]), *w;
+	struct admin_word wd[ADMIN_MAX_WORDS];
+	int     n = v ? admin_list_words(v, wd, ADMIN_MAX_WORDS) : 0;
 
-	for (p = v; p && *(p += strspn(p, ", \t\n")); p += strcspn(p, ", \t\n")) {
-	    size_t  n = strcspn(p, ", \t\n");
+	for (int k = 0; k < n; k++) {
 	    char    word[CONF_PATH_MAX];
 
-	    snprintf(word, sizeof(word), "%.*s", (int) n, p);
-	    if ((w = strstr(word, ":/")) == 0 || w - word > 16 || strchr(word, '{'))
-		continue;
+	    snprintf(word, sizeof(word), "%.*s", (int) (wd[k].end - wd[k].at), v + wd[k].at);
+	    if (word[0] == '{' || (w = strstr(word, ":/")) == 0 || w - word > 16)
+		continue;			/* a policy service's group, not a table */
 	    if (writable_by(w + 1, st.st_uid))
 		problem(d, "take it out (tarpit-admin postfix disable does), and use the map "
 			"tarpit-export-map.timer writes as root: check_client_access "

@@ -39,7 +39,6 @@
 
 #define CHECK_ENTRY "check_policy_service { unix:private/tarpit-check, timeout=100s, default_action=DUNNO }"
 #define STORE_ENTRY "check_policy_service { unix:private/tarpit-store, timeout=10s, default_action=DUNNO }"
-#define MAX_TOKENS 512
 
 /* The lists that may hold an entry of the tarpit's (and that doctor
  * looks through for a table the tarpit user could change). */
@@ -72,14 +71,9 @@ char   *admin_postconf(const char *name)
     return buf;
 }
 
-/* A word of a Postfix list: where it starts and ends in the text. */
-struct word {
-    size_t  at, end;
-};
-
-/* words - a Postfix list's words: separated by commas and white space, a
+/* admin_list_words - a Postfix list's words: separated by commas and white space, a
  * { ... } group one word; how many (at most max) */
-static int words(const char *list, struct word *w, int max)
+int     admin_list_words(const char *list, struct admin_word *w, int max)
 {
     size_t  p = 0;
     int     n = 0;
@@ -108,13 +102,13 @@ static int words(const char *list, struct word *w, int max)
 }
 
 /* is - is word i of list this text? */
-static int is(const char *list, const struct word *w, int i, const char *text)
+static int is(const char *list, const struct admin_word *w, int i, const char *text)
 {
     return w[i].end - w[i].at == strlen(text) && strncmp(list + w[i].at, text, strlen(text)) == 0;
 }
 
 /* has - does word i of list hold this text? */
-static int has(const char *list, const struct word *w, int i, const char *text)
+static int has(const char *list, const struct admin_word *w, int i, const char *text)
 {
     size_t  n = strlen(text);
 
@@ -126,7 +120,7 @@ static int has(const char *list, const struct word *w, int i, const char *text)
 
 /* ours - do words i and i+1 make an entry of the tarpit's?  (Its policy
  * services by socket or TCP port, its blocked-networks map) */
-static int ours(const char *list, const struct word *w, int n, int i)
+static int ours(const char *list, const struct admin_word *w, int n, int i)
 {
     if (i + 1 >= n)
 	return 0;
@@ -154,8 +148,8 @@ static char *splice(const char *list, size_t from, size_t to, const char *text)
 static char *changed(const char *list, const char *entry, const char *name_part,
 		             const char *port_part)
 {
-    struct word w[MAX_TOKENS];
-    int     n = words(list, w, MAX_TOKENS), at = -1;
+    struct admin_word w[ADMIN_MAX_WORDS];
+    int     n = admin_list_words(list, w, ADMIN_MAX_WORDS), at = -1;
     char    text[512];
 
     if (entry == 0) {
