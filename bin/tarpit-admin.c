@@ -9,8 +9,8 @@
  *	table in admin.c (see tarpit-admin(8)); `serve` runs them for the
  *	lines of the admin socket.  Root on a database of another user's
  *	works in two processes (admin_priv.c): the one that opens the
- *	database is that user's for good.  `postfix` edits main.cf and opens
- *	no database.
+ *	database is that user's for good.  A command that opens no database
+ *	(`postfix`, which edits main.cf) runs as who ran it, in one process.
  * EXIT STATUS
  *	0 done; 1 not found; 2 usage or malformed input; 3 config error;
  *	4 database error; 5 doctor found problems; 6 a file or the output
@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 	free(args);
 	return ADMIN_CONFIG;
     }
-    if (strcmp(cmd->name, "postfix") == 0) {
+    if (cmd->no_db) {
 	status = admin_run(&a, cmd, nargs - 1, args + 1);
 	conf_free(&a.conf);
 	free(args);

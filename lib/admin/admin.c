@@ -48,7 +48,7 @@ const struct admin_command admin_commands[] = {
     {"recover", admin_recover, "", "check the database, rebuild it if damaged"},
     {"config", admin_config, "[key ...]", "the settings in effect"},
     {"postfix", admin_postfix, "enable|disable [--dry-run]",
-    "put the tarpit's entries into main.cf, or take them all out"},
+    "put the tarpit's entries into main.cf, or take them all out", 1},
     {"serve", admin_serve, "", "the admin socket protocol on fd 3 or stdin"},
 };
 

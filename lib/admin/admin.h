@@ -56,6 +56,7 @@ struct admin_command {
     admin_fn *fn;
     const char *args;			/* the synopsis after the name */
     const char *what;			/* one line of usage */
+    int     no_db;			/* opens no database (runs as who ran it) */
 };
 
 extern const struct admin_command admin_commands[];
