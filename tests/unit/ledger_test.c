@@ -423,6 +423,12 @@ int main(void)
 				     sizeof(nk)), "192.0.2.0/24") == 0, "share_escapes: the network's");
     EXPECT(ledger_traffic_key(conf_profile(&pc, "submission"), "192.0.2.0/24", nk, 10) == 0,
 	   "a key too long for the buffer is refused, not cut");
+    EXPECT(ledger_traffic_key(conf_profile(&pc, "submission"), "192.0.2.0/24", nk, 25) != 0
+	   && strcmp(nk, "[submission]192.0.2.0/24") == 0
+	   && ledger_traffic_key(conf_profile(&pc, "submission"), "192.0.2.0/24", nk, 24) == 0
+	   && ledger_traffic_key(&pc, "192.0.2.0/24", nk, 13) != 0
+	   && ledger_traffic_key(&pc, "192.0.2.0/24", nk, 12) == 0,
+	   "a key and its NUL fit exactly, one byte less is refused");
     EXPECT(strcmp(ledger_key_network("[submission]2001:db8::/64"), "2001:db8::/64") == 0
 	   && strcmp(ledger_key_network("192.0.2.0/24"), "192.0.2.0/24") == 0
 	   && ledger_key_network("[]192.0.2.0/24") == 0 && ledger_key_network("[a b]1.2.3.0/24") == 0
