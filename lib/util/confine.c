@@ -40,7 +40,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
@@ -482,35 +481,39 @@ static const struct rule tested[] = {
     {SYS_socket, SOCKET, 0, 0, 0},
 };
 
-static int by_number(const void *a, const void *b)
+/* sort_rules - by number, in place: a few dozen rules, once; qsort()
+ * would ask the kernel for the machine's memory and allocate */
+static void sort_rules(struct rule *r, size_t n)
 {
-    const struct rule *x = a, *y = b;
+    for (size_t i = 1; i < n; i++) {
+	struct rule x = r[i];
+	size_t  j = i;
 
-    return x->nr < y->nr ? -1 : x->nr > y->nr;
+	for (; j > 0 && r[j - 1].nr > x.nr; j--)
+	    r[j] = r[j - 1];
+	r[j] = x;
+    }
 }
 
-/* filter - the seccomp filter; 0, or -1 with why.  Built in a mapping
- * of its own, given back once loaded: a sleeping helper keeps none of it */
+/* filter - the seccomp filter; 0, or -1 with why.  Built on the stack,
+ * whose pages below the helper's own frame are given back before any
+ * wait (mem_release()): a sleeping helper keeps none of it, and making
+ * it costs no system call */
+__attribute__((noinline))
 static int filter(const struct confine *c, char *why, size_t len)
 {
 #ifdef NATIVE_ARCH
-    size_t  size = MAX_INSNS * sizeof(struct sock_filter) + MAX_RULES * sizeof(struct rule);
-    void   *mem = mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    struct prog p = {mem, 0, MAX_INSNS, 0};
-    struct rule *rules = (struct rule *) ((struct sock_filter *) mem + MAX_INSNS);
+    struct sock_filter insn[MAX_INSNS];
+    struct rule rules[MAX_RULES];
+    struct prog p = {insn, 0, MAX_INSNS, 0};
     size_t  n = 0;
     struct sock_fprog fp;
-    int     rc = -1;
 
-    if (mem == MAP_FAILED) {
-	snprintf(why, len, "seccomp: no memory to build the filter: %s", strerror(errno));
-	return -1;
-    }
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]) && n < MAX_RULES; i++)
 	rules[n++] = (struct rule) {(uint32_t) refused[i], REFUSE, EPERM, 0, 0};
     for (size_t i = 0; i < sizeof(tested) / sizeof(tested[0]) && n < MAX_RULES; i++)
 	rules[n++] = tested[i];
-    qsort(rules, n, sizeof(rules[0]), by_number);
+    sort_rules(rules, n);
     /* another architecture's calls (i386 on x86_64, say): killed */
     load(&p, offsetof(struct seccomp_data, arch));
     jump(&p, BPF_JEQ, NATIVE_ARCH, 1, 0);
@@ -523,14 +526,15 @@ static int filter(const struct confine *c, char *why, size_t len)
     tree(&p, rules, (int) n, c);
     fp.len = (unsigned short) p.n;
     fp.filter = p.insn;
-    if (p.overflow)
+    if (p.overflow) {
 	snprintf(why, len, "seccomp: the filter does not fit (%d instructions)", p.n);
-    else if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp, 0, 0) < 0)
+	return -1;
+    }
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp, 0, 0) < 0) {
 	snprintf(why, len, "seccomp: cannot load the filter: %s", strerror(errno));
-    else
-	rc = 0;
-    munmap(mem, size);
-    return rc;
+	return -1;
+    }
+    return 0;
 #else
     (void) c;
     snprintf(why, len, "seccomp: no filter for this architecture");
