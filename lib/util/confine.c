@@ -222,13 +222,16 @@ static int landlock(const struct confine *c, char *why, size_t len)
 
 /*
  * The filter: after the architecture, a binary search on the system call
- * number (JGE) down to the one call a rule is about, and that rule's
- * test of its arguments.  The kernel runs the filter for every system
- * call, and when it is loaded, once for every number, to learn which
- * calls it always allows; a linear filter of this many rules cost that
- * a quarter of a millisecond per process; the search runs a dozen
- * instructions per number, and the whole of confine() takes about a
- * tenth of a millisecond (bench/results.md, "What the real units cost").
+ * number over the runs of numbers whose calls are answered alike, one
+ * JGE a boundary, each run jumping to its answer: allowed, refused with
+ * an errno, or a test of the arguments, each written once for all the
+ * calls that take it.  The kernel runs the filter for every system call,
+ * and when it is loaded, once for every number, to learn which calls it
+ * always allows; it compiles it for each process and frees it when the
+ * process ends, at a cost that grows with its length: a tree with a leaf
+ * and a test per call was 233 instructions and cost a new helper about
+ * 0.1 ms, this one is about half as long (bench/results.md, "What the
+ * walls cost a new helper").
  */
 #define MAX_INSNS 512
 #define MAX_RULES 96
@@ -241,7 +244,7 @@ struct prog {
     int     overflow;
 };
 
-enum test { REFUSE, ANY_BIT, ALL_BITS, ONLY_VALUE, SOCKET };
+enum test { ALLOW, REFUSE, ANY_BIT, ALL_BITS, ONLY_VALUE, SOCKET };
 
 struct rule {
     uint32_t nr;			/* the system call */
@@ -328,88 +331,60 @@ static void socket_test(struct prog *p, const struct confine *c)
     ret(p, SECCOMP_RET_ALLOW);
 }
 
-/* test - what a rule does once the call is its own; every path returns */
-static void test(struct prog *p, const struct rule *r, const struct confine *c)
+/* What calls are answered with: a test, a refusal or ALLOW; a rule's
+ * test, arguments and errno, without its number. */
+struct block {
+    enum test test;
+    int     err, arg;
+    uint32_t bits;
+    int     at;				/* where it starts in the filter */
+};
+
+#define ALLOW_BLOCK 0			/* blocks[0]: SECCOMP_RET_ALLOW */
+#define MAX_BLOCKS 24
+
+/* A run of numbers, from lo to the next run's lo less one, and the block
+ * their calls go to */
+struct span {
+    uint32_t lo;
+    int     block;
+};
+
+/* target - a jump from the instruction about to be emitted to at */
+static int target(const struct prog *p, int at)
 {
-    switch (r->test) {
+    return at - (p->n + 1);
+}
+
+/* block_code - a block's instructions, its refusals and allowances
+ * jumping to the shared returns (refuse: EPERM's, allow: ALLOW's) */
+static void block_code(struct prog *p, const struct block *b, const struct confine *c,
+		               int refuse, int allow)
+{
+    switch (b->test) {
+    case ALLOW:
+	ret(p, SECCOMP_RET_ALLOW);
+	return;
     case REFUSE:
-	ret(p, ERRNO(r->err));
+	ret(p, ERRNO(b->err));
 	return;
     case ANY_BIT:
-	load(p, ARG_LO(r->arg));
-	jump(p, BPF_JSET, r->bits, 0, 1);
-	break;
+	load(p, ARG_LO(b->arg));
+	jump(p, BPF_JSET, b->bits, target(p, refuse), target(p, allow));
+	return;
     case ALL_BITS:
-	load(p, ARG_LO(r->arg));
-	emit(p, (struct sock_filter) BPF_STMT(BPF_ALU | BPF_AND | BPF_K, r->bits));
-	jump(p, BPF_JEQ, r->bits, 0, 1);
-	break;
+	load(p, ARG_LO(b->arg));
+	emit(p, (struct sock_filter) BPF_STMT(BPF_ALU | BPF_AND | BPF_K, b->bits));
+	jump(p, BPF_JEQ, b->bits, target(p, refuse), target(p, allow));
+	return;
     case ONLY_VALUE:
-	load(p, ARG_LO(r->arg));
-	jump(p, BPF_JEQ, r->bits, 1, 0);
-	break;
+	load(p, ARG_LO(b->arg));
+	jump(p, BPF_JEQ, b->bits, target(p, allow), target(p, refuse));
+	return;
     case SOCKET:
 	socket_test(p, c);
 	return;
     }
-    ret(p, ERRNO(EPERM));
-    ret(p, SECCOMP_RET_ALLOW);
-}
-
-/* test_size - the instructions of a rule's test */
-static int test_size(const struct rule *r, const struct confine *c)
-{
-    struct prog t = {0, 0, 0, 0};
-
-    test(&t, r, c);
-    return t.n;
-}
-
-#define CHAIN_MAX 8
-
-/* chain - can rules be one leaf: a few refused with the same errno? */
-static int chain(const struct rule *r, int n)
-{
-    if (n < 2 || n > CHAIN_MAX)
-	return 0;
-    for (int i = 0; i < n; i++)
-	if (r[i].test != REFUSE || r[i].err != r[0].err)
-	    return 0;
-    return 1;
-}
-
-/* tree_size - the instructions of tree() over n rules */
-static int tree_size(const struct rule *r, int n, const struct confine *c)
-{
-    if (chain(r, n))
-	return n + 2;
-    if (n == 1)
-	return 1 + test_size(r, c) + 1;
-    return 1 + tree_size(r, n / 2, c) + tree_size(r + n / 2, n - n / 2, c);
-}
-
-/* tree - the search over n rules (sorted by number): at a leaf the
- * rule's own number, then its test, else allowed; or a few numbers
- * refused alike */
-static void tree(struct prog *p, const struct rule *r, int n, const struct confine *c)
-{
-    if (chain(r, n)) {
-	for (int i = 0; i < n - 1; i++)
-	    jump(p, BPF_JEQ, r[i].nr, n - 1 - i, 0);
-	jump(p, BPF_JEQ, r[n - 1].nr, 0, 1);
-	ret(p, ERRNO(r[0].err));
-	ret(p, SECCOMP_RET_ALLOW);
-	return;
-    }
-    if (n == 1) {
-	jump(p, BPF_JEQ, r->nr, 0, test_size(r, c));
-	test(p, r, c);
-	ret(p, SECCOMP_RET_ALLOW);
-	return;
-    }
-    jump(p, BPF_JGE, r[n / 2].nr, tree_size(r, n / 2, c), 0);
-    tree(p, r, n / 2, c);
-    tree(p, r + n / 2, n - n / 2, c);
 }
 
 #define CLONE_NEW_ANY (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC \
@@ -495,6 +470,52 @@ static void sort_rules(struct rule *r, size_t n)
     }
 }
 
+/* block_of - the block that answers like r (added if new); -1 when full */
+static int block_of(struct block *b, int *n, enum test test, int err, int arg, uint32_t bits)
+{
+    for (int i = 0; i < *n; i++)
+	if (b[i].test == test && b[i].err == err && b[i].arg == arg && b[i].bits == bits)
+	    return i;
+    if (*n == MAX_BLOCKS)
+	return -1;
+    b[*n] = (struct block) {test, err, arg, bits, 0};
+    return (*n)++;
+}
+
+/* place - where each block starts, from start: the tests first, then the
+ * returns, which the tests jump forward to */
+static void place(struct block *b, int n, int start, const struct confine *c)
+{
+    int     at = start;
+
+    for (int pass = 0; pass < 2; pass++)
+	for (int i = 0; i < n; i++) {
+	    struct prog count = {0, 0, 0, 0};
+
+	    if ((b[i].test == ALLOW || b[i].test == REFUSE) != pass)
+		continue;
+	    b[i].at = at;
+	    block_code(&count, &b[i], c, 0, 0);
+	    at += count.n;
+	}
+}
+
+/* search - the JGEs over spans i..j-1: n-1 instructions for n spans,
+ * each jumping to the next JGE or, for a single span, to its block */
+static void search(struct prog *p, const struct span *sp, int i, int j,
+		           const struct block *b)
+{
+    int     mid = (i + j) / 2, here = p->n, left, right;
+
+    if (j - i < 2)
+	return;
+    left = mid - i == 1 ? b[sp[i].block].at : here + 1;
+    right = j - mid == 1 ? b[sp[mid].block].at : here + 1 + (mid - i - 1);
+    jump(p, BPF_JGE, sp[mid].lo, target(p, right), target(p, left));
+    search(p, sp, i, mid, b);
+    search(p, sp, mid, j, b);
+}
+
 /* filter - the seccomp filter; 0, or -1 with why.  Built on the stack,
  * whose pages below the helper's own frame are given back before any
  * wait (mem_release()): a sleeping helper keeps none of it, and making
@@ -505,8 +526,12 @@ static int filter(const struct confine *c, char *why, size_t len)
 #ifdef NATIVE_ARCH
     struct sock_filter insn[MAX_INSNS];
     struct rule rules[MAX_RULES];
+    struct block b[MAX_BLOCKS];
+    struct span sp[2 * MAX_RULES + 1];
     struct prog p = {insn, 0, MAX_INSNS, 0};
     size_t  n = 0;
+    int     nb = 0, ns = 0, head, refuse, allow, enosys;
+    uint32_t next = 0;
     struct sock_fprog fp;
 
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]) && n < MAX_RULES; i++)
@@ -514,16 +539,48 @@ static int filter(const struct confine *c, char *why, size_t len)
     for (size_t i = 0; i < sizeof(tested) / sizeof(tested[0]) && n < MAX_RULES; i++)
 	rules[n++] = tested[i];
     sort_rules(rules, n);
+    allow = block_of(b, &nb, ALLOW, 0, 0, 0);
+    refuse = block_of(b, &nb, REFUSE, EPERM, 0, 0);
+    enosys = block_of(b, &nb, REFUSE, ENOSYS, 0, 0);
+    /* The runs: from 0 allowed; each rule's number its block's, a gap
+     * between rules allowed; past the last rule allowed. */
+    sp[ns++] = (struct span) {0, allow};
+    for (size_t i = 0; i < n; i++) {
+	int     k = block_of(b, &nb, rules[i].test, rules[i].err, rules[i].arg, rules[i].bits);
+
+	if (k < 0) {
+	    snprintf(why, len, "seccomp: more kinds of rule than the filter holds");
+	    return -1;
+	}
+	if (rules[i].nr > next && sp[ns - 1].block != allow)
+	    sp[ns++] = (struct span) {next, allow};
+	if (sp[ns - 1].block != k)
+	    sp[ns++] = (struct span) {rules[i].nr, k};
+	next = rules[i].nr + 1;
+    }
+    if (sp[ns - 1].block != allow)
+	sp[ns++] = (struct span) {next, allow};
     /* another architecture's calls (i386 on x86_64, say): killed */
+    head = 4;
+#if defined(__x86_64__)
+    head++;
+#endif
+    place(b, nb, head + ns - 1, c);
     load(&p, offsetof(struct seccomp_data, arch));
     jump(&p, BPF_JEQ, NATIVE_ARCH, 1, 0);
     ret(&p, SECCOMP_RET_KILL_PROCESS);
     load(&p, offsetof(struct seccomp_data, nr));
 #if defined(__x86_64__)
-    jump(&p, BPF_JGE, 0x40000000, 0, 1);	/* x32's */
-    ret(&p, ERRNO(ENOSYS));
+    jump(&p, BPF_JGE, 0x40000000, target(&p, b[enosys].at), 0);	/* x32's */
 #endif
-    tree(&p, rules, (int) n, c);
+    search(&p, sp, 0, ns, b);
+    for (int pass = 0; pass < 2; pass++)
+	for (int i = 0; i < nb; i++)
+	    if ((b[i].test == ALLOW || b[i].test == REFUSE) == pass) {
+		if (p.n != b[i].at)
+		    p.overflow = 1;
+		block_code(&p, &b[i], c, b[refuse].at, b[allow].at);
+	    }
     fp.len = (unsigned short) p.n;
     fp.filter = p.insn;
     if (p.overflow) {
