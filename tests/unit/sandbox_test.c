@@ -443,6 +443,27 @@ int     main(int argc, char **argv)
     SAYS(out, "socket inet udp", "allowed");		/* by name: the resolver's */
     SAYS(out, "socket mptcp", "refused");
 
+    /* a password file: that file to read, not its directory's others */
+    snprintf(text, sizeof(text), "%s/password", path[1]);
+    write_file(text, "sesame\n");
+    SETUP(chmod(text, 0600) == 0, "chmod: %s", strerror(errno));
+    {
+	char    conf[2400], *files[2] = {text, path[2]};
+
+	snprintf(conf, sizeof(conf), "database = redis://127.0.0.1:1\nstate_directory = %s\n"
+		 "database_password_file = %s\n", path[0], text);
+	write_file(path[3], conf);
+	run_probe(path[3], 0, files, 2, out, sizeof(out));
+	EXPECT(strstr(out, "sandbox: full") != 0, "not fully shut in:\n%s", out);
+	snprintf(conf, sizeof(conf), "read %s", text);
+	SAYS(out, conf, "allowed");
+	snprintf(conf, sizeof(conf), "write %s", text);
+	SAYS(out, conf, "refused");
+	snprintf(conf, sizeof(conf), "read %s", path[2]);
+	SAYS(out, conf, "refused");
+    }
+    unlink(text);
+
     unlink(path[2]);
     empty(path[0]);
     SETUP(rmdir(path[1]) == 0 && rmdir(path[0]) == 0 && rmdir(dir) == 0,
