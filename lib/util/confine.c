@@ -236,7 +236,7 @@ static int landlock(const struct confine *c, char *why, size_t len)
  * 0.1 ms, this one is about half as long (bench/results.md, "What the
  * walls cost a new helper").
  */
-#define MAX_INSNS 512
+#define MAX_INSNS CONFINE_FILTER_MAX
 #define MAX_RULES 96
 
 /* A filter being built: into insn (cap of them), or with insn 0 only
@@ -519,23 +519,18 @@ static void search(struct prog *p, const struct span *sp, int i, int j,
     search(p, sp, mid, j, b);
 }
 
-/* filter - the seccomp filter; 0, or -1 with why.  Built on the stack,
- * whose pages below the helper's own frame are given back before any
- * wait (mem_release()): a sleeping helper keeps none of it, and making
- * it costs no system call */
-__attribute__((noinline))
-static int filter(const struct confine *c, char *why, size_t len)
+/* confine_filter - the filter for c, into insn: its length, or -1 */
+int     confine_filter(const struct confine *c, struct sock_filter *insn, int cap,
+		               char *why, size_t len)
 {
 #ifdef NATIVE_ARCH
-    struct sock_filter insn[MAX_INSNS];
     struct rule rules[MAX_RULES];
     struct block b[MAX_BLOCKS];
     struct span sp[2 * MAX_RULES + 1];
-    struct prog p = {insn, 0, MAX_INSNS, 0};
+    struct prog p = {insn, 0, cap, 0};
     size_t  n = 0;
     int     nb = 0, ns = 0, head, refuse, allow, enosys;
     uint32_t next = 0;
-    struct sock_fprog fp;
 
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]) && n < MAX_RULES; i++)
 	rules[n++] = (struct rule) {(uint32_t) refused[i], REFUSE, EPERM, 0, 0};
@@ -584,22 +579,38 @@ static int filter(const struct confine *c, char *why, size_t len)
 		    p.overflow = 1;
 		block_code(&p, &b[i], c, b[refuse].at, b[allow].at);
 	    }
-    fp.len = (unsigned short) p.n;
-    fp.filter = p.insn;
     if (p.overflow) {
 	snprintf(why, len, "seccomp: the filter does not fit (%d instructions)", p.n);
 	return -1;
     }
+    return p.n;
+#else
+    (void) c, (void) insn, (void) cap;
+    snprintf(why, len, "seccomp: no filter for this architecture");
+    return -1;
+#endif
+}
+
+/* filter - the seccomp filter loaded; 0, or -1 with why.  Built on the
+ * stack, whose pages below the helper's own frame are given back before
+ * any wait (mem_release()): a sleeping helper keeps none of it, and
+ * making it costs no system call */
+__attribute__((noinline))
+static int filter(const struct confine *c, char *why, size_t len)
+{
+    struct sock_filter insn[MAX_INSNS];
+    struct sock_fprog fp;
+    int     n = confine_filter(c, insn, MAX_INSNS, why, len);
+
+    if (n < 0)
+	return -1;
+    fp.len = (unsigned short) n;
+    fp.filter = insn;
     if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp, 0, 0) < 0) {
 	snprintf(why, len, "seccomp: cannot load the filter: %s", strerror(errno));
 	return -1;
     }
     return 0;
-#else
-    (void) c;
-    snprintf(why, len, "seccomp: no filter for this architecture");
-    return -1;
-#endif
 }
 
 enum confine_result confine(const struct confine *c, char *why, size_t len)

@@ -39,6 +39,15 @@ int     confine_add(const char **list, const char *p);
  * is missing unless CONFINE_FULL */
 enum confine_result confine(const struct confine *c, char *why, size_t len);
 
+/* confine_filter - the seccomp filter confine() loads for c, into insn
+ * (room for cap instructions): how many, or -1 with why.  For tests,
+ * which run it on system calls of their choosing. */
+struct sock_filter;
+int     confine_filter(const struct confine *c, struct sock_filter *insn, int cap,
+		               char *why, size_t len);
+
+#define CONFINE_FILTER_MAX 512		/* the room a filter may need */
+
 /* confine_landlock_abi - the kernel's Landlock ABI version, 0 without */
 int     confine_landlock_abi(void);
 

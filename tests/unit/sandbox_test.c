@@ -23,7 +23,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sched.h>
@@ -35,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <stddef.h>
 #include <unistd.h>
 
 /* say - one try's outcome: refused only for the sandbox's own answers */
@@ -348,6 +352,172 @@ static void empty(const char *d)
     closedir(dp);
 }
 
+#if defined(__x86_64__)
+#define TEST_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define TEST_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+#ifdef TEST_ARCH
+#define EPERM_RET (SECCOMP_RET_ERRNO | EPERM)
+#define UNSUPPORTED (SECCOMP_RET_ERRNO | EAFNOSUPPORT)
+
+/* run - what the filter answers d, as the kernel would run it: every
+ * path must end in a return, with only the instructions confine uses */
+static uint32_t run(const struct sock_filter *f, int n, const struct seccomp_data *d)
+{
+    uint32_t a = 0;
+
+    for (int pc = 0, steps = 0; pc >= 0 && pc < n && steps < n; steps++) {
+	const struct sock_filter *i = &f[pc];
+
+	switch (i->code) {
+	case BPF_LD | BPF_W | BPF_ABS:
+	    if (i->k > sizeof(*d) - 4)
+		return 0xbad0;
+	    memcpy(&a, (const char *) d + i->k, 4);
+	    pc++;
+	    break;
+	case BPF_ALU | BPF_AND | BPF_K:
+	    a &= i->k;
+	    pc++;
+	    break;
+	case BPF_JMP | BPF_JEQ | BPF_K:
+	    pc += 1 + (a == i->k ? i->jt : i->jf);
+	    break;
+	case BPF_JMP | BPF_JGE | BPF_K:
+	    pc += 1 + (a >= i->k ? i->jt : i->jf);
+	    break;
+	case BPF_JMP | BPF_JSET | BPF_K:
+	    pc += 1 + ((a & i->k) ? i->jt : i->jf);
+	    break;
+	case BPF_RET | BPF_K:
+	    return i->k;
+	default:
+	    return 0xbad1;
+	}
+    }
+    return 0xbad2;				/* ran off the end */
+}
+
+/* call - the filter's answer to system call nr with these arguments */
+static uint32_t call(const struct sock_filter *f, int n, long nr, uint64_t a0, uint64_t a1,
+		             uint64_t a2, uint64_t a3)
+{
+    struct seccomp_data d;
+
+    memset(&d, 0, sizeof(d));
+    d.arch = TEST_ARCH;
+    d.nr = (int) nr;
+    d.args[0] = a0, d.args[1] = a1, d.args[2] = a2, d.args[3] = a3;
+    return run(f, n, &d);
+}
+
+/* filter_contract - the filter itself, run on the calls it is about: the
+ * refusals, the tests of arguments, every number answered by a return,
+ * and compact (the kernel compiles it for every new helper) */
+static void filter_contract(void)
+{
+    static const long refused[] = {SYS_execve, SYS_execveat, SYS_mount, SYS_unshare,
+	SYS_setns, SYS_bpf, SYS_io_uring_setup, SYS_io_uring_enter, SYS_kexec_load,
+	SYS_init_module, SYS_finit_module, SYS_reboot, SYS_keyctl, SYS_fsopen,
+	SYS_open_tree, SYS_mknodat, SYS_pidfd_getfd, SYS_userfaultfd, SYS_perf_event_open,
+    SYS_settimeofday, SYS_swapon};
+    static const long allowed[] = {SYS_read, SYS_write, SYS_close, SYS_ppoll, SYS_futex,
+	SYS_exit_group, SYS_fdatasync, SYS_flock, SYS_pread64, SYS_sendto, SYS_recvfrom,
+    SYS_fcntl, SYS_memfd_create, SYS_dup3, SYS_munmap, SYS_brk, SYS_getpid};
+    struct confine cs[5] = {{.inet = 0}, {.inet = 1}, {.inet = 1,.dgram = 1},
+    {.unix_socket = 1}, {.netlink_diag = 1}};
+    struct sock_filter f[CONFINE_FILTER_MAX];
+    char    why[300];
+
+    for (int k = 0; k < 5; k++) {
+	const struct confine *c = &cs[k];
+	int     n = confine_filter(c, f, CONFINE_FILTER_MAX, why, sizeof(why));
+	int     odd = -1;
+
+	EXPECT(n > 0 && n <= 160, "config %d: %d instructions (%s)", k, n, why);
+	if (n <= 0)
+	    continue;
+	for (long nr = 0; nr < 1024 && odd < 0; nr++) {
+	    uint32_t r = call(f, n, nr, 0, 0, 0, 0);
+
+	    if (r != SECCOMP_RET_ALLOW && r != EPERM_RET && r != UNSUPPORTED
+		&& r != (SECCOMP_RET_ERRNO | ENOSYS))
+		odd = (int) nr;
+	}
+	EXPECT(odd < 0, "config %d: system call %d answered %#x", k, odd,
+	       call(f, n, odd, 0, 0, 0, 0));
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+	    EXPECT(call(f, n, refused[i], 0, 0, 0, 0) == EPERM_RET,
+		   "config %d: system call %ld not refused", k, refused[i]);
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+	    EXPECT(call(f, n, allowed[i], 0, 0, 0, 0) == SECCOMP_RET_ALLOW,
+		   "config %d: system call %ld not allowed", k, allowed[i]);
+	EXPECT(call(f, n, SYS_clone3, 0, 0, 0, 0) == (SECCOMP_RET_ERRNO | ENOSYS)
+	       && call(f, n, SYS_openat2, 0, 0, 0, 0) == (SECCOMP_RET_ERRNO | ENOSYS),
+	       "config %d: clone3 and openat2 not ENOSYS (glibc falls back on that)", k);
+	EXPECT(call(f, n, SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, 0) == SECCOMP_RET_ALLOW
+	       && call(f, n, SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, 0) == SECCOMP_RET_ALLOW
+	       && call(f, n, SYS_mmap, 0, 4096, PROT_WRITE | PROT_EXEC, 0) == EPERM_RET
+	       && call(f, n, SYS_mprotect, 0, 4096, PROT_READ, 0) == SECCOMP_RET_ALLOW
+	       && call(f, n, SYS_mprotect, 0, 4096, PROT_EXEC, 0) == EPERM_RET
+	       && call(f, n, SYS_pkey_mprotect, 0, 4096, PROT_EXEC, 0) == EPERM_RET,
+	       "config %d: W^X not as MemoryDenyWriteExecute= has it", k);
+	EXPECT(call(f, n, SYS_openat, 0, 0, O_CREAT, 0640) == SECCOMP_RET_ALLOW
+	       && call(f, n, SYS_openat, 0, 0, O_CREAT, 04755) == EPERM_RET
+	       && call(f, n, SYS_fchmod, 3, 02755, 0, 0) == EPERM_RET
+	       && call(f, n, SYS_fchmodat, 0, 0, 0644, 0) == SECCOMP_RET_ALLOW
+	       && call(f, n, SYS_fchmodat, 0, 0, 04644, 0) == EPERM_RET,
+	       "config %d: set-user-ID and set-group-ID modes not refused", k);
+	EXPECT(call(f, n, SYS_clone, SIGCHLD, 0, 0, 0) == SECCOMP_RET_ALLOW
+	       && call(f, n, SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0) == EPERM_RET
+	       && call(f, n, SYS_clone, CLONE_NEWNET, 0, 0, 0) == EPERM_RET,
+	       "config %d: new namespaces not refused", k);
+	EXPECT(call(f, n, SYS_personality, 0xffffffff, 0, 0, 0) == SECCOMP_RET_ALLOW
+	       && call(f, n, SYS_personality, 0, 0, 0, 0) == EPERM_RET,
+	       "config %d: personality changed, not only asked", k);
+	EXPECT(call(f, n, SYS_socket, AF_UNIX, SOCK_STREAM, 0, 0)
+	       == (c->unix_socket ? SECCOMP_RET_ALLOW : UNSUPPORTED),
+	       "config %d: AF_UNIX", k);
+	EXPECT(call(f, n, SYS_socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP, 0)
+	       == (c->inet ? SECCOMP_RET_ALLOW : UNSUPPORTED)
+	       && call(f, n, SYS_socket, AF_INET6, SOCK_STREAM, 0, 0)
+	       == (c->inet ? SECCOMP_RET_ALLOW : UNSUPPORTED),
+	       "config %d: TCP", k);
+	EXPECT(call(f, n, SYS_socket, AF_INET, SOCK_STREAM, 262 /* MPTCP */ , 0)
+	       == (c->inet ? EPERM_RET : UNSUPPORTED)
+	       && call(f, n, SYS_socket, AF_INET, SOCK_RAW, IPPROTO_TCP, 0)
+	       == (c->inet ? EPERM_RET : UNSUPPORTED),
+	       "config %d: MPTCP or a raw socket", k);
+	EXPECT(call(f, n, SYS_socket, AF_INET, SOCK_DGRAM, IPPROTO_UDP, 0)
+	       == (c->dgram ? SECCOMP_RET_ALLOW : c->inet ? EPERM_RET : UNSUPPORTED),
+	       "config %d: UDP", k);
+	EXPECT(call(f, n, SYS_socket, AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG, 0)
+	       == (c->netlink_diag ? SECCOMP_RET_ALLOW : UNSUPPORTED)
+	       && call(f, n, SYS_socket, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, 0) == UNSUPPORTED
+	       && call(f, n, SYS_socket, AF_PACKET, SOCK_RAW, 0, 0) == UNSUPPORTED,
+	       "config %d: netlink or packet sockets", k);
+#if defined(__x86_64__)
+	EXPECT(call(f, n, 0x40000000 | SYS_read, 0, 0, 0, 0) == (SECCOMP_RET_ERRNO | ENOSYS),
+	       "config %d: an x32 call not refused", k);
+#endif
+	{
+	    struct seccomp_data d;
+
+	    memset(&d, 0, sizeof(d));
+	    d.arch = TEST_ARCH ^ 1;
+	    EXPECT(run(f, n, &d) == SECCOMP_RET_KILL_PROCESS,
+		   "config %d: another architecture's call not killed", k);
+	}
+    }
+}
+#else
+static void filter_contract(void)
+{
+}
+#endif
+
 int     main(int argc, char **argv)
 {
     char    dir[] = "/tmp/sandbox_test.XXXXXX", path[4][300], text[700], out[16384];
@@ -359,6 +529,7 @@ int     main(int argc, char **argv)
 
 	return probe(argv[2], w, argv + 3 + w, argc - 3 - w, stdout);
     }
+    filter_contract();
     SETUP(mkdtemp(dir) != 0, "mkdtemp: %s", strerror(errno));
     snprintf(path[0], sizeof(path[0]), "%s/db", dir);
     snprintf(path[1], sizeof(path[1]), "%s/outside", dir);
