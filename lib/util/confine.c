@@ -232,9 +232,9 @@ static int landlock(const struct confine *c, char *why, size_t len)
  * and when it is loaded, once for every number, to learn which calls it
  * always allows; it compiles it for each process and frees it when the
  * process ends, at a cost that grows with its length: a tree with a leaf
- * and a test per call was 233 instructions and cost a new helper about
- * 0.1 ms, this one is about half as long (bench/results.md, "What the
- * walls cost a new helper").
+ * and a test per call was 232 instructions, this one is about half as
+ * long and costs a new helper some 40 us less (bench/results.md, "What
+ * the walls cost a new helper and a request").
  */
 #define MAX_INSNS CONFINE_FILTER_MAX
 #define MAX_RULES 96
