@@ -525,7 +525,7 @@ int     confine_filter(const struct confine *c, struct sock_filter *insn, int ca
 {
 #ifdef NATIVE_ARCH
     struct rule rules[MAX_RULES];
-    struct block b[MAX_BLOCKS];
+    struct block b[MAX_BLOCKS] = {{0, 0, 0, 0, 0}};
     struct span sp[2 * MAX_RULES + 1];
     struct prog p = {insn, 0, cap, 0};
     size_t  n = 0;
