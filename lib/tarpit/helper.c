@@ -176,11 +176,12 @@ enum helper_lookup helper_lookup(struct helper *h, const struct tp_conf *p,
 int     helper_take_spread(struct helper *h, const struct tp_conf *p, char *key, size_t len,
 			           struct tp_record *r, int found)
 {
-    struct ledger l = {.event = LEDGER_SPREAD,.conf = p,.now = (int64_t) time(0)};
+    struct ledger l;
     struct tp_record a;
 
-    if (h->spread_key[0] == 0)
+    if (h->spread_key[0] == 0)		/* every request but a new /64's */
 	return found;
+    l = (struct ledger) {.event = LEDGER_SPREAD,.conf = p,.now = (int64_t) time(0)};
     if (db_update(h->db, h->spread_key, ledger_apply, &l) < 0) {
 	h->spread_key[0] = 0;
 	return LOOKUP_DB_ERROR;
