@@ -240,7 +240,7 @@ static int landlock(const struct confine *c, char *why, size_t len)
 #define MAX_RULES 96
 
 /* A filter being built: into insn (cap of them), or with insn 0 only
- * counted (test_size) */
+ * counted (place(): a block's length) */
 struct prog {
     struct sock_filter *insn;
     int     n, cap;
@@ -343,7 +343,6 @@ struct block {
     int     at;				/* where it starts in the filter */
 };
 
-#define ALLOW_BLOCK 0			/* blocks[0]: SECCOMP_RET_ALLOW */
 #define MAX_BLOCKS 24
 
 /* A run of numbers, from lo to the next run's lo less one, and the block
@@ -473,7 +472,7 @@ static void sort_rules(struct rule *r, size_t n)
     }
 }
 
-/* block_of - the block that answers like r (added if new); -1 when full */
+/* block_of - the block that answers so (added if new); -1 when full */
 static int block_of(struct block *b, int *n, enum test test, int err, int arg, uint32_t bits)
 {
     for (int i = 0; i < *n; i++)
