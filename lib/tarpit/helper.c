@@ -177,7 +177,6 @@ int     helper_take_spread(struct helper *h, const struct tp_conf *p, char *key,
 			           struct tp_record *r, int found)
 {
     struct ledger l;
-    struct tp_record a;
 
     if (h->spread_key[0] == 0)		/* every request but a new /64's */
 	return found;
@@ -189,10 +188,10 @@ int     helper_take_spread(struct helper *h, const struct tp_conf *p, char *key,
     if (l.spread_full && strlen(h->spread_key) < len) {
 	if ((found = helper_get(h, h->spread_key, r)) >= 0)
 	    memcpy(key, h->spread_key, strlen(h->spread_key) + 1);
-    } else if (db_get(h->db, h->spread_key, &a) > 0 && a.spread == h->conf.ipv6_aggregate) {
+    } else if (l.spread == p->ipv6_aggregate) {	/* this /64 took the last place */
 	msg_info("network=%s: %lld of its /64 networks made to wait: the "
 		 "new ones are this network from now on", h->spread_key,
-		 (long long) a.spread);
+		 (long long) l.spread);
     }
     h->spread_key[0] = 0;
     return found;

@@ -455,12 +455,13 @@ enum db_change ledger_apply(struct db_txn *t, void *ctx)
     case LEDGER_SPREAD:
 	if (t->rec.spread >= l->conf->ipv6_aggregate) {
 	    l->spread_full = 1;		/* taken, all of them, meanwhile */
+	    l->spread = t->rec.spread;
 	    return DB_KEEP;
 	}
 	if (!t->found)
 	    t->rec.first_seen = l->now;
 	t->rec.last_seen = l->now;
-	t->rec.spread++;
+	l->spread = ++t->rec.spread;
 	return DB_WRITE;
     case LEDGER_ALLOW:
     case LEDGER_BLOCK:

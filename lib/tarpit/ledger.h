@@ -69,6 +69,7 @@ struct ledger {
     int     made;			/* GREY_ATTEMPT: a new entry was made */
     long    removed, cleared;		/* EXPIRE: counted over a batch */
     int     spread_full;		/* SPREAD: no place was left */
+    int64_t spread;			/* SPREAD: the /48's count after it */
 };
 
 db_update_fn ledger_apply;

@@ -283,6 +283,8 @@ wait "${pids[@]}"
 expect_eq "40 /64s of one /48 at once: all answered" "$(cat "$T"/spray4.* | grep -c '^action=DUNNO')" "40"
 expect_eq "... and ipv6_aggregate = 4 holds: 4 /64 records of their own, the rest the /48's" \
     "$($W4 list | grep -c '^2001:db8:9:[0-9a-f]*::/64')/$(json_field "$($W4 --json check 2001:db8:9::/48)" spread)" "4/4"
+expect_eq "... and the /64 that took the last place says so, once" \
+    "$(grep -c 'network=2001:db8:9::/48: 4 of its /64 networks made to wait' "$T/spray4.log")" "1"
 
 # inetd style (stdin/stdout) with stderr on the socket too: no log line may
 # reach the connection.

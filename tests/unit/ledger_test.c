@@ -342,6 +342,25 @@ int main(void)
     EXPECT(l.grey == GREY_DEFER && g.retries == 1 && g.first_seen == NOW + DAY + 1,
 	   "past greylist_window: starts over");
 
+    /* A /48 counts its /64s up to ipv6_aggregate, and says where it is. */
+    memset(&t, 0, sizeof(t));
+    int64_t aggregate = c.ipv6_aggregate;
+
+    c.ipv6_aggregate = 2;
+    for (int i = 1; i <= 3; i++) {
+	enum db_change ch;
+
+	l = (struct ledger) {.event = LEDGER_SPREAD,.conf = &c,.now = NOW};
+	ch = ledger_apply(&t, &l);
+	t.found = 1;
+	EXPECT(i <= 2 ? ch == DB_WRITE && !l.spread_full && l.spread == i
+	       : ch == DB_KEEP && l.spread_full && l.spread == 2,
+	       "/64 %d of a /48 with ipv6_aggregate 2: change %d, full %d, count %lld",
+	       i, (int) ch, l.spread_full, (long long) l.spread);
+    }
+    EXPECT(t.rec.spread == 2, "the count stops at the bound (%lld)", (long long) t.rec.spread);
+    c.ipv6_aggregate = aggregate;
+
     /* A network makes at most greylist_entries (20) entries a window. */
     memset(&t, 0, sizeof(t));
     l = (struct ledger) {.event = LEDGER_GREY_ATTEMPT,.conf = &c,.now = NOW,.grey_room = 0};
