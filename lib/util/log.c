@@ -44,6 +44,15 @@ static int same_file(int a, int b)
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* to_syslog - lines go to syslog(3) from now on; its socket is made at
+ * once, before a helper shuts itself in */
+static void to_syslog(void)
+{
+    log_syslog = 1;
+    log_journal = 0;
+    openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
 /* log_init - choose where lines go */
 void log_init(const char *progname)
 {
@@ -52,7 +61,7 @@ void log_init(const char *progname)
 
     log_prog = progname;
     if (fstat(STDERR_FILENO, &st) < 0) {
-	log_syslog = 1;
+	to_syslog();
     } else if (js != 0) {
 	unsigned long long dev, ino;
 
@@ -61,22 +70,13 @@ void log_init(const char *progname)
 	    && ino == (unsigned long long) st.st_ino)
 	    log_journal = 1;
     }
-    if (log_syslog)
-	openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
 /* log_avoid_fd - never write log lines to this descriptor */
 void log_avoid_fd(int fd)
 {
-    if (!log_syslog && fd != STDERR_FILENO && same_file(fd, STDERR_FILENO)) {
-	log_syslog = 1;
-	log_journal = 0;
-	openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
-    }
-    if (fd == STDERR_FILENO && !log_syslog) {
-	log_syslog = 1;
-	openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_MAIL);
-    }
+    if (!log_syslog && (fd == STDERR_FILENO || same_file(fd, STDERR_FILENO)))
+	to_syslog();
 }
 
 /* plain - does fmt convert nothing but strings (%s, and %% itself)? */
