@@ -484,8 +484,14 @@ static int block_of(struct block *b, int *n, enum test test, int err, int arg, u
     return (*n)++;
 }
 
-/* place - where each block starts, from start: the tests first, then the
- * returns, which the tests jump forward to */
+/* returns_only - is the block a bare return?  Those come last, after the
+ * tests that jump forward to them */
+static int returns_only(const struct block *b)
+{
+    return b->test == ALLOW || b->test == REFUSE;
+}
+
+/* place - where each block starts, from start, in the order emitted */
 static void place(struct block *b, int n, int start, const struct confine *c)
 {
     int     at = start;
@@ -494,12 +500,27 @@ static void place(struct block *b, int n, int start, const struct confine *c)
 	for (int i = 0; i < n; i++) {
 	    struct prog count = {0, 0, 0, 0};
 
-	    if ((b[i].test == ALLOW || b[i].test == REFUSE) != pass)
+	    if (returns_only(&b[i]) != pass)
 		continue;
 	    b[i].at = at;
 	    block_code(&count, &b[i], c, 0, 0);
 	    at += count.n;
 	}
+}
+
+/* header - another architecture's calls (i386 on x86_64, say) killed,
+ * the number loaded, x32's refused (to enosys) */
+static void header(struct prog *p, int enosys)
+{
+    load(p, offsetof(struct seccomp_data, arch));
+    jump(p, BPF_JEQ, NATIVE_ARCH, 1, 0);
+    ret(p, SECCOMP_RET_KILL_PROCESS);
+    load(p, offsetof(struct seccomp_data, nr));
+#if defined(__x86_64__)
+    jump(p, BPF_JGE, 0x40000000, target(p, enosys), 0);
+#else
+    (void) enosys;
+#endif
 }
 
 /* search - the JGEs over spans i..j-1: n-1 instructions for n spans,
@@ -528,7 +549,8 @@ int     confine_filter(const struct confine *c, struct sock_filter *insn, int ca
     struct span sp[2 * MAX_RULES + 1];
     struct prog p = {insn, 0, cap, 0};
     size_t  n = 0;
-    int     nb = 0, ns = 0, head, refuse, allow, enosys;
+    struct prog head = {0, 0, 0, 0};	/* the header, counted */
+    int     nb = 0, ns = 0, refuse, allow, enosys;
     uint32_t next = 0;
 
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]) && n < MAX_RULES; i++)
@@ -557,23 +579,13 @@ int     confine_filter(const struct confine *c, struct sock_filter *insn, int ca
     }
     if (sp[ns - 1].block != allow)
 	sp[ns++] = (struct span) {next, allow};
-    /* another architecture's calls (i386 on x86_64, say): killed */
-    head = 4;
-#if defined(__x86_64__)
-    head++;
-#endif
-    place(b, nb, head + ns - 1, c);
-    load(&p, offsetof(struct seccomp_data, arch));
-    jump(&p, BPF_JEQ, NATIVE_ARCH, 1, 0);
-    ret(&p, SECCOMP_RET_KILL_PROCESS);
-    load(&p, offsetof(struct seccomp_data, nr));
-#if defined(__x86_64__)
-    jump(&p, BPF_JGE, 0x40000000, target(&p, b[enosys].at), 0);	/* x32's */
-#endif
+    header(&head, 0);
+    place(b, nb, head.n + ns - 1, c);
+    header(&p, b[enosys].at);
     search(&p, sp, 0, ns, b);
     for (int pass = 0; pass < 2; pass++)
 	for (int i = 0; i < nb; i++)
-	    if ((b[i].test == ALLOW || b[i].test == REFUSE) == pass) {
+	    if (returns_only(&b[i]) == pass) {
 		if (p.n != b[i].at)
 		    p.overflow = 1;
 		block_code(&p, &b[i], c, b[refuse].at, b[allow].at);
