@@ -253,7 +253,7 @@ unshare --net bash -c '
     redis-server --port "$1" --bind 10.9.9.1 --save "" --appendonly no --requirepass secret \
         --dir "$2" >"$2/far-redis.log" 2>&1 &
     pid=$!
-    for i in $(seq 1 100); do redis-cli -h 10.9.9.1 -p "$1" -a secret ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+    for i in $(seq 1 400); do redis-cli -h 10.9.9.1 -p "$1" -a secret ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
     "$3" -c "$2/far.conf" doctor >"$2/doctor.far" 2>&1
     kill -KILL "$pid"; wait "$pid" 2>/dev/null
 ' _ "$NP" "$T" "$BIN/tarpit-admin"
