@@ -26,8 +26,26 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+/* How in_fd is read.  A request costs a system call or two of its
+ * handful, so the read that waits is the one that reads: on a blocking
+ * socket the kernel's own timeout (SO_RCVTIMEO) bounds it, where a poll()
+ * before each read() was one call more. */
+enum {
+    IN_NEW,				/* nothing read yet */
+    IN_TIMED,				/* a blocking read under SO_RCVTIMEO */
+    IN_POLL,				/* a pipe, a file, a non-blocking socket */
+};
+
+/* The kernel's timeout is set again only when it is this far from the
+ * time left: a wait may end up to this much after its deadline. */
+#define RCV_SLACK_MS 1000
+
+/* LOOK_AGAIN - fill() read nothing, for no fault: the loop looks again */
+#define LOOK_AGAIN (-2)
 
 /* policy_init - a connection on these descriptors */
 void policy_init(struct policy_conn *c, int in_fd, int out_fd)
@@ -36,6 +54,8 @@ void policy_init(struct policy_conn *c, int in_fd, int out_fd)
     c->out_fd = out_fd;
     c->start = c->end = 0;
     c->not_socket = 0;
+    c->in_mode = IN_NEW;
+    c->rcv_timeout_ms = 0;
 }
 
 /* scan - record the attributes of the complete lines in buf[*from..len)
@@ -98,6 +118,68 @@ static void terminate(char *buf, size_t len, struct policy_req *q)
 	q->bad = "empty request";
 }
 
+/* fill - one read into the buffer, waiting at most about left ms: what
+ * read() returned (-1 with errno), or LOOK_AGAIN */
+static ssize_t fill(struct policy_conn *c, int64_t left)
+{
+    char   *at = c->buf + c->end;
+    size_t  room = POLICY_MAX_REQUEST - c->end;
+    ssize_t got;
+
+    if (c->in_mode == IN_NEW) {
+	/* Postfix writes its first request as it connects, before the
+	 * helper has started: it is there to be taken, without a wait. */
+	if ((got = recv(c->in_fd, at, room, MSG_DONTWAIT)) >= 0) {
+	    c->in_mode = IN_TIMED;
+	    return got;
+	}
+	if (errno == EINTR)
+	    return LOOK_AGAIN;
+	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTSOCK)
+	    return -1;
+	c->in_mode = errno == ENOTSOCK ? IN_POLL : IN_TIMED;
+    }
+    if (c->in_mode == IN_TIMED) {
+	if (c->rcv_timeout_ms == 0 || c->rcv_timeout_ms > left + RCV_SLACK_MS
+	    || c->rcv_timeout_ms < left - RCV_SLACK_MS) {
+	    struct timeval tv = {.tv_sec = (time_t) (left / 1000),
+	    .tv_usec = (suseconds_t) (left % 1000 * 1000)};
+
+	    if (setsockopt(c->in_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0)
+		c->rcv_timeout_ms = left;
+	    else
+		c->in_mode = IN_POLL;
+	}
+    }
+    if (c->in_mode == IN_TIMED) {
+	int64_t began = monotonic_ms();
+
+	if ((got = read(c->in_fd, at, room)) >= 0)
+	    return got;
+	if (errno == EINTR)
+	    return LOOK_AGAIN;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+	    return -1;
+	/* The timeout, or a socket that does not block at all: the
+	 * latter is polled from now on. */
+	if (c->rcv_timeout_ms >= 100 && monotonic_ms() - began < c->rcv_timeout_ms / 2)
+	    c->in_mode = IN_POLL;
+	else
+	    return LOOK_AGAIN;
+    }
+
+    struct pollfd pfd = {.fd = c->in_fd,.events = POLLIN};
+    int     n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int) left);
+
+    if (n < 0)
+	return errno == EINTR ? LOOK_AGAIN : -1;
+    if (n == 0)
+	return LOOK_AGAIN;
+    if ((got = read(c->in_fd, at, room)) < 0 && (errno == EINTR || errno == EAGAIN))
+	return LOOK_AGAIN;
+    return got;
+}
+
 /* policy_read - the next request, within timeout_ms */
 enum policy_status policy_read(struct policy_conn *c, struct policy_req *q,
 			               int64_t timeout_ms)
@@ -125,27 +207,16 @@ enum policy_status policy_read(struct policy_conn *c, struct policy_req *q,
 	    return POLICY_TOO_BIG;
 
 	int64_t left = deadline - monotonic_ms();
-	struct pollfd pfd = {.fd = c->in_fd,.events = POLLIN};
 
 	if (left <= 0)
 	    return POLICY_TIMEOUT;
-	int     n = poll(&pfd, 1, left > 1000000 ? 1000000 : (int) left);
+	ssize_t got = fill(c, left);
 
-	if (n < 0) {
-	    if (errno == EINTR)
-		continue;
-	    return POLICY_IO_ERROR;
-	}
-	if (n == 0)
+	if (got == LOOK_AGAIN)
 	    continue;			/* the deadline check decides */
-	ssize_t got = read(c->in_fd, c->buf + c->end, POLICY_MAX_REQUEST - c->end);
-
-	if (got < 0) {
-	    if (errno == EINTR || errno == EAGAIN)
-		continue;
+	if (got < 0)
 	    return errno == ECONNRESET ? (c->end ? POLICY_TRUNCATED : POLICY_EOF)
 		: POLICY_IO_ERROR;
-	}
 	if (got == 0)
 	    return c->end ? POLICY_TRUNCATED : POLICY_EOF;
 	c->end += (size_t) got;

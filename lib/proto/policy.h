@@ -28,6 +28,8 @@ struct policy_conn {
     int     in_fd, out_fd;
     size_t  start, end;			/* unread bytes are buf[start..end) */
     int     not_socket;			/* out_fd is a pipe or file: poll first */
+    int     in_mode;			/* how in_fd is read (policy.c) */
+    int64_t rcv_timeout_ms;		/* SO_RCVTIMEO set on in_fd, or 0 */
     char    buf[POLICY_MAX_REQUEST + 1];
 };
 

@@ -8,6 +8,7 @@
 #include "proto/policy.h"
 #include "unit.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,6 +32,59 @@ static int feed(const char *text, size_t len, int eof, int *writer)
 	*writer = sv[1];
     }
     return sv[0];
+}
+
+enum pieces_kind { PIECES_SOCKET, PIECES_NONBLOCKING, PIECES_PIPE };
+
+/* pieces - a request cut inside a name, between CR and LF and before the
+ * blank line, with a second one behind it, written a piece at a time:
+ * the same attributes as in one piece, whichever pieces the reads see,
+ * on a blocking socket (read under SO_RCVTIMEO), a non-blocking one and
+ * a pipe (both polled) */
+static void pieces(enum pieces_kind kind)
+{
+    static const char *const piece[] = {"request=smtpd_access_policy\r\nclient_addr",
+	"ess=1.2.3.4\r\nempty=\r", "\nlast=x=y\r\n", "\r", "\nsecond=2\n\n"};
+    static const char *const name[] = {"socket", "non-blocking socket", "pipe"};
+    static struct policy_conn c;
+    struct policy_req q;
+    int     sv[2], rd, wr;
+    pid_t   pid;
+
+    if (kind == PIECES_PIPE)
+	SETUP(pipe(sv) == 0, "pipe");
+    else
+	SETUP(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+    rd = sv[0];
+    wr = sv[1];
+    if (kind == PIECES_NONBLOCKING)
+	SETUP(fcntl(rd, F_SETFL, fcntl(rd, F_GETFL) | O_NONBLOCK) == 0, "O_NONBLOCK");
+    SETUP((pid = fork()) >= 0, "fork");
+    if (pid == 0) {
+	close(rd);
+	for (size_t i = 0; i < sizeof(piece) / sizeof(piece[0]); i++) {
+	    struct timespec ts = {0, 20 * 1000 * 1000};
+
+	    if (write(wr, piece[i], strlen(piece[i])) < 0)
+		_exit(1);
+	    nanosleep(&ts, 0);
+	}
+	_exit(0);
+    }
+    close(wr);
+    policy_init(&c, rd, rd);
+    EXPECT(policy_read(&c, &q, 5000) == POLICY_OK && q.bad == 0 && q.nattr == 4,
+	   "%s pieces: framed (%s, %zu attributes)", name[kind], q.bad ? q.bad : "ok", q.nattr);
+    EXPECT(q.nattr == 4 && strcmp(policy_get(&q, "request"), "smtpd_access_policy") == 0
+	   && strcmp(policy_get(&q, "client_address"), "1.2.3.4") == 0
+	   && strcmp(policy_get(&q, "empty"), "") == 0
+	   && strcmp(policy_get(&q, "last"), "x=y") == 0, "%s pieces: values", name[kind]);
+    EXPECT(policy_read(&c, &q, 5000) == POLICY_OK && q.bad == 0 && q.nattr == 1
+	   && strcmp(policy_get(&q, "second"), "2") == 0, "%s pieces: the next request",
+	   name[kind]);
+    EXPECT(policy_read(&c, &q, 5000) == POLICY_EOF, "%s pieces: clean end", name[kind]);
+    close(rd);
+    SETUP(waitpid(pid, 0, 0) == pid, "waitpid");
 }
 
 /* golden - print every request of policy.in as the parser sees it */
@@ -87,40 +141,10 @@ int main(int argc, char **argv)
     EXPECT(policy_read(&c, &q, 1000) == POLICY_EOF, "clean end");
     close(fd);
 
-    /* A request in pieces, cut inside a name, between CR and LF and
-     * before the blank line, with a second one behind it: the same
-     * attributes as in one piece, whichever pieces the reads see. */
-    const char *piece[] = {"request=smtpd_access_policy\r\nclient_addr",
-	"ess=1.2.3.4\r\nempty=\r", "\nlast=x=y\r\n", "\r", "\nsecond=2\n\n"};
-    int     sv2[2];
-    pid_t   pid;
-
-    SETUP(socketpair(AF_UNIX, SOCK_STREAM, 0, sv2) == 0, "socketpair");
-    SETUP((pid = fork()) >= 0, "fork");
-    if (pid == 0) {
-	close(sv2[0]);
-	for (size_t i = 0; i < sizeof(piece) / sizeof(piece[0]); i++) {
-	    struct timespec ts = {0, 20 * 1000 * 1000};
-
-	    if (write(sv2[1], piece[i], strlen(piece[i])) < 0)
-		_exit(1);
-	    nanosleep(&ts, 0);
-	}
-	_exit(0);
-    }
-    close(sv2[1]);
-    policy_init(&c, sv2[0], sv2[0]);
-    EXPECT(policy_read(&c, &q, 5000) == POLICY_OK && q.bad == 0 && q.nattr == 4,
-	   "pieces: framed (%s, %zu attributes)", q.bad ? q.bad : "ok", q.nattr);
-    EXPECT(q.nattr == 4 && strcmp(policy_get(&q, "request"), "smtpd_access_policy") == 0
-	   && strcmp(policy_get(&q, "client_address"), "1.2.3.4") == 0
-	   && strcmp(policy_get(&q, "empty"), "") == 0
-	   && strcmp(policy_get(&q, "last"), "x=y") == 0, "pieces: values");
-    EXPECT(policy_read(&c, &q, 5000) == POLICY_OK && q.bad == 0 && q.nattr == 1
-	   && strcmp(policy_get(&q, "second"), "2") == 0, "pieces: the next request");
-    EXPECT(policy_read(&c, &q, 5000) == POLICY_EOF, "pieces: clean end");
-    close(sv2[0]);
-    SETUP(waitpid(pid, 0, 0) == pid, "waitpid");
+    /* A request in pieces, on each kind of descriptor a helper reads. */
+    pieces(PIECES_SOCKET);
+    pieces(PIECES_NONBLOCKING);
+    pieces(PIECES_PIPE);
 
     /* No final blank line: truncated, not answered. */
     const char cut[] = "request=smtpd_access_policy\nclient_address=1.2.3.4\n";
@@ -141,6 +165,33 @@ int main(int argc, char **argv)
     EXPECT(took >= 190 && took < 2000, "timeout took %lld ms", (long long) took);
     close(fd);
     close(writer);
+
+    /* The same on a non-blocking socket (polled), and on a blocking one
+     * after a request that came while a read waited under a longer
+     * timeout: the kernel's timeout is set down to the time left. */
+    for (int i = 0; i < 2; i++) {
+	pid_t   pid;
+
+	fd = feed("request=smtpd_access_policy\n", 28, 0, &writer);
+	if (i == 0)
+	    SETUP(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == 0, "O_NONBLOCK");
+	SETUP((pid = fork()) >= 0, "fork");
+	if (pid == 0) {
+	    struct timespec ts = {0, 100 * 1000 * 1000};
+
+	    nanosleep(&ts, 0);
+	    _exit(write(writer, "\nrequest=smtpd_access_policy\n", 29) == 29 ? 0 : 1);
+	}
+	policy_init(&c, fd, fd);
+	EXPECT(policy_read(&c, &q, 5000) == POLICY_OK, "before the silence %d", i);
+	SETUP(waitpid(pid, 0, 0) == pid, "waitpid");
+	t0 = monotonic_ms();
+	EXPECT(policy_read(&c, &q, 200) == POLICY_TIMEOUT, "timeout %d", i);
+	took = monotonic_ms() - t0;
+	EXPECT(took >= 190 && took < 2000, "timeout %d took %lld ms", i, (long long) took);
+	close(fd);
+	close(writer);
+    }
 
     /* Oversized: a request of POLICY_MAX_REQUEST bytes without an end. */
     big = malloc(POLICY_MAX_REQUEST + 100);
