@@ -134,22 +134,59 @@ int     confine_add(const char **list, const char *p)
     return 0;
 }
 
+/* Descriptors held while a ruleset is built: the ruleset's and one for
+ * each path, closed together at the end. */
+struct held {
+    int     fd[2 * CONFINE_PATHS + 1];
+    int     n;
+};
+
+/* release - close every descriptor held: the kernel hands out the lowest
+ * free numbers, so they are nearly always one run, and each run is closed
+ * with one close_range() where a close() each was a system call each */
+static void release(struct held *h)
+{
+    int     e = errno;
+
+    for (int i = 1; i < h->n; i++)	/* in order: a handful */
+	for (int j = i; j > 0 && h->fd[j - 1] > h->fd[j]; j--) {
+	    int     t = h->fd[j];
+
+	    h->fd[j] = h->fd[j - 1];
+	    h->fd[j - 1] = t;
+	}
+    for (int i = 0, j; i < h->n; i = j) {
+	for (j = i + 1; j < h->n && h->fd[j] == h->fd[j - 1] + 1; j++)
+	    continue;
+#ifdef SYS_close_range
+	if (j - i > 1 && syscall(SYS_close_range, h->fd[i], h->fd[j - 1], 0) == 0)
+	    continue;
+#endif
+	for (int k = i; k < j; k++)
+	    close(h->fd[k]);
+    }
+    h->n = 0;
+    errno = e;
+}
+
 /* add_paths - a rule per path of list; 0, or -1 with errno.  A path is
  * taken for a directory; Landlock refuses a directory's rights on a file
  * (EINVAL), which then gets a file's: one system call fewer for each
- * path than asking which it is, and the paths are nearly all trees. */
+ * path than asking which it is, and the paths are nearly all trees.
+ * Each path's descriptor is held, for release() */
 static int add_paths(int ruleset, const char *const *list, uint64_t access,
-		             uint64_t handled, const char **failed)
+		             uint64_t handled, const char **failed, struct held *h)
 {
     for (int i = 0; i < CONFINE_PATHS && list[i]; i++) {
 	struct ll_path_beneath pb;
-	int     fd = open(list[i], O_PATH | O_CLOEXEC), rc, e;
+	int     fd = open(list[i], O_PATH | O_CLOEXEC), rc;
 
 	if (fd < 0 && errno == ENOENT)
 	    continue;
 	*failed = list[i];
 	if (fd < 0)
 	    return -1;
+	h->fd[h->n++] = fd;
 	pb.allowed = access & handled;
 	pb.parent_fd = fd;
 	rc = (int) syscall(LL_ADD_RULE, ruleset, LL_RULE_PATH_BENEATH, &pb, 0);
@@ -157,9 +194,6 @@ static int add_paths(int ruleset, const char *const *list, uint64_t access,
 	    pb.allowed &= FILE_ACCESS;
 	    rc = (int) syscall(LL_ADD_RULE, ruleset, LL_RULE_PATH_BENEATH, &pb, 0);
 	}
-	e = errno;
-	close(fd);
-	errno = e;
 	if (rc < 0)
 	    return -1;
     }
@@ -174,6 +208,7 @@ static int landlock(const struct confine *c, char *why, size_t len)
     struct ll_ruleset attr = {.fs = FS_ABI1};
     size_t  size = sizeof(attr.fs);
     const char *failed = "";
+    struct held held = {.n = 0};
 
     if (abi == 0) {
 	snprintf(why, len, "this kernel has no Landlock (see lsm= in "
@@ -199,10 +234,11 @@ static int landlock(const struct confine *c, char *why, size_t len)
 	snprintf(why, len, "Landlock: cannot make a ruleset: %s", strerror(errno));
 	return -1;
     }
-    if (add_paths(ruleset, c->read, READ_ACCESS, attr.fs, &failed) < 0
-	|| add_paths(ruleset, c->write, WRITE_ACCESS, attr.fs, &failed) < 0) {
+    held.fd[held.n++] = ruleset;
+    if (add_paths(ruleset, c->read, READ_ACCESS, attr.fs, &failed, &held) < 0
+	|| add_paths(ruleset, c->write, WRITE_ACCESS, attr.fs, &failed, &held) < 0) {
 	snprintf(why, len, "Landlock: %s: %s", failed, strerror(errno));
-	close(ruleset);
+	release(&held);
 	return -1;
     }
     if (abi >= 4 && c->tcp_port > 0) {
@@ -210,16 +246,16 @@ static int landlock(const struct confine *c, char *why, size_t len)
 
 	if (syscall(LL_ADD_RULE, ruleset, LL_RULE_NET_PORT, &np, 0) < 0) {
 	    snprintf(why, len, "Landlock: TCP port %d: %s", c->tcp_port, strerror(errno));
-	    close(ruleset);
+	    release(&held);
 	    return -1;
 	}
     }
     if (syscall(LL_RESTRICT_SELF, ruleset, 0) < 0) {
 	snprintf(why, len, "Landlock: cannot restrict: %s", strerror(errno));
-	close(ruleset);
+	release(&held);
 	return -1;
     }
-    close(ruleset);
+    release(&held);
     return partial;
 }
 

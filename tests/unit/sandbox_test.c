@@ -211,6 +211,8 @@ static void status_lines(FILE *out)
 }
 
 /* probe - shut in as a helper with conf_file, then try everything */
+#define FDS 64			/* descriptors looked at for leaks */
+
 static int probe(const char *conf_file, int watches, char **paths, int npaths, FILE *out)
 {
     struct tp_conf c;
@@ -219,13 +221,25 @@ static int probe(const char *conf_file, int watches, char **paths, int npaths, F
     char    why[600], what[1200], file[1100];
     enum confine_result rc;
     void   *m;
+    int     lo, hole, left = 0, was_open[FDS];
 
     if (conf_load(&c, conf_file, 1, why, sizeof(why)) < 0 || (db = opendb(&c, why, sizeof(why))) == 0
 	|| sandbox_plan(&s, &c, db, conf_file, watches, why, sizeof(why)) < 0) {
 	fprintf(out, "setup: %s\n", why);
 	return 2;
     }
+    /* A number taken amid those the walls' descriptors get: they come
+     * in two runs, and every one is closed after all the same. */
+    lo = dup(0);
+    close(lo);
+    hole = dup2(0, lo + 3);
+    for (int fd = 0; fd < FDS; fd++)
+	was_open[fd] = fcntl(fd, F_GETFD) >= 0;
     rc = sandbox_enter(&s, why, sizeof(why));
+    for (int fd = 0; fd < FDS; fd++)
+	left += !was_open[fd] && fcntl(fd, F_GETFD) >= 0;
+    close(hole);
+    fprintf(out, "descriptors left open: %d\n", left);
     fprintf(out, "sandbox: %s%s\n", rc == CONFINE_FULL ? "full" : rc == CONFINE_PARTIAL
 	    ? "partial: " : "failed: ", why);
     if (s.tcp_port == 0) {
@@ -581,6 +595,7 @@ int     main(int argc, char **argv)
     }
     run_probe(path[3], 1, outside, 2, out, sizeof(out));
     EXPECT(strstr(out, "sandbox: full") != 0, "not fully shut in:\n%s", out);
+    EXPECT(strstr(out, "descriptors left open: 0\n") != 0, "the walls left descriptors open:\n%s", out);
     SAYS(out, "read the config", "allowed");
     SAYS(out, "copy a program into the database's directory", "allowed");
     SAYS(out, "run what it wrote", "refused");
