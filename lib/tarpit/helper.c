@@ -484,8 +484,10 @@ static int last_good(struct helper *h, struct tp_conf *c)
     return 0;
 }
 
-/* start - the first settings, and the walls for them; a function of its
- * own, so that its big frame is gone before the first wait (mem.c) */
+/* start - the first settings; a function of its own, so that its big
+ * frame is gone before the walls are built and before the first wait
+ * (mem.c): each page of stack a helper reaches is a page fault, and one
+ * it keeps through the wait is memory */
 __attribute__((noinline))
 static void start(struct helper *h, const char *option)
 {
@@ -496,11 +498,9 @@ static void start(struct helper *h, const char *option)
     if (h->conf_ok) {
 	conf_move(&h->conf, &c);
 	save_good(h);
-	shut_in(h);
     } else if (last_good(h, &c) == 0) {
 	h->conf_ok = 1;
 	conf_move(&h->conf, &c);
-	shut_in(h);
     } else {
 	msg_error("%s; answering DUNNO to every request (no settings read whole "
 		  "before to go on with)", h->conf_error);
@@ -546,6 +546,8 @@ int helper_main(int argc, char **argv, const char *progname, int flags, helper_f
     take_connection(h);
 
     start(h, option);
+    if (h->conf_ok)
+	shut_in(h);
 
     for (;;) {
 	struct policy_req q;

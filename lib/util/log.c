@@ -33,16 +33,7 @@
 static const char *log_prog = "tarpit";
 static int log_journal;		/* stderr is the journal: use <N> prefixes */
 static int log_syslog;		/* stderr unusable: use syslog(3) */
-
-/* same_file - do two descriptors name the same open file? */
-static int same_file(int a, int b)
-{
-    struct stat sa, sb;
-
-    if (fstat(a, &sa) < 0 || fstat(b, &sb) < 0)
-	return 0;
-    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
+static struct stat log_err_st;		/* stderr's, as log_init() found it */
 
 /* to_syslog - lines go to syslog(3) from now on; its socket is made at
  * once, before a helper shuts itself in */
@@ -60,6 +51,7 @@ void log_init(const char *progname)
     struct stat st;
 
     log_prog = progname;
+    memset(&log_err_st, 0, sizeof(log_err_st));
     if (fstat(STDERR_FILENO, &st) < 0) {
 	to_syslog();
     } else if (js != 0) {
@@ -70,12 +62,20 @@ void log_init(const char *progname)
 	    && ino == (unsigned long long) st.st_ino)
 	    log_journal = 1;
     }
+    if (!log_syslog)
+	log_err_st = st;
 }
 
-/* log_avoid_fd - never write log lines to this descriptor */
+/* log_avoid_fd - never write log lines to this descriptor (stderr is
+ * the one log_init() looked at: a helper calls both as it starts) */
 void log_avoid_fd(int fd)
 {
-    if (!log_syslog && (fd == STDERR_FILENO || same_file(fd, STDERR_FILENO)))
+    struct stat st;
+
+    if (log_syslog)
+	return;
+    if (fd == STDERR_FILENO || (fstat(fd, &st) == 0 && st.st_dev == log_err_st.st_dev
+				 && st.st_ino == log_err_st.st_ino))
 	to_syslog();
 }
 
