@@ -102,6 +102,9 @@ bench/watchbench bench/floor bench/spawn: %: %.c
 bench/loadgen: bench/loadgen.c
 	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
+bench/walls: bench/walls.c build/libtarpit.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< build/libtarpit.a $(LIBS)
+
 # The hot path against a baseline build (bench/baseline): which scenario
 # fell below 0.90 of it.  Before a change to the hot path is called done;
 # never in make check.
@@ -123,7 +126,7 @@ $(FUZZ_BINS): build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libtarpit.a
 	    -Ilib -o $@ $< build/fuzz/libtarpit.a $(LIBS) $(SYSTEMD_LIBS)
 
 # Benchmarks measure and record (bench/results.md); they never fail a build.
-bench: have-deps all bench/watchbench bench/loadgen bench/floor bench/spawn
+bench: have-deps all bench/watchbench bench/loadgen bench/floor bench/spawn bench/walls
 	bench/run
 
 # The Debian packages: to build the programs (what INSTALL lists), to
@@ -250,7 +253,7 @@ install: all
 
 clean:
 	rm -f $(PROGS:%=bin/%) tests/policy-client tests/smtp-client \
-	    tests/watch-peer bench/watchbench bench/loadgen bench/floor bench/spawn
+	    tests/watch-peer bench/watchbench bench/loadgen bench/floor bench/spawn bench/walls
 	rm -rf build
 
 .PHONY: all build-tests bench bench-guard fuzz deps deps-build deps-deb deps-run have-deps have-run-deps \
