@@ -13,6 +13,8 @@
  *	  confine    Landlock and the filter, as confine() builds them for
  *	             the paths a GDBM helper in /tmp has (after filter1)
  *	  syscall    one getppid(), bare and under the walls (mean of 2000)
+ *	  open       an open() and close() of a file in the directory
+ *	             written, bare and under the walls (mean of 200)
  *	  fault      the first touch of an anonymous page (mean of 64)
  *
  *	and prints the median of each over the children, in microseconds.
@@ -23,6 +25,7 @@
 #include "util/confine.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdio.h>
@@ -35,9 +38,11 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { FILTER, FILTER1, CONFINE, BARE, WALLED, FAULT, PARTS };
+enum { FILTER, FILTER1, CONFINE, BARE, WALLED, OPEN_BARE, OPEN_WALLED, FAULT, PARTS };
 static const char *const part_name[PARTS] = {
-    "filter", "filter1", "confine", "syscall_bare", "syscall_walled", "fault"};
+    "filter", "filter1", "confine", "syscall_bare", "syscall_walled",
+    "open_bare", "open_walled", "fault"};
+static char file[64];			/* a file in the directory written */
 
 static double now_us(void)
 {
@@ -54,6 +59,21 @@ static double per_call(int n)
 
     for (int i = 0; i < n; i++)
 	(void) syscall(SYS_getppid);
+    return (now_us() - t) / n;
+}
+
+/* per_open - the mean time of an open() and close() of file over n */
+static double per_open(int n)
+{
+    double  t = now_us();
+
+    for (int i = 0; i < n; i++) {
+	int     fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+	    return -1;
+	close(fd);
+    }
     return (now_us() - t) / n;
 }
 
@@ -84,6 +104,7 @@ static int child(const struct confine *c, struct sock_filter *insn, int len, dou
 	m[i * 4096] = 1;
     d[FAULT] = (now_us() - t) / PAGES;
     d[BARE] = per_call(2000);
+    d[OPEN_BARE] = per_open(200);
     if ((d[FILTER1] = load(&allow, 1)) < 0 || (d[FILTER] = load(insn, len)) < 0)
 	return -1;
     t = now_us();
@@ -93,6 +114,7 @@ static int child(const struct confine *c, struct sock_filter *insn, int len, dou
     }
     d[CONFINE] = now_us() - t;
     d[WALLED] = per_call(2000);
+    d[OPEN_WALLED] = per_open(200);
     return 0;
 }
 
@@ -111,7 +133,7 @@ int main(int argc, char **argv)
     char    why[256], dir[] = "/tmp/walls.XXXXXX";
     double *v[PARTS];
 
-    if (count < 1 || count > 100000 || mkdtemp(dir) == 0 || pipe(p) < 0) {
+    if (count < 1 || count > 100000 || mkdtemp(dir) == 0) {
 	fprintf(stderr, "usage: walls [COUNT]\n");
 	return 2;
     }
@@ -119,6 +141,10 @@ int main(int argc, char **argv)
 	 *r; r++)
 	(void) confine_add(c.read, *r);
     (void) confine_add(c.write, dir);
+    snprintf(file, sizeof(file), "%s/f", dir);
+    if ((p[0] = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0 || close(p[0]) < 0
+	|| pipe(p) < 0)
+	return 1;
     if ((len = confine_filter(&c, insn, CONFINE_FILTER_MAX, why, sizeof(why))) < 0) {
 	fprintf(stderr, "walls: %s\n", why);
 	return 1;
@@ -146,6 +172,7 @@ int main(int argc, char **argv)
 	for (int k = 0; k < PARTS; k++)
 	    v[k][i] = d[k];
     }
+    unlink(file);
     rmdir(dir);
     printf("children=%d filter_insns=%d", count, len);
     for (int k = 0; k < PARTS; k++) {
