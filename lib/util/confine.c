@@ -17,7 +17,7 @@
  *	ProtectHome, PrivateTmp, IPAddressDeny, RestrictAddressFamilies,
  *	RestrictNamespaces, MemoryDenyWriteExecute, RestrictSUIDSGID,
  *	SystemCallArchitectures, SystemCallFilter): the same walls, built
- *	by the process in a tenth of a millisecond instead of by systemd
+ *	by the process in 0.14-0.2 ms (bench/walls) instead of by systemd
  *	in a mount namespace for every new process.
  *
  *	A kernel without Landlock, or an older Landlock, gets what it can
