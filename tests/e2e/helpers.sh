@@ -103,12 +103,23 @@ expect_eq "the cut-short wait is withdrawn (pending 0)" "$(json_field "$j" tarpi
 sed -i 's/^sleep = 30s/sleep = 1s/' "$T/tarpit.conf"
 
 # --- 50 clients at once: 5 networks x 10 sessions, wait then deliver ------
+# Every check is answered before any delivery (the barrier in $T/b50):
+# none of the networks has escaped when any client asks, so each of the
+# 50 waits and each delivery is an escape, all of them at once.  Without
+# the barrier a machine slow to start 50 clients let the first deliveries
+# land before the last checks, which then rightly did not wait.
+mkdir -p "$T/b50"
 pids=()
 for i in $(seq 0 49); do
     (
         net=$((i % 5)); a="10.50.$net.$((i + 1))"
         o=$(req "$a" "$((6000 + i))" | ask "$CPORT")
         [ "$(action_of "$o")" = action=DUNNO ] || exit 1
+        : >"$T/b50/$i"
+        for _ in $(seq 1 300); do
+            [ "$(find "$T/b50" -type f | wc -l)" -ge 50 ] && break
+            sleep 0.1
+        done
         o=$(req "$a" "$((6000 + i))" | ask "$SPORT")
         [ "$(action_of "$o")" = action=DUNNO ] || exit 1
     ) &
