@@ -11,7 +11,7 @@
  *	  filter     loading the seccomp filter a GDBM helper loads
  *	  filter1    loading a filter of one instruction (allow all)
  *	  confine    Landlock and the filter, as confine() builds them for
- *	             the paths a GDBM helper in /tmp has (after filter1)
+ *	             a GDBM helper's paths (a third filter, after the two)
  *	  syscall    one getppid(), bare and under the walls (mean of 2000)
  *	  open       an open() and close() of a file in the directory
  *	             written, bare and under the walls (mean of 200)
@@ -19,12 +19,11 @@
  *
  *	and prints the median of each over the children, in microseconds.
  *	The filter is built before the fork, so only the kernel's part is
- *	timed.  bench/results.md ("What the walls cost ...") has figures.
+ *	timed.  bench/results.md ("The walls part by part") has figures.
  */
 #define _GNU_SOURCE
 #include "util/confine.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
