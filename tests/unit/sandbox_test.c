@@ -210,9 +210,9 @@ static void status_lines(FILE *out)
     fclose(fp);
 }
 
-/* probe - shut in as a helper with conf_file, then try everything */
 #define FDS 64			/* descriptors looked at for leaks */
 
+/* probe - shut in as a helper with conf_file, then try everything */
 static int probe(const char *conf_file, int watches, char **paths, int npaths, FILE *out)
 {
     struct tp_conf c;
