@@ -141,20 +141,15 @@ struct held {
     int     n;
 };
 
-/* release - close every descriptor held: the kernel hands out the lowest
- * free numbers, so they are nearly always one run, and each run is closed
- * with one close_range() where a close() each was a system call each */
+/* release - close every descriptor held.  They were opened one after
+ * another and the kernel hands out the lowest free numbers, so they are
+ * nearly always one ascending run: each run is closed with one
+ * close_range(), where a close() each was a system call each; a number
+ * in between that is not ours only splits the run. */
 static void release(struct held *h)
 {
     int     e = errno;
 
-    for (int i = 1; i < h->n; i++)	/* in order: a handful */
-	for (int j = i; j > 0 && h->fd[j - 1] > h->fd[j]; j--) {
-	    int     t = h->fd[j];
-
-	    h->fd[j] = h->fd[j - 1];
-	    h->fd[j - 1] = t;
-	}
     for (int i = 0, j; i < h->n; i = j) {
 	for (j = i + 1; j < h->n && h->fd[j] == h->fd[j - 1] + 1; j++)
 	    continue;
